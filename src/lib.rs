@@ -1,0 +1,7 @@
+//! examiner grades the written parts of deep-learning homework notebooks.
+//!
+//! The pipeline, one module each: rubric -> notebook (ingest, extract) -> checkers ->
+//! reference (tch) -> grading -> report. This crate is the library behind the `examiner`
+//! binary; the binary only parses arguments and maps errors to exit codes.
+
+pub mod reference;

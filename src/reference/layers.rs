@@ -1,0 +1,402 @@
+//! The `torch.nn` layers examiner understands, as plain data, and a network of them
+//! instantiated with libtorch tensors.
+//!
+//! A [`Layer`] says what the question's code declared (`nn.Conv2d(3, 4, 3, padding=1)`); a
+//! [`Network`] gives each layer real weights, either PyTorch's default initialisation (seeded)
+//! or an "all paths open" set-up used to measure receptive fields by autograd. Every libtorch
+//! call uses the fallible `f_` API: a layer that does not fit its input is an error, not a panic.
+
+use std::fmt;
+
+use tch::{Device, Kind, TchError, Tensor};
+
+/// A pair of sizes `(height, width)`, as torch's `_pair` arguments.
+pub type Pair = [i64; 2];
+
+/// One `torch.nn` module of a `nn.Sequential`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layer {
+    Conv2d(Conv2d),
+    MaxPool2d(Pool2d),
+    AvgPool2d(Pool2d),
+    ReLU,
+    Sigmoid,
+    Tanh,
+    Linear {
+        in_features: i64,
+        out_features: i64,
+        bias: bool,
+    },
+    Dropout {
+        p: f64,
+    },
+    Embedding {
+        num_embeddings: i64,
+        embedding_dim: i64,
+    },
+    BatchNorm2d {
+        num_features: i64,
+        eps: f64,
+    },
+    Flatten {
+        start_dim: i64,
+        end_dim: i64,
+    },
+    Identity,
+}
+
+/// `nn.Conv2d` arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2d {
+    pub in_channels: i64,
+    pub out_channels: i64,
+    pub kernel_size: Pair,
+    pub stride: Pair,
+    pub padding: Pair,
+    pub dilation: Pair,
+    pub groups: i64,
+    pub bias: bool,
+}
+
+impl Conv2d {
+    /// `nn.Conv2d(in, out, kernel)` with torch's defaults for everything else.
+    pub fn new(in_channels: i64, out_channels: i64, kernel_size: Pair) -> Self {
+        Conv2d {
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+            groups: 1,
+            bias: true,
+        }
+    }
+}
+
+/// `nn.MaxPool2d` / `nn.AvgPool2d` arguments (`stride` defaults to the kernel size).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool2d {
+    pub kernel_size: Pair,
+    pub stride: Pair,
+    pub padding: Pair,
+    pub dilation: Pair,
+    pub ceil_mode: bool,
+}
+
+impl Pool2d {
+    /// `nn.MaxPool2d(kernel)` with torch's defaults.
+    pub fn new(kernel_size: Pair) -> Self {
+        Pool2d {
+            kernel_size,
+            stride: kernel_size,
+            padding: [0, 0],
+            dilation: [1, 1],
+            ceil_mode: false,
+        }
+    }
+}
+
+impl Layer {
+    /// The name torch prints for this module (`Conv2d`, `ReLU`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Layer::Conv2d(_) => "Conv2d",
+            Layer::MaxPool2d(_) => "MaxPool2d",
+            Layer::AvgPool2d(_) => "AvgPool2d",
+            Layer::ReLU => "ReLU",
+            Layer::Sigmoid => "Sigmoid",
+            Layer::Tanh => "Tanh",
+            Layer::Linear { .. } => "Linear",
+            Layer::Dropout { .. } => "Dropout",
+            Layer::Embedding { .. } => "Embedding",
+            Layer::BatchNorm2d { .. } => "BatchNorm2d",
+            Layer::Flatten { .. } => "Flatten",
+            Layer::Identity => "Identity",
+        }
+    }
+
+    /// Kernel, stride, padding and dilation of a layer that slides a window over the image;
+    /// `None` for layers that act per position (activations, dropout, batch norm).
+    pub fn window(&self) -> Option<Window> {
+        match self {
+            Layer::Conv2d(c) => Some(Window {
+                kernel: c.kernel_size,
+                stride: c.stride,
+                dilation: c.dilation,
+            }),
+            Layer::MaxPool2d(p) => Some(Window {
+                kernel: p.kernel_size,
+                stride: p.stride,
+                dilation: p.dilation,
+            }),
+            Layer::AvgPool2d(p) => Some(Window {
+                kernel: p.kernel_size,
+                stride: p.stride,
+                dilation: [1, 1],
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// The geometry of a sliding-window layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub kernel: Pair,
+    pub stride: Pair,
+    pub dilation: Pair,
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn pair(p: Pair) -> String {
+            format!("({}, {})", p[0], p[1])
+        }
+        match self {
+            Layer::Conv2d(c) => write!(
+                f,
+                "Conv2d({}, {}, kernel_size={}, stride={}, padding={}, dilation={})",
+                c.in_channels,
+                c.out_channels,
+                pair(c.kernel_size),
+                pair(c.stride),
+                pair(c.padding),
+                pair(c.dilation)
+            ),
+            Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => write!(
+                f,
+                "{}(kernel_size={}, stride={}, padding={})",
+                self.name(),
+                pair(p.kernel_size),
+                pair(p.stride),
+                pair(p.padding)
+            ),
+            Layer::Linear {
+                in_features,
+                out_features,
+                ..
+            } => write!(f, "Linear({in_features}, {out_features})"),
+            Layer::Dropout { p } => write!(f, "Dropout(p={p})"),
+            Layer::Embedding {
+                num_embeddings,
+                embedding_dim,
+            } => write!(f, "Embedding({num_embeddings}, {embedding_dim})"),
+            Layer::BatchNorm2d { num_features, .. } => write!(f, "BatchNorm2d({num_features})"),
+            Layer::Flatten { start_dim, end_dim } => write!(f, "Flatten({start_dim}, {end_dim})"),
+            other => write!(f, "{}()", other.name()),
+        }
+    }
+}
+
+/// How a [`Network`]'s parameters are set and how its layers behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// PyTorch's default initialisation (from the seeded generator), layers as declared, in
+    /// evaluation mode: the network the students' code builds.
+    Default,
+    /// Training mode: like `Default`, but dropout drops and batch norm uses batch statistics.
+    Train,
+    /// Every path from input to output open, for receptive fields by autograd: weights one,
+    /// biases zero, activations identity, max pooling replaced by average pooling (a max passes
+    /// gradient to one input only), dropout off.
+    OpenPaths,
+}
+
+/// A parameter tensor of a layer.
+#[derive(Debug)]
+struct Params {
+    weight: Option<Tensor>,
+    bias: Option<Tensor>,
+}
+
+/// A sequence of layers with their parameters, ready to run.
+#[derive(Debug)]
+pub struct Network {
+    layers: Vec<(Layer, Params)>,
+    mode: Mode,
+}
+
+impl Network {
+    /// Instantiates `layers`. Parameters are drawn from torch's global generator, so seed it
+    /// (`tch::manual_seed`) first for reproducible values.
+    pub fn new(layers: &[Layer], mode: Mode) -> Result<Self, TchError> {
+        let layers = layers
+            .iter()
+            .map(|layer| Ok((layer.clone(), params(layer, mode)?)))
+            .collect::<Result<Vec<_>, TchError>>()?;
+        Ok(Network { layers, mode })
+    }
+
+    /// The layers, in order.
+    pub fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.layers.iter().map(|(layer, _)| layer)
+    }
+
+    /// The parameter tensors, in order (weight then bias of each layer that has them).
+    pub fn parameters(&self) -> Vec<&Tensor> {
+        self.layers
+            .iter()
+            .flat_map(|(_, p)| p.weight.iter().chain(p.bias.iter()))
+            .collect()
+    }
+
+    /// Makes every parameter a leaf that records gradients.
+    pub fn set_requires_grad(&mut self) {
+        for (_, p) in &mut self.layers {
+            for t in p.weight.iter_mut().chain(p.bias.iter_mut()) {
+                *t = t.detach().set_requires_grad(true);
+            }
+        }
+    }
+
+    /// Runs the whole network.
+    pub fn forward(&self, input: &Tensor) -> Result<Tensor, TchError> {
+        let mut x = input.shallow_clone();
+        for index in 0..self.layers.len() {
+            x = self.forward_layer(index, &x)?;
+        }
+        Ok(x)
+    }
+
+    /// Runs layer `index` alone.
+    pub fn forward_layer(&self, index: usize, x: &Tensor) -> Result<Tensor, TchError> {
+        let (layer, p) = &self.layers[index];
+        let open = self.mode == Mode::OpenPaths;
+        let train = self.mode == Mode::Train;
+        match layer {
+            Layer::Conv2d(c) => {
+                let weight = p.weight.as_ref().expect("conv has a weight");
+                x.f_conv2d(
+                    weight,
+                    p.bias.as_ref(),
+                    c.stride,
+                    c.padding,
+                    c.dilation,
+                    c.groups,
+                )
+            }
+            Layer::MaxPool2d(pool) if open => x.f_avg_pool2d(
+                pool.kernel_size,
+                pool.stride,
+                pool.padding,
+                pool.ceil_mode,
+                true,
+                None,
+            ),
+            Layer::MaxPool2d(pool) => x.f_max_pool2d(
+                pool.kernel_size,
+                pool.stride,
+                pool.padding,
+                pool.dilation,
+                pool.ceil_mode,
+            ),
+            Layer::AvgPool2d(pool) => x.f_avg_pool2d(
+                pool.kernel_size,
+                pool.stride,
+                pool.padding,
+                pool.ceil_mode,
+                true,
+                None,
+            ),
+            Layer::ReLU | Layer::Sigmoid | Layer::Tanh | Layer::Identity if open => {
+                Ok(x.shallow_clone())
+            }
+            Layer::ReLU => x.f_relu(),
+            Layer::Sigmoid => x.f_sigmoid(),
+            Layer::Tanh => x.f_tanh(),
+            Layer::Identity => Ok(x.shallow_clone()),
+            Layer::Linear { .. } => {
+                let weight = p.weight.as_ref().expect("linear has a weight");
+                x.f_linear(weight, p.bias.as_ref())
+            }
+            Layer::Dropout { p: prob } => x.f_dropout(*prob, train),
+            Layer::Embedding { .. } => {
+                let weight = p.weight.as_ref().expect("embedding has a weight");
+                Tensor::f_embedding(weight, x, -1, false, false)
+            }
+            Layer::BatchNorm2d { num_features, eps } if !open => {
+                let opts = (Kind::Float, Device::Cpu);
+                let mean = Tensor::f_zeros([*num_features], opts)?;
+                let var = Tensor::f_ones([*num_features], opts)?;
+                x.f_batch_norm(
+                    p.weight.as_ref(),
+                    p.bias.as_ref(),
+                    Some(&mean),
+                    Some(&var),
+                    train,
+                    0.1,
+                    *eps,
+                    false,
+                )
+            }
+            Layer::BatchNorm2d { .. } => Ok(x.shallow_clone()),
+            Layer::Flatten { start_dim, end_dim } => x.f_flatten(*start_dim, *end_dim),
+        }
+    }
+}
+
+/// PyTorch's default initialisation for conv and linear layers (`kaiming_uniform_(a=sqrt(5))`
+/// for the weight, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the
+/// bias); N(0, 1) for embeddings; ones and zeros for batch norm.
+fn params(layer: &Layer, mode: Mode) -> Result<Params, TchError> {
+    let opts = (Kind::Float, Device::Cpu);
+    let open = mode == Mode::OpenPaths;
+    let uniform = |shape: &[i64], fan_in: i64| -> Result<Tensor, TchError> {
+        if open {
+            return Tensor::f_ones(shape, opts);
+        }
+        let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+        Tensor::f_empty(shape, opts)?.f_uniform_(-bound, bound)
+    };
+    let bias = |size: i64, fan_in: i64, present: bool| -> Result<Option<Tensor>, TchError> {
+        match (present, open) {
+            (false, _) => Ok(None),
+            (true, true) => Tensor::f_zeros([size], opts).map(Some),
+            (true, false) => uniform(&[size], fan_in).map(Some),
+        }
+    };
+    Ok(match layer {
+        Layer::Conv2d(c) => {
+            let per_group = c.in_channels / c.groups.max(1);
+            let fan_in = per_group * c.kernel_size[0] * c.kernel_size[1];
+            let shape = [
+                c.out_channels,
+                per_group,
+                c.kernel_size[0],
+                c.kernel_size[1],
+            ];
+            Params {
+                weight: Some(uniform(&shape, fan_in)?),
+                bias: bias(c.out_channels, fan_in, c.bias)?,
+            }
+        }
+        Layer::Linear {
+            in_features,
+            out_features,
+            bias: has_bias,
+        } => Params {
+            weight: Some(uniform(&[*out_features, *in_features], *in_features)?),
+            bias: bias(*out_features, *in_features, *has_bias)?,
+        },
+        Layer::Embedding {
+            num_embeddings,
+            embedding_dim,
+        } => Params {
+            weight: Some(if open {
+                Tensor::f_ones([*num_embeddings, *embedding_dim], opts)?
+            } else {
+                Tensor::f_randn([*num_embeddings, *embedding_dim], opts)?
+            }),
+            bias: None,
+        },
+        Layer::BatchNorm2d { num_features, .. } => Params {
+            weight: Some(Tensor::f_ones([*num_features], opts)?),
+            bias: Some(Tensor::f_zeros([*num_features], opts)?),
+        },
+        _ => Params {
+            weight: None,
+            bias: None,
+        },
+    })
+}

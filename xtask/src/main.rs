@@ -1,0 +1,481 @@
+//! The project's tooling, run as `cargo xtask <command>` (an alias in `.cargo/config.toml`).
+//!
+//! It exists so that a fresh clone needs exactly one command to get from nothing to a tested
+//! build: libtorch is the hard part of examiner's set-up, and `setup` installs a pinned copy of
+//! it into the project (`.libtorch/`) from the Python package index, by name and with hashes.
+//! Everything here uses only the standard library so that it builds in seconds.
+
+use std::env;
+use std::ffi::OsString;
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// The torch version tch 0.26 is built against.
+const TORCH_VERSION: &str = "2.13.0";
+/// Where `setup` installs libtorch, relative to the project root (git-ignored).
+const INSTALL_DIR: &str = ".libtorch";
+/// Written last, after a verified install: its presence with the right content means complete.
+const STAMP_FILE: &str = ".examiner-install";
+/// The hash-pinned requirements `setup` installs.
+const REQUIREMENTS: &str = "xtask/libtorch-requirements.txt";
+
+const USAGE: &str = "\
+cargo xtask <command> [args]
+
+Commands:
+  setup          install libtorch (torch 2.13.0) into .libtorch/ unless LIBTORCH or
+                 LIBTORCH_USE_PYTORCH is set; does nothing when it is already installed
+  test           setup, then cargo fmt --check, cargo clippy -D warnings, cargo test --workspace
+                 (the README's test command; .ci/run runs exactly this)
+  help           this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup().map(|_| ()),
+        Some("test") => test(&args[1..]),
+        Some("help" | "--help" | "-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(Error::new(format!("unknown command `{other}`\n\n{USAGE}"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error for a person: what went wrong and what to do about it.
+#[derive(Debug)]
+struct Error(String);
+
+impl Error {
+    fn new(msg: impl Into<String>) -> Self {
+        Error(msg.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn project_root() -> PathBuf {
+    // xtask/ sits directly under the project root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent directory")
+        .to_path_buf()
+}
+
+/// Which libtorch the build will use.
+#[derive(Debug)]
+enum Libtorch {
+    /// The project's own install in `.libtorch/`.
+    Project(PathBuf),
+    /// `LIBTORCH` set by the user to their own directory.
+    User(PathBuf),
+    /// `LIBTORCH_USE_PYTORCH` set: torch-sys asks the Python interpreter for torch's location.
+    Pytorch,
+}
+
+/// `.cargo/config.toml` sets `LIBTORCH` to the project's `.libtorch/torch` for every process
+/// cargo runs, this one included, so a `LIBTORCH` pointing anywhere else is the user's own.
+fn user_libtorch(root: &Path) -> Option<Libtorch> {
+    if env::var_os("LIBTORCH_USE_PYTORCH").is_some_and(|v| !v.is_empty()) {
+        return Some(Libtorch::Pytorch);
+    }
+    let set = env::var_os("LIBTORCH").filter(|v| !v.is_empty())?;
+    let set = PathBuf::from(set);
+    let ours = root.join(INSTALL_DIR).join("torch");
+    if same_path(&set, &ours) {
+        None
+    } else {
+        Some(Libtorch::User(set))
+    }
+}
+
+impl fmt::Display for Libtorch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Libtorch::Project(path) => write!(f, "the project's own, {}", path.display()),
+            Libtorch::User(path) => write!(f, "yours, LIBTORCH={}", path.display()),
+            Libtorch::Pytorch => f.write_str("PyTorch's, LIBTORCH_USE_PYTORCH"),
+        }
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a.components().eq(b.components()),
+    }
+}
+
+/// FNV-1a, enough to notice that the requirements file changed since the last install (pip
+/// itself checks the wheels' sha256 hashes).
+fn fingerprint(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn stamp_contents(requirements: &[u8]) -> String {
+    format!(
+        "torch {TORCH_VERSION}\nrequirements {}\n",
+        fingerprint(requirements)
+    )
+}
+
+/// The files whose presence shows that an install is usable by torch-sys.
+fn install_is_complete(dir: &Path) -> bool {
+    let torch = dir.join("torch");
+    let lib = torch.join("lib");
+    let has_cpu_lib = ["libtorch_cpu.so", "libtorch_cpu.dylib"]
+        .iter()
+        .any(|name| lib.join(name).is_file());
+    has_cpu_lib
+        && torch
+            .join("include/torch/csrc/api/include/torch/torch.h")
+            .is_file()
+        && torch.join("build-version").is_file()
+}
+
+fn setup() -> Result<Libtorch> {
+    let started = Instant::now();
+    let root = project_root();
+    if let Some(user) = user_libtorch(&root) {
+        check_user_libtorch(&user)?;
+        return Ok(user);
+    }
+
+    let dir = root.join(INSTALL_DIR);
+    let requirements_path = root.join(REQUIREMENTS);
+    let requirements = fs::read(&requirements_path)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", requirements_path.display())))?;
+    let stamp = stamp_contents(&requirements);
+
+    let stamp_path = dir.join(STAMP_FILE);
+    if fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str())
+        && install_is_complete(&dir)
+    {
+        println!(
+            "xtask: libtorch {TORCH_VERSION} is installed in {INSTALL_DIR}/ (checked in {:.2} s)",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(Libtorch::Project(dir.join("torch")));
+    }
+    if dir.exists() {
+        println!(
+            "xtask: {INSTALL_DIR}/ is incomplete or from other requirements (an interrupted \
+             install?); installing it again"
+        );
+        remove_dir(&dir)?;
+    }
+
+    let python = find_python()?;
+    let staging = root.join(format!("{INSTALL_DIR}.partial"));
+    if staging.exists() {
+        remove_dir(&staging)?;
+    }
+    println!(
+        "xtask: installing libtorch (torch {TORCH_VERSION}) into {INSTALL_DIR}/ with pip; about \
+         530 MB is downloaded once, 1.2 GB on disk"
+    );
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--no-deps", "--only-binary=:all:"])
+        .args([
+            "--require-hashes",
+            "--no-input",
+            "--disable-pip-version-check",
+        ])
+        .args(["--no-warn-script-location", "--progress-bar", "on"])
+        .arg("--target")
+        .arg(&staging)
+        .arg("-r")
+        .arg(&requirements_path)
+        // A user's PIP_TARGET or PIP_REQUIRE_VIRTUALENV would fight the flags above.
+        .env_remove("PIP_TARGET")
+        .env_remove("PIP_REQUIRE_VIRTUALENV")
+        .env_remove("PIP_USER")
+        .status()
+        .map_err(|e| Error::new(format!("cannot run {python:?} -m pip: {e}")))?;
+    if !status.success() {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(Error::new(format!(
+            "pip could not install torch {TORCH_VERSION} ({status}).\n\
+             The messages above say why. Usual causes: no network access to the Python package \
+             index (check proxy settings, or retry), too little disk space (1.2 GB is needed), or \
+             a platform without a torch {TORCH_VERSION} wheel.\n\
+             Alternatives: set LIBTORCH to an unpacked libtorch {TORCH_VERSION}, or \
+             LIBTORCH_USE_PYTORCH=1 with a Python environment that has torch {TORCH_VERSION}."
+        )));
+    }
+    // torch-sys checks this file's version against the one it was generated for.
+    write(
+        &staging.join("torch/build-version"),
+        format!("{TORCH_VERSION}\n").as_bytes(),
+    )?;
+    if !install_is_complete(&staging) {
+        return Err(Error::new(format!(
+            "pip finished, but {} lacks libtorch's lib/ or include/; this platform's torch wheel \
+             may not ship the C++ library. Set LIBTORCH to an unpacked libtorch {TORCH_VERSION}.",
+            staging.display()
+        )));
+    }
+    write(&staging.join(STAMP_FILE), stamp.as_bytes())?;
+    fs::rename(&staging, &dir).map_err(|e| {
+        Error::new(format!(
+            "cannot move {} to {}: {e}",
+            staging.display(),
+            dir.display()
+        ))
+    })?;
+    println!(
+        "xtask: libtorch installed in {INSTALL_DIR}/ ({:.0} MB on disk) in {:.1} s",
+        dir_size(&dir) as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Libtorch::Project(dir.join("torch")))
+}
+
+fn check_user_libtorch(user: &Libtorch) -> Result<()> {
+    match user {
+        Libtorch::User(path) => {
+            if !path.join("lib").is_dir() || !path.join("include").is_dir() {
+                return Err(Error::new(format!(
+                    "LIBTORCH is set to {}, which has no lib/ and include/. Point it at an \
+                     unpacked libtorch {TORCH_VERSION}, or unset it to let `cargo xtask setup` \
+                     install one into {INSTALL_DIR}/.",
+                    path.display()
+                )));
+            }
+            println!(
+                "xtask: using your libtorch from LIBTORCH={} (nothing installed)",
+                path.display()
+            );
+        }
+        Libtorch::Pytorch => {
+            let python = find_python()?;
+            let out = Command::new(&python)
+                .args(["-c", "import torch; print(torch.__version__)"])
+                .output()
+                .map_err(|e| Error::new(format!("cannot run {python:?}: {e}")))?;
+            let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            if !out.status.success() {
+                return Err(Error::new(format!(
+                    "LIBTORCH_USE_PYTORCH is set, but {python:?} cannot import torch. Install \
+                     torch=={TORCH_VERSION} in that Python environment, or unset \
+                     LIBTORCH_USE_PYTORCH to let `cargo xtask setup` install libtorch."
+                )));
+            }
+            println!(
+                "xtask: using PyTorch {version} from {python:?} (LIBTORCH_USE_PYTORCH; nothing \
+                 installed)"
+            );
+            if version.split('+').next() != Some(TORCH_VERSION) {
+                println!(
+                    "xtask: warning: tch 0.26 expects torch {TORCH_VERSION}; the build will \
+                     refuse torch {version}"
+                );
+            }
+        }
+        Libtorch::Project(_) => {}
+    }
+    Ok(())
+}
+
+/// The interpreter torch-sys uses too: `python` in an active virtual environment, else
+/// `python3`; checked to have a working pip.
+fn find_python() -> Result<OsString> {
+    let python: OsString = if env::var_os("VIRTUAL_ENV").is_some() {
+        "python".into()
+    } else {
+        "python3".into()
+    };
+    let pip = Command::new(&python)
+        .args(["-m", "pip", "--version"])
+        .output();
+    match pip {
+        Err(e) => Err(Error::new(format!(
+            "cannot run {python:?} ({e}). Installing libtorch needs Python 3 with pip: install \
+             them (Debian/Ubuntu: `apt-get install python3 python3-pip`; macOS: `brew install \
+             python`), or set LIBTORCH to an unpacked libtorch {TORCH_VERSION}."
+        ))),
+        Ok(out) if !out.status.success() => Err(Error::new(format!(
+            "{python:?} has no pip ({}). Install it (Debian/Ubuntu: `apt-get install \
+             python3-pip`; otherwise `{} -m ensurepip`), or set LIBTORCH to an unpacked \
+             libtorch {TORCH_VERSION}.",
+            String::from_utf8_lossy(&out.stderr).trim(),
+            python.to_string_lossy()
+        ))),
+        Ok(_) => Ok(python),
+    }
+}
+
+fn remove_dir(dir: &Path) -> Result<()> {
+    fs::remove_dir_all(dir).map_err(|e| Error::new(format!("cannot remove {}: {e}", dir.display())))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    fs::write(path, bytes).map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&entry.path()),
+            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Runs `cargo <args>` from the project root, failing with the step's name.
+fn cargo(step: &str, args: &[&str], extra: &[String]) -> Result<()> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("xtask: {step}: cargo {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(&cargo)
+        .args(args)
+        .args(extra)
+        .current_dir(project_root())
+        .status()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(Error::new(format!("{step} failed ({status})")));
+    }
+    println!(
+        "xtask: {step}: ok in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The project's test gate: what the README's test command and `.ci/run` run.
+fn test(extra: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let libtorch = setup()?;
+    println!("xtask: libtorch: {libtorch}");
+    if env::var_os("CI").is_some() {
+        // Snapshots are checked, never written, in CI.
+        env::set_var("INSTA_UPDATE", "no");
+    }
+    cargo("format", &["fmt", "--all", "--check"], &[])?;
+    cargo(
+        "lint",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    cargo("tests", &["test", "--workspace"], extra)?;
+    println!(
+        "xtask: all checks passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = env::temp_dir().join(format!("xtask-test-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn fake_install(dir: &Path) {
+        fs::create_dir_all(dir.join("torch/lib")).unwrap();
+        fs::create_dir_all(dir.join("torch/include/torch/csrc/api/include/torch")).unwrap();
+        fs::write(dir.join("torch/lib/libtorch_cpu.so"), b"").unwrap();
+        fs::write(
+            dir.join("torch/include/torch/csrc/api/include/torch/torch.h"),
+            b"",
+        )
+        .unwrap();
+        fs::write(dir.join("torch/build-version"), b"2.13.0\n").unwrap();
+    }
+
+    #[test]
+    fn an_install_missing_any_key_file_is_incomplete() {
+        let dir = temp_dir("complete");
+        assert!(!install_is_complete(&dir));
+        fake_install(&dir);
+        assert!(install_is_complete(&dir));
+        fs::remove_file(dir.join("torch/build-version")).unwrap();
+        assert!(
+            !install_is_complete(&dir),
+            "build-version is written after pip"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_stamp_changes_with_the_requirements() {
+        let a = stamp_contents(b"torch==2.13.0 --hash=sha256:aa");
+        let b = stamp_contents(b"torch==2.13.0 --hash=sha256:ab");
+        assert_ne!(a, b);
+        assert_eq!(a, stamp_contents(b"torch==2.13.0 --hash=sha256:aa"));
+        assert!(a.contains(TORCH_VERSION));
+    }
+
+    #[test]
+    fn the_requirements_pin_torch_and_hash_every_line() {
+        let text = fs::read_to_string(project_root().join(REQUIREMENTS)).unwrap();
+        assert!(text.contains(&format!("torch=={TORCH_VERSION}")));
+        assert!(text.contains("nvidia-cuda-runtime==13.0.96"));
+        assert!(text.contains("nvidia-cuda-cupti==13.0.85"));
+        for requirement in text.lines().filter(|l| l.contains("==")) {
+            let name = requirement.split("==").next().unwrap();
+            let hashes = text
+                .split(requirement)
+                .nth(1)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .take_while(|l| l.trim_start().starts_with("--hash=sha256:"))
+                .count();
+            assert!(hashes > 0, "{name} has no hash");
+        }
+    }
+
+    #[test]
+    fn our_own_libtorch_path_is_not_mistaken_for_the_users() {
+        let root = project_root();
+        assert!(same_path(
+            &root.join(".libtorch/torch"),
+            &root.join("xtask/../.libtorch/torch")
+        ));
+        assert!(!same_path(
+            &root.join(".libtorch/torch"),
+            Path::new("/opt/libtorch")
+        ));
+    }
+}
