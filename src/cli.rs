@@ -1,7 +1,9 @@
 //! The command line, declared. Nothing here runs anything: `main.rs` turns these values into
-//! the library's own configuration.
+//! calls of the library.
 
-use clap::Parser;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Grade the written parts of deep-learning homework notebooks.
 ///
@@ -10,4 +12,119 @@ use clap::Parser;
 /// with libtorch.
 #[derive(Debug, Parser)]
 #[command(name = "examiner", version, about, long_about)]
-pub struct Cli {}
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute an answer key from a question's PyTorch code, with libtorch.
+    ///
+    /// The code is read, never executed: examiner understands nn.Sequential of the common
+    /// layers, tensors made by torch.rand/randn/randint/ones/zeros, names bound by simple
+    /// assignments, `*[...] * N` repetition and `def f(...): return <expr>`. Anything else is
+    /// refused with its line and column.
+    #[command(subcommand)]
+    Reference(Reference),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Reference {
+    /// Receptive field of one output pixel of a CNN, by autograd and by the closed form.
+    ///
+    /// Example: examiner reference receptive-field question.py
+    #[command(name = "receptive-field")]
+    ReceptiveField {
+        /// The model's name in the code [default: the last nn.Sequential assigned].
+        #[arg(long)]
+        model: Option<String>,
+        /// Input shape N,C,H,W [default: the input the code feeds the model].
+        #[arg(long, value_parser = parse_shape, value_name = "N,C,H,W")]
+        input: Option<Vec<i64>>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Output shape of a tensor the code computes, e.g. `Y = embedding(X)`.
+    Shape {
+        /// The tensor's name [default: the last tensor assigned].
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Drop probability of stacked dropouts: measured with libtorch and in closed form.
+    ///
+    /// Give the probabilities with --p (repeatable), or a FILE whose model stacks nn.Dropout
+    /// layers.
+    Dropout {
+        /// A dropout probability; repeat for stacked layers: --p 0.1 --p 0.2.
+        #[arg(long = "p", value_name = "P")]
+        p: Vec<f64>,
+        /// The model's name in FILE [default: the last nn.Sequential].
+        #[arg(long)]
+        model: Option<String>,
+        /// Python file with the question's code, or - for standard input.
+        #[arg(required_unless_present = "p", conflicts_with = "p")]
+        file: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Gradients by autograd of a scalar the code defines, or a model's gradient profile.
+    Gradient {
+        /// The scalar to differentiate [default: the last torch.mean/torch.sum assigned].
+        #[arg(long)]
+        of: Option<String>,
+        /// Tensors to differentiate with respect to [default: those with requires_grad=True].
+        #[arg(long, value_delimiter = ',', value_name = "A,B")]
+        wrt: Vec<String>,
+        /// Instead: the per-layer gradient norms of a model (vanishing gradients, measured).
+        #[arg(long, conflicts_with_all = ["of", "wrt"])]
+        profile: bool,
+        /// With --profile: the model's name [default: the last nn.Sequential assigned].
+        #[arg(long, requires = "profile")]
+        model: Option<String>,
+        /// With --profile: the input shape [default: the code's, or a batch of 64].
+        #[arg(long, value_parser = parse_shape, value_name = "SHAPE", requires = "profile")]
+        input: Option<Vec<i64>>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Arguments every code-reading computation takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Python file with the question's code, or - for standard input.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Compute even if a cached result exists (the result is still stored).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Text,
+    /// Stable JSON for programs.
+    Json,
+}
+
+fn parse_shape(s: &str) -> Result<Vec<i64>, String> {
+    let dims: Result<Vec<i64>, _> = s
+        .trim_matches(['(', ')', '[', ']'])
+        .split([',', 'x'])
+        .map(|d| d.trim().parse::<i64>())
+        .collect();
+    match dims {
+        Ok(d) if !d.is_empty() && d.iter().all(|&x| x > 0) => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a shape; write positive sizes separated by commas, e.g. 1,3,224,224"
+        )),
+    }
+}

@@ -2,6 +2,8 @@
 //!
 //! The pipeline, one module each: rubric -> notebook (ingest, extract) -> checkers ->
 //! reference (tch) -> grading -> report. This crate is the library behind the `examiner`
-//! binary; the binary only parses arguments and maps errors to exit codes.
+//! binary; the binary only parses arguments, calls in here and maps errors to exit codes.
 
+pub mod exit_codes;
 pub mod reference;
+pub mod report;

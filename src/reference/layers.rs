@@ -198,9 +198,20 @@ pub enum Mode {
     /// Training mode: like `Default`, but dropout drops and batch norm uses batch statistics.
     Train,
     /// Every path from input to output open, for receptive fields by autograd: weights one,
-    /// biases zero, activations identity, max pooling replaced by average pooling (a max passes
-    /// gradient to one input only), dropout off.
+    /// biases zero, activations identity, pooling replaced by a depthwise convolution of ones
+    /// (a max passes gradient to one input only), dropout off.
     OpenPaths,
+}
+
+impl Mode {
+    /// The floating type of parameters: double for open paths, whose products of ones grow
+    /// with depth and must not overflow, float otherwise (torch's default).
+    pub fn kind(self) -> Kind {
+        match self {
+            Mode::OpenPaths => Kind::Double,
+            Mode::Default | Mode::Train => Kind::Float,
+        }
+    }
 }
 
 /// A parameter tensor of a layer.
@@ -208,6 +219,16 @@ pub enum Mode {
 struct Params {
     weight: Option<Tensor>,
     bias: Option<Tensor>,
+}
+
+impl Params {
+    /// The same tensors (shared storage, shared gradients).
+    fn shallow_clone(&self) -> Params {
+        Params {
+            weight: self.weight.as_ref().map(Tensor::shallow_clone),
+            bias: self.bias.as_ref().map(Tensor::shallow_clone),
+        }
+    }
 }
 
 /// A sequence of layers with their parameters, ready to run.
@@ -221,11 +242,37 @@ impl Network {
     /// Instantiates `layers`. Parameters are drawn from torch's global generator, so seed it
     /// (`tch::manual_seed`) first for reproducible values.
     pub fn new(layers: &[Layer], mode: Mode) -> Result<Self, TchError> {
+        let distinct: Vec<(usize, Layer)> = layers.iter().cloned().enumerate().collect();
+        Self::shared(&distinct, mode)
+    }
+
+    /// Like [`Network::new`], but layers that carry the same module id share one set of
+    /// parameters, as a Python list `[nn.Linear(H, H)] * 24` repeats one module.
+    pub fn shared(layers: &[(usize, Layer)], mode: Mode) -> Result<Self, TchError> {
+        let mut owned: Vec<(usize, Params)> = Vec::new();
+        for (id, layer) in layers {
+            if !owned.iter().any(|(i, _)| i == id) {
+                owned.push((*id, params(layer, mode)?));
+            }
+        }
         let layers = layers
             .iter()
-            .map(|layer| Ok((layer.clone(), params(layer, mode)?)))
-            .collect::<Result<Vec<_>, TchError>>()?;
+            .map(|(id, layer)| {
+                let (_, p) = owned.iter().find(|(i, _)| i == id).expect("made above");
+                (layer.clone(), p.shallow_clone())
+            })
+            .collect();
         Ok(Network { layers, mode })
+    }
+
+    /// Number of layers.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// True when the network has no layer.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
     }
 
     /// The layers, in order.
@@ -276,14 +323,23 @@ impl Network {
                     c.groups,
                 )
             }
-            Layer::MaxPool2d(pool) if open => x.f_avg_pool2d(
-                pool.kernel_size,
-                pool.stride,
-                pool.padding,
-                pool.ceil_mode,
-                true,
-                None,
-            ),
+            // A max passes gradient to one input only; with paths open every pooling layer is
+            // a depthwise convolution of ones with the pool's geometry (dilation included).
+            Layer::MaxPool2d(pool) | Layer::AvgPool2d(pool) if open => {
+                let channels = x.size().get(1).copied().unwrap_or(1);
+                let ones = Tensor::f_ones(
+                    [channels, 1, pool.kernel_size[0], pool.kernel_size[1]],
+                    (x.kind(), Device::Cpu),
+                )?;
+                x.f_conv2d(
+                    &ones,
+                    None::<&Tensor>,
+                    pool.stride,
+                    pool.padding,
+                    pool.dilation,
+                    channels,
+                )
+            }
             Layer::MaxPool2d(pool) => x.f_max_pool2d(
                 pool.kernel_size,
                 pool.stride,
@@ -316,7 +372,7 @@ impl Network {
                 Tensor::f_embedding(weight, x, -1, false, false)
             }
             Layer::BatchNorm2d { num_features, eps } if !open => {
-                let opts = (Kind::Float, Device::Cpu);
+                let opts = (x.kind(), Device::Cpu);
                 let mean = Tensor::f_zeros([*num_features], opts)?;
                 let var = Tensor::f_ones([*num_features], opts)?;
                 x.f_batch_norm(
@@ -340,8 +396,8 @@ impl Network {
 /// for the weight, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the
 /// bias); N(0, 1) for embeddings; ones and zeros for batch norm.
 fn params(layer: &Layer, mode: Mode) -> Result<Params, TchError> {
-    let opts = (Kind::Float, Device::Cpu);
     let open = mode == Mode::OpenPaths;
+    let opts = (mode.kind(), Device::Cpu);
     let uniform = |shape: &[i64], fan_in: i64| -> Result<Tensor, TchError> {
         if open {
             return Tensor::f_ones(shape, opts);

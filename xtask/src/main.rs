@@ -30,6 +30,8 @@ Commands:
                  LIBTORCH_USE_PYTORCH is set; does nothing when it is already installed
   test           setup, then cargo fmt --check, cargo clippy -D warnings, cargo test --workspace
                  (the README's test command; .ci/run runs exactly this)
+  bench          setup, then the benchmarks in release mode (time and peak memory of the
+                 reference computations)
   help           this text
 ";
 
@@ -38,6 +40,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup().map(|_| ()),
         Some("test") => test(&args[1..]),
+        Some("bench") => {
+            setup().and_then(|_| cargo("bench", &["bench", "--bench", "reference"], &args[1..]))
+        }
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,340 @@
+//! Evaluating the code's tensor expressions with libtorch: leaves become seeded tensors,
+//! modules become [`Network`]s (sharing parameters where Python would), and operators become
+//! torch operators. Also the output shape of an expression, computed without materialising
+//! huge outputs.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use tch::{Device, Kind, Tensor};
+
+use super::error::{Error, Result};
+use super::layers::{Layer, Mode, Network};
+use super::python::ast::BinOp;
+use super::python::eval::{DType, Elementwise, Init, Module, Operand, Reduction, TensorExpr};
+
+/// Largest tensor evaluated in full, in elements (1 GiB of float32).
+pub const MAX_MATERIALISED_ELEMENTS: i64 = 1 << 28;
+
+/// The seed every reference computation starts from, so that results are reproducible.
+pub const SEED: i64 = 0;
+
+fn kind(dtype: DType) -> Kind {
+    match dtype {
+        DType::Float32 => Kind::Float,
+        DType::Float64 => Kind::Double,
+        DType::Int64 => Kind::Int64,
+    }
+}
+
+fn elements(shape: &[i64]) -> i64 {
+    shape.iter().fold(1i64, |acc, &d| acc.saturating_mul(d))
+}
+
+/// Turns tensor expressions into libtorch tensors. Each leaf and each module is made once, so
+/// a tensor used twice is the same tensor, as in Python.
+#[derive(Debug)]
+pub struct Evaluator {
+    mode: Mode,
+    leaves: HashMap<usize, Tensor>,
+    networks: HashMap<usize, Rc<Network>>,
+    /// Leaves made to record gradients, by id.
+    grad_leaves: Vec<usize>,
+}
+
+impl Evaluator {
+    /// An evaluator whose modules run in `mode`; seeds torch's generator.
+    pub fn new(mode: Mode) -> Self {
+        tch::manual_seed(SEED);
+        Evaluator {
+            mode,
+            leaves: HashMap::new(),
+            networks: HashMap::new(),
+            grad_leaves: Vec::new(),
+        }
+    }
+
+    /// Makes leaf `id` record gradients even if the code did not ask for it.
+    pub fn require_grad(&mut self, id: usize) {
+        self.grad_leaves.push(id);
+    }
+
+    /// The tensor made for leaf `id`, once evaluated.
+    pub fn leaf(&self, id: usize) -> Option<&Tensor> {
+        self.leaves.get(&id)
+    }
+
+    /// The network made for `module`.
+    pub fn network(&mut self, module: &Module) -> Result<Rc<Network>> {
+        if let Some(net) = self.networks.get(&module.id) {
+            return Ok(net.clone());
+        }
+        let net = Network::shared(&module.layers(), self.mode).map_err(Error::torch(format!(
+            "to build the model at {}",
+            module.span
+        )))?;
+        let net = Rc::new(net);
+        self.networks.insert(module.id, net.clone());
+        Ok(net)
+    }
+
+    /// Evaluates `expr`.
+    pub fn eval(&mut self, expr: &TensorExpr) -> Result<Tensor> {
+        match expr {
+            TensorExpr::Leaf { id, spec, span } => {
+                if let Some(t) = self.leaves.get(id) {
+                    return Ok(t.shallow_clone());
+                }
+                if elements(&spec.shape) > MAX_MATERIALISED_ELEMENTS {
+                    return Err(Error::Invalid(format!(
+                        "{span}: the tensor of shape {:?} is too large to evaluate",
+                        spec.shape
+                    )));
+                }
+                let t = make_leaf(spec.shape.as_slice(), spec.dtype, &spec.init)
+                    .map_err(Error::torch(format!("to create the tensor at {span}")))?;
+                let t = if spec.requires_grad || self.grad_leaves.contains(id) {
+                    t.set_requires_grad(true)
+                } else {
+                    t
+                };
+                self.leaves.insert(*id, t.shallow_clone());
+                Ok(t)
+            }
+            TensorExpr::Apply {
+                module,
+                input,
+                span,
+            } => {
+                let x = self.eval(input)?;
+                let net = self.network(module)?;
+                let x = match module.layers().first() {
+                    Some((_, Layer::Embedding { .. })) => x,
+                    _ if !x.is_floating_point() => x.to_kind(self.mode.kind()),
+                    _ => x,
+                };
+                net.forward(&x)
+                    .map_err(Error::torch(format!("to run the model at {span}")))
+            }
+            TensorExpr::Binary {
+                op,
+                left,
+                right,
+                span,
+            } => {
+                let l = self.operand(left)?;
+                let r = self.operand(right)?;
+                binary(*op, &l, &r).map_err(Error::torch(format!("`{}` at {span}", op.symbol())))
+            }
+            TensorExpr::Neg(t) => {
+                let t = self.eval(t)?;
+                t.f_neg().map_err(Error::torch("a negation"))
+            }
+            TensorExpr::Map(f, t) => {
+                let t = self.eval(t)?;
+                let r = match f {
+                    Elementwise::Sigmoid => t.f_sigmoid(),
+                    Elementwise::Tanh => t.f_tanh(),
+                    Elementwise::Relu => t.f_relu(),
+                    Elementwise::Exp => t.f_exp(),
+                    Elementwise::Log => t.f_log(),
+                    Elementwise::Abs => t.f_abs(),
+                    Elementwise::Sqrt => t.f_sqrt(),
+                    Elementwise::Square => t.f_square(),
+                };
+                r.map_err(Error::torch(format!("{f:?}")))
+            }
+            TensorExpr::Reduce(r, t) => {
+                let t = self.eval(t)?;
+                let k = t.kind();
+                match r {
+                    Reduction::Mean => t.f_mean(k),
+                    Reduction::Sum => t.f_sum(k),
+                }
+                .map_err(Error::torch(format!("{r:?}")))
+            }
+        }
+    }
+
+    fn operand(&mut self, o: &Operand) -> Result<Tensor> {
+        match o {
+            Operand::Tensor(t) => self.eval(t),
+            Operand::Scalar(s) => Ok(Tensor::from(*s)),
+        }
+    }
+}
+
+fn binary(op: BinOp, l: &Tensor, r: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    match op {
+        BinOp::Add => l.f_add(r),
+        BinOp::Sub => l.f_sub(r),
+        BinOp::Mul => l.f_mul(r),
+        BinOp::Div => l.f_div(r),
+        BinOp::FloorDiv => l.f_floor_divide(r),
+        BinOp::Mod => l.f_remainder_tensor(r),
+        BinOp::Pow => l.f_pow(r),
+        BinOp::MatMul => l.f_matmul(r),
+    }
+}
+
+fn make_leaf(
+    shape: &[i64],
+    dtype: DType,
+    init: &Init,
+) -> std::result::Result<Tensor, tch::TchError> {
+    let opts = (kind(dtype), Device::Cpu);
+    match init {
+        Init::Rand => Tensor::f_rand(shape, opts),
+        Init::Randn => Tensor::f_randn(shape, opts),
+        Init::Randint { low, high } => Tensor::f_randint_low(*low, *high, shape, opts),
+        Init::Ones => Tensor::f_ones(shape, opts),
+        Init::Zeros => Tensor::f_zeros(shape, opts),
+        Init::Full(v) => Tensor::f_full(shape, *v, opts),
+        Init::Data(values) => Tensor::f_from_slice(values)?
+            .f_reshape(shape)?
+            .f_to_kind(opts.0),
+    }
+}
+
+/// An output shape, with what computing it cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeResult {
+    pub shape: Vec<i64>,
+    /// Bytes of the largest tensor libtorch actually held while computing the shape.
+    pub peak_bytes: i64,
+    /// Bytes the full output would take.
+    pub output_bytes: i64,
+}
+
+/// The shape of `expr`. A model call is run layer by layer on a slice of its input: each layer
+/// treats some leading dimensions as independent (the batch of a convolution, every index
+/// position of an embedding), so libtorch runs it with those set to one, and they are put back
+/// in the result. An embedding of a (5, 6, 7, 8) index tensor into 42000 dimensions is thus
+/// computed on a single index, not as a 282 MB tensor.
+pub fn shape_of(expr: &TensorExpr) -> Result<ShapeResult> {
+    let mut peak = 0i64;
+    let (shape, dtype) = shape_rec(expr, &mut peak)?;
+    Ok(ShapeResult {
+        output_bytes: elements(&shape).saturating_mul(dtype.size()),
+        shape,
+        peak_bytes: peak,
+    })
+}
+
+fn shape_rec(expr: &TensorExpr, peak: &mut i64) -> Result<(Vec<i64>, DType)> {
+    match expr {
+        TensorExpr::Leaf { spec, .. } => Ok((spec.shape.clone(), spec.dtype)),
+        TensorExpr::Apply {
+            module,
+            input,
+            span,
+        } => {
+            let (shape, dtype) = shape_rec(input, peak)?;
+            let out = module_output_shape(module, &shape, dtype, peak)
+                .map_err(|e| with_context(e, &format!("the model call at {span}")))?;
+            Ok((out, DType::Float32))
+        }
+        other => {
+            // Arithmetic and reductions: small in every question; evaluate them.
+            let mut ev = Evaluator::new(Mode::Default);
+            let _guard = tch::no_grad_guard();
+            let t = ev.eval(other)?;
+            let bytes = t.numel() as i64 * t.kind().elt_size_in_bytes() as i64;
+            *peak = (*peak).max(bytes);
+            let dtype = match t.kind() {
+                Kind::Double => DType::Float64,
+                Kind::Int64 => DType::Int64,
+                _ => DType::Float32,
+            };
+            Ok((t.size(), dtype))
+        }
+    }
+}
+
+fn with_context(e: Error, context: &str) -> Error {
+    match e {
+        Error::Torch { message, .. } => Error::Torch {
+            context: context.to_string(),
+            message,
+        },
+        other => other,
+    }
+}
+
+/// How many leading dimensions `layer` treats independently for an input of rank `rank`.
+fn independent_dims(layer: &Layer, rank: usize) -> usize {
+    match layer {
+        Layer::Conv2d(_)
+        | Layer::MaxPool2d(_)
+        | Layer::AvgPool2d(_)
+        | Layer::BatchNorm2d { .. } => usize::from(rank == 4),
+        Layer::Linear { .. } => rank.saturating_sub(1),
+        Layer::Flatten { start_dim, .. } => {
+            let start = if *start_dim < 0 {
+                rank as i64 + start_dim
+            } else {
+                *start_dim
+            };
+            start.clamp(0, rank as i64) as usize
+        }
+        Layer::Embedding { .. }
+        | Layer::ReLU
+        | Layer::Sigmoid
+        | Layer::Tanh
+        | Layer::Dropout { .. }
+        | Layer::Identity => rank,
+    }
+}
+
+/// The output shape of `module` on an input of `shape`, running each layer on a slice.
+pub fn module_output_shape(
+    module: &Module,
+    shape: &[i64],
+    dtype: DType,
+    peak: &mut i64,
+) -> Result<Vec<i64>> {
+    let _guard = tch::no_grad_guard();
+    tch::manual_seed(SEED);
+    let layers = module.layers();
+    let mut shape = shape.to_vec();
+    let mut dtype = dtype;
+    for (index, (_, layer)) in layers.iter().enumerate() {
+        let net = Network::new(std::slice::from_ref(layer), Mode::Default)
+            .map_err(Error::torch(format!("to build layer {index} ({layer})")))?;
+        let keep = independent_dims(layer, shape.len());
+        let mut probe = vec![1; keep];
+        probe.extend_from_slice(&shape[keep..]);
+        if elements(&probe) > MAX_MATERIALISED_ELEMENTS {
+            return Err(Error::Invalid(format!(
+                "layer {index} ({layer}) would need a tensor of shape {probe:?}, too large to \
+                 evaluate"
+            )));
+        }
+        let input = match layer {
+            Layer::Embedding { .. } => {
+                Tensor::f_zeros(probe.as_slice(), (Kind::Int64, Device::Cpu))
+            }
+            _ => {
+                if dtype == DType::Int64 {
+                    return Err(Error::Invalid(format!(
+                        "layer {index} ({layer}) gets an integer tensor; only nn.Embedding takes \
+                         indices"
+                    )));
+                }
+                Tensor::f_zeros(probe.as_slice(), (Kind::Float, Device::Cpu))
+            }
+        }
+        .map_err(Error::torch("to allocate a probe"))?;
+        let out = net.forward(&input).map_err(Error::torch(format!(
+            "layer {index} ({layer}) on shape {shape:?}"
+        )))?;
+        let bytes = (input.numel() * input.kind().elt_size_in_bytes()
+            + out.numel() * out.kind().elt_size_in_bytes()) as i64;
+        *peak = (*peak).max(bytes);
+        let mut next = shape[..keep].to_vec();
+        next.extend_from_slice(&out.size()[keep..]);
+        shape = next;
+        dtype = DType::Float32;
+    }
+    Ok(shape)
+}

@@ -1,0 +1,3 @@
+//! Rendering results for people and programs. Reporters read only result types.
+
+pub mod reference;
