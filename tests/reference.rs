@@ -276,3 +276,26 @@ fn shared_modules_are_one_module() {
     assert_ne!(layers[0].0, layers[2].0);
     let _ = Rc::clone(&model.module);
 }
+
+#[test]
+fn seeded_results_do_not_depend_on_other_threads() {
+    let alone = gradient(&fixture("foo_gradient.py"), None, &[]).unwrap();
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            std::thread::spawn(move || {
+                if i % 2 == 0 {
+                    Some(gradient(&fixture("foo_gradient.py"), None, &[]).unwrap())
+                } else {
+                    // Draws millions of random numbers from torch's global generator.
+                    dropout(&[0.5, 0.1]).unwrap();
+                    None
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        if let Some(g) = t.join().unwrap() {
+            assert_eq!(g, alone);
+        }
+    }
+}

@@ -40,41 +40,43 @@ pub struct Gradients {
 /// Differentiates the scalar `of` (default: the last scalar tensor the code assigns) with
 /// respect to `wrt` (default: the tensors created with `requires_grad=True`).
 pub fn gradient(code: &Code, of: Option<&str>, wrt: &[String]) -> Result<Gradients> {
-    let (of_name, expr) = scalar(code, of)?;
-    let wrt = leaves_for(code, wrt)?;
-    let mut ev = Evaluator::new(Mode::Default);
-    for (_, id) in &wrt {
-        ev.require_grad(*id);
-    }
-    let value = ev.eval(&expr)?;
-    if value.numel() != 1 {
-        return Err(Error::Invalid(format!(
-            "`{of_name}` has shape {:?}; a gradient needs a scalar (wrap it in torch.mean or \
+    super::tensors::seeded(|| {
+        let (of_name, expr) = scalar(code, of)?;
+        let wrt = leaves_for(code, wrt)?;
+        let mut ev = Evaluator::new(Mode::Default);
+        for (_, id) in &wrt {
+            ev.require_grad(*id);
+        }
+        let value = ev.eval(&expr)?;
+        if value.numel() != 1 {
+            return Err(Error::Invalid(format!(
+                "`{of_name}` has shape {:?}; a gradient needs a scalar (wrap it in torch.mean or \
              torch.sum)",
-            value.size()
-        )));
-    }
-    let mut inputs = Vec::new();
-    for (name, id) in &wrt {
-        match ev.leaf(*id) {
-            Some(t) => inputs.push(t.shallow_clone()),
-            None => {
-                return Err(Error::Invalid(format!(
-                    "`{of_name}` does not depend on `{name}`"
-                )))
+                value.size()
+            )));
+        }
+        let mut inputs = Vec::new();
+        for (name, id) in &wrt {
+            match ev.leaf(*id) {
+                Some(t) => inputs.push(t.shallow_clone()),
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "`{of_name}` does not depend on `{name}`"
+                    )))
+                }
             }
         }
-    }
-    let grads = Tensor::f_run_backward(&[&value], &inputs, false, false)
-        .map_err(Error::torch(format!("to differentiate `{of_name}`")))?;
-    let mut gradients = BTreeMap::new();
-    for ((name, _), g) in wrt.iter().zip(grads) {
-        gradients.insert(name.clone(), summarise(&g)?);
-    }
-    Ok(Gradients {
-        of: of_name,
-        value: value.double_value(&[]),
-        gradients,
+        let grads = Tensor::f_run_backward(&[&value], &inputs, false, false)
+            .map_err(Error::torch(format!("to differentiate `{of_name}`")))?;
+        let mut gradients = BTreeMap::new();
+        for ((name, _), g) in wrt.iter().zip(grads) {
+            gradients.insert(name.clone(), summarise(&g)?);
+        }
+        Ok(Gradients {
+            of: of_name,
+            value: value.double_value(&[]),
+            gradients,
+        })
     })
 }
 
@@ -193,73 +195,75 @@ const PROFILE_BATCH: i64 = 64;
 /// The per-layer gradient-norm profile of `model`, with PyTorch's default initialisation
 /// (seeded), on the code's input or a seeded uniform batch, for the loss `mean(output)`.
 pub fn profile(code: &Code, model: Option<&str>, input: Option<Vec<i64>>) -> Result<Profile> {
-    let named = code.model(model)?;
-    let layers = named.module.layers();
-    let input_shape = match input.or_else(|| code.input_shape(&named.module)) {
-        Some(shape) => shape,
-        None => match layers.first() {
-            Some((_, Layer::Linear { in_features, .. })) => vec![PROFILE_BATCH, *in_features],
-            _ => {
-                return Err(Error::Invalid(format!(
-                    "the code feeds `{}` no input; give its shape with --input",
-                    named.name
-                )))
-            }
-        },
-    };
-    let mut ev = Evaluator::new(Mode::Default);
-    let net = ev.network(&named.module)?;
-    tch::manual_seed(SEED);
-    // The input records gradients so that every layer's output does too.
-    let x = Tensor::f_rand(input_shape.as_slice(), (Kind::Float, Device::Cpu))
-        .map_err(Error::torch("to create the input"))?
-        .set_requires_grad(true);
-    let mut outputs = Vec::with_capacity(net.len());
-    let mut h = x;
-    for index in 0..net.len() {
-        h = net
-            .forward_layer(index, &h)
-            .map_err(Error::torch(format!("to run layer {index}")))?;
-        outputs.push(h.shallow_clone());
-    }
-    let loss = h
-        .f_mean(Kind::Float)
-        .map_err(Error::torch("to take the loss"))?;
-    let with_params: Vec<usize> = layers
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, l))| matches!(l, Layer::Linear { .. } | Layer::Conv2d(_)))
-        .map(|(i, _)| i)
-        .collect();
-    if with_params.is_empty() {
-        return Err(Error::Invalid(
-            "the model has no Linear or Conv2d layer".into(),
-        ));
-    }
-    let wanted: Vec<&Tensor> = with_params.iter().map(|&i| &outputs[i]).collect();
-    let grads = Tensor::f_run_backward(&[&loss], &wanted, false, false)
-        .map_err(Error::torch("to backpropagate the loss"))?;
-    let mut steps = Vec::new();
-    for (&index, g) in with_params.iter().zip(grads) {
-        // In double: the squares of gradients near 1e-25 underflow float32 to zero.
-        let norm = g
-            .f_to_kind(Kind::Double)
-            .and_then(|g| g.f_norm())
-            .map_err(Error::torch("to take a gradient norm"))?
-            .double_value(&[]);
-        steps.push(ProfileStep {
-            index,
-            layer: layers[index].1.to_string(),
-            grad_norm: norm,
-        });
-    }
-    let first = steps.first().map_or(f64::NAN, |s| s.grad_norm);
-    let last = steps.last().map_or(f64::NAN, |s| s.grad_norm);
-    Ok(Profile {
-        model: named.name,
-        input_shape,
-        loss: "mean of the model's output".into(),
-        layers: steps,
-        first_to_last_ratio: first / last,
+    super::tensors::seeded(|| {
+        let named = code.model(model)?;
+        let layers = named.module.layers();
+        let input_shape = match input.or_else(|| code.input_shape(&named.module)) {
+            Some(shape) => shape,
+            None => match layers.first() {
+                Some((_, Layer::Linear { in_features, .. })) => vec![PROFILE_BATCH, *in_features],
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "the code feeds `{}` no input; give its shape with --input",
+                        named.name
+                    )))
+                }
+            },
+        };
+        let mut ev = Evaluator::new(Mode::Default);
+        let net = ev.network(&named.module)?;
+        tch::manual_seed(SEED);
+        // The input records gradients so that every layer's output does too.
+        let x = Tensor::f_rand(input_shape.as_slice(), (Kind::Float, Device::Cpu))
+            .map_err(Error::torch("to create the input"))?
+            .set_requires_grad(true);
+        let mut outputs = Vec::with_capacity(net.len());
+        let mut h = x;
+        for index in 0..net.len() {
+            h = net
+                .forward_layer(index, &h)
+                .map_err(Error::torch(format!("to run layer {index}")))?;
+            outputs.push(h.shallow_clone());
+        }
+        let loss = h
+            .f_mean(Kind::Float)
+            .map_err(Error::torch("to take the loss"))?;
+        let with_params: Vec<usize> = layers
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, l))| matches!(l, Layer::Linear { .. } | Layer::Conv2d(_)))
+            .map(|(i, _)| i)
+            .collect();
+        if with_params.is_empty() {
+            return Err(Error::Invalid(
+                "the model has no Linear or Conv2d layer".into(),
+            ));
+        }
+        let wanted: Vec<&Tensor> = with_params.iter().map(|&i| &outputs[i]).collect();
+        let grads = Tensor::f_run_backward(&[&loss], &wanted, false, false)
+            .map_err(Error::torch("to backpropagate the loss"))?;
+        let mut steps = Vec::new();
+        for (&index, g) in with_params.iter().zip(grads) {
+            // In double: the squares of gradients near 1e-25 underflow float32 to zero.
+            let norm = g
+                .f_to_kind(Kind::Double)
+                .and_then(|g| g.f_norm())
+                .map_err(Error::torch("to take a gradient norm"))?
+                .double_value(&[]);
+            steps.push(ProfileStep {
+                index,
+                layer: layers[index].1.to_string(),
+                grad_norm: norm,
+            });
+        }
+        let first = steps.first().map_or(f64::NAN, |s| s.grad_norm);
+        let last = steps.last().map_or(f64::NAN, |s| s.grad_norm);
+        Ok(Profile {
+            model: named.name,
+            input_shape,
+            loss: "mean of the model's output".into(),
+            layers: steps,
+            first_to_last_ratio: first / last,
+        })
     })
 }

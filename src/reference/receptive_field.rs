@@ -56,84 +56,86 @@ pub fn receptive_field(
 
 /// The receptive field of a module, with its output shape for `input_shape` if given.
 pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<ReceptiveField> {
-    let layers: Vec<Layer> = module.layers().into_iter().map(|(_, l)| l).collect();
-    if let Some(shape) = input_shape {
-        if shape.len() != 4 {
-            return Err(Error::Invalid(format!(
-                "the input shape {shape:?} is not (N, C, H, W)"
-            )));
+    super::tensors::seeded(|| {
+        let layers: Vec<Layer> = module.layers().into_iter().map(|(_, l)| l).collect();
+        if let Some(shape) = input_shape {
+            if shape.len() != 4 {
+                return Err(Error::Invalid(format!(
+                    "the input shape {shape:?} is not (N, C, H, W)"
+                )));
+            }
         }
-    }
-    for (index, layer) in layers.iter().enumerate() {
-        if matches!(
-            layer,
-            Layer::Linear { .. } | Layer::Flatten { .. } | Layer::Embedding { .. }
-        ) {
-            return Err(Error::Invalid(format!(
-                "layer {index} ({layer}) connects every input position, so a receptive field \
+        for (index, layer) in layers.iter().enumerate() {
+            if matches!(
+                layer,
+                Layer::Linear { .. } | Layer::Flatten { .. } | Layer::Embedding { .. }
+            ) {
+                return Err(Error::Invalid(format!(
+                    "layer {index} ({layer}) connects every input position, so a receptive field \
                  is defined only for the layers before it; give a model of convolutions, \
                  pooling and elementwise layers"
-            )));
+                )));
+            }
         }
-    }
-    if !layers.iter().any(|l| l.window().is_some()) {
-        return Err(Error::Invalid(
-            "the model has no convolution or pooling layer".to_string(),
-        ));
-    }
-    let channels = input_shape
-        .map(|s| s[1])
-        .or_else(|| {
-            layers.iter().find_map(|l| match l {
-                Layer::Conv2d(c) => Some(c.in_channels),
-                Layer::BatchNorm2d { num_features, .. } => Some(*num_features),
-                _ => None,
+        if !layers.iter().any(|l| l.window().is_some()) {
+            return Err(Error::Invalid(
+                "the model has no convolution or pooling layer".to_string(),
+            ));
+        }
+        let channels = input_shape
+            .map(|s| s[1])
+            .or_else(|| {
+                layers.iter().find_map(|l| match l {
+                    Layer::Conv2d(c) => Some(c.in_channels),
+                    Layer::BatchNorm2d { num_features, .. } => Some(*num_features),
+                    _ => None,
+                })
             })
-        })
-        .unwrap_or(1);
+            .unwrap_or(1);
 
-    let closed = closed_form(&layers);
-    let mut trace = Vec::new();
-    for (index, layer) in layers.iter().enumerate() {
-        if layer.window().is_none() {
-            continue;
-        }
-        let (rf, jump) = closed[index];
-        let measured = measure(&layers[..=index], channels, rf, jump)?;
-        if measured != rf {
-            return Err(Error::Disagreement {
+        let closed = closed_form(&layers);
+        let mut trace = Vec::new();
+        for (index, layer) in layers.iter().enumerate() {
+            if layer.window().is_none() {
+                continue;
+            }
+            let (rf, jump) = closed[index];
+            let measured = measure(&layers[..=index], channels, rf, jump)?;
+            if measured != rf {
+                return Err(Error::Disagreement {
+                    index,
+                    layer: layer.to_string(),
+                    autograd: measured,
+                    closed_form: rf,
+                });
+            }
+            trace.push(TraceStep {
                 index,
                 layer: layer.to_string(),
-                autograd: measured,
-                closed_form: rf,
+                receptive_field: measured,
+                jump,
             });
         }
-        trace.push(TraceStep {
-            index,
-            layer: layer.to_string(),
-            receptive_field: measured,
-            jump,
-        });
-    }
-    let receptive_field = trace.last().expect("a window layer exists").receptive_field;
-    let output_shape = match input_shape {
-        Some(shape) => {
-            let mut peak = 0;
-            Some(module_output_shape(
-                module,
-                shape,
-                DType::Float32,
-                &mut peak,
-            )?)
-        }
-        None => None,
-    };
-    Ok(ReceptiveField {
-        model: String::new(),
-        input_shape: input_shape.map(<[i64]>::to_vec),
-        receptive_field,
-        output_shape,
-        trace,
+        let receptive_field = trace.last().expect("a window layer exists").receptive_field;
+        let output_shape = match input_shape {
+            Some(shape) => {
+                let mut peak = 0;
+                Some(module_output_shape(
+                    module,
+                    shape,
+                    DType::Float32,
+                    &mut peak,
+                )?)
+            }
+            None => None,
+        };
+        Ok(ReceptiveField {
+            model: String::new(),
+            input_shape: input_shape.map(<[i64]>::to_vec),
+            receptive_field,
+            output_shape,
+            trace,
+        })
     })
 }
 

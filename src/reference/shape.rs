@@ -19,12 +19,14 @@ pub struct Shape {
 
 /// The shape of `name` (default: the last tensor the code assigns).
 pub fn shape(code: &Code, name: Option<&str>) -> Result<Shape> {
-    let (name, expr) = code.tensor(name)?;
-    let result = shape_of(&expr)?;
-    Ok(Shape {
-        name,
-        shape: result.shape,
-        peak_bytes: result.peak_bytes,
-        output_bytes: result.output_bytes,
+    super::tensors::seeded(|| {
+        let (name, expr) = code.tensor(name)?;
+        let result = shape_of(&expr)?;
+        Ok(Shape {
+            name,
+            shape: result.shape,
+            peak_bytes: result.peak_bytes,
+            output_bytes: result.output_bytes,
+        })
     })
 }
