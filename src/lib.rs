@@ -4,6 +4,8 @@
 //! reference (tch) -> grading -> report. This crate is the library behind the `examiner`
 //! binary; the binary only parses arguments, calls in here and maps errors to exit codes.
 
+pub mod answer;
 pub mod exit_codes;
+pub mod notebook;
 pub mod reference;
 pub mod report;
