@@ -27,6 +27,34 @@ pub enum Command {
     /// refused with its line and column.
     #[command(subcommand)]
     Reference(Reference),
+    /// Work with rubrics (answer keys).
+    #[command(subcommand)]
+    Rubric(RubricCommand),
+    /// A student's self-check: what examiner finds in a notebook, question by question.
+    ///
+    /// Shows the answer extracted for every question, and which answers are missing or
+    /// unparseable. Exits 1 when a required answer is missing.
+    Check {
+        /// The notebook (.ipynb, or a text/markdown export).
+        notebook: PathBuf,
+        /// The rubric [default: the one in rubrics/ that matches the notebook].
+        #[arg(long)]
+        rubric: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RubricCommand {
+    /// Validate a rubric: its schema, its locators, and its keys, computed with libtorch and
+    /// compared with the values it states (`expect:`).
+    Lint {
+        /// Rubric files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,6 +6,9 @@
 
 pub mod answer;
 pub mod exit_codes;
+pub mod extract;
+pub mod grading;
 pub mod notebook;
 pub mod reference;
 pub mod report;
+pub mod rubric;

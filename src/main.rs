@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde::Serialize;
 
-use cli::{Cli, Command, Common, Format, Reference};
+use cli::{Cli, Command, Common, Format, Reference, RubricCommand};
 use examiner::exit_codes;
 use examiner::reference::cache::Cache;
 use examiner::reference::{dropout, gradient, receptive_field, shape, Code};
@@ -30,7 +30,60 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Reference(r) => reference(r),
+        Command::Rubric(RubricCommand::Lint { files }) => lint(&files),
+        Command::Check {
+            notebook,
+            rubric,
+            format,
+        } => check(&notebook, rubric.as_deref(), format),
     }
+}
+
+/// The reference cache every command shares.
+fn cache() -> Cache {
+    Cache::default_dir().map_or_else(Cache::in_memory, Cache::in_dir)
+}
+
+/// `examiner rubric lint`: loads each rubric and computes its keys.
+fn lint(files: &[std::path::PathBuf]) -> anyhow::Result<i32> {
+    let cache = cache();
+    let mut failed = 0;
+    for file in files {
+        let rubric = match examiner::rubric::load_file(file) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{e}");
+                failed += 1;
+                continue;
+            }
+        };
+        match examiner::rubric::keys::resolve(&rubric, &cache) {
+            Ok(keys) => {
+                let mut out = format!(
+                    "{}: ok: `{}`, {} questions, {} points\n",
+                    file.display(),
+                    rubric.id,
+                    rubric.questions.len(),
+                    examiner::rubric::keys::format_number(rubric.max_score())
+                );
+                for (id, key) in &keys {
+                    if let Some(line) = report::rubric::key_line(id, key) {
+                        out.push_str(&line);
+                    }
+                }
+                write_stdout(&out)?;
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        exit_codes::OK
+    } else {
+        exit_codes::USAGE_OR_INPUT
+    })
 }
 
 /// Reads question code from a file or standard input (`-`).
@@ -54,11 +107,72 @@ fn print<T: Serialize>(
     value: &T,
     text: impl FnOnce(&T) -> String,
 ) -> anyhow::Result<i32> {
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Text => print!("{}", text(value)),
-    }
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(value)? + "\n",
+        Format::Text => text(value),
+    };
+    write_stdout(&out)?;
     Ok(exit_codes::OK)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// The rubric for a notebook: the given file, or the matching one in `rubrics/`.
+fn rubric_for(
+    notebook: &examiner::notebook::Notebook,
+    rubric: Option<&Path>,
+) -> anyhow::Result<(examiner::rubric::Rubric, Option<String>)> {
+    if let Some(path) = rubric {
+        return Ok((examiner::rubric::load_file(path)?, None));
+    }
+    let dir = Path::new("rubrics");
+    let all = examiner::rubric::load_dir(dir).map_err(|e| {
+        anyhow::anyhow!("{e}\n(run from the project folder, or give a rubric with --rubric FILE)")
+    })?;
+    let rubrics: Vec<examiner::rubric::Rubric> = all.into_iter().map(|(_, r)| r).collect();
+    let chosen = examiner::extract::recognise(notebook, &rubrics).map_err(anyhow::Error::msg)?;
+    let note = format!(
+        "rubric: {} ({}), chosen from rubrics/",
+        chosen.id, chosen.title
+    );
+    Ok((chosen.clone(), Some(note)))
+}
+
+/// `examiner check`: extraction of every answer of one notebook, for its student.
+fn check(notebook_path: &Path, rubric: Option<&Path>, format: Format) -> anyhow::Result<i32> {
+    let notebook = examiner::notebook::read_path(notebook_path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", notebook_path.display()))?;
+    let (rubric, note) = rubric_for(&notebook, rubric)?;
+    if let (Some(note), Format::Text) = (&note, format) {
+        eprintln!("{note}");
+    }
+    let keys = examiner::rubric::keys::resolve(&rubric, &cache())
+        .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;
+    let name = notebook_path.display().to_string();
+    let result = examiner::grading::check(
+        &name,
+        &notebook,
+        &rubric,
+        &keys,
+        examiner::grading::Audience::Student,
+    );
+    print(format, &result, report::check::text)?;
+    Ok(if result.missing_required() {
+        exit_codes::BELOW_THRESHOLD
+    } else {
+        exit_codes::OK
+    })
 }
 
 /// Runs `compute` on the code in `common.file`, through the cache; errors name the file.

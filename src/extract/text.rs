@@ -1,0 +1,331 @@
+//! Text as the locator sees it: one stream of a notebook's lines with their origin, a
+//! normalised copy for matching question snippets (case, whitespace, Markdown and HTML markup
+//! ignored), and cleaning of an answer region for people (markers and HTML removed).
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use crate::notebook::{CellKind, Notebook};
+
+/// What a line of the stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Markdown,
+    Code,
+    /// Text a code cell printed (its saved outputs).
+    Output,
+}
+
+/// One line of the notebook, where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub cell: usize,
+    /// The line belongs to a cell of the question set's own code (or its printed output):
+    /// template, not answer.
+    pub template: bool,
+    /// 1-based line within the cell (or within the cell's outputs).
+    pub line: usize,
+    pub kind: LineKind,
+    pub text: String,
+}
+
+/// All of a notebook's lines in order, and the normalised text used to find snippets.
+#[derive(Debug)]
+pub struct Stream {
+    pub lines: Vec<Line>,
+    /// Normalised lines joined by single spaces.
+    pub normalized: String,
+    /// For each line, where its normalised text starts in `normalized`.
+    pub starts: Vec<usize>,
+}
+
+/// Largest number of lines considered (a notebook beyond it is cut, never a panic).
+const MAX_LINES: usize = 200_000;
+
+impl Stream {
+    /// Lays out `notebook`: each cell's source lines, and after a code cell its outputs.
+    /// Code cells that hold one of `template_code` (the question set's own snippets, as the
+    /// rubric quotes them) are marked as template, with their outputs.
+    pub fn new(notebook: &Notebook, template_code: &[&str]) -> Stream {
+        let template_lines: Vec<Vec<String>> =
+            template_code.iter().map(|c| code_lines(c)).collect();
+        let mut lines = Vec::new();
+        for cell in &notebook.cells {
+            let kind = match cell.kind {
+                CellKind::Code => LineKind::Code,
+                CellKind::Markdown | CellKind::Raw => LineKind::Markdown,
+            };
+            let template = kind == LineKind::Code && is_template(&cell.source, &template_lines);
+            // Lines the student added to a template cell are theirs, and so are the outputs
+            // of a template cell they extended.
+            let own = |text: &str| {
+                let line = code_lines(text);
+                !line.is_empty() && !template_lines.iter().any(|t| t.contains(&line[0]))
+            };
+            let extended = template && cell.source.lines().any(own);
+            for (i, text) in cell.source.lines().enumerate() {
+                lines.push(Line {
+                    cell: cell.index,
+                    template: template && !own(text),
+                    line: i + 1,
+                    kind,
+                    text: text.to_string(),
+                });
+            }
+            let mut n = 0;
+            for output in &cell.outputs {
+                for text in output.text.lines() {
+                    n += 1;
+                    lines.push(Line {
+                        cell: cell.index,
+                        template: template && !extended,
+                        line: n,
+                        kind: LineKind::Output,
+                        text: text.to_string(),
+                    });
+                }
+            }
+            if lines.len() > MAX_LINES {
+                lines.truncate(MAX_LINES);
+                break;
+            }
+        }
+        let mut normalized = String::new();
+        let mut starts = Vec::with_capacity(lines.len());
+        for line in &lines {
+            starts.push(normalized.len());
+            // Outputs are never matched against question text.
+            if line.kind != LineKind::Output {
+                normalized.push_str(&normalize(&line.text));
+            }
+            normalized.push(' ');
+        }
+        Stream {
+            lines,
+            normalized,
+            starts,
+        }
+    }
+
+    /// The line holding byte `offset` of `normalized`.
+    pub fn line_at(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// First occurrence of `snippet` (normalised) at or after byte `from`, as the byte range
+    /// in `normalized`.
+    pub fn find(&self, snippet: &str, from: usize) -> Option<(usize, usize)> {
+        let needle = normalize(snippet);
+        if needle.is_empty() || from > self.normalized.len() {
+            return None;
+        }
+        self.normalized[from..]
+            .find(&needle)
+            .map(|i| (from + i, from + i + needle.len()))
+    }
+}
+
+/// A code snippet's meaningful lines: comments, blank lines and whitespace dropped.
+fn code_lines(code: &str) -> Vec<String> {
+    code.lines()
+        .map(|l| l.split('#').next().unwrap_or_default())
+        .map(|l| l.chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        .filter(|l| !l.is_empty() && !l.starts_with("import") && !l.starts_with("from"))
+        .collect()
+}
+
+/// A code cell holds a template snippet when most of the snippet's lines are in it (students
+/// add code around the question's, but rarely rewrite it).
+fn is_template(source: &str, templates: &[Vec<String>]) -> bool {
+    let cell = code_lines(source);
+    templates
+        .iter()
+        .any(|t| !t.is_empty() && t.iter().filter(|l| cell.contains(l)).count() * 2 >= t.len())
+}
+
+/// HTML tags and entities: they separate words.
+fn html_markup() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"<[^>]{0,200}>|&nbsp;").expect("valid"))
+}
+
+/// Markdown and LaTeX markup characters: they sit inside or around words (`**True**:`).
+fn inline_markup() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"[*_`#$\\]").expect("valid"))
+}
+
+/// Lowercase, markup removed, quotes unified, whitespace collapsed: how snippets are
+/// compared, so that `**True or false**` matches `true or false`.
+pub fn normalize(text: &str) -> String {
+    let spaced = html_markup().replace_all(text, " ");
+    let stripped = inline_markup().replace_all(&spaced, "");
+    let mut out = String::with_capacity(stripped.len());
+    let mut space = true;
+    for c in stripped.chars() {
+        let c = match c {
+            '\u{2018}' | '\u{2019}' | '\u{02bc}' => '\'',
+            '\u{201c}' | '\u{201d}' => '"',
+            '\u{2013}' | '\u{2014}' | '\u{2212}' => '-',
+            '\u{a0}' => ' ',
+            c => c,
+        };
+        if c.is_whitespace() {
+            if !space {
+                out.push(' ');
+                space = true;
+            }
+        } else {
+            out.extend(c.to_lowercase());
+            space = false;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+fn answer_marker() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)^ \s* (?:\#{1,6}\s*)? (?:<[^>]{0,120}>\s*)* (?:\*\*|__)? \s*
+              (?:answers?|solution|ans)\b (?:\s*\d+(?:\.\d+)*\s*(?:[:)]|\*\*|</))? \s* (?:\*\*|__)? \s* [:.\-]? \s*
+              (?:\*\*|__)? (?:\s*</[^>]{0,20}>)* \s* [:.]? ",
+        )
+        .expect("valid")
+    })
+}
+
+/// Where an answer marker (`**Answer:**`, `ANSWER:`, `#### Answer`, `<b><u>Answer 3:</u></b>`)
+/// opens `line`: the byte length of the marker, if there is one.
+pub fn marker_len(line: &str) -> Option<usize> {
+    answer_marker()
+        .find(line)
+        .filter(|m| !m.as_str().trim().is_empty())
+        .map(|m| m.end())
+}
+
+fn img_src() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r#"(?i)src\s*=\s*["']?([^"' >]*)"#).expect("valid"))
+}
+
+fn html_tag() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)<br\s*/?>|<[^>]{0,200}>").expect("valid"))
+}
+
+/// An answer region made readable: answer markers, HTML tags and separator lines removed,
+/// blank lines at both ends dropped.
+pub fn clean(lines: &[&str]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        let line = match marker_len(line) {
+            Some(n) => &line[n..],
+            None => line,
+        };
+        let line = html_tag().replace_all(line, |c: &regex::Captures| {
+            let tag = c[0].to_ascii_lowercase();
+            if tag.starts_with("<br") {
+                "\n".to_string()
+            } else if tag.starts_with("<img") {
+                // An answer given as a picture is still an answer.
+                let src = img_src()
+                    .captures(&c[0])
+                    .map_or("", |m| m.get(1).map_or("", |s| s.as_str()));
+                format!("[image: {src}]")
+            } else {
+                String::new()
+            }
+        });
+        let line = line.replace("&nbsp;", " ");
+        let trimmed = line.trim();
+        if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
+            continue;
+        }
+        for part in line.split('\n') {
+            out.push(part.trim_end().to_string());
+        }
+    }
+    while out.first().is_some_and(|l| l.trim().is_empty()) {
+        out.remove(0);
+    }
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalisation_ignores_markup_case_and_spacing() {
+        assert_eq!(
+            normalize("2. **True or false**:  dropout   must be"),
+            "2. true or false: dropout must be"
+        );
+        assert_eq!(
+            normalize("the <u>receptive</u> field"),
+            "the receptive field"
+        );
+        assert_eq!(
+            normalize("“pixel” in the output"),
+            "\"pixel\" in the output"
+        );
+    }
+
+    #[test]
+    fn answer_markers_in_their_many_spellings() {
+        for line in [
+            "**Answer:**",
+            "**Answer**:",
+            "ANSWER:",
+            "answer:",
+            "#### Answer:",
+            "**Answers**",
+            "<b><u>Answer 3:</u></b>",
+            "Answer 3.1:",
+        ] {
+            assert!(marker_len(line).is_some(), "{line}");
+        }
+        let line = "**Answer:** 112";
+        assert_eq!(&line[marker_len(line).unwrap()..].trim(), &"112");
+        assert!(marker_len("The answer depends on p").is_none());
+        assert!(marker_len("Answering this needs care").is_none());
+        let line = "Answer 13";
+        assert_eq!(
+            &line[marker_len(line).unwrap()..],
+            "13",
+            "a bare number is the answer"
+        );
+        assert!(marker_len("112").is_none());
+    }
+
+    #[test]
+    fn an_image_answer_is_kept_as_a_reference() {
+        let text = clean(&[
+            r#"**Answer**"#,
+            r#"<center><img src="imgs/Q1_2_a.png" /></center>"#,
+        ]);
+        assert_eq!(text, "[image: imgs/Q1_2_a.png]");
+    }
+
+    #[test]
+    fn cleaning_removes_markers_html_and_separators() {
+        let text = clean(&[
+            "",
+            "<font color=darkgreen>**Answer:** RF = 112<br>pixels</font>",
+            "=====",
+            "",
+        ]);
+        assert_eq!(text, "RF = 112\npixels");
+    }
+}

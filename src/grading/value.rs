@@ -1,0 +1,137 @@
+//! The value an answer states, as reports show it: the number a student concludes with, the
+//! shape they give, or the formula they write. Checkers judge these values; this is what
+//! `check` shows before any judgement.
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::{json, Value};
+
+use crate::answer::{
+    canonical_var, final_shape, final_symbolic_shape, final_value, find_expressions,
+    formula_answer, normalize_math, Conclusion, Dim, ExprRole, FinalValue, FoundExpr,
+};
+use crate::rubric::Answer;
+
+/// The parsed value of `text` as an answer of kind `answer`; null when none can be read (or
+/// the kind has no single value).
+pub fn parse_value(answer: &Answer, text: &str) -> Value {
+    // Typographic apostrophes (`X’s shape`) read as plain ones.
+    let text = &text.replace(['\u{2019}', '\u{2018}'], "'");
+    match answer {
+        Answer::Number { .. } => stated_number(text).map_or(Value::Null, |f| json!(f.value)),
+        Answer::Shape { .. } => stated_shape(text).map_or(Value::Null, Value::Array),
+        Answer::Expression {
+            name, variables, ..
+        } => {
+            let allowed: BTreeSet<String> = variables.keys().map(|v| canonical_var(v)).collect();
+            stated_formula(name.as_deref(), &allowed, text)
+                .map_or(Value::Null, |f| Value::String(f.expr.to_string()))
+        }
+        _ => Value::Null,
+    }
+}
+
+fn after_variable() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"[A-Za-z}\)]\s*[-+*/^]\s*\(?\s*$").expect("valid"))
+}
+
+/// The number the student concludes with. A number that is only a term of a symbolic formula
+/// (the `1` of `RF_i = RF_{i-1} + (k + d - 1)`) is not a stated value.
+pub fn stated_number(text: &str) -> Option<FinalValue> {
+    let found = final_value(text)?;
+    if matches!(
+        found.chosen_by,
+        Conclusion::LastNumber | Conclusion::FinalEquation
+    ) {
+        let norm = normalize_math(text);
+        let before = norm.get(..found.span.start).unwrap_or_default();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        if after_variable().is_match(&before[line_start..]) {
+            return None;
+        }
+    }
+    Some(found)
+}
+
+/// The shape the student gives: an all-numeric one when there is one (a later symbolic
+/// `(num_embeddings, embedding_dim)` describes something else), else a symbolic one.
+pub fn stated_shape(text: &str) -> Option<Vec<Value>> {
+    if let Some(dims) = final_shape(text) {
+        return Some(dims.into_iter().map(|d| json!(d)).collect());
+    }
+    final_symbolic_shape(text).map(|s| {
+        s.dims
+            .iter()
+            .map(|d| match d {
+                Dim::Size(n) => json!(n),
+                Dim::Name(name) => json!(name),
+            })
+            .collect()
+    })
+}
+
+/// The student's formula for `name` (`q = ...`) in the question's variables: the last one
+/// written that uses only `allowed` variables (a closing `q = 1 - keep_prob` restates, it
+/// does not answer), else the last formula at all.
+pub fn stated_formula(
+    name: Option<&str>,
+    allowed: &BTreeSet<String>,
+    text: &str,
+) -> Option<FoundExpr> {
+    let fits = |f: &FoundExpr| {
+        let vars = f.expr.variables();
+        !vars.is_empty() && vars.iter().all(|v| allowed.contains(&canonical_var(v)))
+    };
+    let mut candidates: Vec<FoundExpr> = Vec::new();
+    if let Some(a) = name.and_then(|n| formula_answer(text, n)) {
+        candidates.extend(a.other_formulas);
+        candidates.extend(a.formula);
+        candidates.sort_by_key(|f| f.span.start);
+    }
+    if candidates.is_empty() {
+        candidates = find_expressions(text, None)
+            .into_iter()
+            .filter(|f| f.role == ExprRole::Formula)
+            .collect();
+    }
+    candidates
+        .iter()
+        .rev()
+        .find(|f| fits(f))
+        .or_else(|| candidates.last())
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_term_of_a_symbolic_formula_is_not_a_value() {
+        assert!(stated_number("formula: $RF_{i} = (RF_{i-1}) + (k + d - 1) $").is_none());
+        assert_eq!(
+            stated_number("RF = 112 pixels").map(|f| f.value),
+            Some(112.0)
+        );
+    }
+
+    #[test]
+    fn the_formula_in_the_questions_variables_wins() {
+        let allowed: BTreeSet<String> = ["p1", "p2"].map(String::from).into();
+        let text = "q = 1 - (1 - p1) * (1 - p2)\n\nwhich is q = 1 - keep_prob. In our case q=0.28.";
+        let f = stated_formula(Some("q"), &allowed, text).unwrap();
+        assert_eq!(f.expr.to_string(), "1 - (1 - p1) * (1 - p2)");
+    }
+
+    #[test]
+    fn a_numeric_shape_beats_a_later_symbolic_one() {
+        let text = "Y has shape (5, 6, 7, 8, 42000).\nB. a weight of shape (num_embeddings, embedding_dim)";
+        assert_eq!(
+            stated_shape(text),
+            Some([5, 6, 7, 8, 42000].iter().map(|d| json!(d)).collect())
+        );
+    }
+}

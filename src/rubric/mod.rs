@@ -1,0 +1,305 @@
+//! Rubrics: the YAML answer keys examiner grades against.
+//!
+//! A rubric says how a notebook is recognised as its question set, where each question is in
+//! such a notebook (its section, number and short snippets of its text), what kind of answer
+//! it expects and how the key is obtained (a value, or a reference computation on the
+//! question's own PyTorch code), which mistakes deserve which feedback, what a student's
+//! self-check may reveal, and sample answers that test the rubric itself.
+//!
+//! The format is documented in `rubrics/FORMAT.md` and `rubrics/rubric.schema.json`. Unknown
+//! fields are errors, and every error carries `file:line:col`.
+
+pub mod keys;
+mod load;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use load::{load_dir, load_file, load_str, LoadError};
+
+/// A whole rubric file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rubric {
+    /// Stable identifier, e.g. `cs236781-w2021-hw4-summary`.
+    pub id: String,
+    /// Shown in reports.
+    pub title: String,
+    /// How a notebook is recognised as this question set.
+    pub recognise: Recognise,
+    /// Question code the keys are computed from, by name.
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
+    /// "Answer k of n" rules, e.g. the 2023 mini-project's "answer 6 of 7".
+    #[serde(default)]
+    pub choose: Vec<Choose>,
+    pub questions: Vec<Question>,
+}
+
+/// Snippets that identify a question set in a notebook's text (matched case-insensitively,
+/// ignoring markup and whitespace).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recognise {
+    /// Every one of these must appear.
+    pub all: Vec<String>,
+    /// None of these may appear.
+    #[serde(default)]
+    pub none: Vec<String>,
+}
+
+/// Only `count` of `questions` count towards the score: the best ones answered.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Choose {
+    pub count: usize,
+    pub questions: Vec<String>,
+    /// Why, in the rubric author's words (shown in feedback).
+    #[serde(default)]
+    pub rule: Option<String>,
+}
+
+/// One question.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    /// Stable across variants of a question set (`receptive-field`, `dropout-q`, ...).
+    pub id: String,
+    pub title: String,
+    pub points: f64,
+    pub locate: Locate,
+    pub answer: Answer,
+    /// Known mistakes and the feedback they get.
+    #[serde(default)]
+    pub mistakes: Vec<Mistake>,
+    /// What `examiner check` may show the student.
+    #[serde(default)]
+    pub reveal: Reveal,
+    /// Whether a missing answer fails `check`.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// The rubric's own tests: answers and the outcome they must get.
+    #[serde(default)]
+    pub samples: Vec<Sample>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where a question is in a notebook. Snippets are short, distinctive pieces of the
+/// question's own text (never of an answer); matching ignores case, whitespace and markup.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Locate {
+    /// The heading of the section the question is in (`CNNs`).
+    #[serde(default)]
+    pub section: Option<String>,
+    /// The question's number within its section, as printed (`3`); also how answers grouped
+    /// per section (`**1.** ... **2.** ...`) are matched to questions.
+    #[serde(default)]
+    pub number: Option<String>,
+    /// A snippet from the beginning of the question.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// A snippet from the end of the question's text: the answer starts after it. Without it
+    /// the question ends with the cell that holds `start`.
+    #[serde(default)]
+    pub end: Option<String>,
+    /// Cell tags that mark the question's answer cell, when notebooks carry them.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// For one sub-part of a multi-part question (1 = the first): when the student labels the
+    /// parts of the answer (`A.`/`B.`, `1.`/`2.`, `a)`, `i.`), only this part is graded.
+    #[serde(default)]
+    pub part: Option<usize>,
+}
+
+/// What a student's self-check may show for a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reveal {
+    /// Only what was extracted (found, missing, unparseable).
+    #[default]
+    Extracted,
+    /// Also whether it is right.
+    Verdict,
+    /// Also the expected answer and feedback.
+    Everything,
+}
+
+/// The kind of answer, with its key.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Answer {
+    /// A number, e.g. a receptive field.
+    Number {
+        /// The key typed in (only when no computation exists).
+        #[serde(default)]
+        value: Option<f64>,
+        /// The computation that gives the key.
+        #[serde(default)]
+        reference: Option<Reference>,
+        /// The value the author expects the computation to give; lint fails if it does not.
+        #[serde(default)]
+        expect: Option<f64>,
+        /// Absolute tolerance.
+        #[serde(default)]
+        abs_tol: Option<f64>,
+        /// Relative tolerance.
+        #[serde(default)]
+        rel_tol: Option<f64>,
+    },
+    /// A formula in some variables, e.g. `q(p1, p2)`.
+    Expression {
+        /// The quantity's name in the question (`q`): the student's `q = ...` is the answer.
+        #[serde(default)]
+        name: Option<String>,
+        /// The reference formula, in the same syntax students use.
+        formula: String,
+        /// Each variable's valid range, where the formulas are compared.
+        variables: BTreeMap<String, [f64; 2]>,
+        /// The reference computation the formula must agree with (cross-checked by lint).
+        #[serde(default)]
+        reference: Option<Reference>,
+        /// The point at which a numeric value the student gives is checked.
+        #[serde(default)]
+        at: BTreeMap<String, f64>,
+    },
+    /// A tensor shape.
+    Shape {
+        #[serde(default)]
+        value: Option<Vec<i64>>,
+        #[serde(default)]
+        reference: Option<Reference>,
+        /// The shape the author expects the computation to give; lint fails if it does not.
+        #[serde(default)]
+        expect: Option<Vec<i64>>,
+    },
+    /// True/false statements, in order.
+    Truth { statements: Vec<Statement> },
+    /// One option of several.
+    Choice { options: Vec<String>, key: String },
+    /// Free text judged by concept rules.
+    Concepts {
+        rules: Vec<ConceptRule>,
+        #[serde(default)]
+        min_words: Option<usize>,
+        #[serde(default)]
+        forbidden: Vec<ConceptRule>,
+    },
+    /// Code cells that must run without errors (judged from their saved outputs).
+    RunsClean {},
+    /// Shown to the grader, not scored automatically.
+    Manual {},
+}
+
+/// A reference computation on one of the rubric's `code` entries.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(tag = "compute", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Reference {
+    /// Receptive field (height) of a model's output pixel.
+    ReceptiveField {
+        code: String,
+        #[serde(default)]
+        model: Option<String>,
+    },
+    /// The shape of a tensor the code computes.
+    Shape {
+        code: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// The drop probability of the model's stacked dropouts.
+    Dropout {
+        code: String,
+        #[serde(default)]
+        model: Option<String>,
+    },
+}
+
+/// One true/false statement.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    pub key: bool,
+    /// One line saying why, for feedback and for reviewers of the rubric.
+    pub why: String,
+}
+
+/// A concept a free-text answer should mention.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConceptRule {
+    pub name: String,
+    /// Any of these (regular expressions, case-insensitive) counts.
+    pub any: Vec<String>,
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A known mistake: when the answer matches, this feedback and score.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Mistake {
+    /// The wrong value (numbers).
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// Or a pattern (regular expression on the normalised answer).
+    #[serde(default)]
+    pub pattern: Option<String>,
+    pub message: String,
+    /// Fraction of the points awarded (0 to 1).
+    #[serde(default)]
+    pub score: f64,
+}
+
+/// A sample answer and the outcome the rubric must give it.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sample {
+    pub answer: String,
+    pub status: String,
+    #[serde(default)]
+    pub score: Option<f64>,
+    /// A piece of text the feedback must contain.
+    #[serde(default)]
+    pub feedback: Option<String>,
+}
+
+impl Rubric {
+    /// The maximum score.
+    pub fn max_score(&self) -> f64 {
+        let all: f64 = self.questions.iter().map(|q| q.points).sum();
+        // Under "answer k of n", the n - k cheapest questions of each group do not count.
+        let dropped: f64 = self
+            .choose
+            .iter()
+            .map(|c| {
+                let mut pts: Vec<f64> = self
+                    .questions
+                    .iter()
+                    .filter(|q| c.questions.contains(&q.id))
+                    .map(|q| q.points)
+                    .collect();
+                pts.sort_by(|a, b| a.total_cmp(b));
+                pts.iter()
+                    .take(pts.len().saturating_sub(c.count))
+                    .sum::<f64>()
+            })
+            .sum();
+        all - dropped
+    }
+}
+
+/// The JSON Schema of the rubric format, for editors (`rubrics/rubric.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Rubric);
+    serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
+}

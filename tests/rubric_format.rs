@@ -1,0 +1,110 @@
+//! The rubric format as a rubric author meets it: the documented example is valid, mistakes
+//! are reported with `file:line:col` and what was expected, the JSON Schema matches the
+//! types, and every shipped rubric loads.
+
+use std::path::Path;
+
+use examiner::reference::cache::Cache;
+use examiner::rubric::{self, keys, load_str};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The ```yaml block of rubrics/FORMAT.md.
+fn documented_example() -> String {
+    let doc = std::fs::read_to_string(root().join("rubrics/FORMAT.md")).unwrap();
+    let start = doc.find("```yaml\n").expect("FORMAT.md has a yaml example") + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    doc[start..end].to_string()
+}
+
+#[test]
+fn the_documented_example_loads_and_its_keys_compute() {
+    let r = load_str("FORMAT.md", &documented_example()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.questions[0].id, "receptive-field");
+    let keys = keys::resolve(&r, &Cache::in_memory()).unwrap_or_else(|e| panic!("{e}"));
+    // Conv 3x3 then 2x2 pooling: 3 + (2 - 1) * 1 = 4, as the example's `expect` says.
+    assert_eq!(keys["receptive-field"].display(), "4");
+}
+
+fn error_for(edit: impl Fn(String) -> String) -> String {
+    let text = edit(documented_example());
+    load_str("rubric.yaml", &text)
+        .expect_err("the edit makes the rubric invalid")
+        .to_string()
+}
+
+#[test]
+fn a_misspelled_field_is_named_with_its_position() {
+    let err = error_for(|t| t.replace("    points: 5", "    pointz: 5"));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn an_unknown_answer_kind_lists_the_kinds() {
+    let err = error_for(|t| t.replace("kind: number", "kind: numbr"));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn a_wrong_type_is_explained() {
+    let err = error_for(|t| t.replace("points: 5", "points: five"));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn a_reference_to_missing_code_names_the_question_and_line() {
+    let err = error_for(|t| t.replace("code: cnn}", "code: net}"));
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn an_expect_that_disagrees_with_the_computation_fails_lint() {
+    let r = load_str(
+        "rubric.yaml",
+        &documented_example().replace("expect: 4", "expect: 5"),
+    )
+    .expect("valid format");
+    let err = keys::resolve(&r, &Cache::in_memory()).expect_err("lint must fail");
+    insta::assert_snapshot!(err.to_string());
+}
+
+#[test]
+fn the_json_schema_matches_the_rubric_types() {
+    let path = root().join("rubrics/rubric.schema.json");
+    let generated = rubric::json_schema();
+    if std::env::var_os("EXAMINER_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "rubrics/rubric.schema.json is stale; regenerate it with \
+         EXAMINER_UPDATE_SCHEMA=1 cargo test --test rubric_format"
+    );
+}
+
+#[test]
+fn every_shipped_rubric_loads_and_its_keys_compute() {
+    let rubrics = rubric::load_dir(&root().join("rubrics")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!rubrics.is_empty());
+    let cache = Cache::in_memory();
+    for (path, r) in &rubrics {
+        keys::resolve(r, &cache).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+#[test]
+fn a_formula_that_disagrees_with_its_reference_fails_lint() {
+    let path = root().join("rubrics/cs236781-hw4-summary-v1.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(r#"formula: "1 - (1 - p1)*(1 - p2)""#));
+    let wrong = text.replace(
+        r#"formula: "1 - (1 - p1)*(1 - p2)""#,
+        r#"formula: "p1 * p2""#,
+    );
+    let r = load_str("v1.yaml", &wrong).expect("valid format");
+    let err = keys::resolve(&r, &Cache::in_memory()).expect_err("lint must fail");
+    assert!(err.to_string().contains("gives 0.02"), "{err}");
+}
