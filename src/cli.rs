@@ -55,6 +55,13 @@ pub enum RubricCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a rubric's sample answers, like unit tests: each must get the status, score and
+    /// feedback the rubric states. Exits 1 when any sample fails.
+    Test {
+        /// Rubric files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 //! binary; the binary only parses arguments, calls in here and maps errors to exit codes.
 
 pub mod answer;
+pub mod checkers;
 pub mod exit_codes;
 pub mod extract;
 pub mod grading;

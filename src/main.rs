@@ -31,6 +31,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Reference(r) => reference(r),
         Command::Rubric(RubricCommand::Lint { files }) => lint(&files),
+        Command::Rubric(RubricCommand::Test { files }) => rubric_test(&files),
         Command::Check {
             notebook,
             rubric,
@@ -126,6 +127,44 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
+}
+
+/// `examiner rubric test`: every sample answer must get its stated outcome.
+fn rubric_test(files: &[std::path::PathBuf]) -> anyhow::Result<i32> {
+    let cache = cache();
+    let mut failed_samples = 0;
+    let mut invalid = false;
+    for file in files {
+        let rubric = match examiner::rubric::load_file(file) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("{e}");
+                invalid = true;
+                continue;
+            }
+        };
+        let keys = match examiner::rubric::keys::resolve(&rubric, &cache) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                invalid = true;
+                continue;
+            }
+        };
+        let outcomes = examiner::grading::samples::run(&rubric, &keys);
+        failed_samples += outcomes.iter().filter(|o| !o.passed()).count();
+        write_stdout(&report::rubric::samples(
+            &file.display().to_string(),
+            &outcomes,
+        ))?;
+    }
+    Ok(if invalid {
+        exit_codes::USAGE_OR_INPUT
+    } else if failed_samples > 0 {
+        exit_codes::BELOW_THRESHOLD
+    } else {
+        exit_codes::OK
+    })
 }
 
 /// The rubric for a notebook: the given file, or the matching one in `rubrics/`.

@@ -3,47 +3,15 @@
 //! answered (at least 95% per question), and every answered question of the 2023 theory
 //! notebooks must be located. Skipped, with a notice, when `../shared` is absent.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use common::{check, load_rubrics, manifest, seed, shared};
 use examiner::answer::expr::parse_expr;
-use examiner::grading::{self, Audience, Status, SubmissionResult};
+use examiner::grading::{self, Status};
 use examiner::reference::cache::Cache;
-use examiner::rubric::{self, keys, Rubric};
-
-fn shared() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    if dir.join("corpus/MANIFEST.tsv").is_file() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: ../shared not found (the course corpus is not part of the repository)"
-        );
-        None
-    }
-}
-
-/// Splits one TSV line, honouring double-quoted fields with `""` escapes.
-fn tsv_fields(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' if field.is_empty() && !quoted => quoted = true,
-            '"' if quoted => quoted = false,
-            '\t' if !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
 
 /// What a student answered, as the manifest records it.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,29 +124,6 @@ fn agrees(expected: &Expected, value: &serde_json::Value) -> bool {
     }
 }
 
-fn load_rubrics() -> Vec<Rubric> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics");
-    rubric::load_dir(&dir)
-        .expect("shipped rubrics load")
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect()
-}
-
-fn check(path: &Path, rubrics: &[Rubric], cache: &Cache) -> SubmissionResult {
-    let notebook = examiner::notebook::read_path(path).expect("corpus notebook reads");
-    let rubric = examiner::extract::recognise(&notebook, rubrics)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let keys = keys::resolve(rubric, cache).expect("keys resolve");
-    grading::check(
-        &path.display().to_string(),
-        &notebook,
-        rubric,
-        &keys,
-        Audience::Grader,
-    )
-}
-
 #[derive(Default)]
 struct Tally {
     right: usize,
@@ -191,30 +136,22 @@ fn key_answers_agree_with_the_manifest() {
     let Some(shared) = shared() else { return };
     let rubrics = load_rubrics();
     let cache = Cache::in_memory();
-    let manifest = std::fs::read_to_string(shared.join("corpus/MANIFEST.tsv")).unwrap();
     let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut per_variant: BTreeMap<String, (usize, usize)> = BTreeMap::new();
 
-    let mut cases: Vec<(PathBuf, String, [Expected; 3])> = Vec::new();
-    for line in manifest.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let f = tsv_fields(line);
-        let variant = f[4].split_whitespace().next().unwrap_or("?").to_string();
-        cases.push((
-            shared.join("corpus").join(&f[0]),
-            variant,
-            [expected_rf(&f[5]), expected_q(&f[6]), expected_shape(&f[7])],
-        ));
-    }
+    let mut cases: Vec<(PathBuf, String, [Expected; 3])> = manifest(&shared)
+        .into_iter()
+        .map(|r| {
+            let expected = [
+                expected_rf(&r.rf),
+                expected_q(&r.q),
+                expected_shape(&r.embedding),
+            ];
+            (r.path, r.variant, expected)
+        })
+        .collect();
     // The seeds, as read by hand (answers without a value for a question are left out).
-    let seeds = shared.join("seeds");
-    let seed = |prefix: &str| -> PathBuf {
-        std::fs::read_dir(&seeds)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-            .expect("seed exists")
-    };
+    let seed = |prefix: &str| seed(&shared, prefix);
     cases.push((
         seed("000"),
         "seed".into(),

@@ -108,3 +108,47 @@ fn a_formula_that_disagrees_with_its_reference_fails_lint() {
     let err = keys::resolve(&r, &Cache::in_memory()).expect_err("lint must fail");
     assert!(err.to_string().contains("gives 0.02"), "{err}");
 }
+
+#[test]
+fn every_shipped_rubric_passes_its_samples() {
+    let rubrics = rubric::load_dir(&root().join("rubrics")).unwrap_or_else(|e| panic!("{e}"));
+    let cache = Cache::in_memory();
+    let mut failures = Vec::new();
+    let mut kinds_without_samples = Vec::new();
+    for (path, r) in &rubrics {
+        let keys = keys::resolve(r, &cache).unwrap();
+        for o in examiner::grading::samples::run(r, &keys) {
+            if !o.passed() {
+                failures.push(format!(
+                    "{} {} #{}: {:?}",
+                    path.display(),
+                    o.question,
+                    o.sample,
+                    o.problems
+                ));
+            }
+        }
+        for q in r.questions.iter().filter(|q| q.samples.is_empty()) {
+            kinds_without_samples.push(format!("{} {}", path.display(), q.id));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(
+        kinds_without_samples.is_empty(),
+        "questions without samples: {kinds_without_samples:?}"
+    );
+}
+
+#[test]
+fn a_sample_with_the_wrong_expectation_fails_rubric_test() {
+    let text = documented_example().replace("status: correct", "status: wrong");
+    let r = load_str("rubric.yaml", &text).unwrap();
+    let keys = keys::resolve(&r, &Cache::in_memory()).unwrap();
+    let outcomes = examiner::grading::samples::run(&r, &keys);
+    assert_eq!(outcomes.len(), 1);
+    assert!(!outcomes[0].passed());
+    assert_eq!(
+        outcomes[0].problems,
+        ["status is correct, the rubric expects wrong"]
+    );
+}

@@ -2,12 +2,14 @@
 //! answer, and (once checkers judge them) status, points and feedback. The result types here
 //! are what every reporter reads.
 
+pub mod samples;
 pub mod value;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::checkers::{self, Input, Verdict};
 use crate::extract::{self, Extraction, Method};
 use crate::notebook::Notebook;
 use crate::rubric::keys::Key;
@@ -71,6 +73,8 @@ pub struct QuestionResult {
     pub expected: Option<String>,
     pub feedback: Vec<String>,
     pub required: bool,
+    /// False when an "answer k of n" rule leaves this question out of the total.
+    pub counted: bool,
 }
 
 /// One submission's result.
@@ -78,9 +82,11 @@ pub struct QuestionResult {
 pub struct SubmissionResult {
     pub submission: String,
     pub rubric: String,
-    /// Total points; null until every question is graded.
+    /// Points scored automatically; null in a student's self-check that hides verdicts.
     pub score: Option<f64>,
     pub max_score: f64,
+    /// Answers awaiting a person's review (scored 0 until then).
+    pub pending_review: usize,
     pub questions: Vec<QuestionResult>,
 }
 
@@ -100,7 +106,7 @@ pub enum Audience {
     Grader,
 }
 
-/// Extracts and reads every answer of `notebook` under `rubric`.
+/// Extracts, reads and judges every answer of `notebook` under `rubric`.
 pub fn check(
     submission: &str,
     notebook: &Notebook,
@@ -109,73 +115,130 @@ pub fn check(
     audience: Audience,
 ) -> SubmissionResult {
     let extractions = extract::extract(notebook, rubric);
-    let questions = rubric
+    let mut questions: Vec<QuestionResult> = rubric
         .questions
         .iter()
         .zip(extractions)
         .map(|(q, e)| {
             let key = keys.get(&q.id).unwrap_or(&Key::InRubric);
-            question_result(q, e, key, audience)
+            question_result(q, e, key, notebook)
         })
         .collect();
+    let score = total(rubric, &mut questions);
+    let pending_review = questions
+        .iter()
+        .filter(|q| q.counted && q.status == Status::NeedsReview)
+        .count();
+    let mut hidden = false;
+    if audience == Audience::Student {
+        for (q, r) in rubric.questions.iter().zip(questions.iter_mut()) {
+            hidden |= hide_for_student(q.reveal, r);
+        }
+    }
     SubmissionResult {
         submission: submission.to_string(),
         rubric: rubric.id.clone(),
-        score: None,
+        score: (!hidden).then_some(score),
         max_score: rubric.max_score(),
+        pending_review,
         questions,
     }
+}
+
+/// The total of the automatically scored points, under the rubric's "answer k of n" rules
+/// (the best `k` of each group count). Answers awaiting review count 0 until a person scores
+/// them; `pending_review` says how many there are.
+fn total(rubric: &Rubric, questions: &mut [QuestionResult]) -> f64 {
+    for rule in &rubric.choose {
+        let mut group: Vec<usize> = questions
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| rule.questions.contains(&q.id))
+            .map(|(i, _)| i)
+            .collect();
+        group.sort_by(|&a, &b| {
+            let pa = questions[a].points.unwrap_or(f64::INFINITY);
+            let pb = questions[b].points.unwrap_or(f64::INFINITY);
+            pb.total_cmp(&pa)
+        });
+        for &i in group.iter().skip(rule.count) {
+            let q = &mut questions[i];
+            q.counted = false;
+            q.feedback.push(match &rule.rule {
+                Some(r) => format!("not counted: {r}"),
+                None => format!("not counted: only {} of these questions count", rule.count),
+            });
+        }
+    }
+    questions
+        .iter()
+        .filter(|q| q.counted)
+        .map(|q| q.points.unwrap_or(0.0))
+        .sum()
+}
+
+/// What a student's self-check may show, by the rubric's `reveal` policy; true when a
+/// verdict was hidden.
+fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
+    let mut hidden = false;
+    if reveal == Reveal::Extracted && !matches!(r.status, Status::Missing | Status::Unparseable) {
+        r.status = Status::Ungraded;
+        r.points = None;
+        r.feedback.clear();
+        hidden = true;
+    }
+    if reveal != Reveal::Everything {
+        r.expected = None;
+        if reveal == Reveal::Verdict {
+            r.feedback.clear();
+        }
+    }
+    hidden
 }
 
 fn question_result(
     q: &crate::rubric::Question,
     e: Extraction,
     key: &Key,
-    audience: Audience,
+    notebook: &Notebook,
 ) -> QuestionResult {
     let value = if e.is_missing() {
         serde_json::Value::Null
     } else {
         parse_value(&q.answer, &e.text)
     };
-    let needs_value = matches!(
-        q.answer,
-        crate::rubric::Answer::Number { .. }
-            | crate::rubric::Answer::Shape { .. }
-            | crate::rubric::Answer::Expression { .. }
-    );
-    let status = if e.is_missing() {
-        Status::Missing
-    } else if needs_value && value.is_null() {
-        Status::Unparseable
+    let verdict = if e.is_missing() {
+        Verdict {
+            status: Status::Missing,
+            score: 0.0,
+            feedback: vec![if e.question_found {
+                "no answer found after this question".to_string()
+            } else {
+                "this question was not found in the notebook".to_string()
+            }],
+            value: serde_json::Value::Null,
+        }
     } else {
-        Status::Ungraded
+        checkers::check(
+            q,
+            key,
+            Input {
+                text: &e.text,
+                cells: &e.cells,
+                notebook,
+            },
+        )
     };
-    let mut feedback = Vec::new();
-    if status == Status::Missing {
-        feedback.push(if e.question_found {
-            "no answer found after this question".to_string()
-        } else {
-            "this question was not found in the notebook".to_string()
-        });
-    }
-    if status == Status::Unparseable {
-        feedback.push(format!(
-            "an answer was found, but no {} could be read from it",
-            match q.answer {
-                crate::rubric::Answer::Shape { .. } => "shape",
-                crate::rubric::Answer::Expression { .. } => "formula",
-                _ => "number",
-            }
-        ));
-    }
-    let shown = audience == Audience::Grader || q.reveal == Reveal::Everything;
-    let expected = (shown && !matches!(key, Key::InRubric)).then(|| key.display());
+    let points = match verdict.status {
+        Status::NeedsReview | Status::Ungraded => None,
+        _ => Some(verdict.score * q.points),
+    };
+    let expected = (!matches!(key, Key::InRubric)).then(|| key.display());
     QuestionResult {
         id: q.id.clone(),
         title: q.title.clone(),
-        status,
-        points: None,
+        status: verdict.status,
+        points,
         max_points: q.points,
         answer: AnswerOut {
             text: e.text,
@@ -186,7 +249,8 @@ fn question_result(
             method: e.method,
         },
         expected,
-        feedback,
+        feedback: verdict.feedback,
         required: q.required,
+        counted: true,
     }
 }

@@ -1,5 +1,6 @@
 //! Text for `examiner rubric lint`: one line per computed key.
 
+use crate::grading::samples::SampleOutcome;
 use crate::rubric::keys::{format_number, Key};
 
 /// `  receptive-field: 112 = the receptive field of `cnn` (...)`, for computed keys only.
@@ -26,4 +27,27 @@ pub fn key_line(id: &str, key: &Key) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// `examiner rubric test`: a line per failing sample, and a summary.
+pub fn samples(file: &str, outcomes: &[SampleOutcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes.iter().filter(|o| !o.passed()) {
+        out.push_str(&format!(
+            "FAIL {file}: {} sample {}: {}\n",
+            o.question,
+            o.sample,
+            o.problems.join("; ")
+        ));
+        for f in &o.feedback {
+            out.push_str(&format!("       feedback: {f}\n"));
+        }
+    }
+    let failed = outcomes.iter().filter(|o| !o.passed()).count();
+    out.push_str(&format!(
+        "{file}: {} samples, {} passed, {failed} failed\n",
+        outcomes.len(),
+        outcomes.len() - failed
+    ));
+    out
 }

@@ -1,0 +1,100 @@
+//! One checker per answer kind, each in its own file: it reads the student's answer (already
+//! extracted and cleaned) and returns a [`Verdict`] with a status, a score between 0 and 1, and
+//! feedback that says what was right and what went wrong. Known-mistake rules from the rubric
+//! are applied here too, the same way for every kind.
+
+pub mod choice;
+pub mod concepts;
+pub mod expression;
+pub mod manual;
+pub mod number;
+pub mod runs_clean;
+pub mod shape;
+pub mod truth;
+
+use crate::grading::Status;
+use crate::notebook::Notebook;
+use crate::rubric::keys::Key;
+use crate::rubric::{Answer, Mistake, Question};
+
+/// A checker's judgement of one answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: Status,
+    /// Fraction of the question's points, 0 to 1.
+    pub score: f64,
+    pub feedback: Vec<String>,
+    /// What the checker read from the answer (shown in reports and JSON).
+    pub value: serde_json::Value,
+}
+
+/// What a checker gets to look at.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The answer text, cleaned.
+    pub text: &'a str,
+    /// The cells it came from.
+    pub cells: &'a [usize],
+    pub notebook: &'a Notebook,
+}
+
+/// Judges one answer of `question`, whose key is `key`.
+pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
+    let verdict = match &question.answer {
+        Answer::Number {
+            abs_tol, rel_tol, ..
+        } => number::check(key, *abs_tol, *rel_tol, input.text),
+        Answer::Expression {
+            name,
+            formula,
+            variables,
+            at,
+            ..
+        } => expression::check(name.as_deref(), formula, variables, at, key, input.text),
+        Answer::Shape { .. } => shape::check(key, input.text),
+        Answer::Truth { statements } => truth::check(statements, input.text),
+        Answer::Choice { options, key } => choice::check(options, key, input.text),
+        Answer::Concepts {
+            rules,
+            min_words,
+            forbidden,
+        } => concepts::check(rules, forbidden, *min_words, input.text),
+        Answer::RunsClean {} if input.cells.is_empty() => runs_clean::check_transcript(input.text),
+        Answer::RunsClean {} => runs_clean::check(input.notebook, input.cells),
+        Answer::Manual {} => manual::check(),
+    };
+    apply_mistakes(&question.mistakes, input.text, verdict)
+}
+
+/// Known mistakes: when a wrong answer matches one (by value or by pattern), its message leads
+/// the feedback and its score is the credit (the status stays as the checker said). A correct
+/// answer is never changed.
+fn apply_mistakes(mistakes: &[Mistake], text: &str, mut verdict: Verdict) -> Verdict {
+    if verdict.status == Status::Correct {
+        return verdict;
+    }
+    let read = verdict
+        .value
+        .get("value")
+        .cloned()
+        .unwrap_or_else(|| verdict.value.clone());
+    for m in mistakes {
+        let hit = match (&m.value, &m.pattern) {
+            (Some(v), _) => read
+                .as_f64()
+                .is_some_and(|x| (x - v).abs() < 1e-9 * v.abs().max(1.0)),
+            (None, Some(p)) => regex::RegexBuilder::new(p)
+                .case_insensitive(true)
+                .build()
+                .is_ok_and(|re| re.is_match(text)),
+            (None, None) => false,
+        };
+        if hit {
+            verdict.feedback.insert(0, m.message.clone());
+            // The answer stays wrong; the rubric may still give credit for the method.
+            verdict.score = verdict.score.max(m.score);
+            break;
+        }
+    }
+    verdict
+}

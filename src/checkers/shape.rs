@@ -1,0 +1,119 @@
+//! Shape answers: the shape the student states against the reference shape, dimension by
+//! dimension. A shape stated only in words ("the first four dimensions are X's, the fifth is
+//! 42000") is sent to review rather than marked wrong.
+
+use serde_json::Value;
+
+use super::Verdict;
+use crate::grading::value::stated_shape;
+use crate::grading::Status;
+use crate::rubric::keys::Key;
+
+/// Checks a shape answer against `key`.
+pub fn check(key: &Key, text: &str) -> Verdict {
+    let Key::Shape { value: want, .. } = key else {
+        return Verdict {
+            status: Status::NeedsReview,
+            score: 0.0,
+            feedback: vec!["the rubric has no shape key for this question".into()],
+            value: Value::Null,
+        };
+    };
+    let Some(got) = stated_shape(text) else {
+        // The last dimension said in words, with the others described as X's.
+        let last = want.last().map(i64::to_string).unwrap_or_default();
+        let digits: String = text.chars().filter(|c| !matches!(c, ',' | ' ')).collect();
+        if !last.is_empty() && digits.contains(&last) {
+            return Verdict {
+                status: Status::NeedsReview,
+                score: 0.0,
+                feedback: vec![format!(
+                    "no shape written out, but the answer mentions {last}: it may state the \
+                     shape in words"
+                )],
+                value: Value::Null,
+            };
+        }
+        return Verdict {
+            status: Status::Unparseable,
+            score: 0.0,
+            feedback: vec!["no shape found in the answer".into()],
+            value: Value::Null,
+        };
+    };
+    let value = Value::Array(got.clone());
+    let got_dims: Vec<Option<i64>> = got.iter().map(Value::as_i64).collect();
+    if got_dims.len() == want.len() && got_dims.iter().zip(want).all(|(g, w)| *g == Some(*w)) {
+        return Verdict {
+            status: Status::Correct,
+            score: 1.0,
+            feedback: Vec::new(),
+            value,
+        };
+    }
+    let mut feedback = Vec::new();
+    if got_dims.len() != want.len() {
+        feedback.push(format!(
+            "your shape has {} dimensions; the expected shape {:?} has {}",
+            got_dims.len(),
+            want,
+            want.len()
+        ));
+    }
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        if g.as_i64() != Some(*w) {
+            let shown = g.as_str().map_or_else(|| g.to_string(), str::to_string);
+            feedback.push(format!(
+                "dimension {}: you wrote {shown}, expected {w}",
+                i + 1
+            ));
+        }
+    }
+    Verdict {
+        status: Status::Wrong,
+        score: 0.0,
+        feedback,
+        value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> Key {
+        Key::Shape {
+            value: vec![5, 6, 7, 8, 42000],
+            source: "test".into(),
+        }
+    }
+
+    #[test]
+    fn shapes_in_their_many_forms() {
+        for text in [
+            "(5, 6, 7, 8, 42000)",
+            "torch.Size([5, 6, 7, 8, 42000])",
+            "[5,6,7,8,42000]",
+            "5x6x7x8x42000",
+            "(5x6x7x8)x42000",
+        ] {
+            assert_eq!(check(&key(), text).status, Status::Correct, "{text}");
+        }
+    }
+
+    #[test]
+    fn per_dimension_diff() {
+        let v = check(&key(), "Y is (5, 6, 7, 8, 42)");
+        assert_eq!(v.status, Status::Wrong);
+        assert_eq!(v.feedback, ["dimension 5: you wrote 42, expected 42000"]);
+        let v = check(&key(), "(batch_size, seq_length, embedding_size)");
+        assert_eq!(v.status, Status::Wrong);
+        assert!(v.feedback[0].contains("3 dimensions"));
+    }
+
+    #[test]
+    fn a_shape_in_words_is_for_review() {
+        let v = check(&key(), "the first 4 dims are X's and the 5th is 42,000");
+        assert_eq!(v.status, Status::NeedsReview);
+    }
+}

@@ -1,0 +1,106 @@
+//! Shared by the tests that read the course material in `../shared`: finding it (or printing
+//! a notice and skipping), the manifest, the shipped rubrics, and checking one notebook.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use examiner::grading::{self, Audience, SubmissionResult};
+use examiner::reference::cache::Cache;
+use examiner::rubric::{self, keys, Rubric};
+
+pub fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if dir.join("corpus/MANIFEST.tsv").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipping: ../shared not found (the course corpus is not part of the repository)"
+        );
+        None
+    }
+}
+
+/// Splits one TSV line, honouring double-quoted fields with `""` escapes.
+pub fn tsv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' if field.is_empty() && !quoted => quoted = true,
+            '"' if quoted => quoted = false,
+            '\t' if !quoted => fields.push(std::mem::take(&mut field)),
+            c => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+pub fn load_rubrics() -> Vec<Rubric> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics");
+    rubric::load_dir(&dir)
+        .expect("shipped rubrics load")
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect()
+}
+
+pub fn check(path: &Path, rubrics: &[Rubric], cache: &Cache) -> SubmissionResult {
+    let notebook = examiner::notebook::read_path(path).expect("corpus notebook reads");
+    let rubric = examiner::extract::recognise(&notebook, rubrics)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let keys = keys::resolve(rubric, cache).expect("keys resolve");
+    grading::check(
+        &path.display().to_string(),
+        &notebook,
+        rubric,
+        &keys,
+        Audience::Grader,
+    )
+}
+
+/// One manifest row: the notebook, its variant (V1-V6) and the three recorded answers
+/// (receptive field, q, embedding shape), as written in the manifest.
+pub struct Row {
+    pub path: PathBuf,
+    pub variant: String,
+    pub rf: String,
+    pub q: String,
+    pub embedding: String,
+}
+
+/// The rows of `corpus/MANIFEST.tsv`.
+pub fn manifest(shared: &Path) -> Vec<Row> {
+    let text = std::fs::read_to_string(shared.join("corpus/MANIFEST.tsv")).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let f = tsv_fields(line);
+            Row {
+                path: shared.join("corpus").join(&f[0]),
+                variant: f[4].split_whitespace().next().unwrap_or("?").to_string(),
+                rf: f[5].clone(),
+                q: f[6].clone(),
+                embedding: f[7].clone(),
+            }
+        })
+        .collect()
+}
+
+/// The seed whose file name starts with `prefix`.
+pub fn seed(shared: &Path, prefix: &str) -> PathBuf {
+    std::fs::read_dir(shared.join("seeds"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .expect("seed exists")
+}
