@@ -30,6 +30,35 @@ pub enum Command {
     /// Work with rubrics (answer keys).
     #[command(subcommand)]
     Rubric(RubricCommand),
+    /// Grade a class: every notebook (or student folder) in SUBMISSIONS against its rubric.
+    ///
+    /// Each submission is matched to the rubric in --rubric (a file or a folder) whose
+    /// question set it is, graded in parallel, and summarised; a submission that cannot be
+    /// read gets an error row and the run goes on. With --out, writes gradebook.csv,
+    /// results.json, junit.xml, items.md/items.json (item analysis) and feedback/<student>.md
+    /// and .html. Exits 1 when a submission scores below --fail-under.
+    Grade {
+        /// Notebook files or folders [default: submissions/].
+        submissions: Vec<PathBuf>,
+        /// A rubric file, or a folder of them [default: rubrics/].
+        #[arg(long)]
+        rubric: Option<PathBuf>,
+        /// Folder to write the gradebook, results and feedback into.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// With --out: also a Gradescope results.json per submission (gradescope/<student>.json).
+        #[arg(long, requires = "out")]
+        gradescope: bool,
+        /// Exit 1 when any submission scores below this: points (30) or a percentage (60%).
+        #[arg(long, value_name = "SCORE", value_parser = parse_threshold)]
+        fail_under: Option<Threshold>,
+        /// Print every submission's per-question report, not only the summary.
+        #[arg(long)]
+        details: bool,
+        /// Parallel workers [default: the number of cores].
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///
     /// Shows the answer extracted for every question, and which answers are missing or
@@ -41,9 +70,35 @@ pub enum Command {
         #[arg(long)]
         rubric: Option<PathBuf>,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
+}
+
+/// Formats of `examiner check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// A report for people.
+    Text,
+    /// The stable JSON result.
+    Json,
+    /// JUnit XML, one test case per question (for CI).
+    Junit,
+}
+
+/// A `--fail-under` threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Threshold {
+    Points(f64),
+    Percent(f64),
+}
+
+fn parse_threshold(s: &str) -> Result<Threshold, String> {
+    let bad = || format!("`{s}` is not a score; write points (30) or a percentage (60%)");
+    match s.trim().strip_suffix('%') {
+        Some(p) => p.trim().parse().map(Threshold::Percent).map_err(|_| bad()),
+        None => s.trim().parse().map(Threshold::Points).map_err(|_| bad()),
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ pub mod answer;
 pub mod checkers;
 pub mod exit_codes;
 pub mod extract;
+pub mod grade;
 pub mod grading;
 pub mod notebook;
 pub mod reference;

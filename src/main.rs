@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde::Serialize;
 
-use cli::{Cli, Command, Common, Format, Reference, RubricCommand};
+use cli::{CheckFormat, Cli, Command, Common, Format, Reference, RubricCommand, Threshold};
 use examiner::exit_codes;
 use examiner::reference::cache::Cache;
 use examiner::reference::{dropout, gradient, receptive_field, shape, Code};
@@ -37,6 +37,23 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             rubric,
             format,
         } => check(&notebook, rubric.as_deref(), format),
+        Command::Grade {
+            submissions,
+            rubric,
+            out,
+            gradescope,
+            fail_under,
+            details,
+            jobs,
+        } => grade(GradeArgs {
+            submissions,
+            rubric,
+            out,
+            gradescope,
+            fail_under,
+            details,
+            jobs,
+        }),
     }
 }
 
@@ -188,12 +205,261 @@ fn rubric_for(
     Ok((chosen.clone(), Some(note)))
 }
 
-/// `examiner check`: extraction of every answer of one notebook, for its student.
-fn check(notebook_path: &Path, rubric: Option<&Path>, format: Format) -> anyhow::Result<i32> {
+/// What `examiner grade` was asked to do.
+struct GradeArgs {
+    submissions: Vec<std::path::PathBuf>,
+    rubric: Option<std::path::PathBuf>,
+    out: Option<std::path::PathBuf>,
+    gradescope: bool,
+    fail_under: Option<Threshold>,
+    details: bool,
+    jobs: Option<usize>,
+}
+
+/// Loads the rubrics (a file or a folder) and computes their keys once.
+fn prepare_rubrics(path: &Path) -> anyhow::Result<Vec<examiner::grade::Prepared>> {
+    let rubrics: Vec<examiner::rubric::Rubric> = if path.is_dir() {
+        examiner::rubric::load_dir(path)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    } else {
+        vec![examiner::rubric::load_file(path)?]
+    };
+    let cache = cache();
+    rubrics
+        .into_iter()
+        .map(|rubric| {
+            let keys = examiner::rubric::keys::resolve(&rubric, &cache)
+                .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;
+            Ok(examiner::grade::Prepared { rubric, keys })
+        })
+        .collect()
+}
+
+/// `examiner grade`: a class against its rubrics.
+fn grade(args: GradeArgs) -> anyhow::Result<i32> {
+    use examiner::grade::Outcome;
+    use std::io::IsTerminal;
+
+    let rubric_path = args.rubric.unwrap_or_else(|| "rubrics".into());
+    let prepared = prepare_rubrics(&rubric_path)?;
+    let inputs = if args.submissions.is_empty() {
+        vec![std::path::PathBuf::from("submissions")]
+    } else {
+        args.submissions
+    };
+    let submissions = examiner::grade::discover(&inputs).map_err(anyhow::Error::msg)?;
+    if submissions.is_empty() {
+        anyhow::bail!("no submissions (.ipynb, .txt, .md files or student folders) in {inputs:?}");
+    }
+    if let Some(jobs) = args.jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs.max(1))
+            .build_global()
+            .ok();
+    }
+    // Reference computations are done (keys are prepared); keep libtorch to one thread per
+    // worker in case a rubric computes more.
+    tch::set_num_threads(1);
+
+    let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+    let bar = if interactive {
+        let bar = indicatif::ProgressBar::new(submissions.len() as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} notebooks {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let graded = examiner::grade::grade_all(&submissions, &prepared, &|g| {
+        bar.set_message(g.submission.student.clone());
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+
+    let style = style();
+    let mut text = String::new();
+    if args.details {
+        for g in &graded {
+            if let Outcome::Graded(r) = &g.outcome {
+                text.push_str(&report::terminal::submission(r, style));
+                text.push('\n');
+            }
+        }
+    }
+    let rows: Vec<report::terminal::SummaryRow> = graded
+        .iter()
+        .map(|g| match &g.outcome {
+            Outcome::Graded(result) => report::terminal::SummaryRow::Graded {
+                student: &g.submission.student,
+                result,
+            },
+            Outcome::Failed { error } => report::terminal::SummaryRow::Failed {
+                student: &g.submission.student,
+                error,
+            },
+        })
+        .collect();
+    text.push_str(&report::terminal::summary(&rows, style));
+    let report_rows = report_rows(&graded);
+    let items = report::items::analyse(&report_rows);
+    text.push('\n');
+    text.push_str(&report::items::text(&items));
+    write_stdout(&text)?;
+
+    if std::env::var_os("GITHUB_ACTIONS").is_some() {
+        write_stdout(&report::annotations::commands(&report_rows))?;
+    }
+    if let Some(out) = &args.out {
+        write_outputs(out, &report_rows, &items, args.gradescope)?;
+        eprintln!(
+            "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json and \
+             feedback/ to {}",
+            out.display()
+        );
+    }
+    let failed = graded
+        .iter()
+        .filter(|g| matches!(g.outcome, Outcome::Failed { .. }))
+        .count();
+    if failed > 0 {
+        eprintln!("examiner: {failed} submission(s) could not be graded; see the ERROR rows");
+    }
+    let below = args.fail_under.map_or(0, |t| {
+        graded
+            .iter()
+            .filter(|g| match &g.outcome {
+                Outcome::Graded(r) => {
+                    let score = r.score.unwrap_or(0.0);
+                    match t {
+                        Threshold::Points(p) => score < p,
+                        Threshold::Percent(p) => score < p / 100.0 * r.max_score,
+                    }
+                }
+                Outcome::Failed { .. } => true,
+            })
+            .count()
+    });
+    if below > 0 {
+        eprintln!("examiner: {below} submission(s) below --fail-under");
+        return Ok(exit_codes::BELOW_THRESHOLD);
+    }
+    Ok(exit_codes::OK)
+}
+
+/// The graded class as the reporters see it.
+fn report_rows(graded: &[examiner::grade::Graded]) -> Vec<report::row::Row<'_>> {
+    use examiner::grade::Outcome;
+    graded
+        .iter()
+        .map(|g| match &g.outcome {
+            Outcome::Graded(result) => report::row::Row::Graded {
+                student: &g.submission.student,
+                result,
+            },
+            Outcome::Failed { error } => report::row::Row::Failed {
+                student: &g.submission.student,
+                submission: g.submission.path.to_str().unwrap_or("?"),
+                error,
+            },
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// A student id safe as a file name.
+fn file_stem_for(student: &str) -> String {
+    let s: String = student
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.trim_start_matches('.').to_string()
+}
+
+/// `grade --out`: the gradebook, results, JUnit, item analysis and per-student feedback.
+fn write_outputs(
+    out: &Path,
+    rows: &[report::row::Row<'_>],
+    items: &report::items::ItemAnalysis,
+    gradescope: bool,
+) -> anyhow::Result<()> {
+    write_atomic(
+        &out.join("gradebook.csv"),
+        report::gradebook::csv(rows).as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("results.json"),
+        report::json::results(rows).as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("junit.xml"),
+        report::junit::report(rows).as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("items.md"),
+        report::items::markdown(items).as_bytes(),
+    )?;
+    write_atomic(
+        &out.join("items.json"),
+        (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
+    )?;
+    for row in rows {
+        let Some(result) = row.result() else { continue };
+        let stem = file_stem_for(row.student());
+        let feedback = out.join("feedback");
+        write_atomic(
+            &feedback.join(format!("{stem}.md")),
+            report::feedback_md::render(row.student(), result).as_bytes(),
+        )?;
+        write_atomic(
+            &feedback.join(format!("{stem}.html")),
+            report::feedback_html::render(row.student(), result).as_bytes(),
+        )?;
+        if gradescope {
+            write_atomic(
+                &out.join("gradescope").join(format!("{stem}.json")),
+                report::gradescope::results(result).as_bytes(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether to colour terminal output: a terminal, and `NO_COLOR` unset.
+fn style() -> report::terminal::Style {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    report::terminal::Style {
+        color: !no_color && std::io::stdout().is_terminal(),
+    }
+}
+
+/// `examiner check`: every answer of one notebook as examiner reads it, for its student.
+fn check(notebook_path: &Path, rubric: Option<&Path>, format: CheckFormat) -> anyhow::Result<i32> {
     let notebook = examiner::notebook::read_path(notebook_path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", notebook_path.display()))?;
     let (rubric, note) = rubric_for(&notebook, rubric)?;
-    if let (Some(note), Format::Text) = (&note, format) {
+    if let (Some(note), CheckFormat::Text) = (&note, format) {
         eprintln!("{note}");
     }
     let keys = examiner::rubric::keys::resolve(&rubric, &cache())
@@ -206,12 +472,26 @@ fn check(notebook_path: &Path, rubric: Option<&Path>, format: Format) -> anyhow:
         &keys,
         examiner::grading::Audience::Student,
     );
-    print(format, &result, report::check::text)?;
+    let out = match format {
+        CheckFormat::Text => report::terminal::submission(&result, style()),
+        CheckFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+        CheckFormat::Junit => report::junit::report(&[report::row::Row::Graded {
+            student: &student_of(notebook_path),
+            result: &result,
+        }]),
+    };
+    write_stdout(&out)?;
     Ok(if result.missing_required() {
         exit_codes::BELOW_THRESHOLD
     } else {
         exit_codes::OK
     })
+}
+
+fn student_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
 }
 
 /// Runs `compute` on the code in `common.file`, through the cache; errors name the file.

@@ -3,8 +3,6 @@
 //! count as "receptive"), weighted; a concept stated only in negation ("not vanishing") does
 //! not count; forbidden claims cost credit; answers shorter than `min_words` are flagged.
 
-use regex::RegexBuilder;
-
 use super::Verdict;
 use crate::grading::Status;
 use crate::rubric::ConceptRule;
@@ -58,10 +56,29 @@ fn same_word(pattern: &str, word: &str) -> bool {
         5..=7 => 1,
         _ => 2,
     };
+    // Cheap rejections first: this runs for every word of every answer against every rule.
     // Typos keep the first letter; "perceptive" is another word than "receptive".
     allowed > 0
         && pattern.chars().next() == word.chars().next()
+        && word.chars().count().abs_diff(n) <= allowed
         && strsim::damerau_levenshtein(pattern, word) <= allowed
+}
+
+/// `word` matches pattern word `w`: the same up to a typo, or a longer form of it
+/// ("vanish" in "vanishing", "recpetive" in "recpetively").
+fn word_matches(w: &str, word: &str) -> bool {
+    if same_word(w, word) {
+        return true;
+    }
+    if word.len() > w.len() && w.len() >= 4 && word.starts_with(w) {
+        return true;
+    }
+    let n = w.chars().count();
+    if word.chars().count() > n + 2 {
+        let end = word.char_indices().nth(n).map_or(word.len(), |(i, _)| i);
+        return same_word(w, &word[..end]);
+    }
+    false
 }
 
 fn is_plain(pattern: &str) -> bool {
@@ -80,13 +97,10 @@ fn matches(pattern: &str, text: &str, words: &[(usize, String)]) -> Vec<(usize, 
         let mut out = Vec::new();
         for i in 0..words.len().saturating_sub(wanted.len() - 1) {
             // A plain word also matches as a prefix of a longer one ("vanish" in "vanishing").
-            let ok = wanted.iter().enumerate().all(|(j, w)| {
-                let got = &words[i + j].1;
-                let prefix: String = got.chars().take(w.chars().count()).collect();
-                same_word(w, got)
-                    || (got.len() > w.len() && got.starts_with(w.as_str()) && w.len() >= 4)
-                    || (got.chars().count() > w.chars().count() + 2 && same_word(w, &prefix))
-            });
+            let ok = wanted
+                .iter()
+                .enumerate()
+                .all(|(j, w)| word_matches(w, &words[i + j].1));
             if ok {
                 let last = &words[i + wanted.len() - 1];
                 out.push((words[i].0, last.0 + last.1.len()));
@@ -94,9 +108,9 @@ fn matches(pattern: &str, text: &str, words: &[(usize, String)]) -> Vec<(usize, 
         }
         return out;
     }
-    match RegexBuilder::new(pattern).case_insensitive(true).build() {
-        Ok(re) => re.find_iter(text).map(|m| (m.start(), m.end())).collect(),
-        Err(_) => Vec::new(),
+    match super::rubric_regex(pattern) {
+        Some(re) => re.find_iter(text).map(|m| (m.start(), m.end())).collect(),
+        None => Vec::new(),
     }
 }
 
@@ -118,15 +132,19 @@ fn negated(text: &str, start: usize, words: &[(usize, String)]) -> bool {
 /// Where `rule` is stated in `text`, negated or not.
 pub fn find(rule: &ConceptRule, text: &str) -> Vec<Hit> {
     let text = cut(text);
-    let words = words_with_offsets(text);
+    find_in(rule, text, &words_with_offsets(text))
+}
+
+/// [`find`] with the answer's words already split (they are shared by every rule).
+fn find_in(rule: &ConceptRule, text: &str, words: &[(usize, String)]) -> Vec<Hit> {
     let mut hits: Vec<Hit> = rule
         .any
         .iter()
-        .flat_map(|p| matches(p, text, &words))
+        .flat_map(|p| matches(p, text, words))
         .map(|(start, end)| Hit {
             start,
             end,
-            negated: negated(text, start, &words),
+            negated: negated(text, start, words),
         })
         .collect();
     hits.sort_by_key(|h| h.start);
@@ -151,12 +169,14 @@ pub fn check(
     min_words: Option<usize>,
     text: &str,
 ) -> Verdict {
+    let text = cut(text);
+    let words = words_with_offsets(text);
     let total: f64 = rules.iter().map(|r| r.weight.max(0.0)).sum();
     let mut got = 0.0;
     let mut found = Vec::new();
     let mut feedback = Vec::new();
     for rule in rules {
-        let hits = find(rule, text);
+        let hits = find_in(rule, text, &words);
         if hits.iter().any(|h| !h.negated) {
             got += rule.weight.max(0.0);
             found.push(rule.name.clone());
@@ -168,12 +188,12 @@ pub fn check(
     }
     let mut score = if total > 0.0 { got / total } else { 0.0 };
     for rule in forbidden {
-        if find(rule, text).iter().any(|h| !h.negated) {
+        if find_in(rule, text, &words).iter().any(|h| !h.negated) {
             score = (score - rule.weight.max(0.0) / total.max(1.0)).max(0.0);
             feedback.push(format!("claims \"{}\", which is wrong", rule.name));
         }
     }
-    let words = words_with_offsets(cut(text)).len();
+    let words = words.len();
     let short = min_words.is_some_and(|m| words < m);
     if short {
         feedback.push(format!(

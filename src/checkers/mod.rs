@@ -12,6 +12,11 @@ pub mod runs_clean;
 pub mod shape;
 pub mod truth;
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use regex::Regex;
+
 use crate::grading::Status;
 use crate::notebook::Notebook;
 use crate::rubric::keys::Key;
@@ -83,10 +88,7 @@ fn apply_mistakes(mistakes: &[Mistake], text: &str, mut verdict: Verdict) -> Ver
             (Some(v), _) => read
                 .as_f64()
                 .is_some_and(|x| (x - v).abs() < 1e-9 * v.abs().max(1.0)),
-            (None, Some(p)) => regex::RegexBuilder::new(p)
-                .case_insensitive(true)
-                .build()
-                .is_ok_and(|re| re.is_match(text)),
+            (None, Some(p)) => rubric_regex(p).is_some_and(|re| re.is_match(text)),
             (None, None) => false,
         };
         if hit {
@@ -97,4 +99,28 @@ fn apply_mistakes(mistakes: &[Mistake], text: &str, mut verdict: Verdict) -> Ver
         }
     }
     verdict
+}
+
+/// A rubric's pattern (case-insensitive), compiled once per process: the same rubric judges
+/// thousands of answers, and compiling a regex costs far more than running it.
+pub fn rubric_regex(pattern: &str) -> Option<Arc<Regex>> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Option<Arc<Regex>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    if let Some(hit) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(pattern)
+    {
+        return hit.clone();
+    }
+    let compiled = regex::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .ok()
+        .map(Arc::new);
+    cache
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(pattern.to_string(), compiled.clone());
+    compiled
 }

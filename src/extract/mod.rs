@@ -565,7 +565,10 @@ fn numbered_items(text: &str) -> Vec<(String, String)> {
 
 /// The rubric a notebook belongs to: every `recognise.all` snippet present and no
 /// `recognise.none` one. When several match, the one with the most `all` snippets wins.
-pub fn recognise<'a>(notebook: &Notebook, rubrics: &'a [Rubric]) -> Result<&'a Rubric, String> {
+pub fn recognise<'a>(
+    notebook: &Notebook,
+    rubrics: impl IntoIterator<Item = &'a Rubric>,
+) -> Result<&'a Rubric, String> {
     let stream = Stream::new(notebook, &[]);
     let mut best: Option<(&Rubric, usize)> = None;
     let mut closest: Option<(&Rubric, usize, String)> = None;

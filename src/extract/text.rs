@@ -147,27 +147,40 @@ fn is_template(source: &str, templates: &[Vec<String>]) -> bool {
         .any(|t| !t.is_empty() && t.iter().filter(|l| cell.contains(l)).count() * 2 >= t.len())
 }
 
-/// HTML tags and entities: they separate words.
-fn html_markup() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"<[^>]{0,200}>|&nbsp;").expect("valid"))
-}
-
-/// Markdown and LaTeX markup characters: they sit inside or around words (`**True**:`).
-fn inline_markup() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"[*_`#$\\]").expect("valid"))
-}
-
 /// Lowercase, markup removed, quotes unified, whitespace collapsed: how snippets are
-/// compared, so that `**True or false**` matches `true or false`.
+/// compared, so that `**True or false**` matches `true or false`. HTML tags and `&nbsp;`
+/// separate words; Markdown and LaTeX markup characters (`*_`#$\\`) vanish. One pass, no
+/// allocation beyond the result: every line of every notebook goes through here.
 pub fn normalize(text: &str) -> String {
-    let spaced = html_markup().replace_all(text, " ");
-    let stripped = inline_markup().replace_all(&spaced, "");
-    let mut out = String::with_capacity(stripped.len());
+    let mut out = String::with_capacity(text.len());
     let mut space = true;
-    for c in stripped.chars() {
+    let push_space = |out: &mut String, space: &mut bool| {
+        if !*space {
+            out.push(' ');
+            *space = true;
+        }
+    };
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        let c = rest.chars().next().expect("in bounds");
+        if c == '<' {
+            // A tag closes within 200 bytes on the same line; otherwise `<` is text.
+            let limit = rest.len().min(202);
+            if let Some(close) = rest.as_bytes()[1..limit].iter().position(|&b| b == b'>') {
+                i += close + 2;
+                push_space(&mut out, &mut space);
+                continue;
+            }
+        }
+        if c == '&' && rest.starts_with("&nbsp;") {
+            i += 6;
+            push_space(&mut out, &mut space);
+            continue;
+        }
+        i += c.len_utf8();
         let c = match c {
+            '*' | '_' | '`' | '#' | '$' | '\\' => continue,
             '\u{2018}' | '\u{2019}' | '\u{02bc}' => '\'',
             '\u{201c}' | '\u{201d}' => '"',
             '\u{2013}' | '\u{2014}' | '\u{2212}' => '-',
@@ -175,10 +188,10 @@ pub fn normalize(text: &str) -> String {
             c => c,
         };
         if c.is_whitespace() {
-            if !space {
-                out.push(' ');
-                space = true;
-            }
+            push_space(&mut out, &mut space);
+        } else if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            space = false;
         } else {
             out.extend(c.to_lowercase());
             space = false;

@@ -1,5 +1,15 @@
 //! Rendering results for people and programs. Reporters read only result types.
 
-pub mod check;
+pub mod annotations;
+pub mod escape;
+pub mod feedback_html;
+pub mod feedback_md;
+pub mod gradebook;
+pub mod gradescope;
+pub mod items;
+pub mod json;
+pub mod junit;
 pub mod reference;
+pub mod row;
 pub mod rubric;
+pub mod terminal;

@@ -51,6 +51,11 @@ impl Key {
     }
 }
 
+/// Points as reports show them: at most two decimals (`32.08`, `2`, `0.5`).
+pub fn format_points(v: f64) -> String {
+    format_number((v * 100.0).round() / 100.0)
+}
+
 /// A number as people write it: no trailing `.0`, and no floating-point noise
 /// (`0.2799999999999999` is `0.28`).
 pub fn format_number(v: f64) -> String {

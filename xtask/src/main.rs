@@ -30,8 +30,10 @@ Commands:
                  LIBTORCH_USE_PYTORCH is set; does nothing when it is already installed
   test           setup, then cargo fmt --check, cargo clippy -D warnings, cargo test --workspace
                  (the README's test command; .ci/run runs exactly this)
-  bench          setup, then the benchmarks in release mode (time and peak memory of the
-                 reference computations)
+  grade [ARGS]   setup, release build, then `examiner grade submissions/ --rubric rubrics/`
+                 with ARGS passed on (e.g. `cargo xtask grade -- --out graded`)
+  bench          setup, then the benchmarks in release mode: time and peak memory of the
+                 reference computations, and grading throughput against JSON parsing
   help           this text
 ";
 
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup().map(|_| ()),
         Some("test") => test(&args[1..]),
+        Some("grade") => grade(&args[1..]),
         Some("bench") => {
             setup().and_then(|_| cargo("bench", &["bench", "--bench", "reference"], &args[1..]))
         }
@@ -373,6 +376,29 @@ fn cargo(step: &str, args: &[&str], extra: &[String]) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The README's main command: grade the bundled submissions with the bundled rubrics.
+fn grade(extra: &[String]) -> Result<()> {
+    setup()?;
+    cargo(
+        "build",
+        &["build", "--release", "--quiet", "--bin", "examiner"],
+        &[],
+    )?;
+    let root = project_root();
+    let extra: Vec<&String> = extra.iter().skip_while(|a| a.as_str() == "--").collect();
+    let status = Command::new(root.join("target/release/examiner"))
+        .args(["grade", "submissions", "--rubric", "rubrics"])
+        .args(extra)
+        .current_dir(&root)
+        .status()
+        .map_err(|e| Error::new(format!("cannot run examiner: {e}")))?;
+    match status.code() {
+        Some(0) => Ok(()),
+        Some(code) => std::process::exit(code),
+        None => Err(Error::new(format!("examiner stopped: {status}"))),
+    }
 }
 
 /// The project's test gate: what the README's test command and `.ci/run` run.

@@ -1,0 +1,146 @@
+//! A student's feedback as a Markdown document: their score, a table of questions, and per
+//! question what was read from their notebook, the expected answer where the rubric shows
+//! it, and the feedback. Markdown because it reads well both as plain text and rendered (an
+//! LMS, a GitHub repository, an e-mail client).
+//!
+//! Written by hand rather than from a template: the document is small, and Markdown needs
+//! its own escaping (backslashes, fences) that a template engine's HTML escaping does not
+//! give. Every piece of text from the submission goes through [`super::escape`]; a student's
+//! answer sits in a code fence longer than any run of backticks in it, so it shows verbatim
+//! and nothing in it is read as markup.
+
+use std::fmt::Write;
+
+use crate::grading::{QuestionResult, Status, SubmissionResult};
+use crate::rubric::keys::format_number;
+
+use super::escape::{fence, inline_code, markdown, truncate};
+
+/// At most this many characters of a student's answer are quoted.
+pub const ANSWER_SHOWN: usize = 1500;
+
+/// The feedback document for `student`'s result `r`.
+pub fn render(student: &str, r: &SubmissionResult) -> String {
+    // Blocks (headings, paragraphs, tables, fences, lists), one blank line between each.
+    let mut blocks: Vec<String> = vec![
+        format!("# Feedback for {}", markdown(student)),
+        format!(
+            "Rubric: {}  \nSubmission: {}",
+            markdown(&r.rubric),
+            markdown(&r.submission)
+        ),
+        score_line(r),
+    ];
+    if !r.questions.is_empty() {
+        let mut table = String::from("| Question | Status | Points |\n| --- | --- | ---: |");
+        for q in &r.questions {
+            let _ = write!(
+                table,
+                "\n| {} | {} | {} |",
+                markdown(&heading(q)),
+                q.status.as_str(),
+                points(q)
+            );
+        }
+        blocks.push(table);
+    }
+    for q in &r.questions {
+        question(&mut blocks, q);
+    }
+    let mut out = blocks.join("\n\n");
+    out.push('\n');
+    out
+}
+
+/// The score sentence, shared with the HTML document.
+pub(crate) fn score_line(r: &SubmissionResult) -> String {
+    let mut line = match r.score {
+        Some(score) => format!(
+            "Score: {} of {} points.",
+            format_number(score),
+            format_number(r.max_score)
+        ),
+        None => format!(
+            "Score: not shown ({} points in all).",
+            format_number(r.max_score)
+        ),
+    };
+    match r.pending_review {
+        0 => {}
+        1 => line.push_str(" 1 answer awaits review by a grader and counts 0 until then."),
+        n => line.push_str(&format!(
+            " {n} answers await review by a grader and count 0 until then."
+        )),
+    }
+    line
+}
+
+/// `q1: Title`, or the id alone.
+pub(crate) fn heading(q: &QuestionResult) -> String {
+    if q.title.is_empty() || q.title == q.id {
+        q.id.clone()
+    } else {
+        format!("{}: {}", q.id, q.title)
+    }
+}
+
+/// `1.5 / 2`, or `– / 2` when not scored.
+pub(crate) fn points(q: &QuestionResult) -> String {
+    format!(
+        "{} / {}",
+        q.points.map_or_else(|| "–".to_string(), format_number),
+        format_number(q.max_points)
+    )
+}
+
+/// Where the answer was found: `cell 4, line 2`.
+pub(crate) fn location(q: &QuestionResult) -> String {
+    let mut parts = Vec::new();
+    match q.answer.cells.as_slice() {
+        [] => {}
+        [one] => parts.push(format!("cell {one}")),
+        many => parts.push(format!(
+            "cells {}",
+            many.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    if let Some(line) = q.answer.line {
+        parts.push(format!("line {line}"));
+    }
+    parts.join(", ")
+}
+
+fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
+    blocks.push(format!("## {}", markdown(&heading(q))));
+    blocks.push(format!("**{}**, {} points", q.status.as_str(), points(q)));
+    if q.status == Status::Missing {
+        blocks.push("No answer was found.".to_string());
+    } else {
+        let at = location(q);
+        blocks.push(if at.is_empty() {
+            "Your answer:".to_string()
+        } else {
+            format!("Your answer ({at}):")
+        });
+        let (shown, more) = truncate(q.answer.text.trim_end(), ANSWER_SHOWN);
+        let ticks = fence(shown);
+        blocks.push(format!("{ticks}text\n{shown}\n{ticks}"));
+        if more > 0 {
+            blocks.push(format!("*({more} more characters not shown)*"));
+        }
+    }
+    if let Some(expected) = &q.expected {
+        blocks.push(format!("Expected: {}", inline_code(expected)));
+    }
+    if !q.feedback.is_empty() {
+        let list: Vec<String> = q
+            .feedback
+            .iter()
+            .map(|f| format!("- {}", markdown(f)))
+            .collect();
+        blocks.push(list.join("\n"));
+    }
+}

@@ -1,0 +1,112 @@
+//! The CSV gradebook: one row per submission (graded or not), one column per question, for
+//! importing into a spreadsheet or an LMS. A submission that could not be read still gets a
+//! row, with the reason in its `status` column, so nothing is silently left out of a grade
+//! export.
+
+use crate::grading::{QuestionResult, SubmissionResult};
+use crate::rubric::keys::format_number;
+
+use super::escape::one_line;
+pub use super::row::Row;
+
+/// The columns before the per-question ones.
+pub const FIXED_COLUMNS: [&str; 7] = [
+    "student",
+    "submission",
+    "rubric",
+    "status",
+    "score",
+    "max_score",
+    "pending_review",
+];
+
+/// The gradebook as CSV (RFC 4180, `\n` line ends, UTF-8 without a byte-order mark).
+///
+/// Columns: [`FIXED_COLUMNS`], then one per question id: the union of the ids of every
+/// rubric in `rows`, in the order first seen. A question's cell holds its points, and is
+/// empty when the question was not scored (awaiting review, hidden, or not in that
+/// submission's rubric). `status` is `ok` or `error: <reason>`; an error row has only
+/// `student`, `submission` and `status`.
+///
+/// Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
+/// tab or carriage return) get a leading `'`, so a crafted file name cannot inject one.
+pub fn csv(rows: &[Row]) -> String {
+    let ids = question_ids(rows);
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let header: Vec<&str> = FIXED_COLUMNS
+        .iter()
+        .copied()
+        .chain(ids.iter().copied())
+        .collect();
+    let mut records = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    for row in rows {
+        records.push(match row {
+            Row::Graded { student, result } => graded(student, result, &ids),
+            Row::Failed {
+                student,
+                submission,
+                error,
+            } => {
+                let mut r = vec![
+                    text_cell(student),
+                    text_cell(submission),
+                    String::new(),
+                    format!("error: {}", one_line(error)),
+                ];
+                r.resize(header.len(), String::new());
+                r
+            }
+        });
+    }
+    for record in &records {
+        // Writing to memory cannot fail, and every record has the header's length.
+        w.write_record(record).expect("CSV into memory");
+    }
+    let bytes = w.into_inner().expect("CSV into memory");
+    String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+/// Every question id in `rows`, first seen first, each once.
+pub fn question_ids<'a>(rows: &[Row<'a>]) -> Vec<&'a str> {
+    let mut ids: Vec<&'a str> = Vec::new();
+    for result in rows.iter().filter_map(Row::result) {
+        for q in &result.questions {
+            if !ids.contains(&q.id.as_str()) {
+                ids.push(&q.id);
+            }
+        }
+    }
+    ids
+}
+
+fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
+    let mut record = vec![
+        text_cell(student),
+        text_cell(&r.submission),
+        text_cell(&r.rubric),
+        "ok".to_string(),
+        r.score.map(format_number).unwrap_or_default(),
+        format_number(r.max_score),
+        r.pending_review.to_string(),
+    ];
+    record.extend(ids.iter().map(|id| {
+        r.questions
+            .iter()
+            .find(|q| q.id == *id)
+            .and_then(|q: &QuestionResult| q.points)
+            .map(format_number)
+            .unwrap_or_default()
+    }));
+    record
+}
+
+/// `s`, defused for spreadsheets that evaluate cells starting with a formula character.
+fn text_cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,444 @@
+//! Item analysis over a class: per question, how many answered, the mean score, the spread
+//! of statuses and points, the most common wrong answers (what to write feedback for next
+//! year, or a sign the key is wrong), and groups of identical free-text answers so a grader
+//! reads each distinct answer once. Built as data ([`ItemAnalysis`], serialisable for
+//! `items.json`), then rendered as a terminal table ([`text`]) or Markdown ([`markdown`]).
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::grading::{QuestionResult, Status};
+use crate::rubric::keys::format_number;
+
+use super::escape::{fence, inline_code, markdown as md, one_line, truncate};
+pub use super::row::Row;
+
+/// How many of the most common wrong answers are kept per question.
+pub const TOP_WRONG: usize = 10;
+
+/// Wrong answers grouped by text are grouped on at most this many characters.
+pub const WRONG_KEY_CHARS: usize = 120;
+
+/// The analysis of a whole run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemAnalysis {
+    /// Submissions graded.
+    pub submissions: usize,
+    /// Submissions that could not be read (not part of any item).
+    pub failed: usize,
+    /// One per question, by rubric and question id, in the order first seen.
+    pub items: Vec<Item>,
+}
+
+/// One question across the class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub rubric: String,
+    pub id: String,
+    pub title: String,
+    /// Submissions with a result for this question (found or not).
+    pub count: usize,
+    /// Of those, how many were scored (have points).
+    pub scored: usize,
+    /// The mean of the points of the scored ones; null when none was scored.
+    pub mean_points: Option<f64>,
+    /// What the question is worth.
+    pub max_points: f64,
+    pub statuses: StatusCounts,
+    /// Points awarded -> how many students, lowest first.
+    pub histogram: Vec<Bin>,
+    /// The most common wrong or partly wrong answers, most common first (at most
+    /// [`TOP_WRONG`]).
+    pub wrong_answers: Vec<WrongAnswer>,
+    /// Free-text answers (no parsed value) given word for word by two or more students,
+    /// largest group first.
+    pub identical_answers: Vec<IdenticalAnswers>,
+}
+
+/// How many answers got each status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct StatusCounts {
+    pub correct: usize,
+    pub partial: usize,
+    pub wrong: usize,
+    pub missing: usize,
+    pub unparseable: usize,
+    pub needs_review: usize,
+    pub ungraded: usize,
+}
+
+impl StatusCounts {
+    fn add(&mut self, s: Status) {
+        *match s {
+            Status::Correct => &mut self.correct,
+            Status::Partial => &mut self.partial,
+            Status::Wrong => &mut self.wrong,
+            Status::Missing => &mut self.missing,
+            Status::Unparseable => &mut self.unparseable,
+            Status::NeedsReview => &mut self.needs_review,
+            Status::Ungraded => &mut self.ungraded,
+        } += 1;
+    }
+}
+
+/// One bar of a points histogram.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bin {
+    pub points: f64,
+    pub count: usize,
+}
+
+/// A wrong answer and who gave it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WrongAnswer {
+    /// The answer as shown: the parsed value, or the normalised text when nothing was parsed.
+    pub answer: String,
+    /// The parsed value the answers were grouped by; null when grouped by text.
+    pub value: Value,
+    pub count: usize,
+    pub students: Vec<String>,
+}
+
+/// Students who wrote the same free-text answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IdenticalAnswers {
+    /// The first of these students' answer, as written.
+    pub text: String,
+    pub count: usize,
+    pub students: Vec<String>,
+}
+
+/// Lowercase, whitespace collapsed: the text identical answers share.
+pub fn normalise(text: &str) -> String {
+    one_line(&text.to_lowercase())
+}
+
+/// The analysis of `rows`.
+pub fn analyse(rows: &[Row]) -> ItemAnalysis {
+    let mut items: Vec<Builder> = Vec::new();
+    let mut submissions = 0;
+    let mut failed = 0;
+    for row in rows {
+        let Row::Graded { student, result } = row else {
+            failed += 1;
+            continue;
+        };
+        submissions += 1;
+        for q in &result.questions {
+            let at = match items
+                .iter()
+                .position(|b| b.rubric == result.rubric && b.id == q.id)
+            {
+                Some(at) => at,
+                None => {
+                    items.push(Builder::new(&result.rubric, q));
+                    items.len() - 1
+                }
+            };
+            items[at].add(student, q);
+        }
+    }
+    ItemAnalysis {
+        submissions,
+        failed,
+        items: items.into_iter().map(Builder::finish).collect(),
+    }
+}
+
+/// An item being gathered.
+struct Builder {
+    rubric: String,
+    id: String,
+    title: String,
+    count: usize,
+    points: Vec<f64>,
+    max_points: f64,
+    statuses: StatusCounts,
+    /// (key, shown answer, value, students), first seen first.
+    wrong: Vec<(String, String, Value, Vec<String>)>,
+    /// (normalised text, first text, students), first seen first.
+    free: Vec<(String, String, Vec<String>)>,
+}
+
+impl Builder {
+    fn new(rubric: &str, q: &QuestionResult) -> Self {
+        Builder {
+            rubric: rubric.to_string(),
+            id: q.id.clone(),
+            title: q.title.clone(),
+            count: 0,
+            points: Vec::new(),
+            max_points: q.max_points,
+            statuses: StatusCounts::default(),
+            wrong: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, student: &str, q: &QuestionResult) {
+        self.count += 1;
+        self.max_points = self.max_points.max(q.max_points);
+        self.statuses.add(q.status);
+        if let Some(p) = q.points {
+            self.points.push(p);
+        }
+        let text = q.answer.text.trim();
+        if matches!(q.status, Status::Wrong | Status::Partial) {
+            let (key, shown, value) = if q.answer.value.is_null() {
+                let norm = normalise(text);
+                let key = truncate(&norm, WRONG_KEY_CHARS).0.to_string();
+                (format!("text:{key}"), key, Value::Null)
+            } else {
+                let v = &q.answer.value;
+                (format!("value:{v}"), show_value(v), v.clone())
+            };
+            match self.wrong.iter_mut().find(|w| w.0 == key) {
+                Some(w) => w.3.push(student.to_string()),
+                None => self
+                    .wrong
+                    .push((key, shown, value, vec![student.to_string()])),
+            }
+        }
+        if q.status != Status::Missing && q.answer.value.is_null() && !text.is_empty() {
+            let norm = normalise(text);
+            match self.free.iter_mut().find(|f| f.0 == norm) {
+                Some(f) => f.2.push(student.to_string()),
+                None => self
+                    .free
+                    .push((norm, text.to_string(), vec![student.to_string()])),
+            }
+        }
+    }
+
+    fn finish(self) -> Item {
+        let scored = self.points.len();
+        let mean_points = (scored > 0).then(|| self.points.iter().sum::<f64>() / scored as f64);
+        let mut histogram: Vec<Bin> = Vec::new();
+        for &p in &self.points {
+            match histogram.iter_mut().find(|b| b.points == p) {
+                Some(b) => b.count += 1,
+                None => histogram.push(Bin {
+                    points: p,
+                    count: 1,
+                }),
+            }
+        }
+        histogram.sort_by(|a, b| a.points.total_cmp(&b.points));
+        let mut wrong_answers: Vec<WrongAnswer> = self
+            .wrong
+            .into_iter()
+            .map(|(_, answer, value, students)| WrongAnswer {
+                answer,
+                value,
+                count: students.len(),
+                students,
+            })
+            .collect();
+        // Stable: equally common answers stay in the order first seen.
+        wrong_answers.sort_by_key(|w| std::cmp::Reverse(w.count));
+        wrong_answers.truncate(TOP_WRONG);
+        let mut identical_answers: Vec<IdenticalAnswers> = self
+            .free
+            .into_iter()
+            .filter(|f| f.2.len() >= 2)
+            .map(|(_, text, students)| IdenticalAnswers {
+                text,
+                count: students.len(),
+                students,
+            })
+            .collect();
+        identical_answers.sort_by_key(|g| std::cmp::Reverse(g.count));
+        Item {
+            rubric: self.rubric,
+            id: self.id,
+            title: self.title,
+            count: self.count,
+            scored,
+            mean_points,
+            max_points: self.max_points,
+            statuses: self.statuses,
+            histogram,
+            wrong_answers,
+            identical_answers,
+        }
+    }
+}
+
+/// A parsed value as people write it: `54`, `[5, 6, 7, 8, 42000]`, `p1*p2`.
+fn show_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), format_number),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(show_value).collect::<Vec<_>>().join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The label of an item: its id, prefixed by its rubric when the run has several.
+fn label(a: &ItemAnalysis, item: &Item) -> String {
+    if a.items.iter().any(|i| i.rubric != item.rubric) {
+        format!("{}/{}", item.rubric, item.id)
+    } else {
+        item.id.clone()
+    }
+}
+
+fn mean(item: &Item) -> String {
+    item.mean_points
+        .map_or_else(|| "-".to_string(), |m| format!("{m:.2}"))
+}
+
+/// At most this many characters of the top wrong answer in the terminal table.
+const TEXT_ANSWER: usize = 40;
+
+/// A compact table for the terminal summary: one line per question.
+pub fn text(a: &ItemAnalysis) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "Item analysis: {} submissions", a.submissions);
+    if a.failed > 0 {
+        let _ = write!(out, " ({} could not be read)", a.failed);
+    }
+    out.push('\n');
+    let header = [
+        "question", "n", "mean", "max", "correct", "partial", "wrong", "missing", "unparse",
+        "review",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let mut tops: Vec<String> = vec!["most common wrong answer".to_string()];
+    for item in &a.items {
+        let s = &item.statuses;
+        rows.push(vec![
+            label(a, item),
+            item.count.to_string(),
+            mean(item),
+            format_number(item.max_points),
+            s.correct.to_string(),
+            s.partial.to_string(),
+            s.wrong.to_string(),
+            s.missing.to_string(),
+            s.unparseable.to_string(),
+            s.needs_review.to_string(),
+        ]);
+        tops.push(match item.wrong_answers.first() {
+            Some(w) => {
+                let answer = one_line(&w.answer);
+                let (shown, more) = truncate(&answer, TEXT_ANSWER);
+                let dots = if more > 0 { "..." } else { "" };
+                format!("{shown}{dots} (x{})", w.count)
+            }
+            None => String::new(),
+        });
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for (row, top) in rows.iter().zip(&tops) {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c == 0 {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str("  ");
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        line.push_str("  ");
+        line.push_str(top);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// At most this many characters of an answer are quoted in the Markdown report.
+const MARKDOWN_ANSWER: usize = 1500;
+
+/// The analysis as a Markdown document: a summary table, then per question its points
+/// histogram, most common wrong answers and identical answers.
+pub fn markdown(a: &ItemAnalysis) -> String {
+    let mut out = String::from("# Item analysis\n\n");
+    let _ = write!(out, "{} submissions graded", a.submissions);
+    if a.failed > 0 {
+        let _ = write!(out, "; {} could not be read", a.failed);
+    }
+    out.push_str(".\n");
+    if a.items.is_empty() {
+        return out;
+    }
+    out.push_str(
+        "\n| Question | Answers | Mean / max | Correct | Partial | Wrong | Missing | Unparseable | Needs review | Ungraded |\n",
+    );
+    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for item in &a.items {
+        let s = &item.statuses;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&label(a, item)),
+            item.count,
+            mean(item),
+            format_number(item.max_points),
+            s.correct,
+            s.partial,
+            s.wrong,
+            s.missing,
+            s.unparseable,
+            s.needs_review,
+            s.ungraded
+        );
+    }
+    for item in &a.items {
+        let mut heading = label(a, item);
+        if !item.title.is_empty() && item.title != item.id {
+            let _ = write!(heading, ": {}", item.title);
+        }
+        let _ = writeln!(out, "\n## {}\n", md(&heading));
+        if item.histogram.is_empty() {
+            out.push_str("No answer was scored.\n");
+        } else {
+            out.push_str("| Points | Students |\n| ---: | ---: |\n");
+            for b in &item.histogram {
+                let _ = writeln!(out, "| {} | {} |", format_number(b.points), b.count);
+            }
+        }
+        if !item.wrong_answers.is_empty() {
+            out.push_str("\nMost common wrong answers:\n\n| Answer | Count | Students |\n| --- | ---: | --- |\n");
+            for w in &item.wrong_answers {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    inline_code(&w.answer).replace('|', "\\|"),
+                    w.count,
+                    md(&w.students.join(", "))
+                );
+            }
+        }
+        if !item.identical_answers.is_empty() {
+            out.push_str("\nIdentical answers (read once for all these students):\n");
+            for g in &item.identical_answers {
+                let _ = writeln!(
+                    out,
+                    "\n{} students: {}\n",
+                    g.count,
+                    md(&g.students.join(", "))
+                );
+                let (shown, more) = truncate(&g.text, MARKDOWN_ANSWER);
+                let ticks = fence(shown);
+                let _ = writeln!(out, "{ticks}text\n{shown}\n{ticks}");
+                if more > 0 {
+                    let _ = writeln!(out, "\n*({more} more characters not shown)*");
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,83 @@
+//! `results.json`: every submission's full result, for programs (an LMS import, a dashboard,
+//! a script that re-weights questions). The shape is stable and documented here; fields are
+//! only ever added.
+//!
+//! ```text
+//! {
+//!   "version": 1,
+//!   "submissions": [
+//!     // graded: "student", then the fields of `SubmissionResult` in their declared order
+//!     { "student": "...", "submission": "...", "rubric": "...", "score": 7.5 | null,
+//!       "max_score": 10.0, "pending_review": 1, "questions": [ QuestionResult... ] },
+//!     // could not be read or matched to a rubric
+//!     { "student": "...", "submission": "...", "error": "..." }
+//!   ]
+//! }
+//! ```
+//!
+//! An entry with an `error` key is a failed submission; any other is graded. Keys come out in
+//! the order of the struct fields (not sorted, not hash order), so the file is byte-for-byte
+//! the same for the same results.
+
+use serde::ser::{Serialize, Serializer};
+
+use crate::grading::SubmissionResult;
+
+pub use super::row::Row;
+
+/// The version of the format written; raised only on a change that is not an addition.
+pub const VERSION: u32 = 1;
+
+/// `results.json` for `rows`, pretty-printed with a final newline.
+pub fn results(rows: &[Row]) -> String {
+    let doc = Results {
+        version: VERSION,
+        submissions: rows.iter().map(|&row| Entry(row)).collect(),
+    };
+    // Serialising these types to a string cannot fail: every map key is a string.
+    let mut out = serde_json::to_string_pretty(&doc).expect("results serialise to JSON");
+    out.push('\n');
+    out
+}
+
+#[derive(serde::Serialize)]
+struct Results<'a> {
+    version: u32,
+    submissions: Vec<Entry<'a>>,
+}
+
+/// One submission; serialised by hand rather than with `#[serde(untagged)]` so the two
+/// shapes are spelled out here.
+struct Entry<'a>(Row<'a>);
+
+#[derive(serde::Serialize)]
+struct Graded<'a> {
+    student: &'a str,
+    #[serde(flatten)]
+    result: &'a SubmissionResult,
+}
+
+#[derive(serde::Serialize)]
+struct Failed<'a> {
+    student: &'a str,
+    submission: &'a str,
+    error: &'a str,
+}
+
+impl Serialize for Entry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Row::Graded { student, result } => Graded { student, result }.serialize(s),
+            Row::Failed {
+                student,
+                submission,
+                error,
+            } => Failed {
+                student,
+                submission,
+                error,
+            }
+            .serialize(s),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! JUnit XML, the format CI systems (GitHub, GitLab, Jenkins) already know how to show: one
+//! test suite per submission, one test case per question, so a CI run on an assignment
+//! repository lists each missing or wrong answer like a failing test.
+//!
+//! Mapping: correct = passed; wrong, missing, unparseable = failure (message = the status);
+//! partial = failure with message `partial: X of Y points`; needs-review and ungraded =
+//! skipped with the reason; a question left out of the total by an "answer k of n" rule and
+//! not correct = skipped (`not counted`). A submission that could not be read is a suite
+//! with one errored case. No times or timestamps are written, so the same results always
+//! give the same bytes.
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::grading::{QuestionResult, Status, SubmissionResult};
+use crate::rubric::keys::format_number;
+
+use super::escape::{one_line, truncate};
+pub use super::row::Row;
+
+/// The name of the report (the root `<testsuites>` element).
+pub const REPORT_NAME: &str = "examiner";
+
+/// At most this many characters of a student's answer go into a case's `<system-out>`.
+const ANSWER_SHOWN: usize = 1000;
+
+/// JUnit XML for `rows`.
+pub fn report(rows: &[Row]) -> String {
+    let mut report = Report::new(REPORT_NAME);
+    for row in rows {
+        report.add_test_suite(match row {
+            Row::Graded { student, result } => suite(student, result),
+            Row::Failed {
+                student,
+                submission,
+                error,
+            } => failed(student, submission, error),
+        });
+    }
+    // Serialising to memory cannot fail: quick-junit's strings are already valid XML text.
+    report.to_string().expect("JUnit XML into memory")
+}
+
+fn suite(student: &str, r: &SubmissionResult) -> TestSuite {
+    let mut suite = TestSuite::new(student);
+    suite.add_property(("submission", r.submission.as_str()));
+    suite.add_property(("rubric", r.rubric.as_str()));
+    if let Some(score) = r.score {
+        let score = format!("{} of {}", format_number(score), format_number(r.max_score));
+        suite.add_property(("score", score.as_str()));
+    }
+    suite.add_test_cases(r.questions.iter().map(|q| case(&r.rubric, q)));
+    suite
+}
+
+fn case(rubric: &str, q: &QuestionResult) -> TestCase {
+    let feedback = q.feedback.join("\n");
+    let mut status = match q.status {
+        Status::Correct => TestCaseStatus::success(),
+        _ if !q.counted => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("not counted");
+            s
+        }
+        Status::Partial => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!(
+                "partial: {} of {} points",
+                format_number(q.points.unwrap_or(0.0)),
+                format_number(q.max_points)
+            ));
+            s
+        }
+        Status::Wrong | Status::Missing | Status::Unparseable => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(q.status.as_str());
+            s
+        }
+        Status::NeedsReview => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("needs review: a grader scores this answer");
+            s
+        }
+        Status::Ungraded => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message("ungraded: no verdict is shown for this answer");
+            s
+        }
+    };
+    status.set_type(q.status.as_str());
+    if !feedback.is_empty() {
+        status.set_description(feedback);
+    }
+    let mut case = TestCase::new(q.id.as_str(), status);
+    case.set_classname(rubric);
+    if q.status != Status::Missing {
+        let (shown, more) = truncate(&q.answer.text, ANSWER_SHOWN);
+        let mut out = format!("answer:\n{shown}");
+        if more > 0 {
+            out.push_str(&format!("\n... ({more} more characters)"));
+        }
+        if let Some(expected) = &q.expected {
+            out.push_str(&format!("\nexpected: {expected}"));
+        }
+        case.set_system_out(out);
+    }
+    case
+}
+
+fn failed(student: &str, submission: &str, error: &str) -> TestSuite {
+    let mut suite = TestSuite::new(student);
+    suite.add_property(("submission", submission));
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    // An attribute cannot keep line breaks: the message is one line, the text in full.
+    status
+        .set_message(one_line(error))
+        .set_type("unreadable")
+        .set_description(error);
+    let mut case = TestCase::new("read submission", status);
+    case.set_classname("examiner");
+    suite.add_test_case(case);
+    suite
+}
