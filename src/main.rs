@@ -218,6 +218,13 @@ struct GradeArgs {
 
 /// Loads the rubrics (a file or a folder) and computes their keys once.
 fn prepare_rubrics(path: &Path) -> anyhow::Result<Vec<examiner::grade::Prepared>> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no rubric at `{}`: run examiner from the project folder (which has rubrics/), or \
+             give --rubric FILE|DIR",
+            path.display()
+        );
+    }
     let rubrics: Vec<examiner::rubric::Rubric> = if path.is_dir() {
         examiner::rubric::load_dir(path)?
             .into_iter()
@@ -403,26 +410,16 @@ fn write_outputs(
     items: &report::items::ItemAnalysis,
     gradescope: bool,
 ) -> anyhow::Result<()> {
-    write_atomic(
-        &out.join("gradebook.csv"),
-        report::gradebook::csv(rows).as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("results.json"),
-        report::json::results(rows).as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("junit.xml"),
-        report::junit::report(rows).as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("items.md"),
-        report::items::markdown(items).as_bytes(),
-    )?;
-    write_atomic(
-        &out.join("items.json"),
-        (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
-    )?;
+    let files = [
+        ("gradebook.csv", report::gradebook::csv(rows)),
+        ("results.json", report::json::results(rows)),
+        ("junit.xml", report::junit::report(rows)),
+        ("items.md", report::items::markdown(items)),
+        ("items.json", serde_json::to_string_pretty(items)? + "\n"),
+    ];
+    for (name, text) in files {
+        write_atomic(&out.join(name), text.as_bytes())?;
+    }
     for row in rows {
         let Some(result) = row.result() else { continue };
         let stem = file_stem_for(row.student());

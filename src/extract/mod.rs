@@ -372,30 +372,12 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
     }
 }
 
-/// What remains of `line` after its first `consumed` bytes of normalised text. Normalising
-/// only removes characters, so walk the original until that much normalised text is seen.
+/// What remains of `line` after its first `consumed` bytes of normalised text.
 fn tail_after_normalized(line: &str, consumed: usize) -> String {
     if consumed == 0 {
         return line.to_string();
     }
-    let full = text::normalize(line);
-    if consumed >= full.len() {
-        return String::new();
-    }
-    // Quadratic walk: bounded to ordinary line lengths (a pathological line is cut roughly).
-    if line.len() > 4096 {
-        let mut at = consumed.min(line.len());
-        while !line.is_char_boundary(at) {
-            at += 1;
-        }
-        return line[at..].to_string();
-    }
-    for (i, _) in line.char_indices() {
-        if text::normalize(&line[..i]).len() >= consumed {
-            return line[i..].to_string();
-        }
-    }
-    String::new()
+    line[text::original_offset(line, consumed)..].to_string()
 }
 
 fn number_label() -> &'static Regex {

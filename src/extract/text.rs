@@ -152,30 +152,49 @@ fn is_template(source: &str, templates: &[Vec<String>]) -> bool {
 /// separate words; Markdown and LaTeX markup characters (`*_`#$\\`) vanish. One pass, no
 /// allocation beyond the result: every line of every notebook goes through here.
 pub fn normalize(text: &str) -> String {
+    normalize_mapped(text, |_, _| {})
+}
+
+/// The byte of `line` where its normalised text reaches `consumed` bytes: what follows a
+/// snippet that ended mid-line.
+pub fn original_offset(line: &str, consumed: usize) -> usize {
+    let mut at = None;
+    normalize_mapped(line, |out_len, input_end| {
+        if at.is_none() && out_len >= consumed {
+            at = Some(input_end);
+        }
+    });
+    at.unwrap_or(line.len())
+}
+
+/// [`normalize`], reporting after each character written the output's length and the input
+/// byte offset just past what produced it.
+fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
-    let push_space = |out: &mut String, space: &mut bool| {
-        if !*space {
-            out.push(' ');
-            *space = true;
-        }
-    };
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
         let c = rest.chars().next().expect("in bounds");
+        let mut separator = false;
         if c == '<' {
             // A tag closes within 200 bytes on the same line; otherwise `<` is text.
             let limit = rest.len().min(202);
             if let Some(close) = rest.as_bytes()[1..limit].iter().position(|&b| b == b'>') {
                 i += close + 2;
-                push_space(&mut out, &mut space);
-                continue;
+                separator = true;
             }
         }
-        if c == '&' && rest.starts_with("&nbsp;") {
+        if !separator && c == '&' && rest.starts_with("&nbsp;") {
             i += 6;
-            push_space(&mut out, &mut space);
+            separator = true;
+        }
+        if separator {
+            if !space {
+                out.push(' ');
+                space = true;
+                wrote(out.len(), i);
+            }
             continue;
         }
         i += c.len_utf8();
@@ -188,13 +207,19 @@ pub fn normalize(text: &str) -> String {
             c => c,
         };
         if c.is_whitespace() {
-            push_space(&mut out, &mut space);
-        } else if c.is_ascii() {
-            out.push(c.to_ascii_lowercase());
-            space = false;
+            if !space {
+                out.push(' ');
+                space = true;
+                wrote(out.len(), i);
+            }
         } else {
-            out.extend(c.to_lowercase());
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
             space = false;
+            wrote(out.len(), i);
         }
     }
     if out.ends_with(' ') {

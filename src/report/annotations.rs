@@ -11,7 +11,7 @@
 use std::fmt::Write;
 
 use crate::grading::{QuestionResult, Status};
-use crate::rubric::keys::format_number;
+use crate::rubric::keys::format_points;
 
 pub use super::row::Row;
 
@@ -63,8 +63,8 @@ fn command(file: &str, q: &QuestionResult) -> Option<String> {
         let _ = write!(
             title,
             ", {} of {} points",
-            format_number(points),
-            format_number(q.max_points)
+            format_points(points),
+            format_points(q.max_points)
         );
     }
     let mut message: Vec<String> = Vec::new();

@@ -24,7 +24,7 @@ h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bott
 .score{font-size:1.1rem;font-weight:600}
 table{border-collapse:collapse;margin:1rem 0}
 th,td{border:1px solid #d0d7de;padding:.3rem .7rem;text-align:left}
-td.pts{text-align:right;font-variant-numeric:tabular-nums}
+td.pts{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.75rem;white-space:pre-wrap;overflow-wrap:anywhere}
 .status{display:inline-block;border-radius:1rem;padding:0 .6rem;font-size:.9rem;font-weight:600}
 .correct{background:#dafbe1;color:#116329}

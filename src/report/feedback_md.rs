@@ -12,7 +12,7 @@
 use std::fmt::Write;
 
 use crate::grading::{QuestionResult, Status, SubmissionResult};
-use crate::rubric::keys::format_number;
+use crate::rubric::keys::format_points;
 
 use super::escape::{fence, inline_code, markdown, truncate};
 
@@ -57,12 +57,12 @@ pub(crate) fn score_line(r: &SubmissionResult) -> String {
     let mut line = match r.score {
         Some(score) => format!(
             "Score: {} of {} points.",
-            format_number(score),
-            format_number(r.max_score)
+            format_points(score),
+            format_points(r.max_score)
         ),
         None => format!(
             "Score: not shown ({} points in all).",
-            format_number(r.max_score)
+            format_points(r.max_score)
         ),
     };
     match r.pending_review {
@@ -88,8 +88,8 @@ pub(crate) fn heading(q: &QuestionResult) -> String {
 pub(crate) fn points(q: &QuestionResult) -> String {
     format!(
         "{} / {}",
-        q.points.map_or_else(|| "–".to_string(), format_number),
-        format_number(q.max_points)
+        q.points.map_or_else(|| "–".to_string(), format_points),
+        format_points(q.max_points)
     )
 }
 

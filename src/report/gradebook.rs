@@ -4,7 +4,7 @@
 //! export.
 
 use crate::grading::{QuestionResult, SubmissionResult};
-use crate::rubric::keys::format_number;
+use crate::rubric::keys::format_points;
 
 use super::escape::one_line;
 pub use super::row::Row;
@@ -87,8 +87,8 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
         text_cell(&r.submission),
         text_cell(&r.rubric),
         "ok".to_string(),
-        r.score.map(format_number).unwrap_or_default(),
-        format_number(r.max_score),
+        r.score.map(format_points).unwrap_or_default(),
+        format_points(r.max_score),
         r.pending_review.to_string(),
     ];
     record.extend(ids.iter().map(|id| {
@@ -96,7 +96,7 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
             .iter()
             .find(|q| q.id == *id)
             .and_then(|q: &QuestionResult| q.points)
-            .map(format_number)
+            .map(format_points)
             .unwrap_or_default()
     }));
     record

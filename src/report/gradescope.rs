@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use crate::grading::{QuestionResult, Status, SubmissionResult};
-use crate::rubric::keys::format_number;
+use crate::rubric::keys::format_points;
 
 use super::escape::truncate;
 
@@ -42,12 +42,12 @@ pub fn build(r: &SubmissionResult) -> Results {
     let mut output = match r.score {
         Some(score) => format!(
             "Automatically scored {} of {} points.",
-            format_number(score),
-            format_number(r.max_score)
+            format_points(score),
+            format_points(r.max_score)
         ),
         None => format!(
             "Scores are hidden ({} points in all).",
-            format_number(r.max_score)
+            format_points(r.max_score)
         ),
     };
     match r.pending_review {
@@ -87,8 +87,8 @@ fn test(q: &QuestionResult) -> Test {
         _ => format!(
             "{}: {} of {} points",
             q.status.as_str(),
-            format_number(q.points.unwrap_or(0.0)),
-            format_number(q.max_points)
+            format_points(q.points.unwrap_or(0.0)),
+            format_points(q.max_points)
         ),
     }];
     if q.status != Status::Missing {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::grading::{QuestionResult, Status};
-use crate::rubric::keys::format_number;
+use crate::rubric::keys::format_points;
 
 use super::escape::{fence, inline_code, markdown as md, one_line, truncate};
 pub use super::row::Row;
@@ -271,7 +271,7 @@ impl Builder {
 fn show_value(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), format_number),
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), format_points),
         Value::Array(items) => format!(
             "[{}]",
             items.iter().map(show_value).collect::<Vec<_>>().join(", ")
@@ -317,7 +317,7 @@ pub fn text(a: &ItemAnalysis) -> String {
             label(a, item),
             item.count.to_string(),
             mean(item),
-            format_number(item.max_points),
+            format_points(item.max_points),
             s.correct.to_string(),
             s.partial.to_string(),
             s.wrong.to_string(),
@@ -386,7 +386,7 @@ pub fn markdown(a: &ItemAnalysis) -> String {
             md(&label(a, item)),
             item.count,
             mean(item),
-            format_number(item.max_points),
+            format_points(item.max_points),
             s.correct,
             s.partial,
             s.wrong,
@@ -407,7 +407,7 @@ pub fn markdown(a: &ItemAnalysis) -> String {
         } else {
             out.push_str("| Points | Students |\n| ---: | ---: |\n");
             for b in &item.histogram {
-                let _ = writeln!(out, "| {} | {} |", format_number(b.points), b.count);
+                let _ = writeln!(out, "| {} | {} |", format_points(b.points), b.count);
             }
         }
         if !item.wrong_answers.is_empty() {

@@ -12,7 +12,7 @@
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::grading::{QuestionResult, Status, SubmissionResult};
-use crate::rubric::keys::format_number;
+use crate::rubric::keys::format_points;
 
 use super::escape::{one_line, truncate};
 pub use super::row::Row;
@@ -45,7 +45,7 @@ fn suite(student: &str, r: &SubmissionResult) -> TestSuite {
     suite.add_property(("submission", r.submission.as_str()));
     suite.add_property(("rubric", r.rubric.as_str()));
     if let Some(score) = r.score {
-        let score = format!("{} of {}", format_number(score), format_number(r.max_score));
+        let score = format!("{} of {}", format_points(score), format_points(r.max_score));
         suite.add_property(("score", score.as_str()));
     }
     suite.add_test_cases(r.questions.iter().map(|q| case(&r.rubric, q)));
@@ -65,8 +65,8 @@ fn case(rubric: &str, q: &QuestionResult) -> TestCase {
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_message(format!(
                 "partial: {} of {} points",
-                format_number(q.points.unwrap_or(0.0)),
-                format_number(q.max_points)
+                format_points(q.points.unwrap_or(0.0)),
+                format_points(q.max_points)
             ));
             s
         }
