@@ -205,6 +205,10 @@ pub fn check(
             min_words.unwrap_or(0)
         ));
     }
+    if short {
+        // Too short for a full explanation: at most half the credit.
+        score = score.min(0.5);
+    }
     let status = if score >= 0.999 && !short {
         Status::Correct
     } else if score <= 0.0 {

@@ -45,6 +45,12 @@ pub struct Input<'a> {
 
 /// Judges one answer of `question`, whose key is `key`.
 pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
+    // Typographic minus and dashes read as the ASCII minus rubric patterns are written with.
+    let text = input.text.replace(['\u{2212}', '\u{2013}'], "-");
+    let input = Input {
+        text: &text,
+        ..input
+    };
     let verdict = match &question.answer {
         Answer::Number {
             abs_tol, rel_tol, ..

@@ -121,6 +121,12 @@ pub fn trace_feedback(trace: &[TraceStep], text: &str) -> Option<String> {
         .iter()
         .map(|s| s.receptive_field[0].to_string())
         .collect();
+    if written.len() < 3 {
+        return Some(format!(
+            "the answer shows no layer-by-layer working; the reference trace is {}",
+            reference.join(" -> ")
+        ));
+    }
     let mut matched = 0;
     for step in trace {
         if written.iter().any(|v| *v == step.receptive_field[0] as f64) {

@@ -35,7 +35,11 @@ pub fn first_verdict(text: &str) -> Option<bool> {
     let c = verdict_word().captures(text)?;
     if let Some(word) = c.get(1) {
         let w = word.as_str().to_ascii_lowercase();
-        return Some(matches!(w.as_str(), "true" | "correct" | "right"));
+        let positive = matches!(w.as_str(), "true" | "correct" | "right");
+        // "Not true", "isn't correct": the verdict is the opposite word's.
+        let before = text[..word.start()].trim_end().to_ascii_lowercase();
+        let negated = before.ends_with("not") || before.ends_with("n't") || before.ends_with("n’t");
+        return Some(positive != negated);
     }
     c.get(2).map(|l| l.as_str() == "T")
 }
@@ -153,6 +157,8 @@ mod tests {
             ("Correct: it is", true),
             ("Incorrect. The", false),
             ("The statement is false.", false),
+            ("Not true. Dropout can go before", false),
+            ("This isn't correct", false),
         ] {
             assert_eq!(first_verdict(text), Some(want), "{text}");
         }

@@ -53,6 +53,10 @@ pub struct Extraction {
     pub method: Option<Method>,
     /// Whether the question itself was found in the notebook.
     pub question_found: bool,
+    /// The answer opens with a plural marker (`**Answers:**`): a block answering several
+    /// questions of its section, split back by number.
+    #[serde(skip)]
+    pub answers_block: bool,
 }
 
 impl Extraction {
@@ -71,6 +75,7 @@ impl Extraction {
             confidence: 0.0,
             method: None,
             question_found,
+            answers_block: false,
         }
     }
 }
@@ -344,6 +349,10 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         }
         texts.push(text);
     }
+    let answers_block = texts
+        .iter()
+        .find(|t| !t.trim().is_empty())
+        .is_some_and(|t| answers_marker().is_match(t));
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut cleaned = clean(&refs);
     let code = code.join("\n");
@@ -369,7 +378,16 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         confidence: if f.exact { 0.9 } else { 0.7 },
         method: Some(method),
         question_found: true,
+        answers_block,
     }
+}
+
+fn answers_marker() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:#{1,6}\s*)?(?:<[^>]{0,80}>\s*)*(?:\*\*|__)?\s*answers\b")
+            .expect("valid")
+    })
 }
 
 /// What remains of `line` after its first `consumed` bytes of normalised text.
@@ -413,6 +431,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
                     confidence: 0.95,
                     method: Some(Method::Tagged),
                     question_found: true,
+                    answers_block: false,
                 };
             }
         }
@@ -456,6 +475,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
         confidence: 0.6,
         method: Some(Method::ByNumber),
         question_found: true,
+        answers_block: false,
     }
 }
 
@@ -472,6 +492,11 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
         if out[holder].is_missing() {
             continue;
         }
+        // Only a block the student opened as one ("**Answers:**") is split between questions;
+        // numbered parts of a single answer stay with it.
+        if !out[holder].answers_block {
+            continue;
+        }
         let items = numbered_items(&out[holder].text);
         if !items.iter().any(|(n, _)| n == own) {
             continue;
@@ -481,7 +506,7 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
             .iter()
             .enumerate()
             .filter(|(i, s)| {
-                *i != holder
+                *i < holder
                     && s.locate.section.as_deref() == Some(section)
                     && out[*i].is_missing()
                     && s.locate

@@ -256,7 +256,13 @@ fn img_src() -> &'static Regex {
 
 fn html_tag() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)<br\s*/?>|<[^>]{0,200}>").expect("valid"))
+    // Known tag names only: `grad_fn=<MeanBackward0>` in a printed output is text.
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)<br\s*/?>|</?(?:b|i|u|s|em|strong|font|div|span|p|center|img|sup|sub|h[1-6]|a|ul|ol|li|table|thead|tbody|tr|td|th|hr|code|pre|blockquote|details|summary)\b[^>]{0,200}>",
+        )
+        .expect("valid")
+    })
 }
 
 /// An answer region made readable: answer markers, HTML tags and separator lines removed,
@@ -345,6 +351,12 @@ mod tests {
             "a bare number is the answer"
         );
         assert!(marker_len("112").is_none());
+    }
+
+    #[test]
+    fn printed_objects_in_angle_brackets_are_not_html() {
+        let text = clean(&["loss=tensor(1.72, grad_fn=<MeanBackward0>)"]);
+        assert_eq!(text, "loss=tensor(1.72, grad_fn=<MeanBackward0>)");
     }
 
     #[test]
