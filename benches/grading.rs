@@ -43,17 +43,13 @@ fn main() {
     let work: Vec<&(String, Vec<u8>)> = files.iter().cycle().take(notebooks).collect();
     let bytes: usize = work.iter().map(|(_, b)| b.len()).sum();
 
+    // What `examiner grade` does per notebook, minus reading the file.
     let grade = |(name, data): &&(String, Vec<u8>)| {
         let nb = examiner::notebook::read_bytes(name, data).unwrap();
-        let rubric = examiner::extract::recognise(&nb, rubrics.iter().map(|p| &p.rubric)).unwrap();
-        let keys = &rubrics
-            .iter()
-            .find(|p| p.rubric.id == rubric.id)
-            .unwrap()
-            .keys;
-        examiner::grading::check(name, &nb, rubric, keys, examiner::grading::Audience::Grader)
-            .questions
-            .len()
+        match examiner::grade::grade_notebook(name, &nb, &rubrics) {
+            examiner::grade::Outcome::Graded(r) => r.questions.len(),
+            examiner::grade::Outcome::Failed { error } => panic!("{name}: {error}"),
+        }
     };
     let json = |(_, data): &&(String, Vec<u8>)| {
         serde_json::from_slice::<serde_json::Value>(data)

@@ -139,11 +139,17 @@ pub fn read(submission: &Submission) -> Result<Notebook, String> {
 
 /// Grades one submission against the matching prepared rubric.
 pub fn grade_one(submission: &Submission, rubrics: &[Prepared]) -> Outcome {
-    let notebook = match read(submission) {
-        Ok(nb) => nb,
-        Err(error) => return Outcome::Failed { error },
-    };
-    let chosen = match crate::extract::recognise(&notebook, rubrics.iter().map(|p| &p.rubric)) {
+    match read(submission) {
+        Ok(notebook) => grade_notebook(&submission.path.display().to_string(), &notebook, rubrics),
+        Err(error) => Outcome::Failed { error },
+    }
+}
+
+/// Grades a notebook already read, named `name` in its result.
+pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> Outcome {
+    // Laid out once: recognising the rubric and extracting the answers share it.
+    let mut stream = crate::extract::text::Stream::new(notebook);
+    let chosen = match crate::extract::recognise_in(&stream, rubrics.iter().map(|p| &p.rubric)) {
         Ok(r) => r.id.clone(),
         Err(error) => return Outcome::Failed { error },
     };
@@ -151,12 +157,14 @@ pub fn grade_one(submission: &Submission, rubrics: &[Prepared]) -> Outcome {
         .iter()
         .find(|p| p.rubric.id == chosen)
         .expect("recognised among these");
-    Outcome::Graded(grading::check(
-        &submission.path.display().to_string(),
-        &notebook,
+    let extractions = crate::extract::extract_in(&mut stream, notebook, &prepared.rubric);
+    Outcome::Graded(grading::judge(
+        name,
+        notebook,
         &prepared.rubric,
         &prepared.keys,
         Audience::Grader,
+        extractions,
     ))
 }
 

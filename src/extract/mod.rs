@@ -93,14 +93,20 @@ struct Found {
 
 /// Extracts the answer to every question of `rubric` from `notebook`, in rubric order.
 pub fn extract(notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
+    extract_in(&mut Stream::new(notebook), notebook, rubric)
+}
+
+/// [`extract`] on a notebook already laid out (see [`recognise_in`]).
+pub fn extract_in(stream: &mut Stream, notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
     let code: Vec<&str> = rubric.code.values().map(String::as_str).collect();
-    let stream = Stream::new(notebook, &code);
-    let found = locate_all(&stream, rubric);
+    stream.mark_templates(&code);
+    let stream: &Stream = stream;
+    let found = locate_all(stream, rubric);
 
     // Where each question's region ends: the start of the next question found after it.
     let mut starts: Vec<usize> = found.iter().flatten().map(|f| f.start_line).collect();
     starts.sort_unstable();
-    let section_headings = section_heading_lines(&stream, rubric);
+    let section_headings = section_heading_lines(stream, rubric);
 
     let mut out: Vec<Extraction> = rubric
         .questions
@@ -120,9 +126,9 @@ pub fn extract(notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
                     .find(|&h| h > from_line)
                     .unwrap_or(stream.lines.len());
                 let to_line = next_question.min(next_heading);
-                region(&stream, q, f, to_line)
+                region(stream, q, f, to_line)
             }
-            None => by_tag_or_number(&stream, notebook, q),
+            None => by_tag_or_number(stream, notebook, q),
         })
         .collect();
     split_grouped(rubric, &mut out);
@@ -576,7 +582,14 @@ pub fn recognise<'a>(
     notebook: &Notebook,
     rubrics: impl IntoIterator<Item = &'a Rubric>,
 ) -> Result<&'a Rubric, String> {
-    let stream = Stream::new(notebook, &[]);
+    recognise_in(&Stream::new(notebook), rubrics)
+}
+
+/// [`recognise`] on a notebook already laid out, to be passed on to [`extract_in`].
+pub fn recognise_in<'a>(
+    stream: &Stream,
+    rubrics: impl IntoIterator<Item = &'a Rubric>,
+) -> Result<&'a Rubric, String> {
     let mut best: Option<(&Rubric, usize)> = None;
     let mut closest: Option<(&Rubric, usize, String)> = None;
     for r in rubrics {

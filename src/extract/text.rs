@@ -45,29 +45,18 @@ const MAX_LINES: usize = 200_000;
 
 impl Stream {
     /// Lays out `notebook`: each cell's source lines, and after a code cell its outputs.
-    /// Code cells that hold one of `template_code` (the question set's own snippets, as the
-    /// rubric quotes them) are marked as template, with their outputs.
-    pub fn new(notebook: &Notebook, template_code: &[&str]) -> Stream {
-        let template_lines: Vec<Vec<String>> =
-            template_code.iter().map(|c| code_lines(c)).collect();
+    /// Built once per notebook: recognising its rubric and extracting its answers share it.
+    pub fn new(notebook: &Notebook) -> Stream {
         let mut lines = Vec::new();
         for cell in &notebook.cells {
             let kind = match cell.kind {
                 CellKind::Code => LineKind::Code,
                 CellKind::Markdown | CellKind::Raw => LineKind::Markdown,
             };
-            let template = kind == LineKind::Code && is_template(&cell.source, &template_lines);
-            // Lines the student added to a template cell are theirs, and so are the outputs
-            // of a template cell they extended.
-            let own = |text: &str| {
-                let line = code_lines(text);
-                !line.is_empty() && !template_lines.iter().any(|t| t.contains(&line[0]))
-            };
-            let extended = template && cell.source.lines().any(own);
             for (i, text) in cell.source.lines().enumerate() {
                 lines.push(Line {
                     cell: cell.index,
-                    template: template && !own(text),
+                    template: false,
                     line: i + 1,
                     kind,
                     text: text.to_string(),
@@ -79,7 +68,7 @@ impl Stream {
                     n += 1;
                     lines.push(Line {
                         cell: cell.index,
-                        template: template && !extended,
+                        template: false,
                         line: n,
                         kind: LineKind::Output,
                         text: text.to_string(),
@@ -105,6 +94,43 @@ impl Stream {
             lines,
             normalized,
             starts,
+        }
+    }
+
+    /// Marks the code cells that hold one of `template_code` (the question set's own
+    /// snippets, as the rubric quotes them) as template, with their outputs. Lines a student
+    /// added to such a cell stay theirs, and so do the outputs of a cell they extended.
+    pub fn mark_templates(&mut self, template_code: &[&str]) {
+        let template_lines: Vec<Vec<String>> =
+            template_code.iter().map(|c| code_lines(c)).collect();
+        let own = |text: &str| {
+            let line = code_lines(text);
+            !line.is_empty() && !template_lines.iter().any(|t| t.contains(&line[0]))
+        };
+        let mut start = 0;
+        while start < self.lines.len() {
+            let cell = self.lines[start].cell;
+            let end = self.lines[start..]
+                .iter()
+                .position(|l| l.cell != cell)
+                .map_or(self.lines.len(), |n| start + n);
+            let lines = &mut self.lines[start..end];
+            let source: Vec<&str> = lines
+                .iter()
+                .filter(|l| l.kind == LineKind::Code)
+                .map(|l| l.text.as_str())
+                .collect();
+            let template = !source.is_empty() && is_template(&source.join("\n"), &template_lines);
+            let extended = template && source.iter().any(|t| own(t));
+            for line in lines.iter_mut() {
+                line.template = template
+                    && match line.kind {
+                        LineKind::Code => !own(&line.text),
+                        LineKind::Output => !extended,
+                        LineKind::Markdown => false,
+                    };
+            }
+            start = end;
         }
     }
 

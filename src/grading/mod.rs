@@ -115,6 +115,18 @@ pub fn check(
     audience: Audience,
 ) -> SubmissionResult {
     let extractions = extract::extract(notebook, rubric);
+    judge(submission, notebook, rubric, keys, audience, extractions)
+}
+
+/// Reads and judges answers already extracted from `notebook` (in rubric order).
+pub fn judge(
+    submission: &str,
+    notebook: &Notebook,
+    rubric: &Rubric,
+    keys: &BTreeMap<String, Key>,
+    audience: Audience,
+    extractions: Vec<Extraction>,
+) -> SubmissionResult {
     let mut questions: Vec<QuestionResult> = rubric
         .questions
         .iter()
