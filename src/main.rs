@@ -297,21 +297,8 @@ fn grade(args: GradeArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    let rows: Vec<report::terminal::SummaryRow> = graded
-        .iter()
-        .map(|g| match &g.outcome {
-            Outcome::Graded(result) => report::terminal::SummaryRow::Graded {
-                student: &g.submission.student,
-                result,
-            },
-            Outcome::Failed { error } => report::terminal::SummaryRow::Failed {
-                student: &g.submission.student,
-                error,
-            },
-        })
-        .collect();
-    text.push_str(&report::terminal::summary(&rows, style));
     let report_rows = report_rows(&graded);
+    text.push_str(&report::terminal::summary(&report_rows, style));
     let items = report::items::analyse(&report_rows);
     text.push('\n');
     text.push_str(&report::items::text(&items));

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
+use super::row::Row;
 use crate::grading::{QuestionResult, Status, SubmissionResult};
 use crate::rubric::keys::{format_number, format_points};
 
@@ -170,27 +171,12 @@ pub fn submission(r: &SubmissionResult, style: Style) -> String {
     out
 }
 
-/// One line of the class summary.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SummaryRow<'a> {
-    Graded {
-        student: &'a str,
-        result: &'a SubmissionResult,
-    },
-    Failed {
-        student: &'a str,
-        error: &'a str,
-    },
-}
-
 /// The class at a glance: a line per student.
-pub fn summary(rows: &[SummaryRow<'_>], style: Style) -> String {
+pub fn summary(rows: &[Row<'_>], style: Style) -> String {
     let width = rows
         .iter()
         .map(|r| match r {
-            SummaryRow::Graded { student, .. } | SummaryRow::Failed { student, .. } => {
-                student.len()
-            }
+            Row::Graded { student, .. } | Row::Failed { student, .. } => student.len(),
         })
         .max()
         .unwrap_or(7)
@@ -203,7 +189,7 @@ pub fn summary(rows: &[SummaryRow<'_>], style: Style) -> String {
     );
     for row in rows {
         match row {
-            SummaryRow::Graded { student, result } => {
+            Row::Graded { student, result } => {
                 let missing = result
                     .questions
                     .iter()
@@ -220,7 +206,7 @@ pub fn summary(rows: &[SummaryRow<'_>], style: Style) -> String {
                     result.pending_review, result.rubric
                 );
             }
-            SummaryRow::Failed { student, error } => {
+            Row::Failed { student, error, .. } => {
                 let _ = writeln!(
                     out,
                     "{student:<width$}  {}  {error}",
