@@ -59,6 +59,7 @@ fn question(
         feedback: feedback.iter().map(|f| f.to_string()).collect(),
         required: true,
         counted: true,
+        parts: Vec::new(),
     }
 }
 

@@ -32,6 +32,7 @@ pub fn check(options: &[String], key: &str, text: &str) -> Verdict {
     let want = options.iter().position(|o| o == key);
     match chosen(options, text) {
         None => Verdict {
+            parts: Vec::new(),
             status: Status::Unparseable,
             score: 0.0,
             feedback: vec![format!(
@@ -41,12 +42,14 @@ pub fn check(options: &[String], key: &str, text: &str) -> Verdict {
             value: serde_json::Value::Null,
         },
         Some(i) if Some(i) == want => Verdict {
+            parts: Vec::new(),
             status: Status::Correct,
             score: 1.0,
             feedback: Vec::new(),
             value: options[i].clone().into(),
         },
         Some(i) => Verdict {
+            parts: Vec::new(),
             status: Status::Wrong,
             score: 0.0,
             feedback: vec![format!("you chose \"{}\"", options[i])],

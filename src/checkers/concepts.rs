@@ -217,6 +217,7 @@ pub fn check(
         Status::Partial
     };
     Verdict {
+        parts: Vec::new(),
         status,
         score,
         feedback,

@@ -75,6 +75,7 @@ pub fn check(
 ) -> Verdict {
     let Ok(reference) = parse_expr(formula) else {
         return Verdict {
+            parts: Vec::new(),
             status: Status::NeedsReview,
             score: 0.0,
             feedback: vec![format!("the rubric's formula `{formula}` does not parse")],
@@ -179,6 +180,7 @@ pub fn check(
         ),
     };
     Verdict {
+        parts: Vec::new(),
         status,
         score,
         feedback,

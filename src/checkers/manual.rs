@@ -7,6 +7,7 @@ use crate::grading::Status;
 /// Marks the answer for review.
 pub fn check() -> Verdict {
     Verdict {
+        parts: Vec::new(),
         status: Status::NeedsReview,
         score: 0.0,
         feedback: vec!["graded by hand".into()],

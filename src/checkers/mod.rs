@@ -31,6 +31,29 @@ pub struct Verdict {
     pub feedback: Vec<String>,
     /// What the checker read from the answer (shown in reports and JSON).
     pub value: serde_json::Value,
+    /// Sub-answers judged one by one (true/false statements, labelled parts), in the
+    /// question's order; empty when the answer is judged whole.
+    pub parts: Vec<Part>,
+}
+
+/// The judgement of one sub-answer: a true/false statement, a labelled part, (later) a
+/// concept or a derivative. Reported under its question as `parts` (see
+/// [`crate::grading::PartResult`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// Stable within the question: `1`, `2`, ... for statements, the label for parts.
+    pub id: String,
+    pub status: Status,
+    /// Fraction of this part's own weight, 0 to 1.
+    pub score: f64,
+    /// This part's share of the question's points, 0 to 1 (the parts' weights sum to 1).
+    pub weight: f64,
+    /// What was read for this part (`true`/`false`/`null` for a statement).
+    pub value: serde_json::Value,
+    pub feedback: Vec<String>,
+    /// Where the part's reading starts: a byte offset in the answer text the checker was
+    /// given, mapped back to a cell and line by grading. None when it was not found.
+    pub offset: Option<usize>,
 }
 
 /// What a checker gets to look at.

@@ -26,6 +26,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
         Key::Number { value, trace, .. } => (*value, trace.as_slice()),
         _ => {
             return Verdict {
+                parts: Vec::new(),
                 status: Status::NeedsReview,
                 score: 0.0,
                 feedback: vec!["the rubric has no numeric key for this question".into()],
@@ -35,6 +36,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
     };
     let Some(found) = stated_number(text) else {
         return Verdict {
+            parts: Vec::new(),
             status: Status::Unparseable,
             score: 0.0,
             feedback: vec!["no final number found in the answer".into()],
@@ -56,6 +58,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
             .collect();
         if let Some(other) = conflicting.first() {
             return Verdict {
+                parts: Vec::new(),
                 status: Status::NeedsReview,
                 score: 0.0,
                 feedback: vec![format!(
@@ -67,6 +70,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
             };
         }
         return Verdict {
+            parts: Vec::new(),
             status: Status::Correct,
             score: 1.0,
             feedback: Vec::new(),
@@ -80,6 +84,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
         .any(|c| close(c.value, want, abs_tol, rel_tol))
     {
         return Verdict {
+            parts: Vec::new(),
             status: Status::NeedsReview,
             score: 0.0,
             feedback: vec![format!(
@@ -99,6 +104,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
         feedback.push(note);
     }
     Verdict {
+        parts: Vec::new(),
         status: Status::Wrong,
         score: 0.0,
         feedback,

@@ -26,6 +26,7 @@ pub fn check_transcript(text: &str) -> Verdict {
         .collect();
     if errors.is_empty() {
         Verdict {
+            parts: Vec::new(),
             status: Status::Correct,
             score: 1.0,
             feedback: Vec::new(),
@@ -33,6 +34,7 @@ pub fn check_transcript(text: &str) -> Verdict {
         }
     } else {
         Verdict {
+            parts: Vec::new(),
             status: Status::Wrong,
             score: 0.0,
             value: serde_json::json!({ "errors": errors }),
@@ -50,6 +52,7 @@ pub fn check(notebook: &Notebook, cells: &[usize]) -> Verdict {
         .collect();
     if code.is_empty() {
         return Verdict {
+            parts: Vec::new(),
             status: Status::Missing,
             score: 0.0,
             feedback: vec!["no code cell found for this answer".into()],
@@ -71,18 +74,21 @@ pub fn check(notebook: &Notebook, cells: &[usize]) -> Verdict {
     let ran = code.iter().any(|c| !c.outputs.is_empty());
     match (errors.is_empty(), ran) {
         (true, true) => Verdict {
+            parts: Vec::new(),
             status: Status::Correct,
             score: 1.0,
             feedback: Vec::new(),
             value: serde_json::json!({ "errors": [] }),
         },
         (true, false) => Verdict {
+            parts: Vec::new(),
             status: Status::NeedsReview,
             score: 0.0,
             feedback: vec!["the code has no saved output: it may never have been run".into()],
             value: serde_json::json!({ "errors": [] }),
         },
         (false, _) => Verdict {
+            parts: Vec::new(),
             status: Status::Wrong,
             score: 0.0,
             value: serde_json::json!({ "errors": errors }),

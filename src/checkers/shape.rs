@@ -13,6 +13,7 @@ use crate::rubric::keys::Key;
 pub fn check(key: &Key, text: &str) -> Verdict {
     let Key::Shape { value: want, .. } = key else {
         return Verdict {
+            parts: Vec::new(),
             status: Status::NeedsReview,
             score: 0.0,
             feedback: vec!["the rubric has no shape key for this question".into()],
@@ -25,6 +26,7 @@ pub fn check(key: &Key, text: &str) -> Verdict {
         let digits: String = text.chars().filter(|c| !matches!(c, ',' | ' ')).collect();
         if !last.is_empty() && digits.contains(&last) {
             return Verdict {
+                parts: Vec::new(),
                 status: Status::NeedsReview,
                 score: 0.0,
                 feedback: vec![format!(
@@ -35,6 +37,7 @@ pub fn check(key: &Key, text: &str) -> Verdict {
             };
         }
         return Verdict {
+            parts: Vec::new(),
             status: Status::Unparseable,
             score: 0.0,
             feedback: vec!["no shape found in the answer".into()],
@@ -45,6 +48,7 @@ pub fn check(key: &Key, text: &str) -> Verdict {
     let got_dims: Vec<Option<i64>> = got.iter().map(Value::as_i64).collect();
     if got_dims.len() == want.len() && got_dims.iter().zip(want).all(|(g, w)| *g == Some(*w)) {
         return Verdict {
+            parts: Vec::new(),
             status: Status::Correct,
             score: 1.0,
             feedback: Vec::new(),
@@ -70,6 +74,7 @@ pub fn check(key: &Key, text: &str) -> Verdict {
         }
     }
     Verdict {
+        parts: Vec::new(),
         status: Status::Wrong,
         score: 0.0,
         feedback,

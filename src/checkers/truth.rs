@@ -119,6 +119,7 @@ pub fn check(statements: &[Statement], text: &str) -> Verdict {
             .collect(),
     );
     Verdict {
+        parts: Vec::new(),
         status,
         score,
         feedback,

@@ -57,6 +57,25 @@ pub struct Extraction {
     /// questions of its section, split back by number.
     #[serde(skip)]
     pub answers_block: bool,
+    /// For each line of `text`, the cell and 1-based line it came from, where known (parts
+    /// of an answer are reported at their own line). Empty when not tracked.
+    #[serde(skip)]
+    pub origins: Vec<(usize, usize)>,
+}
+
+impl Extraction {
+    /// The cell and line of byte `offset` of `text`: from the line's origin when known,
+    /// else the answer's first cell and line.
+    pub fn locate_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
+        let index = self
+            .text
+            .get(..offset.min(self.text.len()))
+            .map_or(0, |before| before.matches('\n').count());
+        match self.origins.get(index) {
+            Some(&(cell, line)) => (vec![cell], Some(line)),
+            None => (self.cells.iter().take(1).copied().collect(), self.line),
+        }
+    }
 }
 
 impl Extraction {
@@ -76,6 +95,7 @@ impl Extraction {
             method: None,
             question_found,
             answers_block: false,
+            origins: Vec::new(),
         }
     }
 }
@@ -385,6 +405,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         method: Some(method),
         question_found: true,
         answers_block,
+        origins: Vec::new(),
     }
 }
 
@@ -438,6 +459,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
                     method: Some(Method::Tagged),
                     question_found: true,
                     answers_block: false,
+                    origins: Vec::new(),
                 };
             }
         }
@@ -482,6 +504,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
         method: Some(Method::ByNumber),
         question_found: true,
         answers_block: false,
+        origins: Vec::new(),
     }
 }
 

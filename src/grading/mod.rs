@@ -75,6 +75,27 @@ pub struct QuestionResult {
     pub required: bool,
     /// False when an "answer k of n" rule leaves this question out of the total.
     pub counted: bool,
+    /// Sub-answers judged one by one (true/false statements, labelled parts); empty when the
+    /// answer is judged whole.
+    pub parts: Vec<PartResult>,
+}
+
+/// One sub-answer's result, under its question: `{"id", "status", "points", "max_points",
+/// "value", "feedback", "cells", "line"}`. The same shape serves statements, labelled parts
+/// and (later) concepts and derivatives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartResult {
+    pub id: String,
+    pub status: Status,
+    /// Points awarded for this part; null while it awaits review.
+    pub points: Option<f64>,
+    pub max_points: f64,
+    /// What was read for this part.
+    pub value: serde_json::Value,
+    pub feedback: Vec<String>,
+    pub cells: Vec<usize>,
+    /// 1-based line within the first of `cells`.
+    pub line: Option<usize>,
 }
 
 /// One submission's result.
@@ -221,6 +242,7 @@ fn question_result(
     };
     let verdict = if e.is_missing() {
         Verdict {
+            parts: Vec::new(),
             status: Status::Missing,
             score: 0.0,
             feedback: vec![if e.question_found {
@@ -246,6 +268,29 @@ fn question_result(
         _ => Some(verdict.score * q.points),
     };
     let expected = (!matches!(key, Key::InRubric)).then(|| key.display());
+    let parts = verdict
+        .parts
+        .iter()
+        .map(|p| {
+            let (cells, line) = match p.offset {
+                Some(offset) => e.locate_offset(offset),
+                None => (Vec::new(), None),
+            };
+            PartResult {
+                id: p.id.clone(),
+                status: p.status,
+                points: match p.status {
+                    Status::NeedsReview | Status::Ungraded => None,
+                    _ => Some(p.score * p.weight * q.points),
+                },
+                max_points: p.weight * q.points,
+                value: p.value.clone(),
+                feedback: p.feedback.clone(),
+                cells,
+                line,
+            }
+        })
+        .collect();
     QuestionResult {
         id: q.id.clone(),
         title: q.title.clone(),
@@ -264,5 +309,6 @@ fn question_result(
         feedback: verdict.feedback,
         required: q.required,
         counted: true,
+        parts,
     }
 }
