@@ -78,7 +78,7 @@ fn statement_readings_agree_with_truth_tsv() {
     let mut results: BTreeMap<String, SubmissionResult> = BTreeMap::new();
     let mut per_notebook: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
-    let (mut right, mut flagged, mut wrong) = (0usize, 0usize, 0usize);
+    let (mut right, mut flagged, mut unread, mut wrong) = (0usize, 0usize, 0usize, 0usize);
     let mut rows = 0usize;
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let f = tsv_fields(line);
@@ -104,6 +104,8 @@ fn statement_readings_agree_with_truth_tsv() {
             right += 1;
         } else if is_flagged {
             flagged += 1;
+        } else if read.is_none() {
+            unread += 1;
         } else {
             wrong += 1;
         }
@@ -123,7 +125,10 @@ fn statement_readings_agree_with_truth_tsv() {
     for (file, (ok, n)) in &per_notebook {
         eprintln!("  {ok:>2}/{n:<2} {file}");
     }
-    eprintln!("right {right}, flagged for review {flagged}, confidently wrong {wrong}");
+    eprintln!(
+        "right {right}, flagged for review {flagged}, unread (null, a verdict was given) {unread}, \
+         confidently wrong {wrong}"
+    );
     for d in &disagreements {
         eprintln!("  disagreement: {d}");
     }

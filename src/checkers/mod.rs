@@ -61,6 +61,9 @@ pub struct Part {
 pub struct Input<'a> {
     /// The answer text, cleaned.
     pub text: &'a str,
+    /// The question's own text as it stands in the notebook (see
+    /// [`crate::extract::Extraction::question_text`]); empty when unknown.
+    pub question_text: &'a str,
     /// The cells it came from.
     pub cells: &'a [usize],
     pub notebook: &'a Notebook,
@@ -86,7 +89,7 @@ pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
             ..
         } => expression::check(name.as_deref(), formula, variables, at, key, input.text),
         Answer::Shape { .. } => shape::check(key, input.text),
-        Answer::Truth { statements } => truth::check(statements, input.text),
+        Answer::Truth { statements } => truth::check(statements, input.question_text, input.text),
         Answer::Choice { options, key } => choice::check(options, key, input.text),
         Answer::Concepts {
             rules,

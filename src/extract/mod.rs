@@ -61,6 +61,11 @@ pub struct Extraction {
     /// of an answer are reported at their own line). Empty when not tracked.
     #[serde(skip)]
     pub origins: Vec<(usize, usize)>,
+    /// The question's own text as it stands in the notebook, from its first line to where
+    /// the answer region begins: students type verdicts between a question's statements,
+    /// which the truth checker reads. Empty when the question was not found by its text.
+    #[serde(skip)]
+    pub question_text: String,
 }
 
 impl Extraction {
@@ -96,6 +101,7 @@ impl Extraction {
             question_found,
             answers_block: false,
             origins: Vec::new(),
+            question_text: String::new(),
         }
     }
 }
@@ -388,7 +394,10 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
-        return Extraction::missing(&q.id, true);
+        return Extraction {
+            question_text: question_text(stream, f),
+            ..Extraction::missing(&q.id, true)
+        };
     }
     let method = if in_question_cell {
         Method::InQuestionCell
@@ -406,7 +415,29 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         question_found: true,
         answers_block,
         origins: Vec::new(),
+        question_text: question_text(stream, f),
     }
+}
+
+/// The question's lines as they stand (markdown only), from its first line up to where the
+/// answer region begins (the part of that line before the answer, when it is shared).
+fn question_text(stream: &Stream, f: &Found) -> String {
+    let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
+    let mut lines: Vec<String> = Vec::new();
+    for i in f.start_line..from_line {
+        let line = &stream.lines[i];
+        if line.kind == LineKind::Markdown {
+            lines.push(line.text.clone());
+        }
+    }
+    if let Some(line) = stream.lines.get(from_line) {
+        let consumed = f.answer_from.saturating_sub(stream.starts[from_line]);
+        if consumed > 0 && line.kind == LineKind::Markdown {
+            let cut = text::original_offset(&line.text, consumed).min(line.text.len());
+            lines.push(line.text.get(..cut).unwrap_or_default().to_string());
+        }
+    }
+    lines.join("\n")
 }
 
 fn answers_marker() -> &'static Regex {
@@ -460,6 +491,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
                     question_found: true,
                     answers_block: false,
                     origins: Vec::new(),
+                    question_text: String::new(),
                 };
             }
         }
@@ -505,6 +537,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
         question_found: true,
         answers_block: false,
         origins: Vec::new(),
+        question_text: String::new(),
     }
 }
 
@@ -567,11 +600,32 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
             }
         }
         if let Some((_, body)) = items.iter().find(|(n, _)| n == own) {
-            out[holder].text = body.clone();
+            let own_number = own.parse::<u32>().unwrap_or(u32::MAX);
+            out[holder].text =
+                continued_below(body, &items, own_number).unwrap_or_else(|| body.clone());
             out[holder].method = Some(Method::GroupedBySection);
             out[holder].confidence = 0.8;
         }
     }
+}
+
+/// An item that only points on (`**4.** Answers below`) to sub-answers numbered on after
+/// it (`**5.**`, `**6.**`, ...): those items, labels kept.
+fn continued_below(body: &str, items: &[(String, String)], own: u32) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let pointer = RE.get_or_init(|| {
+        Regex::new(r"(?i)^\W*(?:(?:the\s+)?answers?\s+(?:are\s+)?|see\s+)?(?:below|underneath|following)\W*$")
+            .expect("valid")
+    });
+    if !pointer.is_match(body.trim()) {
+        return None;
+    }
+    let rest: Vec<String> = items
+        .iter()
+        .filter(|(n, _)| n.parse::<u32>().is_ok_and(|n| n > own))
+        .map(|(n, t)| format!("{n}. {t}"))
+        .collect();
+    (!rest.is_empty()).then(|| rest.join("\n\n"))
 }
 
 /// Splits text into items by top-level number labels, as (number, text) pairs.

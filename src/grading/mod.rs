@@ -258,6 +258,7 @@ fn question_result(
             key,
             Input {
                 text: &e.text,
+                question_text: &e.question_text,
                 cells: &e.cells,
                 notebook,
             },
@@ -266,6 +267,12 @@ fn question_result(
     let points = match verdict.status {
         Status::NeedsReview | Status::Ungraded => None,
         _ => Some(verdict.score * q.points),
+    };
+    // A truth question's value is the checker's reading of each statement, which may come
+    // from verdicts typed inside the question's own cell.
+    let value = match (&q.answer, &verdict.value) {
+        (crate::rubric::Answer::Truth { .. }, read @ serde_json::Value::Array(_)) => read.clone(),
+        _ => value,
     };
     let expected = (!matches!(key, Key::InRubric)).then(|| key.display());
     let parts = verdict
