@@ -45,17 +45,18 @@ fn question<'a>(r: &'a SubmissionResult, id: &str) -> Option<&'a QuestionResult>
 
 /// The reading of statement `index` of `q`: `Some(true)`, `Some(false)`, or `None` (null,
 /// or the question is absent); and whether that statement was flagged for review.
-fn reading(q: Option<&QuestionResult>, index: usize) -> (Option<bool>, bool) {
-    let Some(q) = q else { return (None, false) };
+fn reading(q: Option<&QuestionResult>, index: usize) -> (Option<bool>, bool, String) {
+    let Some(q) = q else {
+        return (None, false, String::new());
+    };
     let read = match &q.answer.value {
         Value::Array(items) => items.get(index).and_then(Value::as_bool),
         _ => None,
     };
-    let flagged = q
-        .parts
-        .get(index)
-        .is_some_and(|p| p.status == Status::NeedsReview);
-    (read, flagged)
+    let part = q.parts.get(index);
+    let flagged = part.is_some_and(|p| p.status == Status::NeedsReview);
+    let why = part.map(|p| p.feedback.join("; ")).unwrap_or_default();
+    (read, flagged, why)
 }
 
 fn label(word: &str) -> Option<bool> {
@@ -78,6 +79,7 @@ fn statement_readings_agree_with_truth_tsv() {
     let mut results: BTreeMap<String, SubmissionResult> = BTreeMap::new();
     let mut per_notebook: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
+    let mut flags = Vec::new();
     let (mut right, mut flagged, mut unread, mut wrong) = (0usize, 0usize, 0usize, 0usize);
     let mut rows = 0usize;
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
@@ -93,13 +95,16 @@ fn statement_readings_agree_with_truth_tsv() {
             .entry(file.clone())
             .or_insert_with(|| check(&path, &rubrics, &cache));
         let (qid, index) = statement(id);
-        let (read, is_flagged) = reading(question(result, qid), index);
+        let (read, is_flagged, why) = reading(question(result, qid), index);
         let want = label(answer);
         let ok = read == want;
         rows += 1;
         let tally = per_notebook.entry(file.clone()).or_default();
         tally.1 += 1;
         tally.0 += usize::from(ok);
+        if is_flagged {
+            flags.push(format!("{file} {id}: label {answer}: {why}"));
+        }
         if ok && !is_flagged {
             right += 1;
         } else if is_flagged {
@@ -129,6 +134,9 @@ fn statement_readings_agree_with_truth_tsv() {
         "right {right}, flagged for review {flagged}, unread (null, a verdict was given) {unread}, \
          confidently wrong {wrong}"
     );
+    for f in &flags {
+        eprintln!("  flagged: {f}");
+    }
     for d in &disagreements {
         eprintln!("  disagreement: {d}");
     }

@@ -229,11 +229,13 @@ fn hedge_before() -> &'static Regex {
     })
 }
 
+/// Words that hedge a verdict: `it depends` (but not `X depends on Y` in an explanation),
+/// `partially`, `not sure`, `can also be true`, `both true and false`.
 fn hedge() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)\b(?:(?:it\s+)?depends|partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|true\s+or\s+false|in\s+some\s+cases)\b",
+            r"(?i)(?:^\W*|\b(?:it|this|that|answer|verdict|which)\s+)depends\b|\b(?:partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|in\s+some\s+cases)\b",
         )
         .expect("valid")
     })
@@ -750,7 +752,10 @@ fn read_parts(
                     found.sort_by_key(|x| x.at);
                 }
             }
-            let (value, offset, doubt) = judge_part(&found);
+            let (value, offset, mut doubt) = judge_part(&found);
+            if value.is_none() && doubt.is_none() && hedge().is_match(first_sentence(part)) {
+                doubt = Some("a hedged answer without a true/false verdict".to_string());
+            }
             Reading {
                 value,
                 offset,

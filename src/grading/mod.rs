@@ -92,6 +92,9 @@ pub struct PartResult {
     pub max_points: f64,
     /// What was read for this part.
     pub value: serde_json::Value,
+    /// This part's key (a statement's `true`/`false`), where the rubric lets it be shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<serde_json::Value>,
     pub feedback: Vec<String>,
     pub cells: Vec<usize>,
     /// 1-based line within the first of `cells`.
@@ -226,6 +229,22 @@ fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
             r.feedback.clear();
         }
     }
+    // Each part as its question: what is read stays, verdicts, keys and feedback only as
+    // far as the rubric reveals them.
+    for p in &mut r.parts {
+        if reveal == Reveal::Extracted && !matches!(p.status, Status::Missing | Status::Unparseable)
+        {
+            p.status = Status::Ungraded;
+            p.points = None;
+            p.feedback.clear();
+        }
+        if reveal != Reveal::Everything {
+            p.expected = None;
+            if reveal == Reveal::Verdict {
+                p.feedback.clear();
+            }
+        }
+    }
     hidden
 }
 
@@ -275,10 +294,15 @@ fn question_result(
         _ => value,
     };
     let expected = (!matches!(key, Key::InRubric)).then(|| key.display());
+    let statements = match &q.answer {
+        crate::rubric::Answer::Truth { statements } => statements.as_slice(),
+        _ => &[],
+    };
     let parts = verdict
         .parts
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let (cells, line) = match p.offset {
                 Some(offset) => e.locate_offset(offset),
                 None => (Vec::new(), None),
@@ -292,6 +316,7 @@ fn question_result(
                 },
                 max_points: p.weight * q.points,
                 value: p.value.clone(),
+                expected: statements.get(i).map(|s| serde_json::Value::Bool(s.key)),
                 feedback: p.feedback.clone(),
                 cells,
                 line,

@@ -113,6 +113,58 @@ pub(crate) fn location(q: &QuestionResult) -> String {
     parts.join(", ")
 }
 
+/// The rows of a question's per-part table (a truth question's statements): number, what
+/// was read, the key (None unless the rubric reveals it), status. Shared with the HTML page.
+pub(crate) fn part_rows(q: &QuestionResult) -> (bool, Vec<[String; 4]>) {
+    let keys = q.parts.iter().any(|p| p.expected.is_some());
+    let rows = q
+        .parts
+        .iter()
+        .map(|p| {
+            [
+                p.id.clone(),
+                crate::report::terminal::part_reading(&p.value),
+                p.expected
+                    .as_ref()
+                    .map(crate::report::terminal::part_reading)
+                    .unwrap_or_default(),
+                p.status.as_str().to_string(),
+            ]
+        })
+        .collect();
+    (keys, rows)
+}
+
+fn part_table(q: &QuestionResult) -> String {
+    let (keys, rows) = part_rows(q);
+    let mut table = if keys {
+        String::from("| Statement | Read as | Key | Status |\n| ---: | --- | --- | --- |")
+    } else {
+        String::from("| Statement | Read as | Status |\n| ---: | --- | --- |")
+    };
+    for [id, read, key, status] in rows {
+        if keys {
+            let _ = write!(
+                table,
+                "\n| {} | {} | {} | {} |",
+                markdown(&id),
+                markdown(&read),
+                markdown(&key),
+                status
+            );
+        } else {
+            let _ = write!(
+                table,
+                "\n| {} | {} | {} |",
+                markdown(&id),
+                markdown(&read),
+                status
+            );
+        }
+    }
+    table
+}
+
 fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
     blocks.push(format!("## {}", markdown(&heading(q))));
     blocks.push(format!("**{}**, {} points", q.status.as_str(), points(q)));
@@ -134,6 +186,9 @@ fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
     }
     if let Some(expected) = &q.expected {
         blocks.push(format!("Expected: {}", inline_code(expected)));
+    }
+    if !q.parts.is_empty() {
+        blocks.push(part_table(q));
     }
     if !q.feedback.is_empty() {
         let list: Vec<String> = q
