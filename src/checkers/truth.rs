@@ -242,13 +242,27 @@ fn hedge() -> &'static Regex {
 }
 
 /// The sentence of `text` around byte `at`.
+/// (At most 300 bytes either side, so that reading stays linear in the text's length.)
 fn sentence_around(text: &str, at: usize) -> &str {
-    let at = at.min(text.len());
-    let start = text[..at].rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
-    let end = text[at..]
+    let at = floor_boundary(text, at);
+    let lo = floor_boundary(text, at.saturating_sub(300));
+    let hi = floor_boundary(text, at + 300);
+    let start = text[lo..at]
+        .rfind(['.', '!', '?', '\n'])
+        .map_or(lo, |i| lo + i + 1);
+    let end = text[at..hi]
         .find(['.', '!', '?', '\n'])
-        .map_or(text.len(), |i| at + i);
+        .map_or(hi, |i| at + i);
     text.get(start..end).unwrap_or_default()
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// The first sentence of `text` (up to `.`, `!`, `?` or a line break, skipping a leading
@@ -296,7 +310,7 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
         }
         offset += line.len();
     }
-    let seen: Vec<usize> = out.iter().map(|f| f.at - base).collect();
+    let seen: std::collections::BTreeSet<usize> = out.iter().map(|f| f.at - base).collect();
     for m in any_word().find_iter(part) {
         if Some(m.start()) == opening || seen.contains(&m.start()) {
             continue;
@@ -304,7 +318,8 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
         let Some(mut value) = token_value(m.as_str()) else {
             continue;
         };
-        let before = &part[..m.start()];
+        // Bounded look-behind keeps hostile inputs linear.
+        let before = &part[floor_boundary(part, m.start().saturating_sub(80))..m.start()];
         let after = &part[m.end()..];
         if negated_before().is_match(before) {
             value = !value;
@@ -502,8 +517,11 @@ fn labels(masked: &str) -> Vec<Label> {
             // `F. ...` / `T. ...` opening the answer is a verdict, not a label.
             continue;
         }
-        if let Some(first) = out.first() {
-            if family != first.family || indent > first.indent + 1 {
+        if let (Some(first), Some(last)) = (out.first(), out.last()) {
+            // A deeper-indented label is a list inside an explanation, unless it carries on
+            // the sequence.
+            let continues = family == Family::Bullet || value == last.value + 1;
+            if family != first.family || (indent > first.indent + 1 && !continues) {
                 continue;
             }
         }
@@ -983,5 +1001,307 @@ fn word(v: bool) -> &'static str {
         "true"
     } else {
         "false"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(keys: &[bool]) -> Vec<Statement> {
+        keys.iter()
+            .map(|&key| Statement {
+                key,
+                why: "because".into(),
+                text: None,
+            })
+            .collect()
+    }
+
+    /// Three statements with text, as a rubric gives them (my own wording).
+    fn with_text() -> Vec<Statement> {
+        [
+            (false, "Sigmoid units never saturate for large inputs"),
+            (
+                true,
+                "Batch normalisation normalises each feature over the batch",
+            ),
+            (
+                false,
+                "Weight decay is the same as adding noise to the labels",
+            ),
+        ]
+        .into_iter()
+        .map(|(key, text)| Statement {
+            key,
+            why: "because".into(),
+            text: Some(text.into()),
+        })
+        .collect()
+    }
+
+    fn values(statements: &[Statement], question: &str, text: &str) -> Vec<Option<bool>> {
+        read(statements, question, text)
+            .into_iter()
+            .map(|r| r.value)
+            .collect()
+    }
+
+    fn doubts(statements: &[Statement], question: &str, text: &str) -> Vec<bool> {
+        read(statements, question, text)
+            .into_iter()
+            .map(|r| r.doubt.is_some())
+            .collect()
+    }
+
+    #[test]
+    fn verdict_words_in_their_many_forms() {
+        for (text, want) in [
+            ("True", true),
+            ("**False**, because", false),
+            ("T. since", true),
+            ("F - no", false),
+            ("Correct: it is", true),
+            ("Incorrect. The", false),
+            ("Wrong, the gradient vanishes", false),
+            ("Right.", true),
+            ("yes, the noise helps", true),
+            ("No. It needs less memory", false),
+            ("Not necessarily: a closed form works too", false),
+            ("Not always, since", false),
+            ("<b>False</b> - it can go either side", false),
+            ("flase, the encoder samples", false),
+            ("false", false),
+            ("The answer is F.", false),
+            ("This statement is true: the noise helps.", true),
+            ("Not true. Dropout can go before", false),
+            ("This isn't correct", false),
+            ("The statement is not false, it holds.", true),
+        ] {
+            assert_eq!(first_verdict(text), Some(want), "{text}");
+        }
+        assert_eq!(first_verdict("Truly ambiguous"), None);
+        assert_eq!(first_verdict("No vanishing gradient occurs here"), None);
+    }
+
+    #[test]
+    fn an_opening_verdict_outranks_words_inside_the_explanation() {
+        let one = st(&[false]);
+        // The explanation's "true gradient" and "right of zero" are not verdicts.
+        let text = "False. SGD follows a noisy estimate of the true gradient, whose slope on the right of zero is 1.";
+        assert_eq!(values(&one, "", text), [Some(false)]);
+        assert_eq!(doubts(&one, "", text), [false]);
+        // A verdict after the explanation, followed by punctuation, still counts.
+        let text = "The true gradient is replaced by a noisy one, so the statement is false.";
+        assert_eq!(values(&one, "", text), [Some(false)]);
+        assert_eq!(doubts(&one, "", text), [false]);
+    }
+
+    #[test]
+    fn parts_align_by_the_students_own_numbering() {
+        let three = st(&[true, false, false]);
+        for text in [
+            "1. True, it is a modified backprop.\n2. False: the state is carried on.\n3. False - longer relations too.",
+            "3.1 True, a modified backprop\n3.2 False, the hidden state is kept\n3.3 False, longer ones are learned",
+            "**5.** **True**, modified\n\n**6.** **False**, not only the length\n\n**7.** **False**, the state carries on",
+            "a) True\nb) False\nc) False",
+            "(i) True: yes.\n(ii) False: no.\n(iii) False: no.",
+            "- True, it cuts the gradient path.\n- False, we also detach the state.\n- False, information flows further.",
+            "A - True, modified.\n  B - False, more is needed.\n C - False, longer too.",
+        ] {
+            assert_eq!(
+                values(&three, "", text),
+                [Some(true), Some(false), Some(false)],
+                "{text}"
+            );
+        }
+        // A skipped statement stays unread, the others keep their place.
+        assert_eq!(
+            values(
+                &three,
+                "",
+                "1. True, modified.\n3. False, longer relations."
+            ),
+            [Some(true), None, Some(false)]
+        );
+    }
+
+    #[test]
+    fn a_bare_letter_label_before_a_verdict_is_a_label() {
+        let six = st(&[true, false, true, false, false, false]);
+        let text = "A. True\nB. False\nC. True\nD. False\nE. False\nF True - momentum helps here";
+        assert_eq!(
+            values(&six, "", text),
+            [
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(true)
+            ]
+        );
+        // `F.` opening an answer is a verdict, not a sixth label.
+        assert_eq!(
+            values(&st(&[false]), "", "F. It can be placed before."),
+            [Some(false)]
+        );
+    }
+
+    #[test]
+    fn labels_that_restart_take_the_run_that_fits() {
+        let five = st(&[false, false, true, true, false]);
+        let text = "A. F\nB. F\nC. T\n\nA. The answer is F.\nB. The answer is F.\nC. The answer is T.\nD. The answer is T.\nE. The answer is F.";
+        assert_eq!(
+            values(&five, "", text),
+            [
+                Some(false),
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(false)
+            ]
+        );
+    }
+
+    #[test]
+    fn retyped_statements_are_aligned_by_their_text() {
+        let s = with_text();
+        let text =
+            "Sigmoid units never saturate for large inputs: F.\nthey do, the slope goes to 0.\n\
+                    Batch normalisation normalises each feature over the batch: T.\n\
+                    Weight decay is the same as adding noise to the labels - F.";
+        assert_eq!(values(&s, "", text), [Some(false), Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn verdicts_typed_inside_the_question_cell_are_read() {
+        let s = with_text();
+        let question = "3. State whether each is **true or false**:\n  1. Sigmoid units never saturate for large inputs.\n  **False**, they saturate.\n  2. Batch normalisation normalises each feature over the batch.\n  True.\n  3. Weight decay is the same as adding noise to the labels.";
+        let answer = "False, it shrinks the weights.";
+        assert_eq!(
+            values(&s, question, answer),
+            [Some(false), Some(true), Some(false)]
+        );
+        // The verdict read in the answer text has its offset there; the others have none.
+        let r = read(&s, question, answer);
+        assert_eq!(r[2].offset, Some(0));
+        assert_eq!(r[0].offset, None);
+        // The question's own "true or false" is never a verdict.
+        assert_eq!(
+            values(
+                &st(&[false]),
+                "**True or false**: sigmoid saturates.",
+                "It does."
+            ),
+            [None]
+        );
+    }
+
+    #[test]
+    fn unlabelled_verdicts_are_read_in_order() {
+        let three = st(&[true, false, false]);
+        let text = "True, it uses a modified backprop.\n\nFalse: the length is not limited.\n\nFalse, longer relations.";
+        assert_eq!(
+            values(&three, "", text),
+            [Some(true), Some(false), Some(false)]
+        );
+        let text = "True, it is modified. False, the state is kept. False, it learns longer ones.";
+        assert_eq!(
+            values(&three, "", text),
+            [Some(true), Some(false), Some(false)]
+        );
+    }
+
+    #[test]
+    fn doubtful_readings_are_flagged_with_their_best_guess() {
+        let one = st(&[false]);
+        // A hedge and no verdict: nothing read, flagged.
+        let r = read(&one, "", "It depends on the activation function.");
+        assert_eq!(r[0].value, None);
+        assert!(r[0].doubt.is_some());
+        // A verdict hedged in its own sentence keeps its reading, flagged.
+        let r = read(
+            &one,
+            "",
+            "False, though it can also be true with a leaky ReLU.",
+        );
+        assert_eq!(r[0].value, Some(false));
+        assert!(r[0].doubt.is_some());
+        // "generally true, but it depends": no verdict a TA takes as given.
+        let r = read(
+            &one,
+            "",
+            "This is generally true, but it depends on the data.",
+        );
+        assert_eq!(r[0].value, None);
+        assert!(r[0].doubt.is_some());
+        // Two verdicts of equal rank that disagree.
+        let r = read(&one, "", "So it is true.\nOn the other hand, it is false.");
+        assert!(r[0].doubt.is_some());
+        // Only a word inside the explanation.
+        let r = read(&one, "", "The gradient is the true one only on average");
+        assert_eq!(r[0].value, Some(true));
+        assert!(r[0].doubt.is_some());
+        // "depends on" inside an explanation is not a hedge.
+        let r = read(
+            &one,
+            "",
+            "False - the result depends on where the mask is applied.",
+        );
+        assert_eq!((r[0].value, r[0].doubt.is_some()), (Some(false), false));
+        // Two verdicts for three statements, without labels: flagged.
+        let d = doubts(
+            &st(&[true, false, false]),
+            "",
+            "True, modified.\n\nFalse, not only.",
+        );
+        assert!(d.iter().any(|&x| x));
+    }
+
+    #[test]
+    fn check_reports_each_statement_as_a_part() {
+        let text = "1. **False**, dead units\n2. True: the slope\n3. It depends on the weights";
+        let v = check(&st(&[false, false, true]), "", text);
+        assert_eq!(v.parts.len(), 3);
+        assert_eq!(v.parts[0].status, Status::Correct);
+        assert_eq!(v.parts[1].status, Status::Wrong);
+        assert_eq!(v.parts[2].status, Status::NeedsReview);
+        assert_eq!(v.status, Status::NeedsReview);
+        assert!((v.parts[0].weight - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(v.value, serde_json::json!([false, true, null]));
+        assert!(v.feedback[0].starts_with("statement 3: needs review"));
+        // The offset is where the verdict stands in the answer text.
+        let at = v.parts[1].offset.expect("offset");
+        assert!(text[at..].starts_with("True"));
+    }
+
+    #[test]
+    fn statuses_without_doubt() {
+        let text = "A. **False**, dead units\nB. True: the slope\nC. False - it can";
+        let v = check(&st(&[false, false, true]), "", text);
+        assert_eq!(v.status, Status::Partial);
+        assert!((v.score - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(v.feedback.len(), 2);
+        let v = check(&st(&[true]), "", "Dropout regularises the network.");
+        assert_eq!(v.status, Status::Unparseable);
+    }
+
+    #[test]
+    fn hostile_input_neither_panics_nor_hangs() {
+        let s = with_text();
+        let long = "1. True ".repeat(20_000) + &"é<b>**".repeat(10_000);
+        let _ = read(&s, &long, &long);
+        let words = "true false right. ".repeat(20_000) + &"\nTrue, yes.".repeat(20_000);
+        let started = std::time::Instant::now();
+        let _ = check(&st(&[true]), &words, &words);
+        let _ = check(&s, &words, &words);
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        for text in [
+            "", "\n\n", "é", "<", "**", "1.", "a)", "(", "- ", "F", "F True", "3.2",
+        ] {
+            let _ = check(&s, text, text);
+            let _ = check(&st(&[true]), "", text);
+        }
     }
 }
