@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::notebook::Notebook;
 use crate::rubric::{Question, Rubric};
-use text::{clean, marker_len, LineKind, Stream};
+use text::{clean, clean_traced, marker_len, LineKind, Stream};
 
 /// How an answer was found; part of the confidence shown to graders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,6 +64,24 @@ pub struct Extraction {
 }
 
 impl Extraction {
+    /// Keeps only `text[start..end]`, trimmed, with the origins of the lines it keeps.
+    fn narrow(&mut self, start: usize, end: usize) {
+        let end = end.min(self.text.len());
+        let start = start.min(end);
+        let piece = &self.text[start..end];
+        let lead = piece.len() - piece.trim_start().len();
+        let kept = piece.trim();
+        let first = self.text[..start + lead].matches('\n').count();
+        let count = kept.matches('\n').count() + 1;
+        if self.origins.len() > first {
+            let last = (first + count).min(self.origins.len());
+            self.origins = self.origins[first..last].to_vec();
+        } else {
+            self.origins.clear();
+        }
+        self.text = kept.to_string();
+    }
+
     /// The cell and line of byte `offset` of `text`: from the line's origin when known,
     /// else the answer's first cell and line.
     pub fn locate_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
@@ -204,7 +222,7 @@ fn select_part(e: &mut Extraction, part: usize) {
     let label_end = part_label()
         .find(chosen)
         .map_or_else(|| chosen.find('.').map_or(0, |i| i + 1), |m| m.end());
-    e.text = chosen[label_end..].trim().to_string();
+    e.narrow(from + label_end, to);
 }
 
 /// Finds each question's text, in notebook order where possible.
@@ -270,8 +288,9 @@ fn end_of_cell(stream: &Stream, start_line: usize, snippet_end: usize) -> usize 
 }
 
 /// Lines no answer crosses: headings of the rubric's sections (`### Dropout`) at any level,
-/// and any top-level heading (`#` to `###`) that is not an answer marker, such as the
-/// `## Part 3: Sequential Models` between two questions.
+/// and any top-level heading (`#` to `###`) that does not introduce answers, such as the
+/// `## Part 3: Sequential Models` between two questions. A heading that introduces answers
+/// (`#### Answer`, `### CNNs Answers:`, `## Answers`) never ends the region holding them.
 fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
     let sections: BTreeSet<String> = rubric
         .questions
@@ -289,7 +308,7 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
             let level = t.chars().take_while(|&c| c == '#').count();
             level > 0
                 && (sections.contains(&text::normalize(t))
-                    || (level <= 3 && t[level..].starts_with(' ') && marker_len(t).is_none()))
+                    || (level <= 3 && t[level..].starts_with(' ') && !text::introduces_answers(t)))
         })
         .map(|(i, _)| i)
         .collect()
@@ -299,6 +318,8 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
 fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extraction {
     let from_line = stream.line_at(f.answer_from);
     let mut texts: Vec<String> = Vec::new();
+    // The cell and line each of `texts` came from.
+    let mut origins: Vec<(usize, usize)> = Vec::new();
     let mut code: Vec<&str> = Vec::new();
     let mut cells: Vec<usize> = Vec::new();
     let mut first_line = None;
@@ -332,6 +353,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
             cells.push(line.cell);
         }
         texts.push(line.text.clone());
+        origins.push((line.cell, line.line));
     }
     for (i, line) in stream
         .lines
@@ -363,6 +385,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         if text.trim().is_empty() {
             if !texts.is_empty() {
                 texts.push(String::new());
+                origins.push((line.cell, line.line));
             }
             continue;
         }
@@ -374,17 +397,19 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
             cells.push(line.cell);
         }
         texts.push(text);
+        origins.push((line.cell, line.line));
     }
     let answers_block = texts
         .iter()
         .find(|t| !t.trim().is_empty())
-        .is_some_and(|t| answers_marker().is_match(t));
+        .is_some_and(|t| answers_marker().is_match(t) || text::is_answers_heading(t));
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut cleaned = clean(&refs);
+    let (mut cleaned, mut origins) = clean_traced(&refs, &origins);
     let code = code.join("\n");
     if cleaned.trim().is_empty() && !code.trim().is_empty() {
         // Answered in code only (e.g. "implement the loss"): the code is the answer.
         cleaned = code.trim().to_string();
+        origins.clear();
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
@@ -405,7 +430,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         method: Some(method),
         question_found: true,
         answers_block,
-        origins: Vec::new(),
+        origins,
     }
 }
 
@@ -508,9 +533,12 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
     }
 }
 
-/// Splits answers grouped per section back to their questions: a block whose numbered items
-/// (`**1.**`, `2.`, `Answer 3:`) include its own question's number and the number of another
-/// question of the section that has no answer of its own.
+/// Splits answers grouped per section back to their questions. Students answer a whole
+/// section in one cell after its last question, opened as a block (`**Answers:**`,
+/// `### CNNs Answers:`, `## Answers`) and numbered (`**1.**`, `2.`, `Answer 3:`). Items go to
+/// the section's questions that have no answer of their own: by number when the numbers are
+/// the questions' own, else by order when the block numbers on from an earlier section
+/// (`5.`, `6.`, ...) and has exactly one item per question of the section.
 fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
     for holder in 0..out.len() {
         let q = &rubric.questions[holder];
@@ -527,76 +555,101 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
             continue;
         }
         let items = numbered_items(&out[holder].text);
-        if !items.iter().any(|(n, _)| n == own) {
-            continue;
-        }
-        let empty_siblings: Vec<usize> = rubric
-            .questions
+        // The section's questions up to the block's holder, in order.
+        let section_questions: Vec<usize> = (0..=holder)
+            .filter(|&i| rubric.questions[i].locate.section.as_deref() == Some(section))
+            .collect();
+        let by_number = items.iter().any(|it| it.number == own);
+        let by_order = !by_number
+            && items.len() == section_questions.len()
+            && items.windows(2).all(|w| {
+                w[1].number.parse::<u32>().ok() == w[0].number.parse::<u32>().ok().map(|n| n + 1)
+            });
+        let item_of = |i: usize| -> Option<&Item> {
+            if by_order {
+                let k = section_questions.iter().position(|&s| s == i)?;
+                items.get(k)
+            } else {
+                let number = rubric.questions[i].locate.number.as_deref()?;
+                items.iter().find(|it| it.number == number)
+            }
+        };
+        let empty_siblings: Vec<usize> = section_questions
             .iter()
-            .enumerate()
-            .filter(|(i, s)| {
-                *i < holder
-                    && s.locate.section.as_deref() == Some(section)
-                    && out[*i].is_missing()
-                    && s.locate
-                        .number
-                        .as_deref()
-                        .is_some_and(|n| items.iter().any(|(m, _)| m == n))
-            })
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|&i| i < holder && out[i].is_missing() && item_of(i).is_some())
             .collect();
         if empty_siblings.is_empty() {
             continue;
         }
         let base = out[holder].clone();
+        let confidence = if by_order { 0.7 } else { 0.8 };
         for i in empty_siblings {
-            let number = rubric.questions[i]
-                .locate
-                .number
-                .as_deref()
-                .unwrap_or_default();
-            if let Some((_, body)) = items.iter().find(|(n, _)| n == number) {
-                out[i] = Extraction {
-                    id: rubric.questions[i].id.clone(),
-                    text: body.clone(),
-                    confidence: 0.8,
-                    method: Some(Method::GroupedBySection),
-                    question_found: out[i].question_found,
-                    ..base.clone()
-                };
+            if let Some(item) = item_of(i) {
+                let mut e = base.item(item);
+                e.id = rubric.questions[i].id.clone();
+                e.confidence = confidence;
+                e.method = Some(Method::GroupedBySection);
+                e.question_found = out[i].question_found;
+                out[i] = e;
             }
         }
-        if let Some((_, body)) = items.iter().find(|(n, _)| n == own) {
-            out[holder].text = body.clone();
-            out[holder].method = Some(Method::GroupedBySection);
-            out[holder].confidence = 0.8;
+        if let Some(item) = item_of(holder) {
+            let mut e = base.item(item);
+            e.confidence = confidence;
+            e.method = Some(Method::GroupedBySection);
+            out[holder] = e;
         }
     }
 }
 
-/// Splits text into items by top-level number labels, as (number, text) pairs.
-fn numbered_items(text: &str) -> Vec<(String, String)> {
-    let mut items: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in text.lines() {
+/// One numbered item of a block of answers: its number and where its body lies in the
+/// block's text (after the label, up to the next item).
+#[derive(Debug, Clone, PartialEq)]
+struct Item {
+    number: String,
+    start: usize,
+    end: usize,
+}
+
+impl Extraction {
+    /// The answer `item` of this block: its body, cleaned again (an item may open with its
+    /// own marker), with the origins of its lines.
+    fn item(&self, item: &Item) -> Extraction {
+        let mut e = self.clone();
+        e.narrow(item.start, item.end);
+        let lines: Vec<&str> = e.text.lines().collect();
+        let (text, origins) = clean_traced(&lines, &e.origins);
+        e.text = text;
+        e.origins = if e.origins.is_empty() {
+            Vec::new()
+        } else {
+            origins
+        };
+        e
+    }
+}
+
+/// Splits text into items by top-level number labels.
+fn numbered_items(text: &str) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
         // Indented lines are sub-items of the current item, never new ones.
         let top_level = !line.starts_with("  ") && !line.starts_with('\t');
-        match number_label().captures(line).filter(|_| top_level) {
-            Some(c) => {
-                let n = c[1].trim_start_matches('0').to_string();
-                let rest = &line[c.get(0).map_or(0, |m| m.end())..];
-                items.push((n, vec![rest]));
+        if let Some(c) = number_label().captures(line).filter(|_| top_level) {
+            if let Some(last) = items.last_mut() {
+                last.end = offset;
             }
-            None => {
-                if let Some(last) = items.last_mut() {
-                    last.1.push(line);
-                }
-            }
+            items.push(Item {
+                number: c[1].trim_start_matches('0').to_string(),
+                start: offset + c.get(0).map_or(0, |m| m.end()),
+                end: text.len(),
+            });
         }
+        offset += line.len();
     }
     items
-        .into_iter()
-        .map(|(n, lines)| (n, clean(&lines)))
-        .collect()
 }
 
 /// The rubric a notebook belongs to: every `recognise.all` snippet present and no
@@ -677,13 +730,19 @@ mod tests {
 
     #[test]
     fn numbered_items_split_at_top_level_labels_only() {
-        let items = numbered_items(
-            "**1.** first answer\nmore of it\n  1. a sub-item\n**2.** second\n3) third",
-        );
-        let numbers: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
+        let text = "**1.** first answer\nmore of it\n  1. a sub-item\n**2.** second\n3) third";
+        let items = numbered_items(text);
+        let numbers: Vec<&str> = items.iter().map(|it| it.number.as_str()).collect();
         assert_eq!(numbers, ["1", "2", "3"]);
-        assert_eq!(items[0].1, "first answer\nmore of it\n  1. a sub-item");
-        assert_eq!(items[2].1, "third");
+        let mut block = Extraction::missing("x", true);
+        block.text = text.to_string();
+        block.origins = (1..=5).map(|l| (7, l)).collect();
+        let first = block.item(&items[0]);
+        assert_eq!(first.text, "first answer\nmore of it\n  1. a sub-item");
+        assert_eq!(first.origins, [(7, 1), (7, 2), (7, 3)]);
+        let third = block.item(&items[2]);
+        assert_eq!(third.text, "third");
+        assert_eq!(third.origins, [(7, 5)]);
     }
 
     #[test]
