@@ -2,11 +2,22 @@
 //! from VS Code or Colab lose cell metadata, so tags are a bonus, not a requirement).
 //!
 //! A question is found by short snippets of its own text (`locate.start`, `locate.end`); what
-//! follows its last words, up to the next question of the question set, is the student's
-//! region. The region is then read as the corpus shows students write: a new cell or text
-//! typed into the question cell, answer markers in many spellings, HTML wrappers, printed
-//! outputs of code cells, and answers grouped per section (`**Answers:**` then `**1.**`,
-//! `**2.**`, ...), which are split back to their questions by number.
+//! follows its last words, up to the next question of the question set or the next heading
+//! that starts another part, is the student's region. Every rubric reads regions with one
+//! model of how students lay out answers:
+//!
+//! | layout | how it is read |
+//! |---|---|
+//! | a new cell after the question | the region, markers (`**Answer:**`, `ANSWER:`, `#### Answer`) removed |
+//! | typed into the question's cell | after the question's last words, or after a marker inside the cell; between sub-items when the student answered each one in place |
+//! | grouped per section | one cell after the section's last question, under any heading or marker that announces answers (`**Answers:**`, `### CNNs Answers:`, `## Answers`, `**Answers - Dropout**`); such a heading never ends the region that holds it; the block is split back to its questions |
+//! | numbered sub-answers | items numbered as the questions (`1.`, `**2.**`, `Answer 3:`, `Q4:`), numbered on from an earlier section (`5.`, `6.`, matched by order), by section and question (`3.1`, `3.2`), or lettered (`a.`, `(b)`) |
+//! | parts of one answer | `A.` / `B.`, `1.` / `2.`, `a)`, `i.`, `2.1` / `2.2`: a question with `locate.part` takes its own part |
+//! | code-cell outputs | the printed output of a cell the student wrote (the question set's own cells and their outputs are template, never an answer); code alone answers a code question |
+//! | HTML | tags removed, table cells kept apart (`conv1 | 3 |`), one row or list item per line |
+//!
+//! Every line of an answer keeps the cell and line it came from ([`Extraction::origins`]), so
+//! a part of an answer is reported where the student wrote it.
 
 pub mod text;
 
@@ -182,14 +193,15 @@ fn part_label() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?x)^ (?:\*\*|__)? \s* \(? (?:\d{1,2}|[A-Ha-h]|i{1,3}|iv|v) \s* [.):] (?:\*\*|__)? (?:\s|$)",
+            r"(?x)^ (?:\*\*|__)? \s* \(? (?: \d{1,2}\.\d{1,2} [.):]? | (?:\d{1,2}|[A-Ha-h]|i{1,3}|iv|v) \s* [.):] ) (?:\*\*|__)? (?:\s|$)",
         )
         .expect("valid")
     })
 }
 
 /// Keeps only the `part`-th (1-based) top-level labelled part of an answer, when the student
-/// labelled two or more parts (`A.` / `B.`, `1.` / `2.`, `a)`, `i.`). Unlabelled answers are
+/// labelled two or more parts (`A.` / `B.`, `1.` / `2.`, `a)`, `i.`, or the question's number
+/// and the part's, `2.1` / `2.2`). Unlabelled answers are
 /// kept whole, with less confidence.
 fn select_part(e: &mut Extraction, part: usize) {
     if e.is_missing() || part == 0 {
@@ -630,20 +642,85 @@ impl Extraction {
     }
 }
 
-/// Splits text into items by top-level number labels.
+fn block_label() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)^ (?:<[^>]{0,80}>\s*)* (?:\*\*|__)? \s* (?:answer\s*|question\s*|q\s*)? \(?
+              (?: (\d{1,2}) \. (\d{1,2}) | (\d{1,2}) | ([a-h]) ) \s* [.):]? (?:\*\*|__)? \s* [.):]? (?:\s|$)",
+        )
+        .expect("valid")
+    })
+}
+
+/// How a block's items are labelled; the three styles students number a section's answers
+/// with. Only one style splits a block: the first that labels two or more top-level lines,
+/// so sub-parts (`A.` inside item `2.`) never split it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LabelStyle {
+    /// `1.`, `**2.**`, `3)`, `Answer 4:`, `Q5:`.
+    Number,
+    /// `1.1`, `1.2`, ...: the section's number, then the question's; the second counts.
+    Dotted,
+    /// `a.`, `(b)`, `c)`: the n-th letter answers the n-th question.
+    Letter,
+}
+
+/// Splits text into items by top-level labels (see [`LabelStyle`]).
 fn numbered_items(text: &str) -> Vec<Item> {
+    for style in [LabelStyle::Number, LabelStyle::Dotted, LabelStyle::Letter] {
+        let items = items_in_style(text, style);
+        if items.len() >= 2 || (style == LabelStyle::Number && !items.is_empty()) {
+            return items;
+        }
+    }
+    Vec::new()
+}
+
+fn items_in_style(text: &str, style: LabelStyle) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::new();
+    let mut section: Option<String> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         // Indented lines are sub-items of the current item, never new ones.
         let top_level = !line.starts_with("  ") && !line.starts_with('\t');
-        if let Some(c) = number_label().captures(line).filter(|_| top_level) {
+        let label = if !top_level {
+            None
+        } else if style == LabelStyle::Number {
+            // The strict form: a number and its punctuation (`2.1` is not item 2).
+            number_label().captures(line).map(|c| {
+                (
+                    c[1].trim_start_matches('0').to_string(),
+                    c.get(0).map_or(0, |m| m.end()),
+                )
+            })
+        } else {
+            block_label().captures(line).and_then(|c| {
+                let end = c.get(0).map_or(0, |m| m.end());
+                match (style, c.get(1), c.get(2), c.get(4)) {
+                    (LabelStyle::Dotted, Some(sec), Some(n), _) => {
+                        // All items of one block share the section's number.
+                        let sec = sec.as_str().to_string();
+                        if section.get_or_insert_with(|| sec.clone()) != &sec {
+                            return None;
+                        }
+                        Some((n.as_str().trim_start_matches('0').to_string(), end))
+                    }
+                    (LabelStyle::Letter, None, None, Some(l)) => {
+                        let ordinal = l.as_str().to_ascii_lowercase().as_bytes()[0] - b'a' + 1;
+                        Some((ordinal.to_string(), end))
+                    }
+                    _ => None,
+                }
+            })
+        };
+        if let Some((number, end)) = label {
             if let Some(last) = items.last_mut() {
                 last.end = offset;
             }
             items.push(Item {
-                number: c[1].trim_start_matches('0').to_string(),
-                start: offset + c.get(0).map_or(0, |m| m.end()),
+                number,
+                start: offset + end,
                 end: text.len(),
             });
         }
@@ -723,6 +800,11 @@ mod tests {
         select_part(&mut e, 1);
         assert_eq!(e.text, "the shape is in words");
         let mut e = Extraction::missing("x", true);
+        e.text =
+            "2.1 the output is (5, 6, 7, 8, 42000)\n2.2 a weight matrix of size (42, 42000)".into();
+        select_part(&mut e, 1);
+        assert_eq!(e.text, "the output is (5, 6, 7, 8, 42000)");
+        let mut e = Extraction::missing("x", true);
         e.text = "no labels here".into();
         select_part(&mut e, 2);
         assert_eq!(e.text, "no labels here");
@@ -743,6 +825,31 @@ mod tests {
         let third = block.item(&items[2]);
         assert_eq!(third.text, "third");
         assert_eq!(third.origins, [(7, 5)]);
+    }
+
+    #[test]
+    fn blocks_numbered_by_section_or_by_letter_split_too() {
+        let numbers = |text: &str| -> Vec<String> {
+            numbered_items(text)
+                .into_iter()
+                .map(|it| it.number)
+                .collect()
+        };
+        assert_eq!(numbers("3.1 first\n3.2 second\n3.3 third"), ["1", "2", "3"]);
+        assert_eq!(
+            numbers("**a.** first\n(b) second\nc) third"),
+            ["1", "2", "3"]
+        );
+        // Numbers win: the letters are sub-parts of item 2.
+        assert_eq!(
+            numbers("1. first\n2. second\nA. part\nB. part\n3. third"),
+            ["1", "2", "3"]
+        );
+        // A decimal opening a line of one item is not a label of another section.
+        assert_eq!(
+            numbers("1.1 first\n2.5 is the step size"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
