@@ -185,10 +185,16 @@ fn lead_verdict(text: &str) -> Option<(bool, usize)> {
     if short && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
         return None;
     }
-    // A lone capital `T`/`F` only: a lowercase `t` or `f` opening a line is a typo or a
-    // variable far more often than a verdict.
+    // A lowercase `t` or `f` is a verdict only before a stop or a dash (`f - ...`, `t.`);
+    // otherwise it is a variable (`f(0) = 0`) far more often.
     if matches!(w, "t" | "f") {
-        return None;
+        let after = c.get(2).map_or("", |m| m.as_str());
+        let stop = after.trim_start_matches([' ', '\t']);
+        if !(stop.is_empty() || stop.starts_with(['.', ':', '-', '–', '—', ',']))
+            || stop.starts_with("..")
+        {
+            return None;
+        }
     }
     // `right` opening a line is rarely a verdict unless punctuation follows.
     if w.eq_ignore_ascii_case("right") && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
@@ -568,7 +574,9 @@ fn one_run(labels: Vec<Label>, n: usize) -> Vec<Label> {
 
 /// Parts by the student's labels; None when there are fewer than two labels or they cannot
 /// be matched to the statements.
-fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>)> {
+/// The flag says whether there is exactly one label per statement (an alignment that is
+/// trusted over any by order).
+fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
     let labels = one_run(labels(masked), n);
     if labels.len() < 2 && !(n == 1 && labels.len() == 1) {
         return None;
@@ -584,7 +592,7 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>)> {
         for (i, p) in parts.iter_mut().enumerate() {
             *p = Some(range(i));
         }
-        return Some((parts, None));
+        return Some((parts, None, true));
     }
     if labels[0].family == Family::Bullet {
         return None;
@@ -606,7 +614,7 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>)> {
         }
         parts[index] = Some(range(i));
     }
-    Some((parts, doubt))
+    Some((parts, doubt, false))
 }
 
 /// Lowercased alphanumerics of `text`, one space between words, with the byte offset in
@@ -707,13 +715,15 @@ fn by_order(masked: &str, n: usize) -> (Parts, Option<String>) {
                 sentence_starts.push(i + 1);
             }
         }
-        let by_sentence: Vec<usize> = sentence_starts
+        // Each part starts at its verdict, so a verdict after several breaks counts once.
+        let mut by_sentence: Vec<usize> = sentence_starts
             .into_iter()
-            .filter(|&s| s < masked.len() && lead_verdict(&masked[s..]).is_some())
+            .filter(|&s| s < masked.len())
+            .filter_map(|s| lead_verdict(&masked[s..]).map(|(_, at)| s + at))
             .collect();
+        by_sentence.dedup();
         if by_sentence.len() > starts.len() {
             starts = by_sentence;
-            starts.dedup();
         }
     }
     let doubt = (starts.len() != n).then(|| {
@@ -771,7 +781,7 @@ fn read_parts(
                 }
             }
             let (value, offset, mut doubt) = judge_part(&found);
-            if value.is_none() && doubt.is_none() && hedge().is_match(first_sentence(part)) {
+            if value.is_none() && doubt.is_none() && hedge().is_match(part) {
                 doubt = Some("a hedged answer without a true/false verdict".to_string());
             }
             Reading {
@@ -823,9 +833,14 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         return Vec::new();
     }
     let masked = mask(text);
+    // Structural alignments first (labels, statement text), the order of verdicts last.
     let mut tries: Vec<Vec<Reading>> = Vec::new();
+    let mut trusted = None;
     // 1. The student's own labels.
-    if let Some((parts, doubt)) = by_labels(&masked, n) {
+    if let Some((parts, doubt, exact)) = by_labels(&masked, n) {
+        if exact {
+            trusted = Some(tries.len());
+        }
         let mut r = read_parts(statements, &masked, &parts, false);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
@@ -840,25 +855,7 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
             tries.push(read_parts(statements, &masked, &parts, true));
         }
     }
-    // 3. Verdicts in order (a single statement: the whole answer).
-    if n == 1 {
-        tries.push(read_parts(
-            statements,
-            &masked,
-            &vec![Some((0, masked.len()))],
-            false,
-        ));
-    } else {
-        let (parts, doubt) = by_order(&masked, n);
-        let mut r = read_parts(statements, &masked, &parts, false);
-        if let Some(d) = doubt {
-            for x in r.iter_mut().filter(|x| x.value.is_some()) {
-                x.doubt.get_or_insert_with(|| d.clone());
-            }
-        }
-        tries.push(r);
-    }
-    // 4. Verdicts typed inside the question cell, after each statement.
+    // 3. Verdicts typed inside the question cell, after each statement.
     if !question_text.trim().is_empty() {
         let combined = format!("{question_text}\n{text}");
         let shift = question_text.len() + 1;
@@ -871,21 +868,36 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
             tries.push(r);
         }
     }
-    // The first clean, complete reading; else the one that reads most with least doubt.
-    if let Some(i) = tries.iter().position(|t| quality(t) == (n, 0)) {
+    // 4. Verdicts in order (a single statement: the whole answer).
+    let ordered = if n == 1 {
+        read_parts(statements, &masked, &vec![Some((0, masked.len()))], false)
+    } else {
+        let (parts, doubt) = by_order(&masked, n);
+        let mut r = read_parts(statements, &masked, &parts, false);
+        if let Some(d) = doubt {
+            for x in r.iter_mut().filter(|x| x.value.is_some()) {
+                x.doubt.get_or_insert_with(|| d.clone());
+            }
+        }
+        r
+    };
+    // A clean, complete structural reading; else one label per statement; else a clean
+    // reading in order; else whichever reads most (on a tie, the earlier).
+    if let Some(i) = tries.iter().position(|t| quality(t) == (n, 0)).or(trusted) {
         return tries.swap_remove(i);
+    }
+    if quality(&ordered) == (n, 0) {
+        return ordered;
+    }
+    if n == 1 {
+        // The whole answer comes before the question's own text.
+        tries.insert(0, ordered);
+    } else {
+        tries.push(ordered);
     }
     let mut best: Option<Vec<Reading>> = None;
     for t in tries {
-        let better = match &best {
-            None => true,
-            Some(b) => {
-                let (qr, qd) = quality(&t);
-                let (br, bd) = quality(b);
-                qr > br || (qr == br && qd < bd)
-            }
-        };
-        if better {
+        if best.as_ref().is_none_or(|b| quality(&t).0 > quality(b).0) {
             best = Some(t);
         }
     }
@@ -1124,6 +1136,19 @@ mod tests {
             ),
             [Some(true), None, Some(false)]
         );
+    }
+
+    #[test]
+    fn one_label_per_statement_beats_verdicts_in_order() {
+        // Explanation lines that open with "this is true" would shift an alignment by order.
+        let three = st(&[true, false, false]);
+        let text = "1. The first claim, restated. T.\nthis is true by definition.\n\
+                    2. The second claim, restated. F.\nthat is wrong, see above.\n\
+                    3. The third claim, restated.\nIt depends on the sequence.";
+        let r = read(&three, "", text);
+        let got: Vec<Option<bool>> = r.iter().map(|x| x.value).collect();
+        assert_eq!(got, [Some(true), Some(false), None]);
+        assert!(r[2].doubt.is_some());
     }
 
     #[test]
