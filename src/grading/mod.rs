@@ -345,3 +345,74 @@ fn question_result(
         parts,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn truth_result() -> QuestionResult {
+        let part = |id: &str, status, value: bool, key: bool| PartResult {
+            id: id.to_string(),
+            status,
+            points: Some(if value == key { 0.5 } else { 0.0 }),
+            max_points: 0.5,
+            value: serde_json::Value::Bool(value),
+            expected: Some(serde_json::Value::Bool(key)),
+            feedback: vec!["why".to_string()],
+            cells: vec![3],
+            line: Some(1),
+        };
+        QuestionResult {
+            id: "t".into(),
+            title: "T or F".into(),
+            status: Status::Partial,
+            points: Some(0.5),
+            max_points: 1.0,
+            answer: AnswerOut {
+                text: "1. True\n2. True".into(),
+                value: serde_json::json!([true, true]),
+                cells: vec![3],
+                line: Some(1),
+                confidence: 0.9,
+                method: None,
+            },
+            expected: None,
+            feedback: vec!["statement 2: ...".into()],
+            required: false,
+            counted: true,
+            parts: vec![
+                part("1", Status::Correct, true, true),
+                part("2", Status::Wrong, true, false),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_student_sees_part_keys_and_verdicts_only_as_far_as_the_rubric_reveals() {
+        let mut r = truth_result();
+        hide_for_student(Reveal::Everything, &mut r);
+        assert!(r
+            .parts
+            .iter()
+            .all(|p| p.expected.is_some() && !p.feedback.is_empty()));
+
+        let mut r = truth_result();
+        hide_for_student(Reveal::Verdict, &mut r);
+        assert!(r
+            .parts
+            .iter()
+            .all(|p| p.expected.is_none() && p.feedback.is_empty()));
+        assert_eq!(r.parts[1].status, Status::Wrong);
+
+        let mut r = truth_result();
+        assert!(hide_for_student(Reveal::Extracted, &mut r));
+        for p in &r.parts {
+            assert_eq!(
+                (p.status, p.points, p.expected.is_none()),
+                (Status::Ungraded, None, true)
+            );
+            // What was read stays visible.
+            assert_eq!(p.value, serde_json::Value::Bool(true));
+        }
+    }
+}

@@ -199,3 +199,66 @@ fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
         blocks.push(list.join("\n"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grading::{AnswerOut, PartResult};
+
+    fn result(expected: Option<bool>) -> QuestionResult {
+        let part = |id: &str, value: serde_json::Value, status| PartResult {
+            id: id.to_string(),
+            status,
+            points: None,
+            max_points: 0.5,
+            value,
+            expected: expected.map(serde_json::Value::Bool),
+            feedback: Vec::new(),
+            cells: Vec::new(),
+            line: None,
+        };
+        QuestionResult {
+            id: "t".into(),
+            title: String::new(),
+            status: Status::NeedsReview,
+            points: None,
+            max_points: 1.0,
+            answer: AnswerOut {
+                text: "1. False\n2. it depends".into(),
+                value: serde_json::json!([false, null]),
+                cells: Vec::new(),
+                line: None,
+                confidence: 0.9,
+                method: None,
+            },
+            expected: None,
+            feedback: Vec::new(),
+            required: false,
+            counted: true,
+            parts: vec![
+                part("1", serde_json::Value::Bool(false), Status::Correct),
+                part("2", serde_json::Value::Null, Status::NeedsReview),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_statement_table_shows_keys_only_when_revealed() {
+        let shown = part_table(&result(Some(false)));
+        assert!(
+            shown.starts_with("| Statement | Read as | Key | Status |"),
+            "{shown}"
+        );
+        assert!(shown.contains("| 1 | false | false | correct |"), "{shown}");
+        assert!(
+            shown.contains("| 2 | none | false | needs-review |"),
+            "{shown}"
+        );
+        let hidden = part_table(&result(None));
+        assert!(
+            hidden.starts_with("| Statement | Read as | Status |"),
+            "{hidden}"
+        );
+        assert!(hidden.contains("| 2 | none | needs-review |"), "{hidden}");
+    }
+}

@@ -175,10 +175,10 @@ pub fn submission(r: &SubmissionResult, style: Style) -> String {
     out
 }
 
-/// A part's reading in words: `true`, `false`, `-` when nothing was read, else the value.
+/// A part's reading in words: `true`, `false`, `none` when nothing was read, else the value.
 pub(crate) fn part_reading(v: &serde_json::Value) -> String {
     match v {
-        serde_json::Value::Null => "-".to_string(),
+        serde_json::Value::Null => "none".to_string(),
         serde_json::Value::Bool(b) => b.to_string(),
         other => shown_value(other).unwrap_or_default(),
     }
