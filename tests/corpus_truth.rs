@@ -59,6 +59,20 @@ fn reading(q: Option<&QuestionResult>, index: usize) -> (Option<bool>, bool, Str
     (read, flagged, why)
 }
 
+/// `cell 19 line 1 ...` -> 19.
+fn where_cell(at: &str) -> Option<usize> {
+    let mut words = at.split_whitespace();
+    (words.next()? == "cell").then_some(())?;
+    words.next()?.parse().ok()
+}
+
+/// `cell 19 line 1 ...` -> 1.
+fn where_line(at: &str) -> Option<usize> {
+    let words: Vec<&str> = at.split_whitespace().collect();
+    let i = words.iter().position(|w| *w == "line")?;
+    words.get(i + 1)?.parse().ok()
+}
+
 fn label(word: &str) -> Option<bool> {
     match word {
         "T" => Some(true),
@@ -80,6 +94,9 @@ fn statement_readings_agree_with_truth_tsv() {
     let mut per_notebook: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut disagreements = Vec::new();
     let mut flags = Vec::new();
+    // Where the verdict was read against where the label says it is (notebooks only).
+    let (mut located, mut same_cell, mut same_line) = (0usize, 0usize, 0usize);
+    let mut elsewhere = Vec::new();
     let (mut right, mut flagged, mut unread, mut wrong) = (0usize, 0usize, 0usize, 0usize);
     let mut rows = 0usize;
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
@@ -97,6 +114,22 @@ fn statement_readings_agree_with_truth_tsv() {
         let (qid, index) = statement(id);
         let (read, is_flagged, why) = reading(question(result, qid), index);
         let want = label(answer);
+        let place = question(result, qid).and_then(|q| q.parts.get(index));
+        if let (Some(p), Some(cell), Some(line)) = (place, where_cell(&f[3]), where_line(&f[3])) {
+            if read.is_some() && file.ends_with(".ipynb") {
+                located += 1;
+                if p.cells.first() == Some(&cell) {
+                    same_cell += 1;
+                    same_line += usize::from(p.line == Some(line));
+                }
+                if p.cells.first() != Some(&cell) || p.line != Some(line) {
+                    elsewhere.push(format!(
+                        "{file} {id}: label at {}, read at cells {:?} line {:?}",
+                        f[3], p.cells, p.line
+                    ));
+                }
+            }
+        }
         let ok = read == want;
         rows += 1;
         let tally = per_notebook.entry(file.clone()).or_default();
@@ -134,6 +167,13 @@ fn statement_readings_agree_with_truth_tsv() {
         "right {right}, flagged for review {flagged}, unread (null, a verdict was given) {unread}, \
          confidently wrong {wrong}"
     );
+    eprintln!(
+        "where read vs the label's where (notebooks): same cell {same_cell}/{located}, \
+         same cell and line {same_line}/{located}"
+    );
+    for e in &elsewhere {
+        eprintln!("  located elsewhere: {e}");
+    }
     for f in &flags {
         eprintln!("  flagged: {f}");
     }

@@ -54,6 +54,9 @@ pub struct Part {
     /// Where the part's reading starts: a byte offset in the answer text the checker was
     /// given, mapped back to a cell and line by grading. None when it was not found.
     pub offset: Option<usize>,
+    /// Where the reading stands when it was read in the question's own text instead (a
+    /// verdict typed inside the question cell): a byte offset in `Input::question_text`.
+    pub question_offset: Option<usize>,
 }
 
 /// What a checker gets to look at.

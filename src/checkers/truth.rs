@@ -38,6 +38,9 @@ pub struct Reading {
     /// Byte offset in the answer text where the verdict was read; None when it was read in
     /// the question's own text or not found.
     pub offset: Option<usize>,
+    /// Byte offset in the question's own text where the verdict was read, when it was read
+    /// there (typed inside the question cell).
+    pub question_offset: Option<usize>,
     /// Why a person should check this reading, when one should.
     pub doubt: Option<String>,
 }
@@ -47,6 +50,7 @@ impl Reading {
         Reading {
             value: None,
             offset: None,
+            question_offset: None,
             doubt: None,
         }
     }
@@ -787,6 +791,7 @@ fn read_parts(
             Reading {
                 value,
                 offset,
+                question_offset: None,
                 doubt,
             }
         })
@@ -863,7 +868,14 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         if let Some(parts) = by_anchors(statements, &cmasked) {
             let mut r = read_parts(statements, &cmasked, &parts, true);
             for x in r.iter_mut() {
-                x.offset = x.offset.and_then(|o| o.checked_sub(shift));
+                match x.offset {
+                    Some(o) if o < shift => {
+                        x.question_offset = Some(o);
+                        x.offset = None;
+                    }
+                    Some(o) => x.offset = Some(o - shift),
+                    None => {}
+                }
             }
             tries.push(r);
         }
@@ -972,6 +984,7 @@ pub fn check(statements: &[Statement], question_text: &str, text: &str) -> Verdi
                 .map_or(serde_json::Value::Null, serde_json::Value::Bool),
             feedback: part_feedback,
             offset: got.offset,
+            question_offset: got.question_offset,
         });
     }
     let score = right as f64 / n as f64;
@@ -1212,6 +1225,8 @@ mod tests {
         let r = read(&s, question, answer);
         assert_eq!(r[2].offset, Some(0));
         assert_eq!(r[0].offset, None);
+        let at = r[0].question_offset.expect("read in the question");
+        assert!(question[at..].starts_with("False"), "{}", &question[at..]);
         // The question's own "true or false" is never a verdict.
         assert_eq!(
             values(

@@ -77,6 +77,9 @@ pub struct Extraction {
     /// which the truth checker reads. Empty when the question was not found by its text.
     #[serde(skip)]
     pub question_text: String,
+    /// For each line of `question_text`, the cell and 1-based line it came from.
+    #[serde(skip)]
+    pub question_origins: Vec<(usize, usize)>,
 }
 
 impl Extraction {
@@ -101,11 +104,25 @@ impl Extraction {
     /// The cell and line of byte `offset` of `text`: from the line's origin when known,
     /// else the answer's first cell and line.
     pub fn locate_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
-        let index = self
-            .text
-            .get(..offset.min(self.text.len()))
+        self.locate_in(&self.text, &self.origins, offset)
+    }
+
+    /// The cell and line of byte `offset` of `question_text` (a verdict typed inside the
+    /// question cell), else the answer's first cell and line.
+    pub fn locate_question_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
+        self.locate_in(&self.question_text, &self.question_origins, offset)
+    }
+
+    fn locate_in(
+        &self,
+        text: &str,
+        origins: &[(usize, usize)],
+        offset: usize,
+    ) -> (Vec<usize>, Option<usize>) {
+        let index = text
+            .get(..offset.min(text.len()))
             .map_or(0, |before| before.matches('\n').count());
-        match self.origins.get(index) {
+        match origins.get(index) {
             Some(&(cell, line)) => (vec![cell], Some(line)),
             None => (self.cells.iter().take(1).copied().collect(), self.line),
         }
@@ -131,6 +148,7 @@ impl Extraction {
             answers_block: false,
             origins: Vec::new(),
             question_text: String::new(),
+            question_origins: Vec::new(),
         }
     }
 }
@@ -431,11 +449,14 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
+        let (question_text, question_origins) = question_text(stream, f);
         return Extraction {
-            question_text: question_text(stream, f),
+            question_text,
+            question_origins,
             ..Extraction::missing(&q.id, true)
         };
     }
+    let (question_text, question_origins) = question_text(stream, f);
     let method = if in_question_cell {
         Method::InQuestionCell
     } else {
@@ -452,29 +473,39 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         question_found: true,
         answers_block,
         origins,
-        question_text: question_text(stream, f),
+        question_text,
+        question_origins,
     }
 }
 
 /// The question's lines as they stand (markdown only), from its first line up to where the
-/// answer region begins (the part of that line before the answer, when it is shared).
-fn question_text(stream: &Stream, f: &Found) -> String {
+/// answer region begins (the part of that line before the answer, when it is shared), with
+/// the cell and line of each.
+fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
     let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
     let mut lines: Vec<String> = Vec::new();
+    let mut origins = Vec::new();
     for i in f.start_line..from_line {
         let line = &stream.lines[i];
         if line.kind == LineKind::Markdown {
-            lines.push(line.text.clone());
+            // A line may hold breaks of its own (`<br>`): one origin per text line.
+            for piece in line.text.split('\n') {
+                lines.push(piece.to_string());
+                origins.push((line.cell, line.line));
+            }
         }
     }
     if let Some(line) = stream.lines.get(from_line) {
         let consumed = f.answer_from.saturating_sub(stream.starts[from_line]);
         if consumed > 0 && line.kind == LineKind::Markdown {
             let cut = text::original_offset(&line.text, consumed).min(line.text.len());
-            lines.push(line.text.get(..cut).unwrap_or_default().to_string());
+            for piece in line.text.get(..cut).unwrap_or_default().split('\n') {
+                lines.push(piece.to_string());
+                origins.push((line.cell, line.line));
+            }
         }
     }
-    lines.join("\n")
+    (lines.join("\n"), origins)
 }
 
 fn answers_marker() -> &'static Regex {
@@ -529,6 +560,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
                     answers_block: false,
                     origins: Vec::new(),
                     question_text: String::new(),
+                    question_origins: Vec::new(),
                 };
             }
         }
@@ -575,6 +607,7 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
         answers_block: false,
         origins: Vec::new(),
         question_text: String::new(),
+        question_origins: Vec::new(),
     }
 }
 

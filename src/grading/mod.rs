@@ -304,9 +304,10 @@ fn question_result(
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let (cells, line) = match p.offset {
-                Some(offset) => e.locate_offset(offset),
-                None => (Vec::new(), None),
+            let (cells, line) = match (p.offset, p.question_offset) {
+                (Some(offset), _) => e.locate_offset(offset),
+                (None, Some(offset)) => e.locate_question_offset(offset),
+                (None, None) => (Vec::new(), None),
             };
             PartResult {
                 id: p.id.clone(),
