@@ -12,10 +12,12 @@
 //! true gradient`, `on the right of zero`), which is only a guess and sent to review.
 //!
 //! **Alignment.** Parts are matched to statements by the student's own labels (`1.`, `3.2`,
-//! `3.3` without a trailing dot, `a)`, `(i)`, `B.`, `- ` bullets, numbering that continues
-//! from earlier questions), by the statement text the student retyped (or the question's own
-//! statements, when the student typed verdicts inside the question cell), or by order of the
-//! verdicts. The first alignment that reads every statement cleanly is kept.
+//! `3.3` without a trailing dot, `a)`, `(i)`, `B -`, `F True`, `- ` bullets, table rows
+//! `| 1 | False |`, numbering that continues from earlier questions, labels that restart when
+//! two questions' answers follow both questions), by the statement text the student retyped
+//! (or the question's own statements, when the student typed verdicts inside the question
+//! cell), or, last, by the order of the verdicts. A clean, complete structural reading wins;
+//! then one label per statement; then a clean reading in order; else whichever reads most.
 //!
 //! **Doubt.** Two different verdicts of equal rank, a hedge (`it depends`, `partially`,
 //! `can also be true`), a verdict read only from a word inside the explanation, or more or
@@ -86,7 +88,8 @@ fn template_phrase() -> &'static Regex {
     })
 }
 
-/// `text` with HTML tags, emphasis marks and "true or false" phrases replaced by spaces.
+/// `text` with HTML tags, emphasis marks and "true or false" phrases replaced by spaces,
+/// and table bars by colons.
 fn mask(text: &str) -> String {
     let mut bytes = text.as_bytes().to_vec();
     let blank = |bytes: &mut Vec<u8>, from: usize, to: usize| {
@@ -101,7 +104,10 @@ fn mask(text: &str) -> String {
         let c = bytes[i];
         let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
         let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
-        if matches!(c, b'*' | b'`' | b'~' | b'#' | b'|' | b'$')
+        if c == b'|' {
+            // Table cells (`| 1 | False |`, and HTML tables once cleaned) read as `1 : False`.
+            bytes[i] = b':';
+        } else if matches!(c, b'*' | b'`' | b'~' | b'#' | b'$')
             || (c == b'_' && !(prev_alnum && next_alnum))
         {
             bytes[i] = b' ';
@@ -436,7 +442,7 @@ fn label_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?ix)^([\ \t]*)(?:>\s*)*
+            r"(?ix)^([\ \t]*)(?::[\ \t]*)?(?:>\s*)*
             (?:(?:answer|ans|question|q|statement|part|section)\s*)?
             (?:
                \((?P<pn>\d{1,2}|[a-h]|i{1,3}|iv|vi{0,3})\)
