@@ -533,6 +533,14 @@ fn labels(masked: &str) -> Vec<Label> {
             // `F. ...` / `T. ...` opening the answer is a verdict, not a label.
             continue;
         }
+        if let Some(m) = c.name("bare") {
+            // A capital letter without punctuation (`F True`) is a label only inside a
+            // lettered list already under way; `A true gradient ...` is prose.
+            let capital = m.as_str().chars().all(|ch| ch.is_ascii_uppercase());
+            if out.is_empty() || !capital {
+                continue;
+            }
+        }
         if let (Some(first), Some(last)) = (out.first(), out.last()) {
             // A deeper-indented label is a list inside an explanation, unless it carries on
             // the sequence.
@@ -1184,6 +1192,15 @@ mod tests {
                 Some(false),
                 Some(true)
             ]
+        );
+        // Prose opening with "A true ..." has no label.
+        assert_eq!(
+            values(
+                &st(&[true]),
+                "",
+                "A true gradient step is replaced by a noisy one, so it is false."
+            ),
+            [Some(false)]
         );
         // `F.` opening an answer is a verdict, not a sixth label.
         assert_eq!(
