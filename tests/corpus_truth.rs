@@ -99,6 +99,7 @@ fn statement_readings_agree_with_truth_tsv() {
     let mut elsewhere = Vec::new();
     let (mut right, mut flagged, mut unread, mut wrong) = (0usize, 0usize, 0usize, 0usize);
     let mut rows = 0usize;
+    let (mut tricky_rows, mut tricky_agree) = (0usize, 0usize);
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let f = tsv_fields(line);
         assert!(f.len() >= 5, "malformed TRUTH.tsv row: {line}");
@@ -132,6 +133,10 @@ fn statement_readings_agree_with_truth_tsv() {
         }
         let ok = read == want;
         rows += 1;
+        if tricky == "1" {
+            tricky_rows += 1;
+            tricky_agree += usize::from(ok);
+        }
         let tally = per_notebook.entry(file.clone()).or_default();
         tally.1 += 1;
         tally.0 += usize::from(ok);
@@ -160,6 +165,7 @@ fn statement_readings_agree_with_truth_tsv() {
     let agree: usize = per_notebook.values().map(|t| t.0).sum();
     let figure = 100.0 * agree as f64 / rows.max(1) as f64;
     eprintln!("per-statement readings vs TRUTH.tsv: {agree}/{rows} agree ({figure:.1}%)");
+    eprintln!("  of which rows marked tricky: {tricky_agree}/{tricky_rows} agree");
     for (file, (ok, n)) in &per_notebook {
         eprintln!("  {ok:>2}/{n:<2} {file}");
     }
