@@ -30,7 +30,7 @@ use rayon::prelude::*;
 /// Notebooks per pass unless `EXAMINER_BENCH_NOTEBOOKS` says otherwise.
 const DEFAULT_NOTEBOOKS: usize = 400;
 /// Timed passes per cell unless `EXAMINER_BENCH_ROUNDS` says otherwise.
-const DEFAULT_ROUNDS: usize = 5;
+const DEFAULT_ROUNDS: usize = 7;
 /// The thread counts measured.
 const THREADS: [usize; 2] = [1, 2];
 

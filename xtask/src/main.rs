@@ -38,7 +38,7 @@ Commands:
                  against JSON parsing of the same notebooks, 1 and 2 threads); WHICH runs one
                  of them. ARGS go to each `cargo bench` (e.g. `--offline`). The grading
                  benchmark reads EXAMINER_BENCH_NOTEBOOKS (default 400) and
-                 EXAMINER_BENCH_ROUNDS (default 5)
+                 EXAMINER_BENCH_ROUNDS (default 7)
   bench instructions [N]
                  setup, release build, then the instructions (valgrind callgrind) that
                  `examiner grade DIR --jobs 1` executes per notebook, from N and 2N copies of
