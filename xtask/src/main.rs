@@ -615,9 +615,8 @@ fn instructions(args: &[String]) -> Result<()> {
     // tables); the difference is the steady state that `cargo xtask bench grading` times.
     let per_notebook = counts[1].saturating_sub(counts[0]) as f64 / n as f64;
     println!(
-        "instructions per graded notebook: {:.2} M ((I({}) - I({n})) / {n}; {} source \
-         notebooks, examiner grade --jobs 1)",
-        per_notebook / 1e6,
+        "instructions per graded notebook: {per_notebook:.0} ((I({}) - I({n})) / {n}; {} \
+         source notebooks, examiner grade --jobs 1)",
         2 * n,
         files.len()
     );
