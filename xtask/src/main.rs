@@ -39,11 +39,13 @@ Commands:
                  of them. ARGS go to each `cargo bench` (e.g. `--offline`). The grading
                  benchmark reads EXAMINER_BENCH_NOTEBOOKS (default 400) and
                  EXAMINER_BENCH_ROUNDS (default 7)
-  bench instructions [N]
+  bench instructions [N] [--whole-run]
                  setup, release build, then the instructions (valgrind callgrind) that
-                 `examiner grade DIR --jobs 1` executes per notebook, from N and 2N copies of
-                 the corpus notebooks (default N = 38): a figure that a busy machine does not
-                 change, for comparing two versions of the code
+                 `examiner grade DIR --jobs 1` executes per notebook in grading one
+                 submission (examiner::grade::grade_one; with --whole-run, in the whole
+                 process, reports included), from N and 2N copies of the corpus notebooks
+                 (default N = 38): a figure that a busy machine does not change, for comparing
+                 two versions of the code
   help           this text
 ";
 
@@ -541,7 +543,8 @@ fn count_instructions(
 /// `cargo xtask bench instructions [N]`: instructions per graded notebook, as the difference
 /// between grading 2N and N copies (start-up, libtorch's loading and the rubrics cancel out).
 fn instructions(args: &[String]) -> Result<()> {
-    let n = match args.first() {
+    let whole_run = args.iter().any(|a| a == "--whole-run");
+    let n = match args.iter().find(|a| a.as_str() != "--whole-run") {
         None => INSTRUCTIONS_NOTEBOOKS,
         Some(a) => a
             .parse::<usize>()
@@ -560,7 +563,7 @@ fn instructions(args: &[String]) -> Result<()> {
     let files = bench_sources(&root)?;
     let work = root.join("target/bench-instructions");
     let cache = work.join("cache");
-    let mut only = Some(GRADE_ONE);
+    let mut only = (!whole_run).then_some(GRADE_ONE);
     let mut counts = Vec::new();
     for count in [n, 2 * n] {
         let dir = work.join(format!("{count}"));
