@@ -169,7 +169,8 @@ fn main() {
     // As `examiner grade` does once the keys are prepared.
     tch::set_num_threads(1);
     let submissions: Vec<Submission> =
-        examiner::grading::batch::discover(std::slice::from_ref(&dir)).expect("the copies are listed");
+        examiner::grading::batch::discover(std::slice::from_ref(&dir))
+            .expect("the copies are listed");
     assert_eq!(submissions.len(), notebooks, "one submission per copy");
 
     let grade = || {
