@@ -52,7 +52,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
         let conflicting: Vec<f64> = found
             .other_candidates
             .iter()
-            .filter(|c| c.kind <= found.chosen_by)
+            .filter(|c| c.kind.strength() <= found.chosen_by.strength())
             .map(|c| c.value)
             .filter(|v| !close(*v, want, abs_tol, rel_tol))
             .collect();
