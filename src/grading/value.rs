@@ -9,8 +9,8 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::answer::{
-    canonical_var, final_shape, final_symbolic_shape, final_value, find_expressions,
-    formula_answer, normalize_math, Conclusion, Dim, ExprRole, FinalValue, FoundExpr,
+    canonical_var, final_value, find_expressions, formula_answer, normalize_math, read_shape,
+    Conclusion, Dim, ExprRole, FinalValue, FoundExpr, ShapeReading,
 };
 use crate::rubric::Answer;
 
@@ -56,21 +56,29 @@ pub fn stated_number(text: &str) -> Option<FinalValue> {
     Some(found)
 }
 
-/// The shape the student gives: an all-numeric one when there is one (a later symbolic
-/// `(num_embeddings, embedding_dim)` describes something else), else a symbolic one.
+/// The shape the student writes out: an all-numeric one when there is one (a later symbolic
+/// `(num_embeddings, embedding_dim)` describes something else), else a symbolic one; see
+/// [`read_shape`]. A shape only stated in words is not a written value (null here); the
+/// shape checker still judges it and its feedback shows the reading.
 pub fn stated_shape(text: &str) -> Option<Vec<Value>> {
-    if let Some(dims) = final_shape(text) {
-        return Some(dims.into_iter().map(|d| json!(d)).collect());
-    }
-    final_symbolic_shape(text).map(|s| {
-        s.dims
-            .iter()
-            .map(|d| match d {
-                Dim::Size(n) => json!(n),
-                Dim::Name(name) => json!(name),
-            })
-            .collect()
-    })
+    shape_reading(text)
+        .filter(|r| !r.from_words)
+        .map(|r| dims_json(&r.dims))
+}
+
+/// The shape reading with its doubt (why it may not be what the student means).
+pub fn shape_reading(text: &str) -> Option<ShapeReading> {
+    read_shape(&text.replace(['\u{2019}', '\u{2018}'], "'"))
+}
+
+/// Dimensions as JSON: numbers, or names for symbolic ones.
+pub fn dims_json(dims: &[Dim]) -> Vec<Value> {
+    dims.iter()
+        .map(|d| match d {
+            Dim::Size(n) => json!(n),
+            Dim::Name(name) => json!(name),
+        })
+        .collect()
 }
 
 /// The student's formula for `name` (`q = ...`) in the question's variables: the last one
