@@ -89,6 +89,35 @@ pub fn stated_formula(
     allowed: &BTreeSet<String>,
     text: &str,
 ) -> Option<FoundExpr> {
+    formula_reading(name, allowed, text).map(|r| r.formula)
+}
+
+/// The formula a student answers with, and the earlier formulas in the question's variables
+/// that compete with it.
+#[derive(Debug, Clone)]
+pub struct FormulaReading {
+    /// The formula chosen (see [`stated_formula`]).
+    pub formula: FoundExpr,
+    /// Earlier formulas in the question's variables, written in a separate equation chain
+    /// with no retraction ("but", "wrong", "actually", "instead", "mistake", "correct") between
+    /// them and the chosen one. A checker that finds one of them not equivalent to the chosen
+    /// formula has an ambiguous reading.
+    pub rivals: Vec<FoundExpr>,
+}
+
+/// Words that take back what was written before: a formula before one of them is not a
+/// competing answer.
+const RETRACTIONS: &[&str] = &[
+    "but", "wrong", "actually", "instead", "mistake", "correct", "correction", "however",
+    "incorrect", "not", "fix", "fixed", "oops",
+];
+
+/// See [`FormulaReading`].
+pub fn formula_reading(
+    name: Option<&str>,
+    allowed: &BTreeSet<String>,
+    text: &str,
+) -> Option<FormulaReading> {
     let fits = |f: &FoundExpr| {
         let vars = f.expr.variables();
         !vars.is_empty() && vars.iter().all(|v| allowed.contains(&canonical_var(v)))
@@ -105,12 +134,31 @@ pub fn stated_formula(
             .filter(|f| f.role == ExprRole::Formula)
             .collect();
     }
-    candidates
+    let chosen = candidates
         .iter()
         .rev()
         .find(|f| fits(f))
         .or_else(|| candidates.last())
+        .cloned()?;
+    let norm = normalize_math(text);
+    let rivals = candidates
+        .iter()
+        .filter(|f| f.span.end <= chosen.span.start && f.chain != chosen.chain && fits(f))
+        .filter(|f| {
+            let between = norm
+                .get(f.span.end..chosen.span.start)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            !between
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .any(|w| RETRACTIONS.contains(&w))
+        })
         .cloned()
+        .collect();
+    Some(FormulaReading {
+        formula: chosen,
+        rivals,
+    })
 }
 
 #[cfg(test)]
