@@ -1294,7 +1294,11 @@ mod tests {
         assert_eq!(vars.len(), 3, "{vars:?}");
         assert!((eval("p_12", &[("p12", 3.0)]) - 3.0).abs() < 1e-12);
         // `p_1p_2` is a product of two variables, not one named `p1p2`.
-        let vars: Vec<String> = parse_expr("p_1p_2").unwrap().variables().into_iter().collect();
+        let vars: Vec<String> = parse_expr("p_1p_2")
+            .unwrap()
+            .variables()
+            .into_iter()
+            .collect();
         assert_eq!(vars, ["p1", "p2"]);
     }
 

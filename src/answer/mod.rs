@@ -38,7 +38,7 @@ pub use number::{
 };
 pub use shape::{
     final_shape, final_symbolic_shape, read_shape, shapes, symbolic_shapes, Dim, ShapeMention,
-    ShapeNotation, ShapeReading, SymbolicShape,
+    ShapeNotation, ShapeReading, SymbolicShape, ALL_OF_X,
 };
 
 /// A byte range `start..end` in a normalised text (see [`normalize::normalize`]).

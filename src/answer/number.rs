@@ -766,8 +766,25 @@ fn arrow_chains(t: &str, mentions: &[NumberMention], usable: &[usize]) -> Vec<Ve
 /// Names of hyper-parameters whose assignment (`k=3`, `s = 2`, `dilation=2`) states a
 /// setting of the question, never the answer.
 const PARAMETERS: &[&str] = &[
-    "k", "s", "d", "p", "n", "l", "i", "j", "stride", "kernel", "kernel_size", "dilation",
-    "padding", "pad", "layer", "layers", "c", "h", "w",
+    "k",
+    "s",
+    "d",
+    "p",
+    "n",
+    "l",
+    "i",
+    "j",
+    "stride",
+    "kernel",
+    "kernel_size",
+    "dilation",
+    "padding",
+    "pad",
+    "layer",
+    "layers",
+    "c",
+    "h",
+    "w",
 ];
 
 /// Whether `= N` assigns a hyper-parameter: the left side is one short name from
@@ -807,9 +824,31 @@ fn arithmetic_left(t: &str, m: &NumberMention) -> bool {
 
 /// Words that go on from a result to its justification: `= 38 since ...`.
 const CONNECTIVES: &[&str] = &[
-    "since", "because", "as", "where", "which", "and", "so", "for", "i", "ie", "thus", "hence",
-    "therefore", "by", "with", "when", "from", "in", "at", "after", "is", "this", "then",
-    "but", "or",
+    "since",
+    "because",
+    "as",
+    "where",
+    "which",
+    "and",
+    "so",
+    "for",
+    "i",
+    "ie",
+    "thus",
+    "hence",
+    "therefore",
+    "by",
+    "with",
+    "when",
+    "from",
+    "in",
+    "at",
+    "after",
+    "is",
+    "this",
+    "then",
+    "but",
+    "or",
 ];
 
 /// `= N` closing a derivation: alone, after `=` with arithmetic on the left, and followed by
@@ -1422,7 +1461,11 @@ mod tests {
             "3 (conv1) -> 4 (pool) -> 12 (conv2) -> 16 -> 112",
         ] {
             let v = fv(text);
-            assert_eq!((v.value, v.chosen_by), (112.0, Conclusion::ChainEnd), "{text}");
+            assert_eq!(
+                (v.value, v.chosen_by),
+                (112.0, Conclusion::ChainEnd),
+                "{text}"
+            );
         }
         // Two arrow-free numbers are not a chain.
         assert_eq!(fv("from 3 to 112").chosen_by, Conclusion::LastNumber);

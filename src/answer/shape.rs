@@ -169,10 +169,11 @@ pub struct ShapeReading {
 /// disagrees, or when the only shape given is a weight's. Without one, a shape stated in
 /// words is read: the answer says the output keeps X's (the input's) dimensions ("the first
 /// 4 dimensions of Y are the same as X", "X's shape with an extra dimension") and names the
-/// size of the new one ("a 42000 vector", "embedded to dimension 42,000"). X's dimensions
-/// are taken from the answer when it writes X's shape out, else named `X.shape[i]` when it
-/// says how many there are ("first 4", "4-dimensional"); without a count, or with several
-/// candidate sizes for the new dimension, the reading is doubtful.
+/// size of the new one ("a 42000 vector", "embedded to dimension 42,000"), or that each
+/// element of X becomes a vector of that size. X's dimensions are taken from the answer when
+/// it writes X's shape out, else named `X.shape[i]` when it says how many there are ("first
+/// 4", "4-dimensional"), else all of them as [`ALL_OF_X`]; with several candidate sizes for
+/// the new dimension the reading is doubtful.
 ///
 /// ```
 /// use examiner::answer::{read_shape, Dim};
@@ -202,6 +203,10 @@ pub fn read_shape(text: &str) -> Option<ShapeReading> {
     }
     words_shape(t, &numeric_only)
 }
+
+/// The name standing for all of X's dimensions in a shape read from words that does not
+/// say how many there are: `(*X.shape, 42000)`.
+pub const ALL_OF_X: &str = "*X.shape";
 
 /// Words that say a dimension is the input's, unchanged.
 const KEEP_WORDS: &[&str] = &[
@@ -288,23 +293,32 @@ fn new_dimension_sizes(t: &str) -> Vec<i64> {
             bs += 1;
         }
         let before = t[bs..m.span.start].to_ascii_lowercase();
-        let last_word = before
-            .trim_end_matches([' ', '=', ':', '('])
-            .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .next()
-            .unwrap_or_default()
-            .to_string();
+        // The word before, past connectors: "dimension is 42000", "size of 42,000".
+        let mut words_before = before
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+            .rev()
+            .skip_while(|w| matches!(*w, "is" | "of" | "equals" | "to" | "be" | "in" | "will"));
+        let last_word = words_before.next().unwrap_or_default().to_string();
         let after_word: String = after
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         let cue_after = matches!(
             after_word.as_str(),
-            "vector" | "vectors" | "dim" | "dimensional" | "d" | "long" | "entries" | "values"
+            "vector"
+                | "vectors"
+                | "dim"
+                | "dimensional"
+                | "d"
+                | "long"
+                | "entries"
+                | "values"
+                | "sized"
         );
         let cue_before = matches!(
             last_word.as_str(),
-            "size" | "dimension" | "dim" | "length" | "embedding_dim" | "dimensionality"
+            "size" | "sized" | "dimension" | "dim" | "length" | "embedding_dim" | "dimensionality"
         ) && !before.trim_end().ends_with("first");
         if (cue_after || cue_before) && !m.list_marker {
             let v = m.value as i64;
@@ -323,7 +337,16 @@ fn words_shape(t: &str, numeric_shapes: &[SymbolicShape]) -> Option<ShapeReading
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .collect();
     let names_input = words.iter().any(|w| matches!(*w, "x" | "input" | "inputs"));
-    let keeps = words.iter().any(|w| KEEP_WORDS.contains(w));
+    // Either the output is said to keep X's dimensions, or each element of X is said to
+    // become a vector ("every value in X is embedded by a vector sized 42000").
+    let keeps = words.iter().any(|w| KEEP_WORDS.contains(w))
+        || (words.iter().any(|w| matches!(*w, "each" | "every"))
+            && words.iter().any(|w| {
+                matches!(
+                    *w,
+                    "vector" | "vectors" | "embedded" | "mapped" | "replaced" | "represented"
+                )
+            }));
     if !(names_input && keeps) {
         return None;
     }
@@ -349,15 +372,8 @@ fn words_shape(t: &str, numeric_shapes: &[SymbolicShape]) -> Option<ShapeReading
     let mut dims: Vec<Dim> = match (&input_shape, count) {
         (Some(x), _) => x.dims.iter().map(|&d| Dim::Size(d)).collect(),
         (None, Some(c)) => (0..c).map(|i| Dim::Name(format!("X.shape[{i}]"))).collect(),
-        (None, None) => {
-            doubt.get_or_insert_with(|| {
-                format!(
-                    "the answer says the output keeps X's dimensions and adds one of size {n}, \
-                     but not how many dimensions X has"
-                )
-            });
-            vec![Dim::Name("X.shape".into())]
-        }
+        // "X's shape with an extra dimension of 42000": all of X's dimensions, however many.
+        (None, None) => vec![Dim::Name(ALL_OF_X.into())],
     };
     if let (Some(x), Some(c)) = (&input_shape, count) {
         if x.dims.len() != c {
@@ -739,7 +755,15 @@ fn group_times_follows(b: &[u8], close: &[usize], i: usize) -> bool {
 
 /// Words that announce a shape right before a bare comma list.
 const SHAPE_WORDS: &[&str] = &[
-    "shape", "shaped", "size", "sized", "dimension", "dimensions", "dims", "dim", "torch.size",
+    "shape",
+    "shaped",
+    "size",
+    "sized",
+    "dimension",
+    "dimensions",
+    "dims",
+    "dim",
+    "torch.size",
 ];
 
 /// Comma lists of two or more integers outside brackets (`5,6,7,8,42000`,
@@ -796,7 +820,11 @@ fn bare_lists(t: &str) -> Vec<(usize, usize)> {
                 from += 1;
             }
             let before = &t[from..start];
-            let line = before.rsplit('\n').next().unwrap_or_default().to_ascii_lowercase();
+            let line = before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             let cue = line
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'))
                 .any(|w| SHAPE_WORDS.contains(&w.trim_end_matches('.')));
@@ -1052,10 +1080,23 @@ mod tests {
             "X is of shape (5, 6, 7, 8); Y keeps those dims plus an extra one of size 42000",
         )
         .unwrap();
-        assert_eq!(r.dims, FULL.iter().map(|&d| Dim::Size(d)).collect::<Vec<_>>());
-        // No count of X's dimensions: doubtful.
+        assert_eq!(
+            r.dims,
+            FULL.iter().map(|&d| Dim::Size(d)).collect::<Vec<_>>()
+        );
+        // No count of X's dimensions: all of them.
         let r = read_shape("Y keeps the shape of X and adds a vector of size 42000").unwrap();
-        assert!(r.doubt.is_some());
+        assert_eq!(r.dims, [Dim::Name(ALL_OF_X.into()), Dim::Size(42000)]);
+        assert!(r.doubt.is_none());
+        let r =
+            read_shape("the fifth dim is 42000 and the first four dims are the same as X").unwrap();
+        assert_eq!((r.dims.len(), r.doubt.is_none()), (5, true));
+        // Two sizes for the new dimension: doubtful.
+        let r = read_shape(
+            "every index of X gets a vector of size 42,000 from a dictionary of size 42",
+        )
+        .unwrap();
+        assert!(r.doubt.is_some(), "{r:?}");
         // Nothing about X: no reading from words.
         assert!(read_shape("every word becomes a 42000 vector").is_none());
     }

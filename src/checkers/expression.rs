@@ -274,7 +274,11 @@ mod tests {
 
     #[test]
     fn implicit_products_of_subscripted_names() {
-        for text in ["q = p_1+p_2-p_1p_2", "$q = p_{1}+p_{2}-p_{1}p_{2}$", "q=p1+p2-p1p2"] {
+        for text in [
+            "q = p_1+p_2-p_1p_2",
+            "$q = p_{1}+p_{2}-p_{1}p_{2}$",
+            "q=p1+p2-p1p2",
+        ] {
             assert_eq!(run(text).status, Status::Correct, "{text}");
         }
     }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::Verdict;
-use crate::answer::Dim;
+use crate::answer::{Dim, ALL_OF_X};
 use crate::grading::value::{dims_json, shape_reading};
 use crate::grading::Status;
 use crate::rubric::keys::Key;
@@ -69,8 +69,9 @@ pub fn check(key: &Key, text: &str) -> Verdict {
     }
     if reading.from_words {
         // "The first 4 dimensions are X's, each entry becomes a 42000 vector": the count of
-        // X's dimensions and the new size are checked; that the output keeps X's dimensions
-        // is the student's claim, which holds when the key is X's shape plus one dimension.
+        // X's dimensions (when stated) and the new size are checked; that the output keeps
+        // X's dimensions is the student's claim, which holds when the key is X's shape plus
+        // one dimension (as for an embedding lookup).
         let last = reading.dims.last().and_then(|d| match d {
             Dim::Size(n) => Some(*n),
             Dim::Name(_) => None,
@@ -81,7 +82,10 @@ pub fn check(key: &Key, text: &str) -> Verdict {
             .filter(|d| matches!(d, Dim::Name(_)))
             .count();
         if named > 0 {
-            let ok = reading.dims.len() == want.len() && last == want.last().copied();
+            let all_of_x = reading.dims.first() == Some(&Dim::Name(ALL_OF_X.into()));
+            let ok = (all_of_x || reading.dims.len() == want.len())
+                && want.len() >= 2
+                && last == want.last().copied();
             return Verdict {
                 parts: Vec::new(),
                 status: if ok { Status::Correct } else { Status::Wrong },
@@ -185,7 +189,10 @@ mod tests {
         let v = check(&key(), two);
         assert_eq!(v.status, Status::NeedsReview);
         assert!(v.feedback[0].contains("several shapes"), "{:?}", v.feedback);
-        assert_eq!(check(&key(), "The output shape is 5,6,7,8,42,000").status, Status::Correct);
+        assert_eq!(
+            check(&key(), "The output shape is 5,6,7,8,42,000").status,
+            Status::Correct
+        );
     }
 
     #[test]

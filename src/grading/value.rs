@@ -108,8 +108,19 @@ pub struct FormulaReading {
 /// Words that take back what was written before: a formula before one of them is not a
 /// competing answer.
 const RETRACTIONS: &[&str] = &[
-    "but", "wrong", "actually", "instead", "mistake", "correct", "correction", "however",
-    "incorrect", "not", "fix", "fixed", "oops",
+    "but",
+    "wrong",
+    "actually",
+    "instead",
+    "mistake",
+    "correct",
+    "correction",
+    "however",
+    "incorrect",
+    "not",
+    "fix",
+    "fixed",
+    "oops",
 ];
 
 /// See [`FormulaReading`].
