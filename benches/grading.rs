@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use examiner::grade::Prepared;
+use examiner::grading::batch::Prepared;
 use rayon::prelude::*;
 
 /// Notebooks graded per measurement (the corpus repeated).
@@ -46,9 +46,9 @@ fn main() {
     // What `examiner grade` does per notebook, minus reading the file.
     let grade = |(name, data): &&(String, Vec<u8>)| {
         let nb = examiner::notebook::read_bytes(name, data).unwrap();
-        match examiner::grade::grade_notebook(name, &nb, &rubrics) {
-            examiner::grade::Outcome::Graded(r) => r.questions.len(),
-            examiner::grade::Outcome::Failed { error } => panic!("{name}: {error}"),
+        match examiner::grading::batch::grade_notebook(name, &nb, &rubrics) {
+            examiner::grading::batch::Outcome::Graded(r) => r.questions.len(),
+            examiner::grading::batch::Outcome::Failed { error } => panic!("{name}: {error}"),
         }
     };
     let json = |(_, data): &&(String, Vec<u8>)| {

@@ -1,5 +1,5 @@
-//! The command line, declared. Nothing here runs anything: `main.rs` turns these values into
-//! calls of the library.
+//! The command line, declared. Nothing here runs anything: [`crate::commands`] turns these
+//! values into calls of the library (ripgrep's split: what the user typed, then what runs).
 
 use std::path::PathBuf;
 

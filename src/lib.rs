@@ -2,13 +2,15 @@
 //!
 //! The pipeline, one module each: rubric -> notebook (ingest, extract) -> checkers ->
 //! reference (tch) -> grading -> report. This crate is the library behind the `examiner`
-//! binary; the binary only parses arguments, calls in here and maps errors to exit codes.
+//! binary; the binary only parses arguments and calls [`commands::run`]; the command line is
+//! declared in [`cli`], and each command is one file of [`commands`].
 
 pub mod answer;
 pub mod checkers;
+pub mod cli;
+pub mod commands;
 pub mod exit_codes;
 pub mod extract;
-pub mod grade;
 pub mod grading;
 pub mod notebook;
 pub mod reference;

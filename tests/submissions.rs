@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use examiner::grade::{self, Outcome, Prepared};
+use examiner::grading::batch::{self, Outcome, Prepared};
 use examiner::grading::Status;
 use examiner::reference::cache::Cache;
 
@@ -20,10 +20,10 @@ fn the_bundled_class_grades_as_intended() {
             rubric,
         })
         .collect();
-    let subs = grade::discover(&[root.join("submissions")]).unwrap();
+    let subs = batch::discover(&[root.join("submissions")]).unwrap();
     assert!(subs.len() >= 8, "at least 8 sample submissions");
     assert!(subs.iter().all(|s| s.student != "README"));
-    let graded = grade::grade_all(&subs, &rubrics, &|_| {});
+    let graded = batch::grade_all(&subs, &rubrics, &|_| {});
     let find = |student: &str| {
         graded
             .iter()

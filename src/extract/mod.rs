@@ -2,11 +2,22 @@
 //! from VS Code or Colab lose cell metadata, so tags are a bonus, not a requirement).
 //!
 //! A question is found by short snippets of its own text (`locate.start`, `locate.end`); what
-//! follows its last words, up to the next question of the question set, is the student's
-//! region. The region is then read as the corpus shows students write: a new cell or text
-//! typed into the question cell, answer markers in many spellings, HTML wrappers, printed
-//! outputs of code cells, and answers grouped per section (`**Answers:**` then `**1.**`,
-//! `**2.**`, ...), which are split back to their questions by number.
+//! follows its last words, up to the next question of the question set or the next heading
+//! that starts another part, is the student's region. Every rubric reads regions with one
+//! model of how students lay out answers:
+//!
+//! | layout | how it is read |
+//! |---|---|
+//! | a new cell after the question | the region, markers (`**Answer:**`, `ANSWER:`, `#### Answer`) removed |
+//! | typed into the question's cell | after the question's last words, or after a marker inside the cell; between sub-items when the student answered each one in place |
+//! | grouped per section | one cell after the section's last question, under any heading or marker that announces answers (`**Answers:**`, `### CNNs Answers:`, `## Answers`, `**Answers - Dropout**`); such a heading never ends the region that holds it; the block is split back to its questions |
+//! | numbered sub-answers | items numbered as the questions (`1.`, `**2.**`, `Answer 3:`, `Q4:`), numbered on from an earlier section (`5.`, `6.`, matched by order), by section and question (`3.1`, `3.2`), or lettered (`a.`, `(b)`) |
+//! | parts of one answer | `A.` / `B.`, `1.` / `2.`, `a)`, `i.`, `2.1` / `2.2`: a question with `locate.part` takes its own part |
+//! | code-cell outputs | the printed output of a cell the student wrote (the question set's own cells and their outputs are template, never an answer); code alone answers a code question |
+//! | HTML | tags removed, table cells kept apart (`conv1 | 3 |`), one row or list item per line |
+//!
+//! Every line of an answer keeps the cell and line it came from ([`Extraction::origins`]), so
+//! a part of an answer is reported where the student wrote it.
 
 pub mod text;
 
@@ -18,7 +29,7 @@ use serde::Serialize;
 
 use crate::notebook::Notebook;
 use crate::rubric::{Question, Rubric};
-use text::{clean, marker_len, LineKind, Stream};
+use text::{clean, clean_traced, marker_len, LineKind, Stream};
 
 /// How an answer was found; part of the confidence shown to graders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,6 +75,24 @@ pub struct Extraction {
 }
 
 impl Extraction {
+    /// Keeps only `text[start..end]`, trimmed, with the origins of the lines it keeps.
+    fn narrow(&mut self, start: usize, end: usize) {
+        let end = end.min(self.text.len());
+        let start = start.min(end);
+        let piece = &self.text[start..end];
+        let lead = piece.len() - piece.trim_start().len();
+        let kept = piece.trim();
+        let first = self.text[..start + lead].matches('\n').count();
+        let count = kept.matches('\n').count() + 1;
+        if self.origins.len() > first {
+            let last = (first + count).min(self.origins.len());
+            self.origins = self.origins[first..last].to_vec();
+        } else {
+            self.origins.clear();
+        }
+        self.text = kept.to_string();
+    }
+
     /// The cell and line of byte `offset` of `text`: from the line's origin when known,
     /// else the answer's first cell and line.
     pub fn locate_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
@@ -164,14 +193,15 @@ fn part_label() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?x)^ (?:\*\*|__)? \s* \(? (?:\d{1,2}|[A-Ha-h]|i{1,3}|iv|v) \s* [.):] (?:\*\*|__)? (?:\s|$)",
+            r"(?x)^ (?:\*\*|__)? \s* \(? (?: \d{1,2}\.\d{1,2} [.):]? | (?:\d{1,2}|[A-Ha-h]|i{1,3}|iv|v) \s* [.):] ) (?:\*\*|__)? (?:\s|$)",
         )
         .expect("valid")
     })
 }
 
 /// Keeps only the `part`-th (1-based) top-level labelled part of an answer, when the student
-/// labelled two or more parts (`A.` / `B.`, `1.` / `2.`, `a)`, `i.`). Unlabelled answers are
+/// labelled two or more parts (`A.` / `B.`, `1.` / `2.`, `a)`, `i.`, or the question's number
+/// and the part's, `2.1` / `2.2`). Unlabelled answers are
 /// kept whole, with less confidence.
 fn select_part(e: &mut Extraction, part: usize) {
     if e.is_missing() || part == 0 {
@@ -204,7 +234,7 @@ fn select_part(e: &mut Extraction, part: usize) {
     let label_end = part_label()
         .find(chosen)
         .map_or_else(|| chosen.find('.').map_or(0, |i| i + 1), |m| m.end());
-    e.text = chosen[label_end..].trim().to_string();
+    e.narrow(from + label_end, to);
 }
 
 /// Finds each question's text, in notebook order where possible.
@@ -270,8 +300,9 @@ fn end_of_cell(stream: &Stream, start_line: usize, snippet_end: usize) -> usize 
 }
 
 /// Lines no answer crosses: headings of the rubric's sections (`### Dropout`) at any level,
-/// and any top-level heading (`#` to `###`) that is not an answer marker, such as the
-/// `## Part 3: Sequential Models` between two questions.
+/// and any top-level heading (`#` to `###`) that does not introduce answers, such as the
+/// `## Part 3: Sequential Models` between two questions. A heading that introduces answers
+/// (`#### Answer`, `### CNNs Answers:`, `## Answers`) never ends the region holding them.
 fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
     let sections: BTreeSet<String> = rubric
         .questions
@@ -289,7 +320,7 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
             let level = t.chars().take_while(|&c| c == '#').count();
             level > 0
                 && (sections.contains(&text::normalize(t))
-                    || (level <= 3 && t[level..].starts_with(' ') && marker_len(t).is_none()))
+                    || (level <= 3 && t[level..].starts_with(' ') && !text::introduces_answers(t)))
         })
         .map(|(i, _)| i)
         .collect()
@@ -299,6 +330,8 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
 fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extraction {
     let from_line = stream.line_at(f.answer_from);
     let mut texts: Vec<String> = Vec::new();
+    // The cell and line each of `texts` came from.
+    let mut origins: Vec<(usize, usize)> = Vec::new();
     let mut code: Vec<&str> = Vec::new();
     let mut cells: Vec<usize> = Vec::new();
     let mut first_line = None;
@@ -332,6 +365,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
             cells.push(line.cell);
         }
         texts.push(line.text.clone());
+        origins.push((line.cell, line.line));
     }
     for (i, line) in stream
         .lines
@@ -363,6 +397,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         if text.trim().is_empty() {
             if !texts.is_empty() {
                 texts.push(String::new());
+                origins.push((line.cell, line.line));
             }
             continue;
         }
@@ -374,17 +409,19 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
             cells.push(line.cell);
         }
         texts.push(text);
+        origins.push((line.cell, line.line));
     }
     let answers_block = texts
         .iter()
         .find(|t| !t.trim().is_empty())
-        .is_some_and(|t| answers_marker().is_match(t));
+        .is_some_and(|t| answers_marker().is_match(t) || text::is_answers_heading(t));
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut cleaned = clean(&refs);
+    let (mut cleaned, mut origins) = clean_traced(&refs, &origins);
     let code = code.join("\n");
     if cleaned.trim().is_empty() && !code.trim().is_empty() {
         // Answered in code only (e.g. "implement the loss"): the code is the answer.
         cleaned = code.trim().to_string();
+        origins.clear();
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
@@ -405,7 +442,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         method: Some(method),
         question_found: true,
         answers_block,
-        origins: Vec::new(),
+        origins,
     }
 }
 
@@ -508,9 +545,12 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
     }
 }
 
-/// Splits answers grouped per section back to their questions: a block whose numbered items
-/// (`**1.**`, `2.`, `Answer 3:`) include its own question's number and the number of another
-/// question of the section that has no answer of its own.
+/// Splits answers grouped per section back to their questions. Students answer a whole
+/// section in one cell after its last question, opened as a block (`**Answers:**`,
+/// `### CNNs Answers:`, `## Answers`) and numbered (`**1.**`, `2.`, `Answer 3:`). Items go to
+/// the section's questions that have no answer of their own: by number when the numbers are
+/// the questions' own, else by order when the block numbers on from an earlier section
+/// (`5.`, `6.`, ...) and has exactly one item per question of the section.
 fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
     for holder in 0..out.len() {
         let q = &rubric.questions[holder];
@@ -527,76 +567,166 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
             continue;
         }
         let items = numbered_items(&out[holder].text);
-        if !items.iter().any(|(n, _)| n == own) {
-            continue;
-        }
-        let empty_siblings: Vec<usize> = rubric
-            .questions
+        // The section's questions up to the block's holder, in order.
+        let section_questions: Vec<usize> = (0..=holder)
+            .filter(|&i| rubric.questions[i].locate.section.as_deref() == Some(section))
+            .collect();
+        let by_number = items.iter().any(|it| it.number == own);
+        let by_order = !by_number
+            && items.len() == section_questions.len()
+            && items.windows(2).all(|w| {
+                w[1].number.parse::<u32>().ok() == w[0].number.parse::<u32>().ok().map(|n| n + 1)
+            });
+        let item_of = |i: usize| -> Option<&Item> {
+            if by_order {
+                let k = section_questions.iter().position(|&s| s == i)?;
+                items.get(k)
+            } else {
+                let number = rubric.questions[i].locate.number.as_deref()?;
+                items.iter().find(|it| it.number == number)
+            }
+        };
+        let empty_siblings: Vec<usize> = section_questions
             .iter()
-            .enumerate()
-            .filter(|(i, s)| {
-                *i < holder
-                    && s.locate.section.as_deref() == Some(section)
-                    && out[*i].is_missing()
-                    && s.locate
-                        .number
-                        .as_deref()
-                        .is_some_and(|n| items.iter().any(|(m, _)| m == n))
-            })
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|&i| i < holder && out[i].is_missing() && item_of(i).is_some())
             .collect();
         if empty_siblings.is_empty() {
             continue;
         }
         let base = out[holder].clone();
+        let confidence = if by_order { 0.7 } else { 0.8 };
         for i in empty_siblings {
-            let number = rubric.questions[i]
-                .locate
-                .number
-                .as_deref()
-                .unwrap_or_default();
-            if let Some((_, body)) = items.iter().find(|(n, _)| n == number) {
-                out[i] = Extraction {
-                    id: rubric.questions[i].id.clone(),
-                    text: body.clone(),
-                    confidence: 0.8,
-                    method: Some(Method::GroupedBySection),
-                    question_found: out[i].question_found,
-                    ..base.clone()
-                };
+            if let Some(item) = item_of(i) {
+                let mut e = base.item(item);
+                e.id = rubric.questions[i].id.clone();
+                e.confidence = confidence;
+                e.method = Some(Method::GroupedBySection);
+                e.question_found = out[i].question_found;
+                out[i] = e;
             }
         }
-        if let Some((_, body)) = items.iter().find(|(n, _)| n == own) {
-            out[holder].text = body.clone();
-            out[holder].method = Some(Method::GroupedBySection);
-            out[holder].confidence = 0.8;
+        if let Some(item) = item_of(holder) {
+            let mut e = base.item(item);
+            e.confidence = confidence;
+            e.method = Some(Method::GroupedBySection);
+            out[holder] = e;
         }
     }
 }
 
-/// Splits text into items by top-level number labels, as (number, text) pairs.
-fn numbered_items(text: &str) -> Vec<(String, String)> {
-    let mut items: Vec<(String, Vec<&str>)> = Vec::new();
-    for line in text.lines() {
-        // Indented lines are sub-items of the current item, never new ones.
-        let top_level = !line.starts_with("  ") && !line.starts_with('\t');
-        match number_label().captures(line).filter(|_| top_level) {
-            Some(c) => {
-                let n = c[1].trim_start_matches('0').to_string();
-                let rest = &line[c.get(0).map_or(0, |m| m.end())..];
-                items.push((n, vec![rest]));
-            }
-            None => {
-                if let Some(last) = items.last_mut() {
-                    last.1.push(line);
-                }
-            }
+/// One numbered item of a block of answers: its number and where its body lies in the
+/// block's text (after the label, up to the next item).
+#[derive(Debug, Clone, PartialEq)]
+struct Item {
+    number: String,
+    start: usize,
+    end: usize,
+}
+
+impl Extraction {
+    /// The answer `item` of this block: its body, cleaned again (an item may open with its
+    /// own marker), with the origins of its lines.
+    fn item(&self, item: &Item) -> Extraction {
+        let mut e = self.clone();
+        e.narrow(item.start, item.end);
+        let lines: Vec<&str> = e.text.lines().collect();
+        let (text, origins) = clean_traced(&lines, &e.origins);
+        e.text = text;
+        e.origins = if e.origins.is_empty() {
+            Vec::new()
+        } else {
+            origins
+        };
+        e
+    }
+}
+
+fn block_label() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)^ (?:<[^>]{0,80}>\s*)* (?:\*\*|__)? \s* (?:answer\s*|question\s*|q\s*)? \(?
+              (?: (\d{1,2}) \. (\d{1,2}) | (\d{1,2}) | ([a-h]) ) \s* [.):]? (?:\*\*|__)? \s* [.):]? (?:\s|$)",
+        )
+        .expect("valid")
+    })
+}
+
+/// How a block's items are labelled; the three styles students number a section's answers
+/// with. Only one style splits a block: the first that labels two or more top-level lines,
+/// so sub-parts (`A.` inside item `2.`) never split it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LabelStyle {
+    /// `1.`, `**2.**`, `3)`, `Answer 4:`, `Q5:`.
+    Number,
+    /// `1.1`, `1.2`, ...: the section's number, then the question's; the second counts.
+    Dotted,
+    /// `a.`, `(b)`, `c)`: the n-th letter answers the n-th question.
+    Letter,
+}
+
+/// Splits text into items by top-level labels (see [`LabelStyle`]).
+fn numbered_items(text: &str) -> Vec<Item> {
+    for style in [LabelStyle::Number, LabelStyle::Dotted, LabelStyle::Letter] {
+        let items = items_in_style(text, style);
+        if items.len() >= 2 || (style == LabelStyle::Number && !items.is_empty()) {
+            return items;
         }
     }
+    Vec::new()
+}
+
+fn items_in_style(text: &str, style: LabelStyle) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::new();
+    let mut section: Option<String> = None;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        // Indented lines are sub-items of the current item, never new ones.
+        let top_level = !line.starts_with("  ") && !line.starts_with('\t');
+        let label = if !top_level {
+            None
+        } else if style == LabelStyle::Number {
+            // The strict form: a number and its punctuation (`2.1` is not item 2).
+            number_label().captures(line).map(|c| {
+                (
+                    c[1].trim_start_matches('0').to_string(),
+                    c.get(0).map_or(0, |m| m.end()),
+                )
+            })
+        } else {
+            block_label().captures(line).and_then(|c| {
+                let end = c.get(0).map_or(0, |m| m.end());
+                match (style, c.get(1), c.get(2), c.get(4)) {
+                    (LabelStyle::Dotted, Some(sec), Some(n), _) => {
+                        // All items of one block share the section's number.
+                        let sec = sec.as_str().to_string();
+                        if section.get_or_insert_with(|| sec.clone()) != &sec {
+                            return None;
+                        }
+                        Some((n.as_str().trim_start_matches('0').to_string(), end))
+                    }
+                    (LabelStyle::Letter, None, None, Some(l)) => {
+                        let ordinal = l.as_str().to_ascii_lowercase().as_bytes()[0] - b'a' + 1;
+                        Some((ordinal.to_string(), end))
+                    }
+                    _ => None,
+                }
+            })
+        };
+        if let Some((number, end)) = label {
+            if let Some(last) = items.last_mut() {
+                last.end = offset;
+            }
+            items.push(Item {
+                number,
+                start: offset + end,
+                end: text.len(),
+            });
+        }
+        offset += line.len();
+    }
     items
-        .into_iter()
-        .map(|(n, lines)| (n, clean(&lines)))
-        .collect()
 }
 
 /// The rubric a notebook belongs to: every `recognise.all` snippet present and no
@@ -670,6 +800,11 @@ mod tests {
         select_part(&mut e, 1);
         assert_eq!(e.text, "the shape is in words");
         let mut e = Extraction::missing("x", true);
+        e.text =
+            "2.1 the output is (5, 6, 7, 8, 42000)\n2.2 a weight matrix of size (42, 42000)".into();
+        select_part(&mut e, 1);
+        assert_eq!(e.text, "the output is (5, 6, 7, 8, 42000)");
+        let mut e = Extraction::missing("x", true);
         e.text = "no labels here".into();
         select_part(&mut e, 2);
         assert_eq!(e.text, "no labels here");
@@ -677,13 +812,44 @@ mod tests {
 
     #[test]
     fn numbered_items_split_at_top_level_labels_only() {
-        let items = numbered_items(
-            "**1.** first answer\nmore of it\n  1. a sub-item\n**2.** second\n3) third",
-        );
-        let numbers: Vec<&str> = items.iter().map(|(n, _)| n.as_str()).collect();
+        let text = "**1.** first answer\nmore of it\n  1. a sub-item\n**2.** second\n3) third";
+        let items = numbered_items(text);
+        let numbers: Vec<&str> = items.iter().map(|it| it.number.as_str()).collect();
         assert_eq!(numbers, ["1", "2", "3"]);
-        assert_eq!(items[0].1, "first answer\nmore of it\n  1. a sub-item");
-        assert_eq!(items[2].1, "third");
+        let mut block = Extraction::missing("x", true);
+        block.text = text.to_string();
+        block.origins = (1..=5).map(|l| (7, l)).collect();
+        let first = block.item(&items[0]);
+        assert_eq!(first.text, "first answer\nmore of it\n  1. a sub-item");
+        assert_eq!(first.origins, [(7, 1), (7, 2), (7, 3)]);
+        let third = block.item(&items[2]);
+        assert_eq!(third.text, "third");
+        assert_eq!(third.origins, [(7, 5)]);
+    }
+
+    #[test]
+    fn blocks_numbered_by_section_or_by_letter_split_too() {
+        let numbers = |text: &str| -> Vec<String> {
+            numbered_items(text)
+                .into_iter()
+                .map(|it| it.number)
+                .collect()
+        };
+        assert_eq!(numbers("3.1 first\n3.2 second\n3.3 third"), ["1", "2", "3"]);
+        assert_eq!(
+            numbers("**a.** first\n(b) second\nc) third"),
+            ["1", "2", "3"]
+        );
+        // Numbers win: the letters are sub-parts of item 2.
+        assert_eq!(
+            numbers("1. first\n2. second\nA. part\nB. part\n3. third"),
+            ["1", "2", "3"]
+        );
+        // A decimal opening a line of one item is not a label of another section.
+        assert_eq!(
+            numbers("1.1 first\n2.5 is the step size"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -294,11 +294,24 @@ fn html_tag() -> &'static Regex {
 /// An answer region made readable: answer markers, HTML tags and separator lines removed,
 /// blank lines at both ends dropped.
 pub fn clean(lines: &[&str]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for line in lines {
+    let origins: Vec<(usize, usize)> = vec![(0, 0); lines.len()];
+    clean_traced(lines, &origins).0
+}
+
+/// [`clean`], also giving for each line of the result the origin of the input line it came
+/// from (`origins[i]` belongs to `lines[i]`; an input line split by `<br>` or a table row
+/// gives several result lines with the same origin).
+pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<(usize, usize)>) {
+    let mut out: Vec<(String, (usize, usize))> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let origin = origins.get(i).copied().unwrap_or_default();
         let line = match marker_len(line) {
             Some(n) => &line[n..],
             None => line,
+        };
+        let closes_row = {
+            let end = line.trim_end().to_ascii_lowercase();
+            end.ends_with("</tr>") || end.ends_with("</li>")
         };
         let line = html_tag().replace_all(line, |c: &regex::Captures| {
             let tag = c[0].to_ascii_lowercase();
@@ -310,6 +323,14 @@ pub fn clean(lines: &[&str]) -> String {
                     .captures(&c[0])
                     .map_or("", |m| m.get(1).map_or("", |s| s.as_str()));
                 format!("[image: {src}]")
+            } else if tag.starts_with("</td") || tag.starts_with("</th") {
+                // Table cells stay apart (`<td>conv1</td><td>3</td>` is not `conv13`).
+                " | ".to_string()
+            } else if tag.starts_with("</tr") || tag.starts_with("</li") {
+                // One table row or list item per line, as the student laid them out.
+                "\n".to_string()
+            } else if tag.starts_with("<li") {
+                "- ".to_string()
             } else {
                 String::new()
             }
@@ -319,22 +340,112 @@ pub fn clean(lines: &[&str]) -> String {
         if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
             continue;
         }
-        for part in line.split('\n') {
-            out.push(part.trim_end().to_string());
+        let pieces: Vec<&str> = line.split('\n').collect();
+        for (k, part) in pieces.iter().enumerate() {
+            // The end of a table row or list item closing the line adds no blank line.
+            if closes_row && k > 0 && k + 1 == pieces.len() && part.trim().is_empty() {
+                continue;
+            }
+            out.push((part.trim_end().to_string(), origin));
         }
     }
-    while out.first().is_some_and(|l| l.trim().is_empty()) {
+    while out.first().is_some_and(|(l, _)| l.trim().is_empty()) {
         out.remove(0);
     }
-    while out.last().is_some_and(|l| l.trim().is_empty()) {
+    while out.last().is_some_and(|(l, _)| l.trim().is_empty()) {
         out.pop();
     }
-    out.join("\n")
+    let text = out
+        .iter()
+        .map(|(l, _)| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    (text, out.into_iter().map(|(_, o)| o).collect())
+}
+
+fn answers_word() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)\b(?:answers|solutions)\b").expect("valid"))
+}
+
+/// Whether `line` announces a block of answers to several questions, the way students head
+/// the one cell where they answer a whole section: `### CNNs Answers:`, `## Answers`,
+/// `**Answers - Dropout**`, `Answers for part 2:`, `<b>Dropout answers</b>`. It is a short
+/// label line (at most eight words once markup is gone: a heading, a line in bold, or a line
+/// ending with a colon) naming *answers* in the plural. A sentence that merely mentions
+/// answers ("Both answers are possible.") is not one. A heading that announces answers
+/// introduces the answers below it and never ends the region that holds them.
+pub fn is_answers_heading(line: &str) -> bool {
+    let plain = normalize(line);
+    let words = plain.split_whitespace().count();
+    if !(1..=8).contains(&words) || !answers_word().is_match(&plain) {
+        return false;
+    }
+    let raw = line.trim();
+    let lower = raw.to_ascii_lowercase();
+    raw.starts_with('#')
+        || raw.starts_with("**")
+        || raw.starts_with("__")
+        || lower.starts_with("<b")
+        || lower.starts_with("<strong")
+        || lower.starts_with("<u")
+        || lower.starts_with("<h")
+        || plain.ends_with(':')
+        || plain.starts_with("answers")
+        || plain.starts_with("solutions")
+}
+
+/// Whether `line` is a heading or a marker that introduces an answer rather than a new part
+/// of the question set: `#### Answer`, `### Answer 3`, `## Answers for Dropout`.
+pub fn introduces_answers(line: &str) -> bool {
+    marker_len(line).is_some() || is_answers_heading(line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_headings_in_the_spellings_students_use() {
+        for line in [
+            "### CNNs Answers:",
+            "## Answers",
+            "**Answers - Dropout**",
+            "#### Answers for Sequence models",
+            "<b>Dropout answers</b>",
+            "### Dropout - Answers",
+            "Solutions:",
+        ] {
+            assert!(is_answers_heading(line), "{line}");
+            assert!(introduces_answers(line), "{line}");
+        }
+        for line in [
+            "### CNNs",
+            "## Part 3: Sequential Models",
+            "The answers to the first two questions depend on the stride, so we compute them below.",
+            "answering",
+            "Both answers are possible.",
+            "I compared the answers with my code",
+        ] {
+            assert!(!is_answers_heading(line), "{line}");
+        }
+        assert!(introduces_answers("#### Answer"));
+    }
+
+    #[test]
+    fn tables_and_lists_keep_their_cells_apart_and_lines_keep_their_origin() {
+        let lines = [
+            "<table>",
+            "<tr><td>conv1</td><td>3</td></tr>",
+            "<tr><td>pool1</td><td>4</td></tr>",
+            "</table>",
+            "<ul><li>first</li><li>second</li></ul>",
+        ];
+        let origins: Vec<(usize, usize)> = (1..=5).map(|l| (2, l)).collect();
+        let (text, from) = clean_traced(&lines, &origins);
+        assert_eq!(text, "conv1 | 3 |\npool1 | 4 |\n\n- first\n- second");
+        assert_eq!(from, [(2, 2), (2, 3), (2, 4), (2, 5), (2, 5)]);
+    }
 
     #[test]
     fn normalisation_ignores_markup_case_and_spacing() {

@@ -2,6 +2,7 @@
 //! answer, and (once checkers judge them) status, points and feedback. The result types here
 //! are what every reporter reads.
 
+pub mod batch;
 pub mod samples;
 pub mod value;
 

@@ -1,0 +1,52 @@
+//! `examiner check`: a student's self-check of one notebook: every answer as examiner reads
+//! it, with verdicts only where the rubric reveals them.
+
+use std::path::Path;
+
+use super::{cache, rubric_for, style, write_stdout};
+use crate::cli::CheckFormat;
+use crate::{exit_codes, report};
+
+/// `examiner check`: every answer of one notebook as examiner reads it, for its student.
+pub fn run(
+    notebook_path: &Path,
+    rubric: Option<&Path>,
+    format: CheckFormat,
+) -> anyhow::Result<i32> {
+    let notebook = crate::notebook::read_path(notebook_path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", notebook_path.display()))?;
+    let (rubric, note) = rubric_for(&notebook, rubric)?;
+    if let (Some(note), CheckFormat::Text) = (&note, format) {
+        eprintln!("{note}");
+    }
+    let keys = crate::rubric::keys::resolve(&rubric, &cache())
+        .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;
+    let name = notebook_path.display().to_string();
+    let result = crate::grading::check(
+        &name,
+        &notebook,
+        &rubric,
+        &keys,
+        crate::grading::Audience::Student,
+    );
+    let out = match format {
+        CheckFormat::Text => report::terminal::submission(&result, style()),
+        CheckFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+        CheckFormat::Junit => report::junit::report(&[report::row::Row::Graded {
+            student: &student_of(notebook_path),
+            result: &result,
+        }]),
+    };
+    write_stdout(&out)?;
+    Ok(if result.missing_required() {
+        exit_codes::BELOW_THRESHOLD
+    } else {
+        exit_codes::OK
+    })
+}
+
+fn student_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
+}

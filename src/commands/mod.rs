@@ -1,0 +1,139 @@
+//! The commands, one file each: what `examiner <command>` does once its arguments are parsed
+//! (see [`crate::cli`]). The binary only parses the command line and calls [`run`]; the
+//! helpers here are the ones every command shares (the reference cache, writing to standard
+//! output, choosing rubrics).
+
+pub mod check;
+pub mod grade;
+pub mod reference;
+pub mod rubric_lint;
+pub mod rubric_test;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::{Cli, Command, Format, RubricCommand};
+use crate::exit_codes;
+use crate::reference::cache::Cache;
+use crate::report;
+
+/// Runs the command `cli` names; the result is the process's exit code.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Reference(r) => reference::run(r),
+        Command::Rubric(RubricCommand::Lint { files }) => rubric_lint::run(&files),
+        Command::Rubric(RubricCommand::Test { files }) => rubric_test::run(&files),
+        Command::Check {
+            notebook,
+            rubric,
+            format,
+        } => check::run(&notebook, rubric.as_deref(), format),
+        Command::Grade {
+            submissions,
+            rubric,
+            out,
+            gradescope,
+            fail_under,
+            details,
+            jobs,
+        } => grade::run(grade::GradeArgs {
+            submissions,
+            rubric,
+            out,
+            gradescope,
+            fail_under,
+            details,
+            jobs,
+        }),
+    }
+}
+
+/// The reference cache every command shares.
+pub(crate) fn cache() -> Cache {
+    Cache::default_dir().map_or_else(Cache::in_memory, Cache::in_dir)
+}
+
+pub(crate) fn print<T: Serialize>(
+    format: Format,
+    value: &T,
+    text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<i32> {
+    let out = match format {
+        Format::Json => serde_json::to_string_pretty(value)? + "\n",
+        Format::Text => text(value),
+    };
+    write_stdout(&out)?;
+    Ok(exit_codes::OK)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) is not an error.
+pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// Whether to colour terminal output: a terminal, and `NO_COLOR` unset.
+pub(crate) fn style() -> report::terminal::Style {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    report::terminal::Style {
+        color: !no_color && std::io::stdout().is_terminal(),
+    }
+}
+
+/// The rubric for a notebook: the given file, or the matching one in `rubrics/`.
+pub(crate) fn rubric_for(
+    notebook: &crate::notebook::Notebook,
+    rubric: Option<&Path>,
+) -> anyhow::Result<(crate::rubric::Rubric, Option<String>)> {
+    if let Some(path) = rubric {
+        return Ok((crate::rubric::load_file(path)?, None));
+    }
+    let dir = Path::new("rubrics");
+    let all = crate::rubric::load_dir(dir).map_err(|e| {
+        anyhow::anyhow!("{e}\n(run from the project folder, or give a rubric with --rubric FILE)")
+    })?;
+    let rubrics: Vec<crate::rubric::Rubric> = all.into_iter().map(|(_, r)| r).collect();
+    let chosen = crate::extract::recognise(notebook, &rubrics).map_err(anyhow::Error::msg)?;
+    let note = format!(
+        "rubric: {} ({}), chosen from rubrics/",
+        chosen.id, chosen.title
+    );
+    Ok((chosen.clone(), Some(note)))
+}
+
+/// Loads the rubrics (a file or a folder) and computes their keys once.
+pub(crate) fn prepare_rubrics(path: &Path) -> anyhow::Result<Vec<crate::grading::batch::Prepared>> {
+    if !path.exists() {
+        anyhow::bail!(
+            "no rubric at `{}`: run examiner from the project folder (which has rubrics/), or \
+             give --rubric FILE|DIR",
+            path.display()
+        );
+    }
+    let rubrics: Vec<crate::rubric::Rubric> = if path.is_dir() {
+        crate::rubric::load_dir(path)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect()
+    } else {
+        vec![crate::rubric::load_file(path)?]
+    };
+    let cache = cache();
+    rubrics
+        .into_iter()
+        .map(|rubric| {
+            let keys = crate::rubric::keys::resolve(&rubric, &cache)
+                .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;
+            Ok(crate::grading::batch::Prepared { rubric, keys })
+        })
+        .collect()
+}
