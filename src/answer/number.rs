@@ -739,8 +739,7 @@ fn standalone(t: &str, m: &NumberMention) -> bool {
 fn arrow_chains(t: &str, mentions: &[NumberMention], usable: &[usize]) -> Vec<Vec<usize>> {
     let mut chains: Vec<Vec<usize>> = Vec::new();
     let mut cur: Vec<usize> = Vec::new();
-    for w in 0..usable.len() {
-        let k = usable[w];
+    for &k in usable {
         let joined = cur.last().is_some_and(|&p| {
             let from = end_with_unit(t, &mentions[p]);
             let b = &mentions[k];

@@ -442,7 +442,21 @@ fn role(t: &str, pos: usize) -> Role {
     while start < pos && !t.is_char_boundary(start) {
         start += 1;
     }
-    let window = t[start..pos].to_ascii_lowercase();
+    // A function's argument (`Y = embedding(X) has shape ...`) is not the subject: drop
+    // short bracketed groups before looking for the nearest cue word.
+    let mut window = String::new();
+    let mut depth = 0usize;
+    for c in t[start..pos].chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => window.push(c.to_ascii_lowercase()),
+            _ => {}
+        }
+    }
+    if depth > 0 {
+        window = t[start..pos].to_ascii_lowercase();
+    }
     for word in window
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .rev()
@@ -809,10 +823,12 @@ fn bare_lists(t: &str) -> Vec<(usize, usize)> {
             k = n;
         }
         let end = k;
-        let glued = b
-            .get(end)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'^'))
-            && !(b[end] == b'.' && !b.get(end + 1).is_some_and(u8::is_ascii_digit));
+        // A letter, `_`, `^` or a decimal point right after the list: not a shape.
+        let glued = match b.get(end) {
+            Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'^') => true,
+            Some(b'.') => b.get(end + 1).is_some_and(u8::is_ascii_digit),
+            _ => false,
+        };
         if items >= 2 && !glued && t[start..end].contains(',') {
             let from = start.saturating_sub(60);
             let mut from = from;
