@@ -434,6 +434,15 @@ const ALPHABET: &[&str] = &[
     "exp",
     "log",
     "1. ",
+    " -> ",
+    "→",
+    " shape ",
+    " same as X ",
+    " vector",
+    " k=",
+    " since ",
+    "42,000",
+    "é",
 ];
 
 fn exercise(text: &str) {
@@ -450,6 +459,7 @@ fn exercise(text: &str) {
     let _ = symbolic_shapes(text);
     let _ = final_shape(text);
     let _ = final_symbolic_shape(text);
+    let _ = examiner::answer::read_shape(text);
     if let Ok(e) = parse_expr(text) {
         let _ = e.to_string();
         let _ = e.eval(&|_| Some(0.5));
@@ -483,6 +493,11 @@ fn random_inputs_never_panic() {
                 "1+".repeat(50_000),
                 "((5x6)x".repeat(10_000),
                 "é".repeat(70_000),
+                "1 -> ".repeat(20_000),
+                "shape 1,".repeat(20_000),
+                "5 by ".repeat(20_000) + "5",
+                "1,000x".repeat(20_000) + "1",
+                "each X same vector of size 4".repeat(5_000),
             ] {
                 exercise(&hostile);
             }

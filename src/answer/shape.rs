@@ -978,17 +978,15 @@ fn scan(t: &str) -> Vec<SymbolicShape> {
 
     // Drop shapes that lie inside another one, keep text order.
     found.sort_by_key(|s| (s.span.start, std::cmp::Reverse(s.span.end)));
+    // Sorted by start (longest first), a shape lies inside an earlier one exactly when it
+    // ends before the furthest end seen so far: one pass, linear in the number of shapes.
     let mut kept: Vec<SymbolicShape> = Vec::new();
+    let mut furthest = 0usize;
     for s in found {
-        if kept
-            .iter()
-            .any(|k| k.span.contains(&s.span) && k.span != s.span)
-        {
+        if !kept.is_empty() && s.span.end <= furthest {
             continue;
         }
-        if kept.iter().any(|k| k.span == s.span) {
-            continue;
-        }
+        furthest = furthest.max(s.span.end);
         kept.push(s);
     }
     kept
