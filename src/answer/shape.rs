@@ -694,6 +694,18 @@ fn chain_at(t: &str, close: &[usize], i: usize, depth: usize) -> Option<(Vec<i64
             let mut digits = t[s..k].to_string();
             // Thousands separators inside a product: `5x6x7x8x42,000` ends in 42000.
             let grouped = (1..=3).contains(&(k - s));
+            // `42 000`: a space before a three-digit group that starts with 0 (no dimension
+            // is written with a leading zero) separates thousands too.
+            while grouped
+                && b.get(k) == Some(&b' ')
+                && b.get(k + 1) == Some(&b'0')
+                && b.get(k + 1..k + 4)
+                    .is_some_and(|g| g.iter().all(u8::is_ascii_digit))
+                && !b.get(k + 4).is_some_and(u8::is_ascii_digit)
+            {
+                digits.push_str(&t[k + 1..k + 4]);
+                k += 4;
+            }
             while grouped
                 && b.get(k) == Some(&b',')
                 && b.get(k + 1..k + 4)
@@ -1053,6 +1065,10 @@ mod tests {
         assert!(dims("grows 3 by 2").is_empty());
         assert_eq!(dims("(5, 6, 7, 8, 42,000)"), vec![FULL.to_vec()]);
         assert_eq!(dims("[5,6,7,8,42,000]"), vec![FULL.to_vec()]);
+        assert_eq!(dims("5x6x7x8x42 000"), vec![FULL.to_vec()]);
+        assert_eq!(dims("$(5, 6, 7, 8, 42{,}000)$"), vec![FULL.to_vec()]);
+        // Only a group with a leading zero continues a number after a space.
+        assert_eq!(dims("3x3 128 filters"), vec![vec![3, 3]]);
     }
 
     #[test]
