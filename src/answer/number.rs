@@ -8,6 +8,16 @@
 //! picks the value the student concludes with, reporting other conclusion-like values that
 //! disagree so a grader can flag the answer rather than guess.
 //!
+//! The conclusion is often not the last number (issue 9). The classes handled, each where
+//! its rule lives: the last element of an arrow chain `3 -> 4 -> 12 -> 16 -> 112`
+//! ([`Conclusion::ChainEnd`]; earlier elements never conclude); a derivation closed by
+//! `= N` and followed by a remark whose numbers are operands, "`= 38` since the dilation makes
+//! the kernel 7*2-1" ([`Conclusion::DerivationResult`]); settings after the result, "112 (we
+//! used k=3)", which never conclude (`parameter_assignment`); a table of per-layer values
+//! followed by the sum (the final equation). Readings that are equally explicit
+//! ([`Conclusion::strength`]) and disagree are all reported, so a checker can send the answer
+//! to review with both values instead of picking one silently.
+//!
 //! All spans index into the *normalised* text, `normalize_math(text)`
 //! (see [`crate::answer::normalize`](mod@crate::answer::normalize)).
 

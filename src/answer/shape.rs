@@ -14,6 +14,15 @@
 //! not shapes. A function call `f(x, y)` is not a shape unless all its arguments are
 //! integers (`zeros(5, 6)`); `torch.Size([..])` and `Size([..])` are. Spans index into the
 //! normalised text (`normalize_math(text)`).
+//!
+//! Beyond brackets and products (issue 9), [`read_shape`] handles: comma lists without
+//! brackets after a shape word (`The output shape is 5,6,7,8,42000`, `Y: 5, 6, ...`);
+//! thousands separators in products and lists (`5x6x7x8x42,000`, `42{,}000`, `42 000`);
+//! `by` products of three or more factors; multi-part answers, where the cue words before
+//! each shape (output / Y / result vs weight / matrix / table / lookup vs X / input) choose
+//! the output's shape and a symbolic `(num_tokens, embedding_dim)` never overrides a numeric
+//! one; and shapes stated in words ("the first 4 dimensions are X's, each entry becomes a
+//! 42000 vector"). Every reading carries a doubt when the choice is not clear-cut.
 
 use serde::Serialize;
 

@@ -210,6 +210,31 @@ mod tests {
     }
 
     #[test]
+    fn chains_and_closing_derivations() {
+        for text in [
+            "RF: 3 -> 4 -> 12 -> 16 -> 112, that is 112x112 input pixels",
+            "Receptive field: 3 \u{2192} 4 \u{2192} 12 \u{2192} 16 \u{2192} 112.",
+            "r = 2 + 1 + 8 + 4 + 96 + 1 = 112 since the dilated kernel spans 2*6+1",
+        ] {
+            let v = check(&key(112.0), None, None, text);
+            assert_eq!(v.status, Status::Correct, "{text}: {:?}", v.feedback);
+        }
+        // A chain and a sum that disagree: review, both values named.
+        let v = check(
+            &key(112.0),
+            None,
+            None,
+            "3 -> 6 -> 10 -> 22 -> 54\nr = 2 + 1 + 8 + 4 + 96 + 1 = 112",
+        );
+        assert_eq!(v.status, Status::NeedsReview);
+        assert!(
+            v.feedback[0].contains("112") && v.feedback[0].contains("54"),
+            "{:?}",
+            v.feedback
+        );
+    }
+
+    #[test]
     fn tolerance_and_percent() {
         assert!(close(0.2801, 0.28, Some(1e-3), None));
         assert!(!close(0.29, 0.28, Some(1e-3), None));
