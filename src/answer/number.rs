@@ -772,15 +772,14 @@ fn arrow_chains(t: &str, mentions: &[NumberMention], usable: &[usize]) -> Vec<Ve
     chains
 }
 
-/// Names of hyper-parameters whose assignment (`k=3`, `s = 2`, `dilation=2`) states a
-/// setting of the question, never the answer.
+/// Names of layer hyper-parameters (kernel, stride, dilation, padding) and loop indices
+/// whose assignment (`k=3`, `s = 2`, `dilation=2`, `i=1`) states a setting of the question,
+/// never the answer.
 const PARAMETERS: &[&str] = &[
     "k",
     "s",
     "d",
     "p",
-    "n",
-    "l",
     "i",
     "j",
     "stride",
@@ -789,11 +788,6 @@ const PARAMETERS: &[&str] = &[
     "dilation",
     "padding",
     "pad",
-    "layer",
-    "layers",
-    "c",
-    "h",
-    "w",
 ];
 
 /// Whether `= N` assigns a hyper-parameter: the left side is one short name from
