@@ -22,9 +22,10 @@ pub enum Command {
     /// Compute an answer key from a question's PyTorch code, with libtorch.
     ///
     /// The code is read, never executed: examiner understands nn.Sequential of the common
-    /// layers, tensors made by torch.rand/randn/randint/ones/zeros, names bound by simple
-    /// assignments, `*[...] * N` repetition and `def f(...): return <expr>`. Anything else is
-    /// refused with its line and column.
+    /// layers, `class Name(nn.Module)` with `__init__` and `forward`, tensors made by
+    /// torch.rand/randn/randint/ones/zeros, names bound by simple assignments, `*[...] * N`
+    /// repetition and `def f(...): return <expr>`. Anything else is refused with its line and
+    /// column.
     #[command(subcommand)]
     Reference(Reference),
     /// Work with rubrics (answer keys).
@@ -123,14 +124,29 @@ pub enum RubricCommand {
 pub enum Reference {
     /// Receptive field of one output pixel of a CNN, by autograd and by the closed form.
     ///
-    /// Example: examiner reference receptive-field question.py
+    /// The model is an nn.Sequential or an nn.Module class (residual and multi-path models
+    /// included). Example: examiner reference receptive-field question.py
     #[command(name = "receptive-field")]
     ReceptiveField {
-        /// The model's name in the code [default: the last nn.Sequential assigned].
+        /// The model's name in the code [default: the last model assigned].
         #[arg(long)]
         model: Option<String>,
         /// Input shape N,C,H,W [default: the input the code feeds the model].
         #[arg(long, value_parser = parse_shape, value_name = "N,C,H,W")]
+        input: Option<Shape>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Parameter counts of a model, per layer and in total, and its output shape.
+    ///
+    /// As PyTorch's `sum(p.numel() for p in model.parameters())`: a module used twice counts
+    /// once. Example: examiner reference parameters question.py
+    Parameters {
+        /// The model's name in the code [default: the last model assigned].
+        #[arg(long)]
+        model: Option<String>,
+        /// Input shape for the output shape [default: the input the code feeds the model].
+        #[arg(long, value_parser = parse_shape, value_name = "SHAPE")]
         input: Option<Shape>,
         #[command(flatten)]
         common: Common,
