@@ -87,7 +87,9 @@ impl Code {
                 })
             });
         in_expression.ok_or_else(|| {
-            Error::Invalid("the code builds no model (nn.Sequential or nn.Module class)".to_string())
+            Error::Invalid(
+                "the code builds no model (nn.Sequential or nn.Module class)".to_string(),
+            )
         })
     }
 

@@ -209,9 +209,11 @@ impl Walker {
     fn expr_inner(&mut self, expr: &TensorExpr) -> Result<Typed> {
         match expr {
             TensorExpr::Leaf { spec, .. } => Ok((spec.shape.clone(), spec.dtype)),
-            TensorExpr::Input => self.inputs.last().cloned().ok_or_else(|| {
-                Error::Invalid("a model's input used outside its forward".into())
-            }),
+            TensorExpr::Input => {
+                self.inputs.last().cloned().ok_or_else(|| {
+                    Error::Invalid("a model's input used outside its forward".into())
+                })
+            }
             TensorExpr::Apply {
                 module,
                 input,
@@ -307,9 +309,11 @@ impl Walker {
                         }
                     });
                 }
-                Ok((view(&from, &sizes).map_err(|m| {
-                    Error::Invalid(format!("view at {span}: {m}"))
-                })?, dtype))
+                Ok((
+                    view(&from, &sizes)
+                        .map_err(|m| Error::Invalid(format!("view at {span}: {m}")))?,
+                    dtype,
+                ))
             }
         }
     }
@@ -362,7 +366,9 @@ fn flatten(shape: &[i64], start: i64, end: i64) -> std::result::Result<Vec<i64>,
         return Err(format!("flatten({start}, {end}) is out of range"));
     };
     if s > e {
-        return Err(format!("flatten: start_dim {start} comes after end_dim {end}"));
+        return Err(format!(
+            "flatten: start_dim {start} comes after end_dim {end}"
+        ));
     }
     let mut out = shape[..s].to_vec();
     out.push(
@@ -383,11 +389,15 @@ fn view(from: &[i64], sizes: &[i64]) -> std::result::Result<Vec<i64>, String> {
     let mut out = sizes.to_vec();
     if let Some(i) = sizes.iter().position(|&d| d == -1) {
         if known == 0 || total % known != 0 {
-            return Err(format!("shape {sizes:?} is invalid for an input of shape {from:?}"));
+            return Err(format!(
+                "shape {sizes:?} is invalid for an input of shape {from:?}"
+            ));
         }
         out[i] = total / known;
     } else if known != total {
-        return Err(format!("shape {sizes:?} is invalid for an input of shape {from:?}"));
+        return Err(format!(
+            "shape {sizes:?} is invalid for an input of shape {from:?}"
+        ));
     }
     Ok(out)
 }
@@ -397,8 +407,16 @@ fn broadcast(a: &[i64], b: &[i64]) -> Option<Vec<i64>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let x = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let y = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = match (x, y) {
             (x, y) if x == y => x,
             (1, y) => y,

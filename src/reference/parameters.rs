@@ -101,12 +101,12 @@ pub fn parameters(code: &Code, model: Option<&str>, input: Option<Vec<i64>>) -> 
         .fold(0i64, |acc, l| acc.saturating_add(l.parameters));
     let output_shape = match &input_shape {
         Some(shape) => Some(
-            geometry::module_output_shape(&named.module, shape, DType::Float32).map_err(|e| {
-                match e {
+            geometry::module_output_shape(&named.module, shape, DType::Float32).map_err(
+                |e| match e {
                     Error::Invalid(m) => Error::Invalid(format!("`{}`: {m}", named.name)),
                     other => other,
-                }
-            })?,
+                },
+            )?,
         ),
         None => None,
     };

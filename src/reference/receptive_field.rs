@@ -113,8 +113,7 @@ pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<Recepti
         )?),
         None => None,
     };
-    let (per_step, last) =
-        super::tensors::seeded(|| measure(module, &closed.traced, &out))?;
+    let (per_step, last) = super::tensors::seeded(|| measure(module, &closed.traced, &out))?;
     let mut trace = Vec::new();
     for ((index, layer, field), measured) in closed.traced.iter().zip(per_step) {
         if measured != field.extent() {
@@ -212,11 +211,16 @@ trait Domain {
     fn record(&mut self, index: usize, label: String, v: &Self::V);
 }
 
+/// A class `forward` being walked: its input, its frame (for memoisation), its name prefix,
+/// and the names of the class's registered modules by id.
+type Frame<V> = (V, usize, String, HashMap<usize, String>);
+
+/// Fields measured by autograd: one per traced layer, and the output's.
+type Measured = (Vec<[i64; 2]>, [i64; 2]);
+
 struct Walk<'d, D: Domain> {
     domain: &'d mut D,
-    /// Inputs of the class `forward`s being walked, with their frame, name prefix and the
-    /// names of the class's registered modules by id.
-    frames: Vec<(D::V, usize, String, HashMap<usize, String>)>,
+    frames: Vec<Frame<D::V>>,
     next_frame: usize,
     memo: HashMap<(usize, usize), D::V>,
     index: usize,
@@ -237,7 +241,8 @@ fn names(module: &Module) -> HashMap<usize, String> {
         match &m.kind {
             ModuleKind::Sequential(layers) => {
                 for (i, (id, _)) in layers.iter().enumerate() {
-                    out.entry(*id).or_insert_with(|| join(prefix, &i.to_string()));
+                    out.entry(*id)
+                        .or_insert_with(|| join(prefix, &i.to_string()));
                 }
             }
             ModuleKind::Chain(children) | ModuleKind::List(children) => {
@@ -355,11 +360,11 @@ impl<'d, D: Domain> Walk<'d, D> {
             )))
         };
         match expr {
-            TensorExpr::Input => self
-                .frames
-                .last()
-                .map(|f| f.0.clone())
-                .ok_or_else(|| Error::Invalid("a model's input used outside its forward".into())),
+            TensorExpr::Input => {
+                self.frames.last().map(|f| f.0.clone()).ok_or_else(|| {
+                    Error::Invalid("a model's input used outside its forward".into())
+                })
+            }
             TensorExpr::Leaf { span, .. } => Err(Error::Invalid(format!(
                 "the tensor made at {span} inside `forward` does not depend on the input; a \
                  receptive field needs every path to start at the input"
@@ -459,8 +464,8 @@ impl Domain for ClosedForm {
         for d in 0..2 {
             let span = g.dilation[d].saturating_mul(g.kernel[d] - 1);
             f.lo[d] = x.lo[d].saturating_sub(g.padding[d].saturating_mul(x.jump[d]));
-            f.hi[d] = x.hi[d]
-                .saturating_add(span.saturating_sub(g.padding[d]).saturating_mul(x.jump[d]));
+            f.hi[d] =
+                x.hi[d].saturating_add(span.saturating_sub(g.padding[d]).saturating_mul(x.jump[d]));
             f.longest[d] = x.longest[d].saturating_add(span.saturating_mul(x.jump[d]));
             f.jump[d] = x.jump[d].saturating_mul(g.stride[d]);
         }
@@ -479,7 +484,10 @@ impl Domain for ClosedForm {
                 )));
             }
             let centre = |f: &Field, d: usize| (f.lo[d] + f.hi[d]) as f64 / 2.0;
-            let offset = [centre(f, 0) - centre(&out, 0), centre(f, 1) - centre(&out, 1)];
+            let offset = [
+                centre(f, 0) - centre(&out, 0),
+                centre(f, 1) - centre(&out, 1),
+            ];
             if offset != [0.0, 0.0] {
                 self.misaligned.push(Misalignment {
                     at: span.to_string(),
@@ -542,19 +550,15 @@ impl Domain for Surrogate {
 
     fn window(&mut self, g: Geom, x: &T) -> Result<T> {
         let x = one_channel(&x.0)?;
-        let ones = Tensor::f_ones([1, 1, g.kernel[0], g.kernel[1]], (Kind::Double, Device::Cpu))
-            .map_err(Error::torch("to make the surrogate's window"))?;
-        let _ = g.pool; // Pooling and convolution are the same window of ones here.
-        x.f_conv2d(
-            &ones,
-            None::<&Tensor>,
-            g.stride,
-            g.padding,
-            g.dilation,
-            1,
+        let ones = Tensor::f_ones(
+            [1, 1, g.kernel[0], g.kernel[1]],
+            (Kind::Double, Device::Cpu),
         )
-        .map(T)
-        .map_err(Error::torch("to run the surrogate"))
+        .map_err(Error::torch("to make the surrogate's window"))?;
+        let _ = g.pool; // Pooling and convolution are the same window of ones here.
+        x.f_conv2d(&ones, None::<&Tensor>, g.stride, g.padding, g.dilation, 1)
+            .map(T)
+            .map_err(Error::torch("to run the surrogate"))
     }
 
     fn merge(&mut self, items: Vec<T>, span: Span) -> Result<T> {
@@ -588,7 +592,7 @@ enum Pick {
 /// 246x246, one channel); if any field touches the input's border, the input doubles and the
 /// middle output pixel is used instead. The output's field is then measured again on a larger
 /// input, which must give the same field: the field has stopped growing.
-fn measure(module: &Module, traced: &[(usize, String, Field)], out: &Field) -> Result<(Vec<[i64; 2]>, [i64; 2])> {
+fn measure(module: &Module, traced: &[(usize, String, Field)], out: &Field) -> Result<Measured> {
     let extent = out.extent();
     let mut side = [0i64; 2];
     for d in 0..2 {
@@ -615,8 +619,8 @@ fn measure(module: &Module, traced: &[(usize, String, Field)], out: &Field) -> R
     let mut previous = last;
     let mut bigger = side;
     loop {
-        for d in 0..2 {
-            bigger[d] = bigger[d].saturating_add(out.jump[d].saturating_mul(4).max(4));
+        for (b, j) in bigger.iter_mut().zip(out.jump) {
+            *b = b.saturating_add(j.saturating_mul(4).max(4));
         }
         if bigger[0].saturating_mul(bigger[1]) > MAX_AREA {
             return Err(Error::Invalid(format!(
@@ -642,7 +646,7 @@ fn measure_at(
     out: &Field,
     pick: Pick,
     trace: bool,
-) -> Result<Option<(Vec<[i64; 2]>, [i64; 2])>> {
+) -> Result<Option<Measured>> {
     let input = Tensor::f_ones([1, 1, side[0], side[1]], (Kind::Double, Device::Cpu))
         .map_err(Error::torch("to allocate the surrogate's input"))?
         .set_requires_grad(true);
@@ -718,7 +722,10 @@ fn field_of(
         if n == 0 {
             return Ok(None);
         }
-        Ok(Some((any.int64_value(&[0, 0]), any.int64_value(&[n - 1, 0]))))
+        Ok(Some((
+            any.int64_value(&[0, 0]),
+            any.int64_value(&[n - 1, 0]),
+        )))
     };
     let (Some(rows), Some(cols)) = (extent(0)?, extent(1)?) else {
         return Err(Error::Invalid(

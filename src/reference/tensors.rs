@@ -80,7 +80,8 @@ pub struct Evaluator {
     /// each opened.
     inputs: Vec<(Tensor, usize)>,
     next_frame: usize,
-    /// Nodes of class graphs already evaluated in a frame (a value used twice is one tensor).
+    /// Nodes already evaluated, by node and input frame (a value used twice is one tensor,
+    /// as in Python, and a graph that reuses values is not evaluated exponentially).
     memo: HashMap<(usize, usize), Tensor>,
 }
 
@@ -163,15 +164,11 @@ impl Evaluator {
     pub fn eval(&mut self, expr: &TensorExpr) -> Result<Tensor> {
         let frame = self.inputs.last().map_or(0, |(_, f)| *f);
         let key = (expr as *const TensorExpr as usize, frame);
-        if frame != 0 {
-            if let Some(t) = self.memo.get(&key) {
-                return Ok(t.shallow_clone());
-            }
+        if let Some(t) = self.memo.get(&key) {
+            return Ok(t.shallow_clone());
         }
         let out = self.eval_inner(expr)?;
-        if frame != 0 {
-            self.memo.insert(key, out.shallow_clone());
-        }
+        self.memo.insert(key, out.shallow_clone());
         Ok(out)
     }
 
@@ -221,8 +218,7 @@ impl Evaluator {
                 for item in items {
                     tensors.push(self.eval(item)?);
                 }
-                Tensor::f_cat(&tensors, *dim)
-                    .map_err(Error::torch(format!("torch.cat at {span}")))
+                Tensor::f_cat(&tensors, *dim).map_err(Error::torch(format!("torch.cat at {span}")))
             }
             TensorExpr::View { input, shape, span } => {
                 let x = self.eval(input)?;

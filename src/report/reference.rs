@@ -98,7 +98,7 @@ fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -127,8 +127,20 @@ pub fn parameters(p: &Parameters) -> String {
         thousands(p.trainable)
     );
     let _ = writeln!(out);
-    let name_w = p.layers.iter().map(|l| l.name.len()).max().unwrap_or(4).max(4);
-    let layer_w = p.layers.iter().map(|l| l.layer.len()).max().unwrap_or(5).max(5);
+    let name_w = p
+        .layers
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let layer_w = p
+        .layers
+        .iter()
+        .map(|l| l.layer.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let _ = writeln!(
         out,
         "{:<name_w$}  {:<layer_w$}  {:>12}",

@@ -241,7 +241,10 @@ fn number_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key
                 })
                 .map_err(|e| format!("code `{code}`: {e}"))?;
             let (value, what) = match layer {
-                None if *trainable => (p.trainable, format!("trainable parameters of `{}`", p.model)),
+                None if *trainable => (
+                    p.trainable,
+                    format!("trainable parameters of `{}`", p.model),
+                ),
                 None => (p.total, format!("parameters of `{}`", p.model)),
                 Some(name) => {
                     let found = p.layers.iter().find(|l| l.name == *name).ok_or_else(|| {

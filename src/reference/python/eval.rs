@@ -30,6 +30,10 @@ const MAX_CALL_DEPTH: usize = 32;
 const MAX_REPEAT_LEN: usize = 100_000;
 /// Most statements interpreted in all (loops included): bounds the time of hostile code.
 const MAX_STEPS: usize = 1_000_000;
+/// Deepest tensor graph a name may hold (operations from the inputs, a class's `forward`
+/// counted in full): the computations walk graphs recursively, and a loop could otherwise
+/// chain a million layers. ResNet-152 is about 600 deep.
+pub const MAX_GRAPH_DEPTH: u32 = 1000;
 /// Largest tensor a specification may describe, in elements (the 1024x1024 images are 3M).
 pub const MAX_TENSOR_ELEMENTS: i64 = 1 << 40;
 
@@ -452,6 +456,11 @@ struct Interpreter {
     next_id: usize,
     depth: usize,
     steps: usize,
+    /// Depths of the tensor graphs built so far, by node (the node kept alive so that its
+    /// address is not reused).
+    graph_depths: HashMap<usize, (Rc<TensorExpr>, u32)>,
+    /// Depths of the class modules' `forward` graphs, by module id.
+    module_depths: HashMap<usize, u32>,
 }
 
 type Scope = HashMap<String, Value>;
@@ -476,6 +485,7 @@ impl Interpreter {
             }
             StmtKind::Assign { targets, value } => {
                 let value = self.expr(value, None)?;
+                self.check_depth(&value, span)?;
                 for target in targets {
                     self.assign(target, value.clone())?;
                 }
@@ -512,6 +522,91 @@ impl Interpreter {
         }
     }
 
+    /// How deep a module's run is, in graph nodes.
+    fn module_depth(&self, m: &Module) -> u32 {
+        match &m.kind {
+            ModuleKind::Layer(_) | ModuleKind::Sequential(_) | ModuleKind::List(_) => 1,
+            ModuleKind::Chain(children) => children
+                .iter()
+                .fold(0u32, |acc, c| acc.saturating_add(self.module_depth(c))),
+            ModuleKind::Class(_) => self.module_depths.get(&m.id).copied().unwrap_or(1),
+        }
+    }
+
+    /// The depth of `t`'s graph, computed without recursion (nodes already measured are
+    /// looked up).
+    fn tensor_depth(&mut self, t: &Rc<TensorExpr>) -> u32 {
+        fn children(t: &TensorExpr) -> Vec<Rc<TensorExpr>> {
+            let operand = |o: &Operand| match o {
+                Operand::Tensor(t) => Some(t.clone()),
+                Operand::Scalar(_) => None,
+            };
+            match t {
+                TensorExpr::Leaf { .. } | TensorExpr::Input => Vec::new(),
+                TensorExpr::Apply { input, .. } => vec![input.clone()],
+                TensorExpr::Binary { left, right, .. } => {
+                    operand(left).into_iter().chain(operand(right)).collect()
+                }
+                TensorExpr::Neg(t) | TensorExpr::Map(_, t) | TensorExpr::Reduce(_, t) => {
+                    vec![t.clone()]
+                }
+                TensorExpr::Cat { items, .. } => items.clone(),
+                TensorExpr::View { input, shape, .. } => std::iter::once(input.clone())
+                    .chain(shape.iter().filter_map(|d| match d {
+                        ViewDim::SizeOf(t, _) => Some(t.clone()),
+                        ViewDim::Fixed(_) => None,
+                    }))
+                    .collect(),
+            }
+        }
+        let key = |t: &Rc<TensorExpr>| Rc::as_ptr(t) as usize;
+        let mut stack = vec![(t.clone(), false)];
+        while let Some((node, expanded)) = stack.pop() {
+            if self.graph_depths.contains_key(&key(&node)) {
+                continue;
+            }
+            let kids = children(&node);
+            if !expanded {
+                stack.push((node, true));
+                for k in kids {
+                    if !self.graph_depths.contains_key(&key(&k)) {
+                        stack.push((k, false));
+                    }
+                }
+                continue;
+            }
+            let below = kids
+                .iter()
+                .map(|k| self.graph_depths.get(&key(k)).map_or(0, |(_, d)| *d))
+                .max()
+                .unwrap_or(0);
+            let own = match node.as_ref() {
+                TensorExpr::Apply { module, .. } => self.module_depth(module),
+                _ => 1,
+            };
+            let depth = below.saturating_add(own);
+            self.graph_depths.insert(key(&node), (node, depth));
+        }
+        self.graph_depths.get(&key(t)).map_or(0, |(_, d)| *d)
+    }
+
+    /// Refuses a value whose tensor graph is deeper than [`MAX_GRAPH_DEPTH`].
+    fn check_depth(&mut self, value: &Value, span: Span) -> Result<(), EvalError> {
+        if let Value::Tensor(t) | Value::Shape(t) | Value::Dim(t, _) = value {
+            let depth = self.tensor_depth(t);
+            if depth > MAX_GRAPH_DEPTH {
+                return err(
+                    span,
+                    format!(
+                        "this tensor is the result of {depth} chained operations; at most \
+                         {MAX_GRAPH_DEPTH} are supported"
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Counts one interpreted statement; errs past [`MAX_STEPS`].
     fn step(&mut self, span: Span) -> Result<(), EvalError> {
         self.steps += 1;
@@ -531,6 +626,7 @@ impl Interpreter {
             match &stmt.kind {
                 StmtKind::Assign { targets, value } => {
                     let value = self.expr(value, Some(scope))?;
+                    self.check_depth(&value, stmt.span)?;
                     for target in targets {
                         self.assign_local(target, value.clone(), scope)?;
                     }
@@ -545,6 +641,7 @@ impl Interpreter {
                         Some(v) => self.expr(v, Some(scope))?,
                         None => Value::None,
                     };
+                    self.check_depth(&value, stmt.span)?;
                     return Ok(Some(value));
                 }
                 StmtKind::For { target, iter, body } => {
@@ -647,7 +744,10 @@ impl Interpreter {
                 }
                 other => err(
                     *span,
-                    format!("only attributes of `self` can be assigned, not of {}", other.kind()),
+                    format!(
+                        "only attributes of `self` can be assigned, not of {}",
+                        other.kind()
+                    ),
                 ),
             },
             Target::Tuple(targets, span) => {
@@ -658,7 +758,11 @@ impl Interpreter {
                     other => {
                         return err(
                             *span,
-                            format!("cannot unpack {} into {} names", other.kind(), targets.len()),
+                            format!(
+                                "cannot unpack {} into {} names",
+                                other.kind(),
+                                targets.len()
+                            ),
                         )
                     }
                 };
@@ -711,7 +815,11 @@ impl Interpreter {
                 Some(Value::Tensor(t)) => Ok(t),
                 Some(other) => err(
                     forward.span,
-                    format!("`{}.forward` returns {}, not a tensor", class.name, other.kind()),
+                    format!(
+                        "`{}.forward` returns {}, not a tensor",
+                        class.name,
+                        other.kind()
+                    ),
                 ),
                 None => err(
                     forward.span,
@@ -721,6 +829,8 @@ impl Interpreter {
         })();
         self.depth -= 1;
         let graph = result?;
+        let depth = self.tensor_depth(&graph);
+        self.module_depths.insert(id, depth);
         let children = object
             .borrow()
             .attrs
@@ -1429,7 +1539,12 @@ impl Interpreter {
             }
             "manual_seed" => Ok(Value::None),
             "cat" | "concat" | "concatenate" => {
-                let b = args.bind(&format!("torch.{name}"), &["tensors", "dim"], &["dim"], span)?;
+                let b = args.bind(
+                    &format!("torch.{name}"),
+                    &["tensors", "dim"],
+                    &["dim"],
+                    span,
+                )?;
                 let items = b[0].clone().unwrap_or(Value::None);
                 let dim = opt_int(&b[1], "dim", 0, i64::MIN, span)?;
                 let mut tensors = Vec::new();
@@ -1654,9 +1769,13 @@ fn subscript(value: Value, index: Value, span: Span) -> Result<Value, EvalError>
         other => return err(span, format!("index must be an int, not {}", other.kind())),
     };
     let value = match value {
-        Value::Module(m) if m.children().is_some() => {
-            Value::List(m.children().unwrap_or_default().into_iter().map(Value::Module).collect())
-        }
+        Value::Module(m) if m.children().is_some() => Value::List(
+            m.children()
+                .unwrap_or_default()
+                .into_iter()
+                .map(Value::Module)
+                .collect(),
+        ),
         Value::Shape(t) => return Ok(Value::Dim(t, i)),
         other => other,
     };
@@ -2096,7 +2215,10 @@ fn tensor_method(
         }
         "view" | "reshape" => {
             if !args.keywords.is_empty() {
-                return err(span, format!("Tensor.{name} takes sizes as positional arguments"));
+                return err(
+                    span,
+                    format!("Tensor.{name} takes sizes as positional arguments"),
+                );
             }
             let mut sizes: Vec<(Value, Span)> = args.positional;
             if sizes.len() == 1 && matches!(sizes[0].0, Value::Tuple(_) | Value::List(_)) {
@@ -2111,7 +2233,10 @@ fn tensor_method(
                     other => {
                         return err(
                             s,
-                            format!("a size of `{name}` is an int or x.size(d), not {}", other.kind()),
+                            format!(
+                                "a size of `{name}` is an int or x.size(d), not {}",
+                                other.kind()
+                            ),
                         )
                     }
                 });

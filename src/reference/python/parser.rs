@@ -911,11 +911,12 @@ impl Parser<'_> {
                         METHOD_STATEMENTS,
                     ))
                 }
-                Tok::Keyword(keyword @ ("while" | "if" | "elif" | "else" | "with" | "try"
-                | "except" | "finally" | "async" | "break" | "continue" | "raise" | "del"
-                | "assert" | "global" | "nonlocal")) => {
-                    let (construct, plural) =
-                        refused_statement(keyword).unwrap_or_default();
+                Tok::Keyword(
+                    keyword @ ("while" | "if" | "elif" | "else" | "with" | "try" | "except"
+                    | "finally" | "async" | "break" | "continue" | "raise" | "del"
+                    | "assert" | "global" | "nonlocal"),
+                ) => {
+                    let (construct, plural) = refused_statement(keyword).unwrap_or_default();
                     return Err(unsupported(span, construct, &plural, METHOD_STATEMENTS));
                 }
                 _ => match self.simple(Some(name))? {
@@ -1994,6 +1995,46 @@ y = -x ** 2 + 1e-5 * a[0] - b // 2 % 3
             e.message,
             "`for` loops are not supported in question code; only assignments, \
              `def f(...): return ...`, imports and expressions are"
+        );
+    }
+
+    #[test]
+    fn classes_with_methods_loops_and_attribute_targets() {
+        let source = "class Net(nn.Module):\n    \"A docstring.\"\n\n    \
+                      def __init__(self, c, k=3):\n        super().__init__()\n        \
+                      self.convs = nn.ModuleList()\n        for i in range(2):\n            \
+                      self.convs.append(nn.Conv2d(c, c, k)); pass\n\n    \
+                      def forward(self, x):\n        for conv in self.convs:\n            \
+                      x = conv(x)\n        return x + 1\nnet = Net(4)\n";
+        assert_eq!(
+            stmts(source),
+            [
+                "class Net {__init__: super().__init__(); self.convs = nn.ModuleList(); \
+                 for i in range(2): self.convs.append(nn.Conv2d(c, c, k)); pass | \
+                 forward: for conv in self.convs: x = conv(x); return (+ x 1)}",
+                "net = Net(4)",
+            ]
+        );
+        // Bases other than nn.Module, and statements outside methods, are refused.
+        assert_eq!(
+            err("class A(object):\n    pass").construct,
+            "`class` definition"
+        );
+        assert_eq!(
+            err("class A(torch.nn.Module):\n    x = 1").construct,
+            "class attribute"
+        );
+        assert_eq!(
+            err("class A(nn.Module):\n    def f(self):\n        if x:\n            pass").construct,
+            "`if` statement"
+        );
+        assert_eq!(
+            err("class A(nn.Module):\n    def f(self, *a):\n        pass").construct,
+            "`*args`/`**kwargs` parameter"
+        );
+        assert_eq!(
+            err("class A(nn.Module):\n    def f():\n        pass").construct,
+            "method without `self`"
         );
     }
 
