@@ -516,3 +516,21 @@ fn a_rubric_computes_parameter_keys() {
     // 256 * 256 * 3 * 3 + 256.
     assert_eq!(value("plain-conv1"), 590_080.0);
 }
+
+/// Forty 3x3 convolutions: the surrogate's values reach 9^40, past float's range, so it runs
+/// in double; each adds 2 to the field (1 + 40 * 2 = 81, by the definition of a 3x3 window).
+#[test]
+fn a_deep_stack_is_measured_in_double_precision() {
+    let layers: Vec<Layer> = (0..40)
+        .map(|_| {
+            Layer::Conv2d(Conv2d {
+                padding: [1, 1],
+                ..Conv2d::new(1, 1, [3, 3])
+            })
+        })
+        .collect();
+    let rf = of_module(&sequential(&layers), Some(&[1, 1, 32, 32])).expect("computes");
+    assert_eq!(rf.receptive_field, [81, 81]);
+    assert_eq!(rf.output_shape, Some(vec![1, 1, 32, 32]));
+    assert_eq!(rf.trace.len(), 40);
+}

@@ -113,7 +113,20 @@ pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<Recepti
         )?),
         None => None,
     };
-    let (per_step, last) = super::tensors::seeded(|| measure(module, &closed.traced, &out))?;
+    let (per_step, last) = super::tensors::seeded(|| {
+        // The surrogate's tensors are small: libtorch's thread pool costs more than it saves.
+        let threads = tch::get_num_threads();
+        tch::set_num_threads(1);
+        // Float while the values stay below 2^100, far from float's 2^128.
+        let kind = if closed.magnitude < 100.0 {
+            Kind::Float
+        } else {
+            Kind::Double
+        };
+        let measured = measure(module, &closed.traced, &out, kind);
+        tch::set_num_threads(threads);
+        measured
+    })?;
     let mut trace = Vec::new();
     for ((index, layer, field), measured) in closed.traced.iter().zip(per_step) {
         if measured != field.extent() {
@@ -207,8 +220,8 @@ trait Domain {
     fn window(&mut self, g: Geom, x: &Self::V) -> Result<Self::V>;
     /// Paths meeting at `span` (`+`, `torch.cat`, ...).
     fn merge(&mut self, items: Vec<Self::V>, span: Span) -> Result<Self::V>;
-    /// The output of traced layer application `index`.
-    fn record(&mut self, index: usize, label: String, v: &Self::V);
+    /// The output of traced layer application `index`; true to stop the walk there.
+    fn record(&mut self, index: usize, label: String, v: &Self::V) -> bool;
 }
 
 /// A class `forward` being walked: its input, its frame (for memoisation), its name prefix,
@@ -224,6 +237,8 @@ struct Walk<'d, D: Domain> {
     next_frame: usize,
     memo: HashMap<(usize, usize), D::V>,
     index: usize,
+    /// The domain asked to stop (the walk then unwinds with an empty error).
+    stopped: bool,
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -270,6 +285,7 @@ impl<'d, D: Domain> Walk<'d, D> {
             next_frame: 0,
             memo: HashMap::new(),
             index: 0,
+            stopped: false,
         }
     }
 
@@ -317,7 +333,10 @@ impl<'d, D: Domain> Walk<'d, D> {
             Layer::Conv2d(_) | Layer::MaxPool2d(_) | Layer::AvgPool2d(_) => {
                 let g = geom(layer).expect("a window layer");
                 let y = self.domain.window(g, &x)?;
-                self.domain.record(index, shown, &y);
+                if self.domain.record(index, shown, &y) {
+                    self.stopped = true;
+                    return Err(Error::Invalid(String::new()));
+                }
                 Ok(y)
             }
             Layer::ReLU
@@ -429,6 +448,9 @@ struct Field {
     hi: [i64; 2],
     jump: [i64; 2],
     longest: [i64; 2],
+    /// log2 of a bound on the surrogate's values here (windows of ones multiply them by
+    /// their area, merges add paths), to pick the surrogate's precision.
+    magnitude: f64,
 }
 
 impl Field {
@@ -438,6 +460,7 @@ impl Field {
             hi: [0, 0],
             jump: [1, 1],
             longest: [1, 1],
+            magnitude: 0.0,
         }
     }
 
@@ -454,6 +477,8 @@ struct ClosedForm {
     traced: Vec<(usize, String, Field)>,
     misaligned: Vec<Misalignment>,
     merged: bool,
+    /// The largest [`Field::magnitude`] met.
+    magnitude: f64,
 }
 
 impl Domain for ClosedForm {
@@ -469,11 +494,16 @@ impl Domain for ClosedForm {
             f.longest[d] = x.longest[d].saturating_add(span.saturating_mul(x.jump[d]));
             f.jump[d] = x.jump[d].saturating_mul(g.stride[d]);
         }
+        f.magnitude = x.magnitude + ((g.kernel[0] as f64) * (g.kernel[1] as f64)).log2();
+        self.magnitude = self.magnitude.max(f.magnitude);
         Ok(f)
     }
 
     fn merge(&mut self, items: Vec<Field>, span: Span) -> Result<Field> {
         let mut out = items[0];
+        out.magnitude =
+            items.iter().map(|f| f.magnitude).fold(0.0, f64::max) + (items.len() as f64).log2();
+        self.magnitude = self.magnitude.max(out.magnitude);
         for f in &items[1..] {
             if f.jump != out.jump {
                 return Err(Error::Invalid(format!(
@@ -504,8 +534,9 @@ impl Domain for ClosedForm {
         Ok(out)
     }
 
-    fn record(&mut self, index: usize, label: String, v: &Field) {
+    fn record(&mut self, index: usize, label: String, v: &Field) -> bool {
         self.traced.push((index, label, *v));
+        false
     }
 }
 
@@ -513,9 +544,12 @@ impl Domain for ClosedForm {
 
 /// The surrogate's tensors: one channel per path, double precision (products of ones grow
 /// with depth and must not overflow).
-#[derive(Default)]
 struct Surrogate {
+    /// Float while the values stay far below float's range, double beyond.
+    kind: Kind,
     traced: Vec<Tensor>,
+    /// Stop after this many traced layers.
+    stop_after: Option<usize>,
 }
 
 /// One channel: the sum over channels, which sees what any channel sees (all values are
@@ -524,16 +558,8 @@ fn one_channel(x: &Tensor) -> Result<Tensor> {
     if x.size().get(1) == Some(&1) {
         return Ok(x.shallow_clone());
     }
-    x.f_sum_dim_intlist([1i64].as_slice(), true, Kind::Double)
+    x.f_sum_dim_intlist([1i64].as_slice(), true, x.kind())
         .map_err(Error::torch("to sum the surrogate's channels"))
-}
-
-impl Clone for Surrogate {
-    fn clone(&self) -> Self {
-        Surrogate {
-            traced: self.traced.iter().map(Tensor::shallow_clone).collect(),
-        }
-    }
 }
 
 /// A tensor in the walk (tch's `Tensor` is not `Clone`: clones share storage, as in Python).
@@ -550,11 +576,8 @@ impl Domain for Surrogate {
 
     fn window(&mut self, g: Geom, x: &T) -> Result<T> {
         let x = one_channel(&x.0)?;
-        let ones = Tensor::f_ones(
-            [1, 1, g.kernel[0], g.kernel[1]],
-            (Kind::Double, Device::Cpu),
-        )
-        .map_err(Error::torch("to make the surrogate's window"))?;
+        let ones = Tensor::f_ones([1, 1, g.kernel[0], g.kernel[1]], (self.kind, Device::Cpu))
+            .map_err(Error::torch("to make the surrogate's window"))?;
         let _ = g.pool; // Pooling and convolution are the same window of ones here.
         x.f_conv2d(&ones, None::<&Tensor>, g.stride, g.padding, g.dilation, 1)
             .map(T)
@@ -573,8 +596,9 @@ impl Domain for Surrogate {
         Ok(T(out))
     }
 
-    fn record(&mut self, _index: usize, _label: String, v: &T) {
+    fn record(&mut self, _index: usize, _label: String, v: &T) -> bool {
         self.traced.push(v.0.shallow_clone());
+        self.stop_after == Some(self.traced.len())
     }
 }
 
@@ -587,34 +611,77 @@ enum Pick {
     Middle,
 }
 
-/// Measures every traced node's field and the output's, by autograd on the surrogate. The
-/// input starts as the smallest that contains the closed form's field (so VGG-16 runs on
-/// 246x246, one channel); if any field touches the input's border, the input doubles and the
-/// middle output pixel is used instead. The output's field is then measured again on a larger
-/// input, which must give the same field: the field has stopped growing.
-fn measure(module: &Module, traced: &[(usize, String, Field)], out: &Field) -> Result<Measured> {
-    let extent = out.extent();
-    let mut side = [0i64; 2];
-    for d in 0..2 {
-        side[d] = extent[d]
-            .saturating_add(out.jump[d].saturating_mul(2))
-            .saturating_add(2);
+/// The smallest input side that contains `field` around a well-placed output pixel.
+fn tight_side(field: &Field) -> [i64; 2] {
+    let extent = field.extent();
+    [0, 1].map(|d| {
+        extent[d]
+            .saturating_add(field.jump[d].saturating_mul(2))
+            .saturating_add(2)
+    })
+}
+
+fn too_large(side: [i64; 2], extent: [i64; 2]) -> Result<()> {
+    if side[0].saturating_mul(side[1]) > MAX_AREA {
+        return Err(Error::Invalid(format!(
+            "the receptive field ({} x {}) needs an input larger than {MAX_AREA} pixels to \
+             measure",
+            extent[0], extent[1]
+        )));
     }
-    let mut pick = Pick::Centred;
-    let (steps, last) = loop {
-        if side[0].saturating_mul(side[1]) > MAX_AREA {
-            return Err(Error::Invalid(format!(
-                "the receptive field ({} x {}) needs an input larger than {MAX_AREA} pixels to \
-                 measure",
-                extent[0], extent[1]
-            )));
+    Ok(())
+}
+
+/// Measures every traced node's field and the output's, by autograd on the surrogate. Each
+/// node is measured on the smallest input that contains its field (the closed form says
+/// where to look: VGG-16's output on 246x246, one channel), the walk stopping at the node; if
+/// any field touches its input's border, every node is measured again on inputs that double,
+/// at the middle output pixel. The output's field is then measured again on larger inputs
+/// until it stops growing.
+fn measure(
+    module: &Module,
+    traced: &[(usize, String, Field)],
+    out: &Field,
+    kind: Kind,
+) -> Result<Measured> {
+    let mut steps = Vec::with_capacity(traced.len());
+    for (i, (_, _, field)) in traced.iter().enumerate() {
+        let side = tight_side(field);
+        too_large(side, field.extent())?;
+        match measure_at(module, side, kind, Some(i + 1), field, Pick::Centred)? {
+            Some(found) => steps.push(found),
+            None => break,
         }
-        if let Some(found) = measure_at(module, side, traced, out, pick, true)? {
-            break found;
-        }
-        pick = Pick::Middle;
-        side = [side[0].saturating_mul(2), side[1].saturating_mul(2)];
+    }
+    let mut side = tight_side(out);
+    too_large(side, out.extent())?;
+    let mut last = if steps.len() == traced.len() {
+        measure_at(module, side, kind, None, out, Pick::Centred)?
+    } else {
+        None
     };
+    if last.is_none() {
+        // The closed form's sizes were not enough: double until every field fits.
+        loop {
+            side = [side[0].saturating_mul(2), side[1].saturating_mul(2)];
+            too_large(side, out.extent())?;
+            steps.clear();
+            for (i, (_, _, field)) in traced.iter().enumerate() {
+                match measure_at(module, side, kind, Some(i + 1), field, Pick::Middle)? {
+                    Some(found) => steps.push(found),
+                    None => break,
+                }
+            }
+            if steps.len() < traced.len() {
+                continue;
+            }
+            if let Some(found) = measure_at(module, side, kind, None, out, Pick::Middle)? {
+                last = Some(found);
+                break;
+            }
+        }
+    }
+    let last = last.expect("set above");
     // Grow the input until the field stops growing.
     let mut previous = last;
     let mut bigger = side;
@@ -622,54 +689,49 @@ fn measure(module: &Module, traced: &[(usize, String, Field)], out: &Field) -> R
         for (b, j) in bigger.iter_mut().zip(out.jump) {
             *b = b.saturating_add(j.saturating_mul(4).max(4));
         }
-        if bigger[0].saturating_mul(bigger[1]) > MAX_AREA {
-            return Err(Error::Invalid(format!(
-                "the receptive field ({} x {}) needs an input larger than {MAX_AREA} pixels to \
-                 measure",
-                previous[0], previous[1]
-            )));
-        }
-        match measure_at(module, bigger, &[], out, Pick::Middle, false)? {
-            Some((_, again)) if again == previous => return Ok((steps, last)),
-            Some((_, again)) => previous = again,
+        too_large(bigger, previous)?;
+        match measure_at(module, bigger, kind, None, out, Pick::Middle)? {
+            Some(again) if again == previous => return Ok((steps, last)),
+            Some(again) => previous = again,
             None => {}
         }
     }
 }
 
-/// One measurement on a `side` input: the field of each traced node (when `trace`) and of the
-/// output; `None` when a field touches the border or the input is too small for the model.
+/// One measurement on a `side` input: the field of traced node `stop_after` (counting from
+/// one), or of the output when `None`; `None` when the field touches the border or the input
+/// is too small for the model.
 fn measure_at(
     module: &Module,
     side: [i64; 2],
-    traced: &[(usize, String, Field)],
-    out: &Field,
+    kind: Kind,
+    stop_after: Option<usize>,
+    field: &Field,
     pick: Pick,
-    trace: bool,
-) -> Result<Option<Measured>> {
-    let input = Tensor::f_ones([1, 1, side[0], side[1]], (Kind::Double, Device::Cpu))
+) -> Result<Option<[i64; 2]>> {
+    let input = Tensor::f_ones([1, 1, side[0], side[1]], (kind, Device::Cpu))
         .map_err(Error::torch("to allocate the surrogate's input"))?
         .set_requires_grad(true);
-    let mut surrogate = Surrogate::default();
-    let output = match Walk::new(&mut surrogate).module(module, T(input.shallow_clone()), "") {
-        Ok(o) => o.0,
+    let mut surrogate = Surrogate {
+        kind,
+        traced: Vec::new(),
+        stop_after,
+    };
+    let mut walk = Walk::new(&mut surrogate);
+    let walked = walk.module(module, T(input.shallow_clone()), "");
+    let stopped = walk.stopped;
+    let node = match walked {
+        Ok(o) if stop_after.is_none() => o.0,
+        Err(_) if stopped => match surrogate.traced.last() {
+            Some(t) => t.shallow_clone(),
+            None => return Ok(None),
+        },
         // Too small an input for the kernels, or paths whose sizes differ at this size.
         Err(Error::Torch { .. }) => return Ok(None),
         Err(other) => return Err(other),
+        Ok(_) => return Ok(None),
     };
-    let mut steps = Vec::new();
-    if trace {
-        for (t, (_, _, field)) in surrogate.traced.iter().zip(traced) {
-            match field_of(&input, t, field, side, pick, true)? {
-                Some(found) => steps.push(found),
-                None => return Ok(None),
-            }
-        }
-    }
-    match field_of(&input, &output, out, side, pick, false)? {
-        Some(last) => Ok(Some((steps, last))),
-        None => Ok(None),
-    }
+    field_of(&input, &node, field, side, pick)
 }
 
 /// The extent of the input pixels one output pixel of `node` sees.
@@ -679,7 +741,6 @@ fn field_of(
     field: &Field,
     side: [i64; 2],
     pick: Pick,
-    retain: bool,
 ) -> Result<Option<[i64; 2]>> {
     let size = node.size();
     if size.len() != 4 {
@@ -707,7 +768,7 @@ fn field_of(
         .and_then(|t| t.f_select(2, at[1]))
         .and_then(|t| t.f_sum(Kind::Double))
         .map_err(Error::torch("to select an output pixel"))?;
-    let grads = Tensor::f_run_backward(&[pixel], &[input], retain, false)
+    let grads = Tensor::f_run_backward(&[pixel], &[input], false, false)
         .map_err(Error::torch("to backpropagate from the output pixel"))?;
     let seen = grads[0]
         .f_sum_dim_intlist([0i64, 1].as_slice(), false, Kind::Double)
