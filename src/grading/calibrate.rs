@@ -523,7 +523,7 @@ mod tests {
         ];
         let f = Figures::of(&rows);
         assert_eq!((f.n, f.within, f.over, f.under), (4, 2, 1, 1));
-        assert!((f.mean_abs_diff - 0.25).abs() < 1e-12);
+        assert!((f.mean_abs_diff - 0.3125).abs() < 1e-12);
         assert_eq!((f.decisions, f.decisions_agree), (3, 2));
         assert_eq!(f.wrong_decision_credited, 2);
     }
