@@ -41,8 +41,7 @@ pub fn read_labels(text: &str) -> Result<Vec<Label>, String> {
     let mut lines = text.lines();
     let header = tsv_fields(lines.next().ok_or("the labels file is empty")?);
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let (Some(file), Some(question), Some(score)) =
-        (col("file"), col("question_id"), col("score"))
+    let (Some(file), Some(question), Some(score)) = (col("file"), col("question_id"), col("score"))
     else {
         return Err(format!(
             "the labels header needs the columns file, question_id and score (it has: {})",
@@ -432,7 +431,9 @@ impl Calibration {
             );
         }
         if details {
-            out.push_str("\nanswers more than 0.25 from the label, or with a wrong decision credited:\n");
+            out.push_str(
+                "\nanswers more than 0.25 from the label, or with a wrong decision credited:\n",
+            );
             for g in &self.graded {
                 if g.diff().abs() > TOLERANCE + 1e-9 || g.wrong_decision_credited() {
                     let _ = writeln!(

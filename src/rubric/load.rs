@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Answer, Reference, Rubric};
+use super::{Answer, Decision, Reference, Rubric, Term, TermForm, Within};
 
 /// Largest rubric file read (rubrics are a few kilobytes).
 const MAX_RUBRIC_BYTES: u64 = 4 << 20;
@@ -264,17 +264,43 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
                 )))
             }
             Answer::Concepts {
-                rules, forbidden, ..
+                rules,
+                forbidden,
+                decision,
+                decisions,
+                ..
             } => {
+                if rules.is_empty() {
+                    return Err(here("a concepts answer needs at least one rule".into()));
+                }
                 for rule in rules.iter().chain(forbidden) {
-                    for pattern in &rule.any {
+                    let concept = |m: String| here(format!("concept `{}`: {m}", rule.name));
+                    if rule.any.is_empty() && rule.regex.is_empty() {
+                        return Err(concept(
+                            "needs `any` (terms) or `regex` (regular expressions)".into(),
+                        ));
+                    }
+                    if !(rule.weight.is_finite() && rule.weight >= 0.0) {
+                        return Err(concept(format!("weight {} is not >= 0", rule.weight)));
+                    }
+                    for term in &rule.any {
+                        term_error(term).map_or(Ok(()), |m| Err(concept(m)))?;
+                    }
+                    for pattern in &rule.regex {
                         regex::RegexBuilder::new(pattern)
                             .case_insensitive(true)
                             .build()
-                            .map_err(|e| {
-                                here(format!("concept `{}`: bad pattern: {e}", rule.name))
-                            })?;
+                            .map_err(|e| concept(format!("bad regex: {e}")))?;
                     }
+                }
+                let all: Vec<&Decision> = decision.iter().chain(decisions).collect();
+                if decision.is_some() && !decisions.is_empty() {
+                    return Err(here(
+                        "give `decision` (one) or `decisions` (several), not both".into(),
+                    ));
+                }
+                for d in all {
+                    decision_error(d).map_or(Ok(()), |m| Err(here(m)))?;
                 }
             }
             _ => {}
@@ -343,4 +369,91 @@ fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// What is wrong with a term of the rule language, if anything.
+fn term_error(term: &Term) -> Option<String> {
+    use crate::checkers::meaning::{formula_error, phrase_error};
+    match term {
+        Term::Phrase(p) => phrase_error(p),
+        Term::Form(TermForm {
+            phrase,
+            near,
+            within,
+            expr,
+            ..
+        }) => {
+            let given = usize::from(phrase.is_some())
+                + usize::from(near.is_some())
+                + usize::from(expr.is_some());
+            if given != 1 {
+                return Some("a term needs exactly one of `phrase`, `near` and `expr`".to_string());
+            }
+            if within.is_some() && near.is_none() {
+                return Some("`within` goes with `near`".to_string());
+            }
+            match within {
+                Some(Within::Words(0)) => {
+                    return Some("`within` must be at least 1 word".to_string())
+                }
+                Some(Within::Sentence(s)) if s != "sentence" => {
+                    return Some(format!(
+                        "`within: {s}`: write a number of words or `sentence`"
+                    ))
+                }
+                _ => {}
+            }
+            if let Some(p) = phrase {
+                return phrase_error(p);
+            }
+            if let Some(items) = near {
+                if items.len() < 2 {
+                    return Some("`near` needs at least two phrases".to_string());
+                }
+                return items.iter().find_map(|p| phrase_error(p));
+            }
+            expr.as_deref().and_then(formula_error)
+        }
+    }
+}
+
+/// What is wrong with a decision, if anything.
+fn decision_error(d: &Decision) -> Option<String> {
+    let name = d.name.as_deref().unwrap_or("decision");
+    let yes_no = |o: &str| matches!(o, "yes" | "no");
+    if d.options.is_empty() && !yes_no(&d.expect) {
+        return Some(format!(
+            "{name}: `options` must say how each choice is written (only yes/no is read \
+             without them)"
+        ));
+    }
+    let known = |o: &str| d.options.contains_key(o) || (d.options.is_empty() && yes_no(o));
+    if !known(&d.expect) {
+        return Some(format!(
+            "{name}: `expect: {}` is not one of the options ({})",
+            d.expect,
+            list(d.options.keys())
+        ));
+    }
+    if let Some(a) = d.also.iter().find(|a| !known(&a.expect)) {
+        return Some(format!(
+            "{name}: `also` names `{}`, which is not one of the options ({})",
+            a.expect,
+            list(d.options.keys())
+        ));
+    }
+    if let Some(cap) = d.cap {
+        if !(0.0..=1.0).contains(&cap) {
+            return Some(format!("{name}: cap {cap} is not between 0 and 1"));
+        }
+    }
+    if d.part == Some(0) {
+        return Some(format!("{name}: parts are numbered from 1"));
+    }
+    d.options
+        .values()
+        .flatten()
+        .chain(d.also.iter().flat_map(|a| &a.when))
+        .find_map(term_error)
+        .map(|m| format!("{name}: {m}"))
 }

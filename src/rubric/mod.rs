@@ -187,8 +187,16 @@ pub enum Answer {
         rules: Vec<ConceptRule>,
         #[serde(default)]
         min_words: Option<usize>,
+        /// Wrong claims: each one found costs its weight.
         #[serde(default)]
         forbidden: Vec<ConceptRule>,
+        /// The yes/no, direction or choice the answer must commit to.
+        #[serde(default)]
+        decision: Option<Decision>,
+        /// Several decisions, e.g. one per scenario of the question, each read from the
+        /// student's part with its number (`part`).
+        #[serde(default)]
+        decisions: Vec<Decision>,
     },
     /// Code cells that must run without errors (judged from their saved outputs).
     RunsClean {},
@@ -229,15 +237,124 @@ pub struct Statement {
     pub why: String,
 }
 
-/// A concept a free-text answer should mention.
+/// A concept a free-text answer should state. It is found when any one of `any` (terms of
+/// the rule language) or of `regex` (the escape hatch) is.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConceptRule {
+    /// Short name, shown in feedback.
     pub name: String,
-    /// Any of these (regular expressions, case-insensitive) counts.
-    pub any: Vec<String>,
+    /// What the rubric expects, in words a student can act on, shown when the concept is
+    /// missing [default: the name].
+    #[serde(default)]
+    pub expects: Option<String>,
+    /// Terms, any one of which states the concept: a phrase (`vanishing gradient`), or
+    /// `{near: [...], within: N | sentence}`, `{expr: "a/(1-p)"}`, `{phrase: ..., polarity:
+    /// negated}`.
+    #[serde(default)]
+    pub any: Vec<Term>,
+    /// Regular expressions (case-insensitive, `.` matches line breaks, negation not read):
+    /// the escape hatch for what terms cannot say.
+    #[serde(default)]
+    pub regex: Vec<String>,
     #[serde(default = "one")]
     pub weight: f64,
+}
+
+/// One term of the rule language: a phrase, or a term with options.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Term {
+    /// Words in order within one sentence, by stem, up to two other words between
+    /// neighbours; `a|b` alternatives for one word, `word*` a prefix, `not` any negation.
+    Phrase(String),
+    /// A phrase, `near` terms or a formula, with a polarity.
+    Form(TermForm),
+}
+
+/// A term with options: exactly one of `phrase`, `near` and `expr`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TermForm {
+    /// A phrase (as a plain string term).
+    #[serde(default)]
+    pub phrase: Option<String>,
+    /// Phrases that must all occur, in any order, within `within`.
+    #[serde(default)]
+    pub near: Option<Vec<String>>,
+    /// For `near`: a number of words, or `sentence` (the default).
+    #[serde(default)]
+    pub within: Option<Within>,
+    /// A formula, read with the expression reader and compared by value: the student's
+    /// formula is it, or has it as a factor.
+    #[serde(default)]
+    pub expr: Option<String>,
+    /// Whether the term must be stated (`asserted`, the default), stated in negation
+    /// (`negated`: "no linear classifier can separate" states `linear classifier separate`
+    /// negated), or merely mentioned (`any`).
+    #[serde(default)]
+    pub polarity: Polarity,
+}
+
+/// How close `near` terms must be.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Within {
+    /// At most this many words apart.
+    Words(usize),
+    /// `sentence`: in one sentence.
+    Sentence(String),
+}
+
+/// Whether a term counts when its clause is negated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Polarity {
+    /// Counts only when its clause is not negated.
+    #[default]
+    Asserted,
+    /// Counts only when its clause is negated.
+    Negated,
+    /// Counts either way (a mention).
+    Any,
+}
+
+/// A decision the answer must commit to: yes/no, a direction, or one of a few choices. It is
+/// read from the first sentence of the answer (or of its part), else from its conclusion
+/// (a sentence starting "so", "therefore", "thus", "in conclusion", ..., or the last one).
+/// A wrong decision caps the question's score; a missing one is reported.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// Names the decision in feedback and in its part id (`decision: NAME`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The right option.
+    pub expect: String,
+    /// How each option is said, by option name. `yes` and `no` are also read from a
+    /// standalone "Yes"/"No" opening a sentence. A term of one of two options found negated
+    /// counts for the other ("he is not correct" is `no` when `yes` lists `correct`).
+    #[serde(default)]
+    pub options: BTreeMap<String, Vec<Term>>,
+    /// The fraction of the points a wrong decision can keep [default: 0.25].
+    #[serde(default)]
+    pub cap: Option<f64>,
+    /// Other options that are right when the answer states a condition.
+    #[serde(default)]
+    pub also: Vec<AlsoRight>,
+    /// Read from the student's part with this number (1 = the first: `1.`, `a)`, `(A)`),
+    /// for questions with several scenarios.
+    #[serde(default)]
+    pub part: Option<usize>,
+}
+
+/// Another right option, under a condition the answer states.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoRight {
+    pub expect: String,
+    /// Terms that state the condition; any one found is enough.
+    pub when: Vec<Term>,
 }
 
 fn one() -> f64 {
