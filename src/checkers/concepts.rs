@@ -46,6 +46,7 @@ fn compile(term: &Term) -> Compiled {
             let matcher = if let Some(near) = &f.near {
                 let window = match &f.within {
                     Some(Within::Words(n)) => Window::Words(*n),
+                    Some(Within::Sentence(w)) if w == "clause" => Window::Clause,
                     _ => Window::Sentence,
                 };
                 Matcher::Near(near.iter().map(|p| Phrase::new(p)).collect(), window)
@@ -185,15 +186,16 @@ const CONCLUDERS: [&str; 9] = [
 /// The options a sentence states, in the order they are stated.
 fn votes_in(d: &Decision, doc: &Doc<'_>, sentence: usize) -> Vec<(usize, String)> {
     let names: Vec<&String> = d.options.keys().collect();
-    let mut votes: Vec<(usize, String)> = Vec::new();
+    // (priority, position, option): a standalone yes/no outranks terms.
+    let mut votes: Vec<(u8, usize, String)> = Vec::new();
     for (name, terms) in &d.options {
         for (pos, stated) in term_votes(terms, doc, Some(sentence)) {
             if stated {
-                votes.push((pos, name.clone()));
+                votes.push((1, pos, name.clone()));
             } else if names.len() == 2 {
                 // "not correct" is the other of two options.
                 if let Some(other) = names.iter().find(|n| **n != name) {
-                    votes.push((pos, (*other).clone()));
+                    votes.push((1, pos, (*other).clone()));
                 }
             }
         }
@@ -210,11 +212,11 @@ fn votes_in(d: &Decision, doc: &Doc<'_>, sentence: usize) -> Vec<(usize, String)
             _ => continue,
         };
         if d.options.contains_key(option) || d.expect == option {
-            votes.push((t.start, option.to_string()));
+            votes.push((0, t.start, option.to_string()));
         }
     }
     votes.sort();
-    votes
+    votes.into_iter().map(|(_, pos, o)| (pos, o)).collect()
 }
 
 /// Reads a decision from the sentences `range` of `doc`: the first sentence, else the
@@ -309,13 +311,14 @@ fn part_sentences(doc: &Doc<'_>, n: usize) -> Option<std::ops::Range<usize>> {
     }
     let begin = starts[n - 1];
     let end = starts.get(n).copied().unwrap_or(doc.text.len());
-    let sentences: Vec<usize> = doc
-        .sentences
+    // A sentence belongs to the part its first word is in.
+    let mut sentences: Vec<usize> = doc
+        .tokens
         .iter()
-        .enumerate()
-        .filter(|(_, r)| r.start < end && r.end > begin)
-        .map(|(i, _)| i)
+        .filter(|t| t.start >= begin && t.start < end)
+        .map(|t| t.sentence)
         .collect();
+    sentences.dedup();
     Some(*sentences.first()?..*sentences.last()? + 1)
 }
 
@@ -436,7 +439,8 @@ pub fn check(
     text: &str,
 ) -> Verdict {
     let doc = Doc::new(text);
-    let total: f64 = rules.iter().map(|r| r.weight.max(0.0)).sum();
+    let total: f64 = rules.iter().map(|r| r.weight.max(0.0)).sum::<f64>()
+        + decisions.iter().map(|d| d.weight.max(0.0)).sum::<f64>();
     let mut got = 0.0;
     let mut found = Vec::new();
     let mut feedback = Vec::new();
@@ -490,6 +494,27 @@ pub fn check(
             offset,
         });
     }
+    // Decisions: each one right may earn its weight; each wrong one caps its share.
+    let mut decided = Vec::new();
+    let mut cap_sum = 0.0;
+    for d in decisions {
+        let (mut part, cap) = judge_decision(d, &doc);
+        cap_sum += cap;
+        if total > 0.0 && d.weight > 0.0 {
+            part.weight = d.weight / total;
+            if part.status == Status::Correct {
+                got += d.weight;
+            }
+        }
+        feedback.extend(
+            part.feedback
+                .iter()
+                .filter(|f| f.contains("capped") || f.starts_with("no decision"))
+                .cloned(),
+        );
+        decided.push(serde_json::json!({"id": part.id, "read": part.value}));
+        parts.push(part);
+    }
     let mut score = if total > 0.0 { got / total } else { 0.0 };
     for rule in forbidden {
         let finding = find(rule, &doc);
@@ -512,22 +537,8 @@ pub fn check(
         // Too short for a full explanation: at most half the credit.
         score = score.min(0.5);
     }
-    let mut decided = Vec::new();
     if !decisions.is_empty() {
-        let mut cap_sum = 0.0;
-        for d in decisions {
-            let (part, cap) = judge_decision(d, &doc);
-            cap_sum += cap;
-            feedback.extend(
-                part.feedback
-                    .iter()
-                    .filter(|f| f.contains("capped") || f.starts_with("no decision"))
-                    .cloned(),
-            );
-            decided.push(serde_json::json!({"id": part.id, "read": part.value}));
-            parts.push(part);
-        }
-        // Each wrong decision caps its share: all wrong is the cap, all right is no cap.
+        // All wrong is the cap, all right is no cap.
         score = score.min(cap_sum / decisions.len() as f64);
     }
     let status = if score >= 0.999 && !short {
@@ -581,6 +592,7 @@ mod tests {
             cap: None,
             also: Vec::new(),
             part: None,
+            weight: 0.0,
         }
     }
 
@@ -698,6 +710,7 @@ mod tests {
             cap: None,
             also: Vec::new(),
             part: None,
+            weight: 0.0,
         };
         d.also.push(AlsoRight {
             expect: "decrease".into(),
@@ -735,6 +748,7 @@ mod tests {
             cap: None,
             also: Vec::new(),
             part: Some(n),
+            weight: 0.0,
         };
         let ds = [
             choice(1, "transformer"),

@@ -15,7 +15,7 @@
 //! - **Fillers** ([`Phrase`]): a phrase's words must come in order in one sentence, with up
 //!   to [`GAP`] other words between neighbours ("one randomly chosen example" meets
 //!   `one example`); `a|b` lists alternatives for one word.
-//! - **Proximity** (`near`): terms in any order, within one sentence or within N words.
+//! - **Proximity** (`near`): terms in any order, within one sentence, one clause, or N words.
 //! - **Clause-level negation** ([`Doc::negated`]): a match is negated when its clause holds an
 //!   odd number of negation words (`not`, `n't`, `no`, `never`, `without`, `cannot`, ...)
 //!   besides those the phrase itself spells. Clauses end at `,;:()` and at connectives
@@ -386,7 +386,10 @@ impl<'a> Doc<'a> {
             // "not only ... but" is not a negation.
             let not_only =
                 t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| n.word == "only");
-            if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only {
+            // "without" negates its object only: the next two words.
+            let scoped = t.word != "without" || (k < span.start && span.start - k <= 2);
+            if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
+            {
                 count += 1;
             }
             k += 1;
@@ -621,6 +624,8 @@ fn hit_of(doc: &Doc<'_>, span: Range<usize>, own: &[usize]) -> Hit {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Window {
     Sentence,
+    /// In one clause (see [`Doc::new`] for where clauses end).
+    Clause,
     Words(usize),
 }
 
@@ -641,6 +646,10 @@ pub fn near_hits(phrases: &[Phrase], window: Window, doc: &Doc<'_>) -> Vec<Hit> 
         for matches in &others {
             let close = matches.iter().find(|(s, _)| match window {
                 Window::Sentence => doc.tokens[s.start].sentence == anchor.sentence,
+                Window::Clause => {
+                    doc.tokens[s.start].clause == anchor.clause
+                        && doc.tokens[s.end - 1].clause == anchor.clause
+                }
                 Window::Words(n) => {
                     let d = if s.start >= span.start {
                         s.end.saturating_sub(span.start)
@@ -931,6 +940,14 @@ mod tests {
             found("fast", "it does not need much memory and is fast"),
             vec![false]
         );
+        assert_eq!(
+            found(
+                "last state compress",
+                "Without attention the last state must compress it"
+            ),
+            vec![false]
+        );
+        assert_eq!(found("attention", "without attention it fails"), vec![true]);
     }
 
     #[test]

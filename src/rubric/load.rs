@@ -396,9 +396,9 @@ fn term_error(term: &Term) -> Option<String> {
                 Some(Within::Words(0)) => {
                     return Some("`within` must be at least 1 word".to_string())
                 }
-                Some(Within::Sentence(s)) if s != "sentence" => {
+                Some(Within::Sentence(s)) if s != "sentence" && s != "clause" => {
                     return Some(format!(
-                        "`within: {s}`: write a number of words or `sentence`"
+                        "`within: {s}`: write a number of words, `clause` or `sentence`"
                     ))
                 }
                 _ => {}
@@ -446,6 +446,9 @@ fn decision_error(d: &Decision) -> Option<String> {
         if !(0.0..=1.0).contains(&cap) {
             return Some(format!("{name}: cap {cap} is not between 0 and 1"));
         }
+    }
+    if !(d.weight.is_finite() && d.weight >= 0.0) {
+        return Some(format!("{name}: weight {} is not >= 0", d.weight));
     }
     if d.part == Some(0) {
         return Some(format!("{name}: parts are numbered from 1"));

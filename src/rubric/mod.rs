@@ -282,7 +282,7 @@ pub struct TermForm {
     /// Phrases that must all occur, in any order, within `within`.
     #[serde(default)]
     pub near: Option<Vec<String>>,
-    /// For `near`: a number of words, or `sentence` (the default).
+    /// For `near`: a number of words, `clause`, or `sentence` (the default).
     #[serde(default)]
     pub within: Option<Within>,
     /// A formula, read with the expression reader and compared by value: the student's
@@ -302,7 +302,7 @@ pub struct TermForm {
 pub enum Within {
     /// At most this many words apart.
     Words(usize),
-    /// `sentence`: in one sentence.
+    /// `sentence` (in one sentence) or `clause` (in one clause).
     Sentence(String),
 }
 
@@ -346,6 +346,10 @@ pub struct Decision {
     /// for questions with several scenarios.
     #[serde(default)]
     pub part: Option<usize>,
+    /// Points for committing to the right option, as a concept weight [default: 0: the
+    /// decision only caps].
+    #[serde(default)]
+    pub weight: f64,
 }
 
 /// Another right option, under a condition the answer states.
