@@ -7,7 +7,8 @@
 //! credit; answers shorter than `min_words` get at most half.
 //!
 //! A decision (yes/no, a direction, a choice) is read from the answer's first sentence, else
-//! its conclusion; a wrong one caps the score (25% by default), a missing one is reported.
+//! its conclusion; a wrong one caps the score (25% by default), a hedged right one ("it
+//! depends", "may or may not") at 50%, a missing one is reported.
 //! Every concept and decision is reported as a part of the question: found (with the
 //! sentence) or missing (with what was expected, in words).
 
@@ -114,6 +115,55 @@ pub struct Finding {
 
 /// Where `rule` is stated in `doc`.
 pub fn find(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
+    // A rule about one part of the question looks in the student's part with that number,
+    // when the answer has one.
+    let only = rule.part.and_then(|n| part_sentences(doc, n.max(1)));
+    let mut finding = find_in(rule, doc);
+    if let Some(range) = only {
+        let keep = |h: &Option<Hit>| h.clone().filter(|h| range.contains(&h.sentence));
+        if finding
+            .stated
+            .as_ref()
+            .is_some_and(|h| !range.contains(&h.sentence))
+        {
+            // Look again among the hits inside the part.
+            let inside = find_all(rule, doc)
+                .into_iter()
+                .filter(|(h, _)| range.contains(&h.sentence))
+                .collect::<Vec<_>>();
+            finding.stated = inside.iter().find(|(_, c)| *c).map(|(h, _)| h.clone());
+            finding.only_negated = inside.iter().find(|(_, c)| !*c).map(|(h, _)| h.clone());
+        } else {
+            finding.only_negated = keep(&finding.only_negated);
+        }
+        if finding.stated.is_some() {
+            finding.only_negated = None;
+        }
+    }
+    finding
+}
+
+/// Every hit of `rule`, with whether it counts.
+fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
+    let compiled = rule
+        .any
+        .iter()
+        .map(compile)
+        .chain(rule.regex.iter().map(|r| compile_regex(r)));
+    let mut out = Vec::new();
+    for c in compiled {
+        for hit in raw_hits(&c, doc) {
+            let counted = counts(c.polarity, &hit);
+            if counted || c.polarity == Polarity::Asserted {
+                out.push((hit, counted));
+            }
+        }
+    }
+    out.sort_by_key(|(h, _)| h.start);
+    out
+}
+
+fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
     let compiled = rule
         .any
         .iter()
@@ -139,7 +189,7 @@ pub fn find(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
 
 /// Whether any of `terms` is stated in the sentences `sentences` of `doc` (all when `None`);
 /// for each term found, its position and whether it counts (`true`) or was found negated.
-fn term_votes(terms: &[Term], doc: &Doc<'_>, sentence: Option<usize>) -> Vec<(usize, bool)> {
+fn term_votes(terms: &[Term], doc: &Doc<'_>, sentence: Option<usize>) -> Vec<(usize, usize, bool)> {
     let mut out = Vec::new();
     for t in terms {
         let c = compile(t);
@@ -148,9 +198,9 @@ fn term_votes(terms: &[Term], doc: &Doc<'_>, sentence: Option<usize>) -> Vec<(us
                 continue;
             }
             if counts(c.polarity, &hit) {
-                out.push((hit.start, true));
+                out.push((hit.start, hit.end, true));
             } else if c.polarity == Polarity::Asserted {
-                out.push((hit.start, false));
+                out.push((hit.start, hit.end, false));
             }
         }
     }
@@ -186,37 +236,44 @@ const CONCLUDERS: [&str; 9] = [
 /// The options a sentence states, in the order they are stated.
 fn votes_in(d: &Decision, doc: &Doc<'_>, sentence: usize) -> Vec<(usize, String)> {
     let names: Vec<&String> = d.options.keys().collect();
-    // (priority, position, option): a standalone yes/no outranks terms.
-    let mut votes: Vec<(u8, usize, String)> = Vec::new();
+    // (priority, start, end, option): a standalone yes/no outranks terms; of two terms
+    // starting at one word, the shorter ("iterations ... increase" before "iterations ...
+    // reduced") is read first.
+    let mut votes: Vec<(u8, usize, usize, String)> = Vec::new();
     for (name, terms) in &d.options {
-        for (pos, stated) in term_votes(terms, doc, Some(sentence)) {
+        for (pos, end, stated) in term_votes(terms, doc, Some(sentence)) {
             if stated {
-                votes.push((1, pos, name.clone()));
+                votes.push((1, pos, end, name.clone()));
             } else if names.len() == 2 {
                 // "not correct" is the other of two options.
                 if let Some(other) = names.iter().find(|n| **n != name) {
-                    votes.push((1, pos, (*other).clone()));
+                    votes.push((1, pos, end, (*other).clone()));
                 }
             }
         }
     }
-    // A standalone "Yes"/"No" opening the answer or followed by punctuation.
+    // A standalone "Yes"/"No" opening the answer or followed by punctuation, or an option's
+    // own name followed by punctuation ("Decrease.", "Transformer:").
     for t in doc
         .tokens
         .iter()
         .filter(|t| t.sentence == sentence && t.standalone)
     {
         let option = match t.word.as_str() {
-            "yes" | "yeah" | "yep" => "yes",
-            "no" | "nope" => "no",
+            "yes" | "yeah" | "yep" => "yes".to_string(),
+            "no" | "nope" => "no".to_string(),
+            _ if t.punct_after => match names.iter().find(|n| meaning::stem(n) == t.stem) {
+                Some(n) => (*n).clone(),
+                None => continue,
+            },
             _ => continue,
         };
-        if d.options.contains_key(option) || d.expect == option {
-            votes.push((0, t.start, option.to_string()));
+        if d.options.contains_key(&option) || d.expect == option {
+            votes.push((0, t.start, t.end, option));
         }
     }
     votes.sort();
-    votes.into_iter().map(|(_, pos, o)| (pos, o)).collect()
+    votes.into_iter().map(|(_, pos, _, o)| (pos, o)).collect()
 }
 
 /// Reads a decision from the sentences `range` of `doc`: the first sentence, else the
@@ -357,6 +414,7 @@ fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
         None => Some(0..doc.sentences.len()),
     };
     let where_ = d.part.map_or(String::new(), |n| format!(" in part {n}"));
+    let range_of_reading = range.clone();
     let reading = range.map_or(
         Reading {
             option: None,
@@ -387,10 +445,11 @@ fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
         };
         return (part, 1.0);
     };
+    let hedged = range_of_reading.clone().is_some_and(|r| is_hedged(doc, r));
     let right_by_condition = d
         .also
         .iter()
-        .find(|a| a.expect == option && !term_votes(&a.when, doc, None).iter().all(|(_, s)| !s));
+        .find(|a| a.expect == option && !term_votes(&a.when, doc, None).iter().all(|(_, _, s)| !s));
     let right = option == d.expect || right_by_condition.is_some();
     let mut feedback = vec![format!(
         "decision{where_}: read \"{option}\" from {}: \u{201c}{}\u{201d}",
@@ -414,6 +473,13 @@ fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
             cap * 100.0
         ));
     }
+    if right && hedged {
+        feedback.push(format!(
+            "the answer hedges its decision (\"it depends\", \"may or may not\"): the score \
+             is capped at {:.0}%",
+            HEDGED_CAP * 100.0
+        ));
+    }
     let part = Part {
         id,
         status: if right {
@@ -427,7 +493,34 @@ fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
         feedback,
         offset,
     };
-    (part, if right { 1.0 } else { cap })
+    let cap = match (right, hedged) {
+        (true, false) => 1.0,
+        (true, true) => HEDGED_CAP,
+        (false, _) => cap,
+    };
+    (part, cap)
+}
+
+/// The cap of a right decision the answer hedges.
+pub const HEDGED_CAP: f64 = 0.5;
+
+/// Phrases that hedge a decision: the answer does not commit.
+const HEDGES: [&str; 6] = [
+    "difficult|hard to know|say|tell|predict|determine",
+    "it depends",
+    "may or may not",
+    "might or might not",
+    "not sure",
+    "cannot|can't be sure|certain",
+];
+
+/// Whether the sentences `range` hedge the decision.
+fn is_hedged(doc: &Doc<'_>, range: std::ops::Range<usize>) -> bool {
+    HEDGES.iter().any(|h| {
+        meaning::phrase_hits(&Phrase::new(h), doc)
+            .iter()
+            .any(|hit| range.contains(&hit.sentence))
+    })
 }
 
 /// Checks a free-text answer.
@@ -573,6 +666,7 @@ mod tests {
             any: any.iter().map(|s| Term::Phrase(s.to_string())).collect(),
             regex: Vec::new(),
             weight: 1.0,
+            part: None,
         }
     }
 

@@ -132,6 +132,8 @@ pub struct Token {
     pub negation: bool,
     /// A `yes`/`no` that stands alone: first in its sentence or followed by punctuation.
     pub standalone: bool,
+    /// Followed by punctuation (`Decrease.`, `Transformer:`).
+    pub punct_after: bool,
 }
 
 /// An answer split into words, sentences and clauses.
@@ -143,8 +145,17 @@ pub struct Doc<'a> {
     pub sentences: Vec<Range<usize>>,
 }
 
+/// Contractions typed without their apostrophe (or with it misplaced: "would'nt").
+const BARE_CONTRACTIONS: [&str; 16] = [
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "cant",
+    "couldnt", "shouldnt", "hasnt", "havent", "hadnt", "aint",
+];
+
 fn is_negation(word: &str) -> bool {
-    NEGATIONS.contains(&word) || word.ends_with("n't") || word.ends_with("n’t")
+    NEGATIONS.contains(&word)
+        || word.ends_with("n't")
+        || word.ends_with("'nt")
+        || BARE_CONTRACTIONS.contains(&word)
 }
 
 impl<'a> Doc<'a> {
@@ -170,6 +181,7 @@ impl<'a> Doc<'a> {
                 end,
                 negation: is_negation(&word),
                 standalone: false,
+                punct_after: false,
                 word,
                 stem,
                 sentence,
@@ -343,6 +355,7 @@ impl<'a> Doc<'a> {
                 .starts_with([',', '.', '!', ';', ':', '-', '—', '\n']);
             // "No linear classifier..." opens a sentence without being an answer.
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
+            tokens[k].punct_after = punct_after;
         }
         Doc {
             text,
@@ -567,8 +580,14 @@ impl Slot {
         })
     }
 
+    /// Whether the phrase spells a negation here (`not`, or a negation word such as `no`),
+    /// which then does not negate the phrase itself.
     fn is_negation(&self) -> bool {
-        self.alternatives.contains(&SlotWord::Negation)
+        self.alternatives.iter().any(|a| match a {
+            SlotWord::Negation => true,
+            SlotWord::Word { word, .. } => is_negation(word),
+            SlotWord::Prefix(_) => false,
+        })
     }
 }
 

@@ -280,6 +280,9 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
                             "needs `any` (terms) or `regex` (regular expressions)".into(),
                         ));
                     }
+                    if rule.part == Some(0) {
+                        return Err(concept("parts are numbered from 1".into()));
+                    }
                     if !(rule.weight.is_finite() && rule.weight >= 0.0) {
                         return Err(concept(format!("weight {} is not >= 0", rule.weight)));
                     }

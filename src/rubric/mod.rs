@@ -259,6 +259,11 @@ pub struct ConceptRule {
     pub regex: Vec<String>,
     #[serde(default = "one")]
     pub weight: f64,
+    /// For a question in parts: look for the concept only in the student's part with this
+    /// number (1 = the first: `1.`, `a)`, `(A)`, or the first paragraph), when the answer
+    /// has that many parts; anywhere otherwise.
+    #[serde(default)]
+    pub part: Option<usize>,
 }
 
 /// One term of the rule language: a phrase, or a term with options.
