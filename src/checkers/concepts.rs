@@ -349,6 +349,19 @@ fn part_sentences(doc: &Doc<'_>, n: usize) -> Option<std::ops::Range<usize>> {
         }
         offset += line.len();
     }
+    // A list that starts again ("1. Title" then "1. ...", "2. ...") is nested: its last
+    // restart holds the parts.
+    let firsts: Vec<usize> = starts
+        .iter()
+        .enumerate()
+        .filter(|(_, &o)| is_first_label(&doc.text[o..]))
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(&last) = firsts.last() {
+        if last > 0 && starts.len() - last >= n {
+            starts.drain(..last);
+        }
+    }
     if starts.len() < n {
         // Paragraphs, when there are exactly as many as the question has parts or more.
         starts.clear();
@@ -377,6 +390,19 @@ fn part_sentences(doc: &Doc<'_>, n: usize) -> Option<std::ops::Range<usize>> {
         .collect();
     sentences.dedup();
     Some(*sentences.first()?..*sentences.last()? + 1)
+}
+
+/// Whether a line starts with a first label: `1.`, `a)`, `(A)`, `i.`.
+fn is_first_label(line: &str) -> bool {
+    let l = line
+        .trim_start_matches(['*', '_', '#', '>', ' ', '\t', '('])
+        .to_ascii_lowercase();
+    (l.starts_with('1') && !l[1..].starts_with(|c: char| c.is_ascii_digit()))
+        || l.starts_with("a.")
+        || l.starts_with("a)")
+        || l.starts_with("a:")
+        || l.starts_with("i.")
+        || l.starts_with("i)")
 }
 
 fn is_label(line: &str) -> bool {
