@@ -235,6 +235,11 @@ pub struct Statement {
     pub key: bool,
     /// One line saying why, for feedback and for reviewers of the rubric.
     pub why: String,
+    /// A distinctive snippet of the statement's own words, as the question prints it
+    /// (course material): lets the checker align answers that retype the statement, and
+    /// read verdicts typed inside the question cell after each statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A concept a free-text answer should state. It is found when any one of `any` (terms of
