@@ -82,6 +82,7 @@ fn judge(rubric_id: &str, question: &str, answer: &str) -> Verdict {
         &Key::InRubric,
         Input {
             text: &text,
+            question_text: "",
             cells: &[],
             notebook: &empty,
         },

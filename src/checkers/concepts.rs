@@ -468,6 +468,7 @@ fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
                 d.expect
             )],
             offset: None,
+            question_offset: None,
         };
         return (part, 1.0);
     };
@@ -518,6 +519,7 @@ fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
         value: serde_json::Value::String(option),
         feedback,
         offset,
+        question_offset: None,
     };
     let cap = match (right, hedged) {
         (true, false) => 1.0,
@@ -611,6 +613,7 @@ pub fn check(
             value,
             feedback: vec![part_feedback],
             offset,
+            question_offset: None,
         });
     }
     // Decisions: each one right may earn its weight; each wrong one caps its share.
