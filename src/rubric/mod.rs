@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_dir, load_file, load_str, LoadError};
+pub use load::{load_dir, load_file, load_str, load_str_in, LoadError};
 
 /// A whole rubric file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -35,6 +35,74 @@ pub struct Rubric {
     /// "Answer k of n" rules, e.g. the 2023 mini-project's "answer 6 of 7".
     #[serde(default)]
     pub choose: Vec<Choose>,
+    pub questions: Vec<Question>,
+}
+
+/// A rubric file as written: a [`Rubric`] whose questions may come from a question bank
+/// (`imports`, then `- use: ID` with only what differs). Loading resolves it into a
+/// [`Rubric`].
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RubricFile {
+    /// Stable identifier, e.g. `cs236781-w2021-hw4-summary`.
+    pub id: String,
+    /// Shown in reports.
+    pub title: String,
+    /// How a notebook is recognised as this question set.
+    pub recognise: Recognise,
+    /// Question code the keys are computed from, by name (over the banks' code).
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
+    /// "Answer k of n" rules.
+    #[serde(default)]
+    pub choose: Vec<Choose>,
+    /// Question banks (paths relative to this file's folder, e.g. `bank/summary.yaml`)
+    /// whose questions `use:` takes.
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// The questions, in notebook order: written in full, or `use: ID` from a bank with the
+    /// fields that differ.
+    pub questions: Vec<QuestionEntry>,
+}
+
+/// One question of a rubric file: a full question, or `use: ID` (a bank question) with the
+/// fields that differ in this variant. `locate` is merged field by field; every other field
+/// given replaces the bank's.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionEntry {
+    /// The id of a question in an imported bank.
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub uses: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locate: Option<Locate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mistakes: Option<Vec<Mistake>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal: Option<Reveal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<Sample>>,
+}
+
+/// A question bank (`rubrics/bank/*.yaml`, never loaded as a rubric): question definitions
+/// shared by the variants of a question set, and the code their keys are computed from.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bank {
+    /// Names the bank in messages.
+    pub bank: String,
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
     pub questions: Vec<Question>,
 }
 
@@ -431,6 +499,6 @@ impl Rubric {
 
 /// The JSON Schema of the rubric format, for editors (`rubrics/rubric.schema.json`).
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Rubric);
+    let schema = schemars::schema_for!(RubricFile);
     serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
 }
