@@ -189,3 +189,35 @@ fn concepts_report_the_sentence_or_what_was_expected() {
         .unwrap();
     assert!(missing.feedback[0].starts_with("missing: images decoded from z ~ N(0, I) are poor"));
 }
+
+#[test]
+fn debatable_statements_accept_an_argued_other_verdict_or_go_to_review() {
+    // TBPTT 1 (key true, accept: either): false, argued.
+    let v = judge(
+        V1,
+        "tbptt-statements",
+        "1. False. The backward pass is ordinary backpropagation, only run on a graph truncated to S steps.\n2. False, the hidden state must also be carried over between chunks.\n3. False, the forward pass still carries information further than S steps.",
+    );
+    assert_eq!(v.parts[0].status.as_str(), "correct", "{}", explain(&v));
+    assert!((v.score - 1.0).abs() < 1e-9, "{}", explain(&v));
+    // The same verdict without an argument is wrong.
+    let v = judge(
+        V1,
+        "tbptt-statements",
+        "1. False.\n2. False, the hidden state must also be carried over between chunks.\n3. False, the forward pass still carries information further than S steps.",
+    );
+    assert_eq!(v.parts[0].status.as_str(), "wrong", "{}", explain(&v));
+    // SGD 1 (key true, review: true): false goes to a person.
+    let v = judge(
+        V1,
+        "sgd-statements",
+        "1. False, in practice SGD takes one step per mini-batch, not per sample.\n2. False.\n3. True.\n4. False.\n5. False.\n6. False.",
+    );
+    assert_eq!(
+        v.parts[0].status.as_str(),
+        "needs-review",
+        "{}",
+        explain(&v)
+    );
+    assert_eq!(v.status.as_str(), "needs-review");
+}

@@ -5,6 +5,7 @@
 
 pub mod choice;
 pub mod concepts;
+pub mod debatable;
 pub mod expression;
 pub mod manual;
 pub mod meaning;

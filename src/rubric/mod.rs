@@ -308,6 +308,30 @@ pub struct Statement {
     /// read verdicts typed inside the question cell after each statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// `either`: the other verdict is also right when the answer argues it (a debatable
+    /// statement); `key` (the default): only the key.
+    #[serde(default, skip_serializing_if = "Accept::is_key")]
+    pub accept: Accept,
+    /// The other verdict goes to a person's review instead of being marked wrong.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
+}
+
+/// Which verdicts of a true/false statement are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accept {
+    /// Only the key.
+    #[default]
+    Key,
+    /// Either verdict, when the answer gives a justification.
+    Either,
+}
+
+impl Accept {
+    fn is_key(&self) -> bool {
+        *self == Accept::Key
+    }
 }
 
 /// A concept a free-text answer should state. It is found when any one of `any` (terms of
