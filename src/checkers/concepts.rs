@@ -233,32 +233,33 @@ const CONCLUDERS: [&str; 9] = [
     "consequently",
 ];
 
-/// The options a sentence states, in the order they are stated.
-fn votes_in(d: &Decision, doc: &Doc<'_>, sentence: usize) -> Vec<(usize, String)> {
+/// Every option the answer states, once: (sentence, priority, start, end, option). A
+/// standalone yes/no outranks terms (priority 0); of two terms starting at one word, the
+/// shorter ("iterations ... increase" before "iterations ... reduced") is read first.
+fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, String)> {
     let names: Vec<&String> = d.options.keys().collect();
-    // (priority, start, end, option): a standalone yes/no outranks terms; of two terms
-    // starting at one word, the shorter ("iterations ... increase" before "iterations ...
-    // reduced") is read first.
-    let mut votes: Vec<(u8, usize, usize, String)> = Vec::new();
+    let mut votes = Vec::new();
     for (name, terms) in &d.options {
-        for (pos, end, stated) in term_votes(terms, doc, Some(sentence)) {
-            if stated {
-                votes.push((1, pos, end, name.clone()));
-            } else if names.len() == 2 {
-                // "not correct" is the other of two options.
-                if let Some(other) = names.iter().find(|n| **n != name) {
-                    votes.push((1, pos, end, (*other).clone()));
+        for t in terms {
+            let c = compile(t);
+            for hit in raw_hits(&c, doc) {
+                let option = if counts(c.polarity, &hit) {
+                    Some(name.clone())
+                } else if c.polarity == Polarity::Asserted && names.len() == 2 {
+                    // "not correct" is the other of two options.
+                    names.iter().find(|n| **n != name).map(|n| (*n).clone())
+                } else {
+                    None
+                };
+                if let Some(o) = option {
+                    votes.push((hit.sentence, 1, hit.start, hit.end, o));
                 }
             }
         }
     }
-    // A standalone "Yes"/"No" opening the answer or followed by punctuation, or an option's
+    // A standalone "Yes"/"No" opening a sentence or followed by punctuation, or an option's
     // own name followed by punctuation ("Decrease.", "Transformer:").
-    for t in doc
-        .tokens
-        .iter()
-        .filter(|t| t.sentence == sentence && t.standalone)
-    {
+    for t in doc.tokens.iter().filter(|t| t.standalone) {
         let option = match t.word.as_str() {
             "yes" | "yeah" | "yep" => "yes".to_string(),
             "no" | "nope" => "no".to_string(),
@@ -269,11 +270,20 @@ fn votes_in(d: &Decision, doc: &Doc<'_>, sentence: usize) -> Vec<(usize, String)
             _ => continue,
         };
         if d.options.contains_key(&option) || d.expect == option {
-            votes.push((0, t.start, t.end, option));
+            votes.push((t.sentence, 0, t.start, t.end, option));
         }
     }
     votes.sort();
-    votes.into_iter().map(|(_, pos, _, o)| (pos, o)).collect()
+    votes
+}
+
+/// The options sentence `sentence` states, in the order they are read.
+fn votes_in(votes: &[(usize, u8, usize, usize, String)], sentence: usize) -> Vec<(usize, String)> {
+    votes
+        .iter()
+        .filter(|v| v.0 == sentence)
+        .map(|v| (v.2, v.4.clone()))
+        .collect()
 }
 
 /// Reads a decision from the sentences `range` of `doc`: the first sentence, else the
@@ -313,8 +323,9 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
         candidates.push((range.end - 1, "the conclusion"));
     }
     candidates.extend(range.clone().skip(1).map(|s| (s, "the body")));
+    let all = all_votes(d, doc);
     for (s, from) in candidates {
-        let votes = votes_in(d, doc, s);
+        let votes = votes_in(&all, s);
         if let Some((_, option)) = votes.first() {
             let mut others: Vec<String> = votes
                 .iter()
@@ -925,6 +936,19 @@ mod tests {
         assert!(find(&r, &Doc::new("Vanishing:\nthe gradient is tiny"))
             .stated
             .is_some());
+    }
+
+    #[test]
+    fn hostile_answers_are_judged_in_bounded_time() {
+        let d = yes_no("no", &["correct", "tanh solve|fix|help"]);
+        let rules = [rule("saturates", &["saturate"]), rule("near", &[])];
+        let text = "Tanh saturates, so it is not correct. ".repeat(3000);
+        let start = std::time::Instant::now();
+        let v = check(&rules, &[], None, &[&d], &text);
+        assert!(v.score <= 1.0);
+        let text = "correct tanh fixes no ".repeat(5000);
+        let _ = check(&rules, &[], None, &[&d], &text);
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 
     #[test]

@@ -39,6 +39,8 @@ use crate::answer::expr::{find_expressions, parse_expr, Expr};
 pub const GAP: usize = 3;
 /// Longest answer examined (bytes).
 const MAX_CHARS: usize = 64 * 1024;
+/// Matches of one phrase kept (`near` pairs them up, so this bounds its work).
+const MAX_MATCHES: usize = 256;
 
 /// Words that negate their clause.
 const NEGATIONS: [&str; 11] = [
@@ -565,6 +567,9 @@ impl Phrase {
             }
             if ok {
                 out.push((i..at + 1, own));
+                if out.len() >= MAX_MATCHES {
+                    break;
+                }
             }
         }
         out
