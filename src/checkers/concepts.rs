@@ -114,10 +114,12 @@ pub struct Finding {
 }
 
 /// Where `rule` is stated in `doc`.
-pub fn find(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
+/// `parts`: how many parts the question has (the largest `part` its rules and decisions
+/// name), for rules that look in one part.
+pub fn find(rule: &ConceptRule, doc: &Doc<'_>, parts: usize) -> Finding {
     // A rule about one part of the question looks in the student's part with that number,
     // when the answer has one.
-    let only = rule.part.and_then(|n| part_sentences(doc, n.max(1)));
+    let only = rule.part.and_then(|n| part_sentences(doc, n.max(1), parts));
     let mut finding = find_in(rule, doc);
     if let Some(range) = only {
         let keep = |h: &Option<Hit>| h.clone().filter(|h| range.contains(&h.sentence));
@@ -345,52 +347,83 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
     reading
 }
 
-/// The sentences of the student's `n`-th part (1-based): parts start at lines labelled
-/// `1.`, `2)`, `(a)`, `b.`, `A:`, `iii.`, in order; without labels, paragraphs.
-fn part_sentences(doc: &Doc<'_>, n: usize) -> Option<std::ops::Range<usize>> {
-    let mut starts: Vec<usize> = Vec::new();
-    let mut offset = 0;
-    for line in doc.text.split_inclusive('\n') {
-        let l = line
-            .trim_start()
-            .trim_start_matches(['*', '_', '#', '>', ' '])
-            .trim_start();
-        if is_label(l) {
-            starts.push(offset + (line.len() - line.trim_start().len()));
+/// The sentences of the student's `n`-th part (1-based) of a question in `expected` parts.
+/// Parts are, in this order of trust: lines labelled `1.`, `2)`, `(a)`, `b.`, `A:`, `iii.`
+/// (a list that starts again at its first label is nested: its last restart holds the
+/// parts); bullet items (`*`, `-`, `•`); paragraphs. A layout is used only when it has
+/// exactly `expected` parts: more parts (a preamble, sub-points) or fewer make the mapping
+/// a guess, and then `None` (the caller reads the whole answer).
+fn part_sentences(doc: &Doc<'_>, n: usize, expected: usize) -> Option<std::ops::Range<usize>> {
+    let expected = expected.max(n);
+    let line_starts = |keep: &dyn Fn(&str) -> bool| -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        for line in doc.text.split_inclusive('\n') {
+            if keep(line) {
+                out.push(offset + (line.len() - line.trim_start().len()));
+            }
+            offset += line.len();
         }
-        offset += line.len();
-    }
-    // A list that starts again ("1. Title" then "1. ...", "2. ...") is nested: its last
-    // restart holds the parts.
-    let firsts: Vec<usize> = starts
+        out
+    };
+    let mut labels = line_starts(&|line| {
+        is_label(
+            line.trim_start()
+                .trim_start_matches(['*', '_', '#', '>', ' '])
+                .trim_start(),
+        )
+    });
+    let firsts: Vec<usize> = labels
         .iter()
         .enumerate()
         .filter(|(_, &o)| is_first_label(&doc.text[o..]))
         .map(|(i, _)| i)
         .collect();
-    if let Some(&last) = firsts.last() {
-        if last > 0 && starts.len() - last >= n {
-            starts.drain(..last);
+    if labels.len() != expected {
+        if let Some(&last) = firsts.last() {
+            if last > 0 && labels.len() - last == expected {
+                labels.drain(..last);
+            }
         }
     }
-    if starts.len() < n {
-        // Paragraphs, when there are exactly as many as the question has parts or more.
-        starts.clear();
+    let bullets = || {
+        line_starts(&|line| {
+            let l = line.trim_start();
+            ["* ", "- ", "• ", "+ "].iter().any(|b| l.starts_with(b))
+        })
+    };
+    let paragraphs = || {
+        let mut out = Vec::new();
         let mut offset = 0;
         let mut previous_blank = true;
         for line in doc.text.split_inclusive('\n') {
             let blank = line.trim().is_empty();
             if !blank && previous_blank {
-                starts.push(offset);
+                out.push(offset);
             }
             previous_blank = blank;
             offset += line.len();
         }
-        if starts.len() < n {
-            return None;
+        out
+    };
+    let starts = if labels.len() == expected {
+        labels
+    } else if labels.len() > expected {
+        return None;
+    } else {
+        let b = bullets();
+        if b.len() == expected {
+            b
+        } else {
+            let p = paragraphs();
+            if p.len() == expected {
+                p
+            } else {
+                return None;
+            }
         }
-    }
-    let begin = starts[n - 1];
+    };
+    let begin = *starts.get(n - 1)?;
     let end = starts.get(n).copied().unwrap_or(doc.text.len());
     // A sentence belongs to the part its first word is in.
     let mut sentences: Vec<usize> = doc
@@ -440,14 +473,14 @@ fn is_label(line: &str) -> bool {
 }
 
 /// The judgement of one decision: its part, and the cap it puts on the score.
-fn judge_decision(d: &Decision, doc: &Doc<'_>) -> (Part, f64) {
+fn judge_decision(d: &Decision, doc: &Doc<'_>, parts: usize) -> (Part, f64) {
     let id = match &d.name {
         Some(n) => format!("decision: {n}"),
         None => "decision".to_string(),
     };
     let cap = d.cap.unwrap_or(DEFAULT_CAP);
     let range = match d.part {
-        Some(n) => part_sentences(doc, n.max(1)),
+        Some(n) => part_sentences(doc, n.max(1), parts),
         None => Some(0..doc.sentences.len()),
     };
     let where_ = d.part.map_or(String::new(), |n| format!(" in part {n}"));
@@ -571,6 +604,14 @@ pub fn check(
     text: &str,
 ) -> Verdict {
     let doc = Doc::new(text);
+    // How many parts the question has: the largest part its rules and decisions name.
+    let question_parts = rules
+        .iter()
+        .chain(forbidden)
+        .filter_map(|r| r.part)
+        .chain(decisions.iter().filter_map(|d| d.part))
+        .max()
+        .unwrap_or(1);
     let total: f64 = rules.iter().map(|r| r.weight.max(0.0)).sum::<f64>()
         + decisions.iter().map(|d| d.weight.max(0.0)).sum::<f64>();
     let mut got = 0.0;
@@ -578,7 +619,7 @@ pub fn check(
     let mut feedback = Vec::new();
     let mut parts = Vec::new();
     for rule in rules {
-        let finding = find(rule, &doc);
+        let finding = find(rule, &doc, question_parts);
         let weight = if total > 0.0 {
             rule.weight.max(0.0) / total
         } else {
@@ -631,7 +672,7 @@ pub fn check(
     let mut decided = Vec::new();
     let mut cap_sum = 0.0;
     for d in decisions {
-        let (mut part, cap) = judge_decision(d, &doc);
+        let (mut part, cap) = judge_decision(d, &doc, question_parts);
         cap_sum += cap;
         if total > 0.0 && d.weight > 0.0 {
             part.weight = d.weight / total;
@@ -650,7 +691,7 @@ pub fn check(
     }
     let mut score = if total > 0.0 { got / total } else { 0.0 };
     for rule in forbidden {
-        let finding = find(rule, &doc);
+        let finding = find(rule, &doc, question_parts);
         if let Some(hit) = finding.stated {
             score = (score - rule.weight.max(0.0) / total.max(1.0)).max(0.0);
             feedback.push(format!(
@@ -738,9 +779,11 @@ mod tests {
             "the reciptive field grows",
             "The Receptive Field grows",
         ] {
-            assert!(find(&r, &Doc::new(text)).stated.is_some(), "{text}");
+            assert!(find(&r, &Doc::new(text), 1).stated.is_some(), "{text}");
         }
-        assert!(find(&r, &Doc::new("the perceptive yield")).stated.is_none());
+        assert!(find(&r, &Doc::new("the perceptive yield"), 1)
+            .stated
+            .is_none());
     }
 
     #[test]
@@ -778,9 +821,9 @@ mod tests {
             "one class lies inside the ellipse, which no linear classifier can separate",
             "no hyperplane in R^2 can separate that",
         ] {
-            assert!(find(&r, &Doc::new(text)).stated.is_some(), "{text}");
+            assert!(find(&r, &Doc::new(text), 1).stated.is_some(), "{text}");
         }
-        assert!(find(&r, &Doc::new("a hyperplane can separate them"))
+        assert!(find(&r, &Doc::new("a hyperplane can separate them"), 1)
             .stated
             .is_none());
     }
@@ -933,7 +976,7 @@ mod tests {
     fn regexes_cross_line_breaks() {
         let mut r = rule("vanishing defined", &[]);
         r.regex.push("vanishing.{0,40}tiny".into());
-        assert!(find(&r, &Doc::new("Vanishing:\nthe gradient is tiny"))
+        assert!(find(&r, &Doc::new("Vanishing:\nthe gradient is tiny"), 1)
             .stated
             .is_some());
     }
