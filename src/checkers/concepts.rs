@@ -326,7 +326,14 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
     }
     candidates.extend(range.clone().skip(1).map(|s| (s, "the body")));
     let all = all_votes(d, doc);
-    for (s, from) in candidates {
+    // A question (often the student's copy of the question's own text) commits to nothing.
+    let asks = |s: usize| {
+        doc.sentences
+            .get(s)
+            .and_then(|r| doc.text.get(r.clone()))
+            .is_some_and(|t| t.trim_end_matches(['*', '_', ' ', '\n']).ends_with('?'))
+    };
+    for (s, from) in candidates.into_iter().filter(|(s, _)| !asks(*s)) {
         let votes = votes_in(&all, s);
         if let Some((_, option)) = votes.first() {
             let mut others: Vec<String> = votes

@@ -156,10 +156,13 @@ pub struct Figures {
     pub mean_abs_diff: f64,
     pub over: usize,
     pub under: usize,
-    /// Answers with a `decision_ok` label, and how many of them examiner read the same way
-    /// (a right decision read as right; a wrong one read as wrong or missing).
+    /// Answers with a `decision_ok` label whose rubric declares a decision, and how many of
+    /// them examiner read the same way (a right decision read as right; a wrong one read as
+    /// wrong or missing).
     pub decisions: usize,
     pub decisions_agree: usize,
+    /// Answers with a `decision_ok` label whose rubric declares no decision.
+    pub decisions_unchecked: usize,
     /// Answers with a wrong decision that examiner credits above 0.25.
     pub wrong_decision_credited: usize,
 }
@@ -181,13 +184,18 @@ impl Figures {
                 f.under += 1;
             }
             if let Some(ok) = r.decision_ok {
-                f.decisions += 1;
                 let agrees = match r.decision {
-                    DecisionRead::Right => ok,
-                    DecisionRead::Wrong | DecisionRead::Missing => !ok,
-                    DecisionRead::NotChecked => false,
+                    DecisionRead::Right => Some(ok),
+                    DecisionRead::Wrong | DecisionRead::Missing => Some(!ok),
+                    DecisionRead::NotChecked => None,
                 };
-                f.decisions_agree += usize::from(agrees);
+                match agrees {
+                    Some(a) => {
+                        f.decisions += 1;
+                        f.decisions_agree += usize::from(a);
+                    }
+                    None => f.decisions_unchecked += 1,
+                }
             }
             f.wrong_decision_credited += usize::from(r.wrong_decision_credited());
         }
@@ -526,6 +534,8 @@ mod tests {
         assert_eq!((f.n, f.within, f.over, f.under), (4, 2, 1, 1));
         assert!((f.mean_abs_diff - 0.3125).abs() < 1e-12);
         assert_eq!((f.decisions, f.decisions_agree), (3, 2));
+        let unchecked = [g(1.0, 1.0, Some(true), DecisionRead::NotChecked)];
+        assert_eq!(Figures::of(&unchecked).decisions_unchecked, 1);
         assert_eq!(f.wrong_decision_credited, 2);
     }
 
