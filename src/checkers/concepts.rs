@@ -37,6 +37,7 @@ struct Compiled {
     polarity: Polarity,
 }
 
+/// A term of the rubric, ready to match.
 fn compile(term: &Term) -> Compiled {
     match term {
         Term::Phrase(p) => Compiled {
@@ -73,6 +74,7 @@ fn compile_regex(pattern: &str) -> Compiled {
     }
 }
 
+/// Every place a term matches, negated or not.
 fn raw_hits(c: &Compiled, doc: &Doc<'_>) -> Vec<Hit> {
     match &c.matcher {
         Matcher::Phrase(p) => meaning::phrase_hits(p, doc),
@@ -96,6 +98,7 @@ fn raw_hits(c: &Compiled, doc: &Doc<'_>) -> Vec<Hit> {
     }
 }
 
+/// Whether a hit counts under the term's polarity.
 fn counts(polarity: Polarity, hit: &Hit) -> bool {
     match polarity {
         Polarity::Asserted => !hit.negated,
@@ -165,6 +168,7 @@ fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
     out
 }
 
+/// [`find`] over the whole answer.
 fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
     let compiled = rule
         .any
@@ -456,6 +460,7 @@ fn is_first_label(line: &str) -> bool {
         || l.starts_with("i)")
 }
 
+/// Whether a line starts with a part label: `1.`, `2)`, `(a)`, `B:`, `iii.`.
 fn is_label(line: &str) -> bool {
     let l = line.strip_prefix('(').unwrap_or(line);
     let label_len = l

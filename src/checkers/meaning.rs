@@ -109,6 +109,7 @@ const LATEX_NOISE: [&str; 30] = [
     "tilde",
 ];
 
+/// The English Snowball stemmer, built once.
 fn stemmer() -> &'static Stemmer {
     static STEMMER: OnceLock<Stemmer> = OnceLock::new();
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
@@ -153,6 +154,7 @@ const BARE_CONTRACTIONS: [&str; 16] = [
     "couldnt", "shouldnt", "hasnt", "havent", "hadnt", "aint",
 ];
 
+/// Whether a (lower-case) word negates its clause.
 fn is_negation(word: &str) -> bool {
     NEGATIONS.contains(&word)
         || word.ends_with("n't")
@@ -413,6 +415,7 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// Whether a line starts a list item (`- `, `* `, `1.`, `a)`, `(i)`): it ends a sentence.
 fn starts_list_item(line: &str) -> bool {
     let line = line.trim_start();
     if line.starts_with(['-', '*', '•', '+']) && line[1..].starts_with(' ') {
@@ -426,6 +429,7 @@ fn starts_list_item(line: &str) -> bool {
         || (line.starts_with('(') && line[1..].find(')').is_some_and(|n| n <= 3))
 }
 
+/// At most [`MAX_CHARS`] bytes of `text`, cut at a character boundary.
 fn cut(text: &str) -> &str {
     if text.len() <= MAX_CHARS {
         return text;
@@ -633,6 +637,7 @@ pub fn phrase_hits(phrase: &Phrase, doc: &Doc<'_>) -> Vec<Hit> {
         .collect()
 }
 
+/// The hit of the tokens `span`, negated as their clauses say.
 fn hit_of(doc: &Doc<'_>, span: Range<usize>, own: &[usize]) -> Hit {
     let first = &doc.tokens[span.start];
     let last = &doc.tokens[span.end - 1];

@@ -306,6 +306,7 @@ pub fn run(labels: &[Label], rubrics: &[Prepared<'_>], dirs: &[PathBuf]) -> Cali
     Calibration { graded, skipped }
 }
 
+/// The fraction of its points a question got (an answer awaiting review counts 0).
 fn fraction(q: &QuestionResult) -> f64 {
     if q.max_points > 0.0 {
         q.points.unwrap_or(0.0) / q.max_points

@@ -131,6 +131,7 @@ pub fn load_str_in(file: &str, text: &str, dir: &Path) -> Result<Rubric, LoadErr
     Ok(rubric)
 }
 
+/// Where each question of a rubric or bank text starts (line, column).
 fn positions(text: &str) -> Vec<(u64, u64)> {
     serde_saphyr::from_str::<Positions>(text)
         .map(|p| {
