@@ -17,7 +17,7 @@ pub fn other_verdict(
     explanation: &str,
 ) -> Option<(Status, f64, String)> {
     let word = |v: bool| if v { "true" } else { "false" };
-    let justified = explanation.split_whitespace().count() >= JUSTIFICATION_WORDS;
+    let justified = own_words(s, explanation) >= JUSTIFICATION_WORDS;
     match (s.accept, justified, s.review) {
         (Accept::Either, true, _) => Some((
             Status::Correct,
@@ -50,6 +50,24 @@ pub fn other_verdict(
         )),
         (Accept::Key, _, false) => None,
     }
+}
+
+/// How many words of `explanation` are the student's own: the statement retyped (its
+/// `text` snippet) is no justification.
+fn own_words(s: &Statement, explanation: &str) -> usize {
+    let flat = |t: &str| {
+        t.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let mut rest = flat(explanation);
+    if let Some(text) = s.text.as_deref().map(flat).filter(|t| !t.is_empty()) {
+        rest = rest.replace(&text, " ");
+    }
+    rest.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .count()
 }
 
 /// The explanation that goes with statement `i`: from where its verdict was read to where
@@ -88,6 +106,14 @@ mod tests {
         let argued = "False: the backward pass is ordinary backprop on a truncated graph.";
         assert_eq!(other_verdict(&s, false, argued).unwrap().0, Status::Correct);
         assert_eq!(other_verdict(&s, false, "False.").unwrap().0, Status::Wrong);
+    }
+
+    #[test]
+    fn the_statement_retyped_is_no_justification() {
+        let mut s = statement(Accept::Either, false);
+        s.text = Some("TBPTT uses a modified version of the backpropagation algorithm".into());
+        let retyped = "False - TBPTT uses a modified version of the backpropagation algorithm.";
+        assert_eq!(other_verdict(&s, false, retyped).unwrap().0, Status::Wrong);
     }
 
     #[test]
