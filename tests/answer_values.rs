@@ -154,8 +154,7 @@ fn final_value_flags_disagreement() {
     assert_eq!(v.value, 125.0);
     let others: Vec<f64> = v.other_candidates.iter().map(|c| c.value).collect();
     assert_eq!(others, vec![112.0]);
-    // `RF = ... = 112` opens the answer: a keyword conclusion, the strongest reading of it.
-    assert_eq!(v.other_candidates[0].kind, Conclusion::KeywordPhrase);
+    assert_eq!(v.other_candidates[0].kind, Conclusion::DerivationResult);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1244,10 +1244,23 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
     // working) is stated as the answer as much as the last one is: two that disagree are two
     // answers. Keyword phrases in the middle of a derivation are its steps.
     for &(kind, k) in &cands {
-        let opening = t[..sentence_start(t, mentions[k].span.start)]
-            .trim()
-            .is_empty();
-        if kind == Conclusion::KeywordPhrase && opening {
+        let at = mentions[k].span;
+        let opening = t[..sentence_start(t, at.start)].trim().is_empty();
+        // A statement, not a step: its sentence holds no other number (`... is the 13=7*2-1`
+        // opens a derivation).
+        let rest = &t[at.end..];
+        let sentence_end = at.end
+            + ["\n", ". ", "? ", "! "]
+                .iter()
+                .filter_map(|p| rest.find(p))
+                .min()
+                .unwrap_or(rest.len());
+        let alone_in_sentence = usable
+            .iter()
+            .filter(|&&m| mentions[m].span.start < sentence_end)
+            .count()
+            == 1;
+        if kind == Conclusion::KeywordPhrase && opening && alone_in_sentence {
             others.push((kind, k));
         }
     }
@@ -1580,6 +1593,14 @@ mod tests {
             "{:?}",
             v.other_candidates
         );
+        // An opening sentence that computes is the first step of the working.
+        let v = fv("From the end, the field of the last layer is 13=7*2-1.\nThen pooling doubles it to 26.\nIn the end the receptive field is 112.");
+        assert_eq!(v.value, 112.0);
+        assert!(
+            v.other_candidates.iter().all(|c| c.value != 13.0),
+            "{:?}",
+            v.other_candidates
+        );
         // Keyword phrases inside the working are its steps, not rival answers.
         let v = fv("First the receptive field is 3.\nAfter pooling the receptive field is 4.\nSo the receptive field is 112.");
         assert_eq!(v.value, 112.0);
@@ -1596,8 +1617,7 @@ mod tests {
         assert_eq!(v.value, 125.0);
         assert_eq!(v.other_candidates.len(), 1);
         assert_eq!(v.other_candidates[0].value, 112.0);
-        // `RF = ... = 112` opens the answer: a keyword conclusion, the strongest reading of it.
-        assert_eq!(v.other_candidates[0].kind, Conclusion::KeywordPhrase);
+        assert_eq!(v.other_candidates[0].kind, Conclusion::DerivationResult);
 
         let v = fv("The RF is **112**.\n$3 + 2 + 8 + 4 + 96 = 125$");
         assert_eq!(v.value, 112.0);
