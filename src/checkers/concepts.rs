@@ -1007,6 +1007,27 @@ mod tests {
     }
 
     #[test]
+    fn any_layout_is_read_without_panicking() {
+        let d = Decision {
+            part: Some(2),
+            ..yes_no("no", &["correct"])
+        };
+        let mut r = rule("x", &["x"]);
+        r.part = Some(2);
+        for text in [
+            "•\n• a\n• b",
+            "(\n(a) x\n(b",
+            "1.\n1.\n2.",
+            "a)\nb)\né) x",
+            "\n\n\n",
+            "1) x?\n2) No.",
+            "ⅰ. x\nⅱ. y",
+        ] {
+            let _ = check(std::slice::from_ref(&r), &[], Some(3), &[&d], text);
+        }
+    }
+
+    #[test]
     fn short_answers_are_flagged() {
         let v = check(&[rule("x", &["dropout"])], &[], Some(10), &[], "dropout");
         assert_eq!(v.status, Status::Partial);

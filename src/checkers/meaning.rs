@@ -418,7 +418,7 @@ impl<'a> Doc<'a> {
 /// Whether a line starts a list item (`- `, `* `, `1.`, `a)`, `(i)`): it ends a sentence.
 fn starts_list_item(line: &str) -> bool {
     let line = line.trim_start();
-    if line.starts_with(['-', '*', '•', '+']) && line[1..].starts_with(' ') {
+    if ["- ", "* ", "• ", "+ "].iter().any(|b| line.starts_with(b)) {
         return true;
     }
     let digits = line.bytes().take_while(u8::is_ascii_digit).count();
@@ -1017,6 +1017,27 @@ mod tests {
         assert!(phrase_error("a||b").is_some());
         assert!(phrase_error("*x").is_some());
         assert!(phrase_error("").is_some());
+    }
+
+    #[test]
+    fn any_text_is_read_without_panicking() {
+        let pieces = [
+            "•", "\n•x", "\n• x", "<", "&", "\\", "∩", "’", "'", "n't", "é", "1.", "\n1.", "(a)",
+            "\n(", "?", ".", "\n\n", "\u{301}", "日本", "^", "_", "-", " - ", "0.5", "42,000",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    let doc = Doc::new(&text);
+                    for k in 0..doc.sentences.len() {
+                        let _ = doc.sentence_text(k);
+                    }
+                    let _ = phrase_hits(&Phrase::new("x|not"), &doc);
+                    let _ = formula_hits(&Formula::new("1/(1-p)").unwrap(), &doc);
+                }
+            }
+        }
     }
 
     #[test]
