@@ -37,6 +37,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             fail_under,
             details,
             jobs,
+            follow_links,
         } => grade::run(grade::GradeArgs {
             submissions,
             rubric,
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             fail_under,
             details,
             jobs,
+            follow_links,
         }),
     }
 }
@@ -67,8 +69,23 @@ pub(crate) fn print<T: Serialize>(
     Ok(exit_codes::OK)
 }
 
-/// Writes to standard output; a reader that went away (`| head`) is not an error.
+/// Writes report text to standard output, defused ([`report::sanitize`]): control
+/// characters from student data shown as visible escapes (examiner's own colours kept when
+/// colour is on), and under GitHub Actions, text with a line that looks like a workflow
+/// command printed with workflow commands switched off. A reader that went away (`| head`) is
+/// not an error.
 pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut text = report::sanitize::terminal(text, style().color);
+    if std::env::var_os("GITHUB_ACTIONS").is_some() && report::sanitize::has_workflow_command(&text)
+    {
+        text = report::sanitize::stop_commands(&text);
+    }
+    write_raw(&text)
+}
+
+/// Writes `text` to standard output as it is: only for text examiner made safe itself (the
+/// escaped workflow commands of [`report::annotations`]).
+pub(crate) fn write_raw(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout
