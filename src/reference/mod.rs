@@ -6,6 +6,7 @@
 //! [`dropout`], [`gradient`]) run them with libtorch and return plain, serialisable results;
 //! [`cache`] keeps those by content so a second evaluation costs nothing.
 
+pub mod budget;
 pub mod cache;
 pub mod code;
 pub mod dropout;

@@ -58,6 +58,15 @@ pub fn receptive_field(
 pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<ReceptiveField> {
     super::tensors::seeded(|| {
         let layers: Vec<Layer> = module.layers().into_iter().map(|(_, l)| l).collect();
+        // Every prefix is measured: the work grows with the square of the depth (issue 15,
+        // class 7).
+        if layers.len() > super::budget::MAX_LAYERS {
+            return Err(Error::Invalid(format!(
+                "the model has {} layers; the budget is {}",
+                layers.len(),
+                super::budget::MAX_LAYERS
+            )));
+        }
         if let Some(shape) = input_shape {
             if shape.len() != 4 {
                 return Err(Error::Invalid(format!(
@@ -190,6 +199,23 @@ fn measure(layers: &[Layer], channels: i64, guess: [i64; 2], jump: [i64; 2]) -> 
 /// One measurement on an input of `side`; `None` when the field touches the input's border
 /// or the output is empty (the input was too small).
 fn measure_once(net: &Network, channels: i64, side: [i64; 2]) -> Result<Option<[i64; 2]>> {
+    // Budget before allocating (issue 15, class 7): the input, and the activations every
+    // layer keeps for the backward pass (bounded by input size times depth).
+    let elements = channels
+        .max(1)
+        .saturating_mul(side[0])
+        .saturating_mul(side[1])
+        .saturating_mul(net.len() as i64 + 1);
+    if elements > super::budget::MAX_INPUT_ELEMENTS {
+        return Err(Error::Invalid(format!(
+            "measuring this receptive field needs a {channels}x{}x{} input through {} layers, \
+             over the budget of {} elements",
+            side[0],
+            side[1],
+            net.len(),
+            super::budget::MAX_INPUT_ELEMENTS
+        )));
+    }
     let opts = (Mode::OpenPaths.kind(), Device::Cpu);
     let input = Tensor::f_ones([1, channels, side[0], side[1]], opts)
         .map_err(Error::torch("to allocate the input"))?
