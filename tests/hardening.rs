@@ -564,3 +564,112 @@ fn unbounded_flags_and_nan_gates_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("at most 64"), "{:?}", text(&o));
 }
+
+/// Class 6: what a student writes in an answer does not choose the rubric: a `none:` snippet
+/// found only in an answer does not exclude the question set's rubric, an `all:` snippet
+/// found only in another rubric's answers does not make that one match, and a notebook two
+/// rubrics both match is graded with a warning naming the other.
+#[test]
+fn answers_do_not_choose_the_rubric() {
+    let dir = temp("recognise");
+    let subs = dir.join("class");
+    std::fs::create_dir_all(&subs).unwrap();
+    let rubrics = dir.join("rubrics");
+    std::fs::create_dir_all(&rubrics).unwrap();
+    let a = std::fs::read_to_string(rubric(&dir)).unwrap();
+    assert!(a.contains(r#"none: ["Graph Neural Networks"]"#));
+    std::fs::write(rubrics.join("a.yaml"), &a).unwrap();
+    // Another question set: same heading, but about graph networks.
+    let b = a
+        .replace("id: example-summary-questions", "id: other-set")
+        .replace(
+            r#"all: ["Summary Questions", "receptive field"]"#,
+            r#"all: ["Summary Questions", "Graph Neural Networks"]"#,
+        )
+        .replace(
+            r#"none: ["Graph Neural Networks"]"#,
+            r#"none: ["zzz-never"]"#,
+        )
+        .replace(
+            "Imagine a CNN with three convolutional layers",
+            "Explain message passing",
+        );
+    std::fs::write(rubrics.join("b.yaml"), &b).unwrap();
+    std::fs::write(
+        subs.join("ada.ipynb"),
+        notebook(
+            "The receptive field is 4x4, much like a 2-hop neighbourhood in Graph Neural Networks.",
+            vec![],
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = examiner(
+        &[
+            "grade",
+            subs.to_str().unwrap(),
+            "--rubric",
+            "rubrics",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let rows = csv_rows(&out);
+    let ada = row(&rows, "ada");
+    assert!(ada.contains(",example-summary-questions,ok,5,5,"), "{ada}");
+
+    // Two rubrics that both match are reported.
+    std::fs::write(
+        rubrics.join("c.yaml"),
+        a.replace("id: example-summary-questions", "id: twin-set"),
+    )
+    .unwrap();
+    let o = examiner(
+        &[
+            "grade",
+            subs.to_str().unwrap(),
+            "--rubric",
+            "rubrics",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let (_, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("also matches rubric"), "{stderr}");
+    assert!(row(&csv_rows(&out), "ada").contains("also matches rubric"));
+
+    // The rubric source is printed when it is not given.
+    std::fs::remove_file(rubrics.join("c.yaml")).unwrap();
+    let o = examiner(&["grade", subs.to_str().unwrap()], &dir);
+    let (_, stderr) = text(&o);
+    assert!(
+        stderr.contains("rubrics from") && stderr.contains("rubrics"),
+        "{stderr}"
+    );
+}
+
+/// Class 2: a notebook of millions of blank lines is cut at the line limit with a warning,
+/// in bounded memory (the cut happens line by line, not after the cell).
+#[test]
+fn the_line_limit_is_a_warning_on_the_row() {
+    let dir = temp("lines");
+    let subs = dir.join("class");
+    std::fs::create_dir_all(&subs).unwrap();
+    let blank = serde_json::json!({
+        "cell_type": "markdown", "metadata": {}, "source": "\n".repeat(300_000)
+    });
+    let mut nb: serde_json::Value = serde_json::from_slice(&good()).unwrap();
+    nb["cells"].as_array_mut().unwrap().push(blank);
+    std::fs::write(subs.join("ada.ipynb"), serde_json::to_vec(&nb).unwrap()).unwrap();
+    let out = dir.join("out");
+    let o = grade(&dir, &subs, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let rows = csv_rows(&out);
+    let ada = row(&rows, "ada");
+    assert!(ada.contains("more than 200000 lines"), "{ada}");
+    assert!(ada.contains(",5,5,"), "{ada}");
+}

@@ -16,8 +16,9 @@ pub fn run(
     let notebook = crate::notebook::read_path(notebook_path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", notebook_path.display()))?;
     let (rubric, note) = rubric_for(&notebook, rubric)?;
-    if let (Some(note), CheckFormat::Text) = (&note, format) {
-        eprintln!("{note}");
+    if let Some(note) = &note {
+        // On standard error, whatever the format: the rubric's source is never silent.
+        eprintln!("{}", report::sanitize::line(note));
     }
     let keys = crate::rubric::keys::resolve(&rubric, &cache())
         .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;

@@ -25,8 +25,22 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     use crate::grading::batch::Outcome;
     use std::io::IsTerminal;
 
+    let explicit = args.rubric.is_some();
     let rubric_path = args.rubric.unwrap_or_else(|| "rubrics".into());
     let prepared = prepare_rubrics(&rubric_path)?;
+    if !explicit {
+        // A `rubrics/` folder in the working directory (a student repository checked out in
+        // CI) must not win silently: say which one was used.
+        eprintln!(
+            "examiner: rubrics from {} (give --rubric to choose)",
+            report::sanitize::line(
+                &std::fs::canonicalize(&rubric_path)
+                    .unwrap_or_else(|_| rubric_path.clone())
+                    .display()
+                    .to_string()
+            )
+        );
+    }
     let inputs = if args.submissions.is_empty() {
         vec![std::path::PathBuf::from("submissions")]
     } else {

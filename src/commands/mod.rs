@@ -119,11 +119,27 @@ pub(crate) fn rubric_for(
         anyhow::anyhow!("{e}\n(run from the project folder, or give a rubric with --rubric FILE)")
     })?;
     let rubrics: Vec<crate::rubric::Rubric> = all.into_iter().map(|(_, r)| r).collect();
-    let chosen = crate::extract::recognise(notebook, &rubrics).map_err(anyhow::Error::msg)?;
-    let note = format!(
-        "rubric: {} ({}), chosen from rubrics/",
-        chosen.id, chosen.title
+    // From the question set's text, never from answers (issue 15, class 6).
+    let stream = crate::extract::text::Stream::new(notebook);
+    let candidates: Vec<&crate::rubric::Rubric> = rubrics.iter().collect();
+    let found =
+        crate::extract::recognise::recognise_outside_answers(&stream, notebook, &candidates)
+            .map_err(anyhow::Error::msg)?;
+    let chosen = found.rubric;
+    // The source is always printed: a `rubrics/` folder in the working directory (a student
+    // repository checked out in CI) must not win silently.
+    let mut note = format!(
+        "rubric: {} ({}), chosen from {}",
+        chosen.id,
+        chosen.title,
+        std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .display()
     );
+    if !found.also.is_empty() {
+        let ids: Vec<&str> = found.also.iter().map(|r| r.id.as_str()).collect();
+        note.push_str(&format!("; it also matches {}", ids.join(", ")));
+    }
     Ok((chosen.clone(), Some(note)))
 }
 

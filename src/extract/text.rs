@@ -64,6 +64,11 @@ impl Stream {
                 CellKind::Markdown | CellKind::Raw => LineKind::Markdown,
             };
             for (i, text) in cell.source.lines().enumerate() {
+                // Checked per line, not per cell: one cell of millions of blank lines must
+                // not cost millions of `Line`s before the cut (memory stays bounded).
+                if lines.len() > MAX_LINES {
+                    break;
+                }
                 lines.push(Line {
                     cell: cell.index,
                     template: false,
@@ -79,7 +84,9 @@ impl Stream {
                 for text in output.text.lines() {
                     n += 1;
                     // The first and last halves; the middle of a long log is left out.
-                    if total > MAX_OUTPUT_LINES_PER_CELL && n > half && n <= total - half {
+                    if (total > MAX_OUTPUT_LINES_PER_CELL && n > half && n <= total - half)
+                        || lines.len() > MAX_LINES
+                    {
                         continue;
                     }
                     lines.push(Line {

@@ -403,8 +403,17 @@ fn grade_read(submission: &Submission, rubrics: &[Prepared]) -> (Outcome, Option
 pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> Outcome {
     // Laid out once: recognising the rubric and extracting the answers share it.
     let mut stream = crate::extract::text::Stream::new(notebook);
-    let chosen = match crate::extract::recognise_in(&stream, rubrics.iter().map(|p| &p.rubric)) {
-        Ok(r) => r.id.clone(),
+    // Chosen from the question set's text, never from answers (issue 15, class 6).
+    let candidates: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
+    let (chosen, also) = match crate::extract::recognise::recognise_outside_answers(
+        &stream,
+        notebook,
+        &candidates,
+    ) {
+        Ok(r) => (
+            r.rubric.id.clone(),
+            r.also.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        ),
         Err(error) => return Outcome::Failed { error },
     };
     let prepared = rubrics
@@ -422,6 +431,15 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
     );
     // A limit hit while reading is never silent: it is on the row.
     result.warnings.extend(stream.warnings);
+    if !also.is_empty() {
+        result.warnings.push(format!(
+            "the notebook also matches rubric {}; graded with `{chosen}`",
+            also.iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     Outcome::Graded(result)
 }
 
