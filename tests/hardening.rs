@@ -673,3 +673,43 @@ fn the_line_limit_is_a_warning_on_the_row() {
     assert!(ada.contains("more than 200000 lines"), "{ada}");
     assert!(ada.contains(",5,5,"), "{ada}");
 }
+
+/// Class 9: text the rendered notebook hides (HTML comments, elements styled invisible) is
+/// not graded, and the row says hidden text was left out.
+#[test]
+fn text_hidden_from_readers_is_not_graded() {
+    let dir = temp("hidden");
+    let subs = dir.join("class");
+    std::fs::create_dir_all(&subs).unwrap();
+    // What the TA sees: 3 (wrong). What a grader reading raw text would see first: 4.
+    let cases = [
+        ("comment", "The receptive field is <!-- 4x4 -->3x3."),
+        (
+            "none",
+            "The receptive field is <span style=\"display: none\">4x4</span>3x3.",
+        ),
+        (
+            "white",
+            "The receptive field is <font style=\"color:#ffffff\">4x4</font>3x3.",
+        ),
+        (
+            "tiny",
+            "The receptive field is <span style=\"font-size:0\">4x4</span>3x3.",
+        ),
+    ];
+    for (name, answer) in cases {
+        std::fs::write(subs.join(format!("{name}.ipynb")), notebook(answer, vec![])).unwrap();
+    }
+    let out = dir.join("out");
+    let o = grade(&dir, &subs, &out, &[]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let rows = csv_rows(&out);
+    for (name, _) in cases {
+        let r = row(&rows, name);
+        assert!(
+            !r.contains(",5,5,"),
+            "{name}: the hidden 4x4 was graded: {r}"
+        );
+        assert!(r.contains("hidden by HTML"), "{name}: {r}");
+    }
+}

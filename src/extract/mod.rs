@@ -8,6 +8,7 @@
 //! outputs of code cells, and answers grouped per section (`**Answers:**` then `**1.**`,
 //! `**2.**`, ...), which are split back to their questions by number.
 
+pub mod hidden;
 pub mod recognise;
 pub mod text;
 

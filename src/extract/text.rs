@@ -58,12 +58,23 @@ impl Stream {
     pub fn new(notebook: &Notebook) -> Stream {
         let mut lines = Vec::new();
         let mut warnings = Vec::new();
+        let mut hidden_cells: Vec<String> = Vec::new();
         for cell in &notebook.cells {
             let kind = match cell.kind {
                 CellKind::Code => LineKind::Code,
                 CellKind::Markdown | CellKind::Raw => LineKind::Markdown,
             };
-            for (i, text) in cell.source.lines().enumerate() {
+            // What the rendered cell hides is not graded (issue 15, class 9).
+            let shown = if kind == LineKind::Markdown {
+                let (shown, removed) = super::hidden::visible(&cell.source);
+                if removed {
+                    hidden_cells.push((cell.index + 1).to_string());
+                }
+                std::borrow::Cow::Owned(shown)
+            } else {
+                std::borrow::Cow::Borrowed(cell.source.as_str())
+            };
+            for (i, text) in shown.lines().enumerate() {
                 // Checked per line, not per cell: one cell of millions of blank lines must
                 // not cost millions of `Line`s before the cut (memory stays bounded).
                 if lines.len() > MAX_LINES {
@@ -115,6 +126,14 @@ impl Stream {
                 ));
                 break;
             }
+        }
+        if !hidden_cells.is_empty() {
+            warnings.push(format!(
+                "text hidden by HTML (a comment, or styled invisible) was not graded, in cell{} \
+                 {}",
+                if hidden_cells.len() == 1 { "" } else { "s" },
+                hidden_cells.join(", ")
+            ));
         }
         let mut normalized = String::new();
         let mut starts = Vec::with_capacity(lines.len());
