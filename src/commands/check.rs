@@ -23,13 +23,19 @@ pub fn run(
     let keys = crate::rubric::keys::resolve(&rubric, &cache())
         .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;
     let name = notebook_path.display().to_string();
-    let result = crate::grading::check(
+    // Limits hit and hidden text left out are said here too (issue 15, classes 2 and 9).
+    let read_warnings = crate::extract::text::Stream::new(&notebook).warnings;
+    let mut result = crate::grading::check(
         &name,
         &notebook,
         &rubric,
         &keys,
         crate::grading::Audience::Student,
     );
+    for w in &read_warnings {
+        eprintln!("examiner: {}", report::sanitize::line(w));
+    }
+    result.warnings.extend(read_warnings);
     let out = match format {
         CheckFormat::Text => report::terminal::submission(&result, style()),
         CheckFormat::Json => serde_json::to_string_pretty(&result)? + "\n",

@@ -421,6 +421,12 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         .find(|p| p.rubric.id == chosen)
         .expect("recognised among these");
     let extractions = crate::extract::extract_in(&mut stream, notebook, &prepared.rubric);
+    // The answer readers look at the first MAX_INPUT_BYTES of an answer: say when that cut.
+    let long: Vec<String> = extractions
+        .iter()
+        .filter(|e| e.text.len() > crate::answer::MAX_INPUT_BYTES)
+        .map(|e| e.id.clone())
+        .collect();
     let mut result = grading::judge(
         name,
         notebook,
@@ -431,6 +437,13 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
     );
     // A limit hit while reading is never silent: it is on the row.
     result.warnings.extend(stream.warnings);
+    if !long.is_empty() {
+        result.warnings.push(format!(
+            "answers longer than {} KiB were read only up to that length: {}",
+            crate::answer::MAX_INPUT_BYTES / 1024,
+            long.join(", ")
+        ));
+    }
     if !also.is_empty() {
         result.warnings.push(format!(
             "the notebook also matches rubric {}; graded with `{chosen}`",
