@@ -53,10 +53,23 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     };
     let options = crate::grading::batch::DiscoverOptions {
         follow_links_within: args.follow_links,
-        exclude: args.out.iter().cloned().collect(),
+        exclude: args
+            .out
+            .iter()
+            .cloned()
+            .chain(output_set.iter().flat_map(|s| s.own_paths()))
+            .collect(),
     };
-    let discovery =
+    let mut discovery =
         crate::grading::batch::discover_with(&inputs, &options).map_err(anyhow::Error::msg)?;
+    // The run's own lock and staging folder are not the class's files: not worth a line.
+    let own: Vec<std::path::PathBuf> = output_set.iter().flat_map(|s| s.own_paths()).collect();
+    discovery.skipped.retain(|s| {
+        !std::fs::canonicalize(&s.path).is_ok_and(|p| {
+            own.iter()
+                .any(|o| std::fs::canonicalize(o).is_ok_and(|o| o == p))
+        })
+    });
     for skip in &discovery.skipped {
         eprintln!(
             "examiner: skipped {}: {}",

@@ -168,17 +168,17 @@ pub fn discover_with(inputs: &[PathBuf], options: &DiscoverOptions) -> Result<Di
                 });
                 continue;
             };
-            if let Some(why) = hidden_or_readme(&path) {
-                found.skipped.push(Skipped {
-                    path,
-                    reason: why.into(),
-                });
-                continue;
-            }
             if !kind.is_symlink() && excluded(&path) {
                 found.skipped.push(Skipped {
                     path,
                     reason: "the output folder (--out)".into(),
+                });
+                continue;
+            }
+            if let Some(why) = hidden_or_readme(&path) {
+                found.skipped.push(Skipped {
+                    path,
+                    reason: why.into(),
                 });
                 continue;
             }
@@ -194,6 +194,11 @@ pub fn discover_with(inputs: &[PathBuf], options: &DiscoverOptions) -> Result<Di
                 links: found_rule,
             });
         }
+    }
+    // Ids are printed everywhere (terminal, CI log, CSV, feedback): no control characters
+    // (`x\n::stop-commands::` is shown as `x\\n::stop-commands::`), issue 15, class 5.
+    for s in &mut found.submissions {
+        s.student = crate::report::sanitize::line(&s.student);
     }
     found.submissions.sort();
     found.submissions.dedup_by(|a, b| a.path == b.path);

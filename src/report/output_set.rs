@@ -37,6 +37,7 @@ pub struct OutputSet {
     staging: tempfile::TempDir,
     /// Held until the set is committed or dropped.
     _lock: File,
+    lock_path: PathBuf,
     written: usize,
     fault_after: Option<usize>,
 }
@@ -90,7 +91,8 @@ impl OutputSet {
         };
         std::fs::create_dir_all(&parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
-        let lock = lock(&parent.join(format!(".{name}.examiner-lock")), out)?;
+        let lock_path = parent.join(format!(".{name}.examiner-lock"));
+        let lock = lock(&lock_path, out)?;
         match std::fs::symlink_metadata(out) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", out.display())),
@@ -133,6 +135,7 @@ impl OutputSet {
             out: out.to_path_buf(),
             staging,
             _lock: lock,
+            lock_path,
             written: 0,
             fault_after,
         };
@@ -141,6 +144,11 @@ impl OutputSet {
             b"written by examiner grade --out; replaced by each run\n",
         )?;
         Ok(set)
+    }
+
+    /// The lock file and the staging folder: examiner's own, never submissions.
+    pub fn own_paths(&self) -> Vec<PathBuf> {
+        vec![self.lock_path.clone(), self.staging.path().to_path_buf()]
     }
 
     /// Aborts the process when fault injection says so at this step.
