@@ -174,6 +174,9 @@ fn special_and_linked_files_are_error_rows_and_never_read() {
     }
     assert!(row(&rows, "ada").contains(",ok; warning: identical to the submission of bob"));
     assert!(row(&rows, "bob").contains("identical to the submission of ada"));
+    // For the grader only: a student's feedback never names another student.
+    let feedback = std::fs::read_to_string(out.join("feedback/ada.md")).unwrap();
+    assert!(!feedback.contains("bob"), "{feedback}");
     for entry in walk(&out) {
         let content = std::fs::read_to_string(&entry).unwrap_or_default();
         assert!(
@@ -711,5 +714,8 @@ fn text_hidden_from_readers_is_not_graded() {
             "{name}: the hidden 4x4 was graded: {r}"
         );
         assert!(r.contains("hidden by HTML"), "{name}: {r}");
+        // The student's feedback says so too.
+        let feedback = std::fs::read_to_string(out.join(format!("feedback/{name}.md"))).unwrap();
+        assert!(feedback.contains("hidden by HTML"), "{feedback}");
     }
 }

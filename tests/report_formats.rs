@@ -81,6 +81,7 @@ fn submission(path: &str, rubric: &str, questions: Vec<QuestionResult>) -> Submi
         pending_review,
         questions,
         warnings: Vec::new(),
+        grader_notes: Vec::new(),
     }
 }
 

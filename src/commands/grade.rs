@@ -133,7 +133,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     }
     for g in &graded {
         if let Outcome::Graded(r) = &g.outcome {
-            for w in &r.warnings {
+            for w in r.warnings.iter().chain(&r.grader_notes) {
                 eprintln!(
                     "examiner: {}: {}",
                     report::sanitize::line(&g.submission.student),

@@ -488,7 +488,7 @@ pub fn grade_all(
     mark_identical(graded)
 }
 
-/// Warns on every graded submission whose bytes are the same as another student's (a copy,
+/// Notes (for the grader) on every graded submission whose bytes are the same as another student's (a copy,
 /// or a file one student's folder shares with another's).
 fn mark_identical(graded: Vec<(Graded, Option<u64>)>) -> Vec<Graded> {
     let mut by_print: BTreeMap<u64, Vec<String>> = BTreeMap::new();
@@ -515,7 +515,7 @@ fn mark_identical(graded: Vec<(Graded, Option<u64>)>) -> Vec<Graded> {
                     0 => String::new(),
                     n => format!(" and {n} more"),
                 };
-                r.warnings.push(format!(
+                r.grader_notes.push(format!(
                     "identical to the submission of {}{more}",
                     others[..shown].join(", ")
                 ));

@@ -115,6 +115,10 @@ pub struct SubmissionResult {
     /// graded. Empty for a clean read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Notes for the grader only, never shown in a student's feedback (a submission identical
+    /// to another student's names that student).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grader_notes: Vec<String>,
 }
 
 impl SubmissionResult {
@@ -182,6 +186,7 @@ pub fn judge(
         pending_review,
         questions,
         warnings: Vec::new(),
+        grader_notes: Vec::new(),
     }
 }
 

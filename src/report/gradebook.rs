@@ -90,13 +90,18 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
         text_cell(student),
         text_cell(&r.submission),
         text_cell(&r.rubric),
-        if r.warnings.is_empty() {
-            "ok".to_string()
-        } else {
-            text_cell(&format!(
-                "ok; warning: {}",
-                one_line(&r.warnings.join("; "))
-            ))
+        {
+            let notes: Vec<&str> = r
+                .warnings
+                .iter()
+                .chain(&r.grader_notes)
+                .map(String::as_str)
+                .collect();
+            if notes.is_empty() {
+                "ok".to_string()
+            } else {
+                text_cell(&format!("ok; warning: {}", one_line(&notes.join("; "))))
+            }
         },
         r.score.map(format_points).unwrap_or_default(),
         format_points(r.max_score),
@@ -136,5 +141,24 @@ fn text_cell(s: &str) -> String {
         format!("'{s}")
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn formula_cells_are_defused_also_after_spaces_and_in_headers() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            (" =1+1", "' =1+1"),
+            ("\t@SUM(A1)", "\\t@SUM(A1)"),
+            ("-2", "'-2"),
+            ("receptive-field", "receptive-field"),
+            ("a\u{1b}[2Jb", "a\\u{1b}[2Jb"),
+        ] {
+            assert_eq!(text_cell(cell), want, "{cell:?}");
+        }
     }
 }
