@@ -30,6 +30,31 @@ use anyhow::{bail, Context};
 /// The file that marks a folder as an examiner output set, safe to replace.
 pub const MARKER: &str = ".examiner-output";
 
+/// The names an output set holds: a folder with only these was written by an examiner from
+/// before the marker, and may be replaced.
+const OUTPUT_NAMES: &[&str] = &[
+    MARKER,
+    "gradebook.csv",
+    "results.json",
+    "junit.xml",
+    "items.md",
+    "items.json",
+    "skipped.txt",
+    "feedback",
+    "gradescope",
+];
+
+/// Whether every entry of `out` is one examiner writes (an output folder of an older
+/// examiner, without the marker).
+fn written_before_markers(out: &Path) -> bool {
+    std::fs::read_dir(out).is_ok_and(|entries| {
+        entries.flatten().all(|e| {
+            OUTPUT_NAMES.contains(&e.file_name().to_string_lossy().as_ref())
+                || e.file_name().to_string_lossy().ends_with(".tmp")
+        })
+    })
+}
+
 /// An output set being written; [`OutputSet::commit`] makes it the content of `--out`.
 #[derive(Debug)]
 pub struct OutputSet {
@@ -102,7 +127,8 @@ impl OutputSet {
             ),
             Ok(_) => {
                 let empty = std::fs::read_dir(out)?.next().is_none();
-                let ours = std::fs::symlink_metadata(out.join(MARKER)).is_ok_and(|m| m.is_file());
+                let ours = std::fs::symlink_metadata(out.join(MARKER)).is_ok_and(|m| m.is_file())
+                    || written_before_markers(out);
                 if !empty && !ours {
                     bail!(
                         "--out `{}` holds files examiner did not write; give an empty or new \
