@@ -310,6 +310,16 @@ fn every_submission_has_one_row_and_one_feedback_file() {
         std::fs::read_to_string(mine.join("thesis.tex")).unwrap(),
         "precious"
     );
+    // A folder an older examiner wrote (its files, no marker) is replaced.
+    let older = dir.join("older");
+    std::fs::create_dir_all(older.join("feedback")).unwrap();
+    std::fs::write(older.join("gradebook.csv"), "old").unwrap();
+    let o = grade(&dir, &subs, &older, &[]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    assert_ne!(
+        std::fs::read_to_string(older.join("gradebook.csv")).unwrap(),
+        "old"
+    );
 }
 
 /// A snapshot of a folder: every file's path (relative) and bytes.
