@@ -56,9 +56,13 @@ pub enum Command {
         /// Print every submission's per-question report, not only the summary.
         #[arg(long)]
         details: bool,
-        /// Parallel workers [default: the number of cores].
-        #[arg(long)]
+        /// Parallel workers [default: the number of cores; at most 256].
+        #[arg(long, value_parser = parse_jobs)]
         jobs: Option<usize>,
+        /// Follow a symbolic link inside a student's folder when it leads to a file in that
+        /// same folder (other links are always error rows).
+        #[arg(long)]
+        follow_links: bool,
     },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///
@@ -94,13 +98,36 @@ pub enum Threshold {
     Percent(f64),
 }
 
+/// A threshold: a finite, non-negative number of points or percentage.
+/// `NaN` and infinities parse as `f64` but compare false with every score, so a gate built
+/// on them would never fail: they are refused.
 fn parse_threshold(s: &str) -> Result<Threshold, String> {
     let bad = || format!("`{s}` is not a score; write points (30) or a percentage (60%)");
+    let number = |t: &str| match t.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(bad()),
+    };
     match s.trim().strip_suffix('%') {
-        Some(p) => p.trim().parse().map(Threshold::Percent).map_err(|_| bad()),
-        None => s.trim().parse().map(Threshold::Points).map_err(|_| bad()),
+        Some(p) => number(p).map(Threshold::Percent),
+        None => number(s).map(Threshold::Points),
     }
 }
+
+/// Most `--jobs`: more threads than this only cost memory (each may hold a notebook).
+pub const MAX_JOBS: usize = 256;
+
+/// `--jobs`: 1 to [`MAX_JOBS`].
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}`: give a number of workers from 1 to {MAX_JOBS}"
+        )),
+    }
+}
+
+/// Most `--p` flags of `reference dropout` (a model has a few dropout layers).
+pub const MAX_DROPOUT_LAYERS: usize = 64;
 
 #[derive(Debug, Subcommand)]
 pub enum RubricCommand {

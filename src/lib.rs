@@ -6,13 +6,18 @@
 //! declared in [`cli`], and each command is one file of [`commands`].
 
 pub mod answer;
+#[cfg(feature = "torch")]
 pub mod checkers;
 pub mod cli;
+#[cfg(feature = "torch")]
 pub mod commands;
 pub mod exit_codes;
 pub mod extract;
+#[cfg(feature = "torch")]
 pub mod grading;
 pub mod notebook;
+#[cfg(feature = "torch")]
 pub mod reference;
+#[cfg(feature = "torch")]
 pub mod report;
 pub mod rubric;

@@ -13,7 +13,9 @@ fn main() -> ExitCode {
     match examiner::commands::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
-            eprintln!("examiner: error: {err:#}");
+            // Errors can quote file names and rubric text: no raw control characters.
+            let text = examiner::report::sanitize::terminal(&format!("{err:#}"), false);
+            eprintln!("examiner: error: {text}");
             ExitCode::from(exit_codes::USAGE_OR_INPUT as u8)
         }
     }

@@ -543,9 +543,11 @@ fn io_errors_name_the_path() {
     let err = read_path(&missing).unwrap_err();
     assert!(matches!(err, IngestError::Io { .. }), "{err:?}");
     assert!(err.to_string().contains("does-not-exist.ipynb"), "{err}");
+    // A folder is not read at all (issue 15: regular files only).
     let dir = fixture("");
     let err = read_path(&dir).unwrap_err();
-    assert!(matches!(err, IngestError::Io { .. }), "{err:?}");
+    assert!(matches!(err, IngestError::NotRegular { .. }), "{err:?}");
+    assert!(err.to_string().contains("a folder"), "{err}");
 }
 
 #[test]

@@ -80,6 +80,8 @@ fn submission(path: &str, rubric: &str, questions: Vec<QuestionResult>) -> Submi
         max_score: questions.iter().map(|q| q.max_points).sum(),
         pending_review,
         questions,
+        warnings: Vec::new(),
+        grader_notes: Vec::new(),
     }
 }
 

@@ -16,19 +16,26 @@ pub fn run(
     let notebook = crate::notebook::read_path(notebook_path)
         .map_err(|e| anyhow::anyhow!("{}: {e}", notebook_path.display()))?;
     let (rubric, note) = rubric_for(&notebook, rubric)?;
-    if let (Some(note), CheckFormat::Text) = (&note, format) {
-        eprintln!("{note}");
+    if let Some(note) = &note {
+        // On standard error, whatever the format: the rubric's source is never silent.
+        eprintln!("{}", report::sanitize::line(note));
     }
     let keys = crate::rubric::keys::resolve(&rubric, &cache())
         .map_err(|e| anyhow::anyhow!("rubric `{}`: {e}", rubric.id))?;
     let name = notebook_path.display().to_string();
-    let result = crate::grading::check(
+    // Limits hit and hidden text left out are said here too (issue 15, classes 2 and 9).
+    let read_warnings = crate::extract::text::Stream::new(&notebook).warnings;
+    let mut result = crate::grading::check(
         &name,
         &notebook,
         &rubric,
         &keys,
         crate::grading::Audience::Student,
     );
+    for w in &read_warnings {
+        eprintln!("examiner: {}", report::sanitize::line(w));
+    }
+    result.warnings.extend(read_warnings);
     let out = match format {
         CheckFormat::Text => report::terminal::submission(&result, style()),
         CheckFormat::Json => serde_json::to_string_pretty(&result)? + "\n",

@@ -2,9 +2,7 @@
 //! parallel ([`crate::grading::batch`]), print the summary and item analysis, and with `--out`
 //! write the gradebook, results, JUnit, item analysis and feedback.
 
-use std::path::Path;
-
-use super::{prepare_rubrics, style, write_stdout};
+use super::{prepare_rubrics, style, write_raw, write_stdout};
 use crate::cli::Threshold;
 use crate::{exit_codes, report};
 
@@ -18,6 +16,8 @@ pub struct GradeArgs {
     pub fail_under: Option<Threshold>,
     pub details: bool,
     pub jobs: Option<usize>,
+    /// Follow links inside a student's folder that lead to a file in that same folder.
+    pub follow_links: bool,
 }
 
 /// `examiner grade`: a class against its rubrics.
@@ -25,16 +25,64 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     use crate::grading::batch::Outcome;
     use std::io::IsTerminal;
 
+    let explicit = args.rubric.is_some();
     let rubric_path = args.rubric.unwrap_or_else(|| "rubrics".into());
     let prepared = prepare_rubrics(&rubric_path)?;
+    if !explicit {
+        // A `rubrics/` folder in the working directory (a student repository checked out in
+        // CI) must not win silently: say which one was used.
+        eprintln!(
+            "examiner: rubrics from {} (give --rubric to choose)",
+            report::sanitize::line(
+                &std::fs::canonicalize(&rubric_path)
+                    .unwrap_or_else(|_| rubric_path.clone())
+                    .display()
+                    .to_string()
+            )
+        );
+    }
     let inputs = if args.submissions.is_empty() {
         vec![std::path::PathBuf::from("submissions")]
     } else {
         args.submissions
     };
-    let submissions = crate::grading::batch::discover(&inputs).map_err(anyhow::Error::msg)?;
+    // The lock and the staging folder first: a second run into the same --out stops here.
+    let output_set = match &args.out {
+        Some(out) => Some(report::output_set::OutputSet::begin(out)?),
+        None => None,
+    };
+    let options = crate::grading::batch::DiscoverOptions {
+        follow_links_within: args.follow_links,
+        exclude: args
+            .out
+            .iter()
+            .cloned()
+            .chain(output_set.iter().flat_map(|s| s.own_paths()))
+            .collect(),
+    };
+    let mut discovery =
+        crate::grading::batch::discover_with(&inputs, &options).map_err(anyhow::Error::msg)?;
+    // The run's own lock and staging folder are not the class's files: not worth a line.
+    let own: Vec<std::path::PathBuf> = output_set.iter().flat_map(|s| s.own_paths()).collect();
+    discovery.skipped.retain(|s| {
+        !std::fs::canonicalize(&s.path).is_ok_and(|p| {
+            own.iter()
+                .any(|o| std::fs::canonicalize(o).is_ok_and(|o| o == p))
+        })
+    });
+    for skip in &discovery.skipped {
+        eprintln!(
+            "examiner: skipped {}: {}",
+            report::sanitize::line(&skip.path.display().to_string()),
+            skip.reason
+        );
+    }
+    let submissions = discovery.submissions;
     if submissions.is_empty() {
-        anyhow::bail!("no submissions (.ipynb, .txt, .md files or student folders) in {inputs:?}");
+        anyhow::bail!(
+            "no submissions (notebook files or student folders) in {}",
+            report::sanitize::line(&format!("{inputs:?}"))
+        );
     }
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
@@ -81,10 +129,27 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     write_stdout(&text)?;
 
     if std::env::var_os("GITHUB_ACTIONS").is_some() {
-        write_stdout(&report::annotations::commands(&report_rows))?;
+        write_raw(&report::annotations::commands(&report_rows))?;
     }
-    if let Some(out) = &args.out {
-        write_outputs(out, &report_rows, &items, args.gradescope)?;
+    for g in &graded {
+        if let Outcome::Graded(r) = &g.outcome {
+            for w in r.warnings.iter().chain(&r.grader_notes) {
+                eprintln!(
+                    "examiner: {}: {}",
+                    report::sanitize::line(&g.submission.student),
+                    report::sanitize::line(w)
+                );
+            }
+        }
+    }
+    if let (Some(out), Some(set)) = (&args.out, output_set) {
+        write_outputs(
+            set,
+            &report_rows,
+            &items,
+            &discovery.skipped,
+            args.gradescope,
+        )?;
         eprintln!(
             "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json and \
              feedback/ to {}",
@@ -139,19 +204,11 @@ fn report_rows(graded: &[crate::grading::batch::Graded]) -> Vec<report::row::Row
         .collect()
 }
 
-/// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
+/// Longest feedback file stem, in bytes (file systems allow 255 for a whole name).
+const MAX_STEM_BYTES: usize = 100;
 
-/// A student id safe as a file name.
+/// A student id safe as a file name: letters, digits, `-`, `_` and `.`, no leading dot, at
+/// most [`MAX_STEM_BYTES`] (a long id keeps its start and gets a hash of the whole).
 fn file_stem_for(student: &str) -> String {
     let s: String = student
         .chars()
@@ -163,44 +220,88 @@ fn file_stem_for(student: &str) -> String {
             }
         })
         .collect();
-    s.trim_start_matches('.').to_string()
+    let s = s.trim_start_matches('.');
+    let s = if s.is_empty() { "student" } else { s };
+    if s.len() <= MAX_STEM_BYTES {
+        return s.to_string();
+    }
+    let mut cut = MAX_STEM_BYTES - 17;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{:016x}", &s[..cut], fnv(student.as_bytes()))
 }
 
-/// `grade --out`: the gradebook, results, JUnit, item analysis and per-student feedback.
+/// 64-bit FNV-1a, for stable short names.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One file stem per row, all different (also ignoring case, for case-insensitive file
+/// systems): ids that map to the same stem (`a b` and `a_b`) get `-2`, `-3`, ... in row
+/// order.
+fn file_stems(rows: &[report::row::Row<'_>]) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    rows.iter()
+        .map(|row| {
+            let base = file_stem_for(row.student());
+            let mut stem = base.clone();
+            let mut n = 1;
+            while !taken.insert(stem.to_lowercase()) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            stem
+        })
+        .collect()
+}
+
+/// `grade --out`: the gradebook, results, JUnit, item analysis, the skipped files and
+/// per-student feedback, written as one set ([`report::output_set`]).
 fn write_outputs(
-    out: &Path,
+    mut set: report::output_set::OutputSet,
     rows: &[report::row::Row<'_>],
     items: &report::items::ItemAnalysis,
+    skipped: &[crate::grading::batch::Skipped],
     gradescope: bool,
 ) -> anyhow::Result<()> {
+    let mut skipped_text = String::new();
+    for s in skipped {
+        skipped_text.push_str(&format!(
+            "{}: {}\n",
+            report::sanitize::line(&s.path.display().to_string()),
+            s.reason
+        ));
+    }
     let files = [
         ("gradebook.csv", report::gradebook::csv(rows)),
         ("results.json", report::json::results(rows)),
         ("junit.xml", report::junit::report(rows)),
         ("items.md", report::items::markdown(items)),
         ("items.json", serde_json::to_string_pretty(items)? + "\n"),
+        ("skipped.txt", skipped_text),
     ];
     for (name, text) in files {
-        write_atomic(&out.join(name), text.as_bytes())?;
+        set.write(name, text.as_bytes())?;
     }
-    for row in rows {
+    for (row, stem) in rows.iter().zip(file_stems(rows)) {
         let Some(result) = row.result() else { continue };
-        let stem = file_stem_for(row.student());
-        let feedback = out.join("feedback");
-        write_atomic(
-            &feedback.join(format!("{stem}.md")),
+        set.write(
+            &format!("feedback/{stem}.md"),
             report::feedback_md::render(row.student(), result).as_bytes(),
         )?;
-        write_atomic(
-            &feedback.join(format!("{stem}.html")),
+        set.write(
+            &format!("feedback/{stem}.html"),
             report::feedback_html::render(row.student(), result).as_bytes(),
         )?;
         if gradescope {
-            write_atomic(
-                &out.join("gradescope").join(format!("{stem}.json")),
+            set.write(
+                &format!("gradescope/{stem}.json"),
                 report::gradescope::results(result).as_bytes(),
             )?;
         }
     }
-    Ok(())
+    set.commit()
 }

@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             fail_under,
             details,
             jobs,
+            follow_links,
         } => grade::run(grade::GradeArgs {
             submissions,
             rubric,
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             fail_under,
             details,
             jobs,
+            follow_links,
         }),
     }
 }
@@ -81,8 +83,23 @@ pub(crate) fn print<T: Serialize>(
     Ok(exit_codes::OK)
 }
 
-/// Writes to standard output; a reader that went away (`| head`) is not an error.
+/// Writes report text to standard output, defused ([`report::sanitize`]): control
+/// characters from student data shown as visible escapes (examiner's own colours kept when
+/// colour is on), and under GitHub Actions, text with a line that looks like a workflow
+/// command printed with workflow commands switched off. A reader that went away (`| head`) is
+/// not an error.
 pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut text = report::sanitize::terminal(text, style().color);
+    if std::env::var_os("GITHUB_ACTIONS").is_some() && report::sanitize::has_workflow_command(&text)
+    {
+        text = report::sanitize::stop_commands(&text);
+    }
+    write_raw(&text)
+}
+
+/// Writes `text` to standard output as it is: only for text examiner made safe itself (the
+/// escaped workflow commands of [`report::annotations`]).
+pub(crate) fn write_raw(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout
@@ -116,11 +133,27 @@ pub(crate) fn rubric_for(
         anyhow::anyhow!("{e}\n(run from the project folder, or give a rubric with --rubric FILE)")
     })?;
     let rubrics: Vec<crate::rubric::Rubric> = all.into_iter().map(|(_, r)| r).collect();
-    let chosen = crate::extract::recognise(notebook, &rubrics).map_err(anyhow::Error::msg)?;
-    let note = format!(
-        "rubric: {} ({}), chosen from rubrics/",
-        chosen.id, chosen.title
+    // From the question set's text, never from answers (issue 15, class 6).
+    let stream = crate::extract::text::Stream::new(notebook);
+    let candidates: Vec<&crate::rubric::Rubric> = rubrics.iter().collect();
+    let found =
+        crate::extract::recognise::recognise_outside_answers(&stream, notebook, &candidates)
+            .map_err(anyhow::Error::msg)?;
+    let chosen = found.rubric;
+    // The source is always printed: a `rubrics/` folder in the working directory (a student
+    // repository checked out in CI) must not win silently.
+    let mut note = format!(
+        "rubric: {} ({}), chosen from {}",
+        chosen.id,
+        chosen.title,
+        std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .display()
     );
+    if !found.also.is_empty() {
+        let ids: Vec<&str> = found.also.iter().map(|r| r.id.as_str()).collect();
+        note.push_str(&format!("; it also matches {}", ids.join(", ")));
+    }
     Ok((chosen.clone(), Some(note)))
 }
 

@@ -56,6 +56,13 @@ pub fn run(r: Reference) -> anyhow::Result<i32> {
                 }
                 None => p,
             };
+            if p.len() > crate::cli::MAX_DROPOUT_LAYERS {
+                anyhow::bail!(
+                    "{} dropout layers: at most {} are computed",
+                    p.len(),
+                    crate::cli::MAX_DROPOUT_LAYERS
+                );
+            }
             let d = dropout::dropout(&p).map_err(|e| anyhow::anyhow!("{e}"))?;
             print(format, &d, report::reference::dropout)
         }

@@ -19,6 +19,8 @@
 //! Every line of an answer keeps the cell and line it came from ([`Extraction::origins`]), so
 //! a part of an answer is reported where the student wrote it.
 
+pub mod hidden;
+pub mod recognise;
 pub mod text;
 
 use std::collections::BTreeSet;

@@ -38,22 +38,48 @@ pub struct Stream {
     pub normalized: String,
     /// For each line, where its normalised text starts in `normalized`.
     pub starts: Vec<usize>,
+    /// Limits that were hit while laying the notebook out, in words for the grader; empty
+    /// when every line was kept.
+    pub warnings: Vec<String>,
 }
 
-/// Largest number of lines considered (a notebook beyond it is cut, never a panic).
-const MAX_LINES: usize = 200_000;
+/// Largest number of source lines (markdown and code) considered; a notebook beyond it is
+/// cut (never a panic) and the cut is a warning on its row.
+pub const MAX_LINES: usize = 200_000;
+
+/// Most lines of saved output kept per code cell: the first and last halves. A long training
+/// log must not crowd answers out of the stream (outputs are never where answers are
+/// looked for first); what is dropped is a warning on the row.
+pub const MAX_OUTPUT_LINES_PER_CELL: usize = 2_000;
 
 impl Stream {
     /// Lays out `notebook`: each cell's source lines, and after a code cell its outputs.
     /// Built once per notebook: recognising its rubric and extracting its answers share it.
     pub fn new(notebook: &Notebook) -> Stream {
         let mut lines = Vec::new();
+        let mut warnings = Vec::new();
+        let mut hidden_cells: Vec<String> = Vec::new();
         for cell in &notebook.cells {
             let kind = match cell.kind {
                 CellKind::Code => LineKind::Code,
                 CellKind::Markdown | CellKind::Raw => LineKind::Markdown,
             };
-            for (i, text) in cell.source.lines().enumerate() {
+            // What the rendered cell hides is not graded (issue 15, class 9).
+            let shown = if kind == LineKind::Markdown {
+                let (shown, removed) = super::hidden::visible(&cell.source);
+                if removed {
+                    hidden_cells.push((cell.index + 1).to_string());
+                }
+                std::borrow::Cow::Owned(shown)
+            } else {
+                std::borrow::Cow::Borrowed(cell.source.as_str())
+            };
+            for (i, text) in shown.lines().enumerate() {
+                // Checked per line, not per cell: one cell of millions of blank lines must
+                // not cost millions of `Line`s before the cut (memory stays bounded).
+                if lines.len() > MAX_LINES {
+                    break;
+                }
                 lines.push(Line {
                     cell: cell.index,
                     template: false,
@@ -62,10 +88,18 @@ impl Stream {
                     text: text.to_string(),
                 });
             }
+            let total: usize = cell.outputs.iter().map(|o| o.text.lines().count()).sum();
+            let half = MAX_OUTPUT_LINES_PER_CELL / 2;
             let mut n = 0;
             for output in &cell.outputs {
                 for text in output.text.lines() {
                     n += 1;
+                    // The first and last halves; the middle of a long log is left out.
+                    if (total > MAX_OUTPUT_LINES_PER_CELL && n > half && n <= total - half)
+                        || lines.len() > MAX_LINES
+                    {
+                        continue;
+                    }
                     lines.push(Line {
                         cell: cell.index,
                         template: false,
@@ -75,10 +109,31 @@ impl Stream {
                     });
                 }
             }
+            if total > MAX_OUTPUT_LINES_PER_CELL {
+                warnings.push(format!(
+                    "cell {}: {} of its {total} output lines were not read (limit \
+                     {MAX_OUTPUT_LINES_PER_CELL} per cell: the first and last {half})",
+                    cell.index + 1,
+                    total - MAX_OUTPUT_LINES_PER_CELL
+                ));
+            }
             if lines.len() > MAX_LINES {
                 lines.truncate(MAX_LINES);
+                warnings.push(format!(
+                    "the notebook has more than {MAX_LINES} lines: only the first \
+                     {MAX_LINES} were read (from cell {} on, answers may be missing)",
+                    cell.index + 1
+                ));
                 break;
             }
+        }
+        if !hidden_cells.is_empty() {
+            warnings.push(format!(
+                "text hidden by HTML (a comment, or styled invisible) was not graded, in cell{} \
+                 {}",
+                if hidden_cells.len() == 1 { "" } else { "s" },
+                hidden_cells.join(", ")
+            ));
         }
         let mut normalized = String::new();
         let mut starts = Vec::with_capacity(lines.len());
@@ -94,6 +149,7 @@ impl Stream {
             lines,
             normalized,
             starts,
+            warnings,
         }
     }
 

@@ -18,9 +18,49 @@ const EXTENSIONS: [&str; 4] = ["ipynb", "txt", "md", "json"];
 /// One student's submission: a notebook file, or a folder of them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Submission {
-    /// The student's id: the file's stem or the folder's name.
+    /// The student's id: the file's stem or the folder's name, unique in a run (see
+    /// [`discover_with`]).
     pub student: String,
     pub path: PathBuf,
+    /// Which symbolic links reading it may follow.
+    pub links: LinkRule,
+}
+
+/// Which symbolic links reading a submission may follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LinkRule {
+    /// The path was named on the command line: a link there is followed, but what it leads
+    /// to must be a regular file; links inside a named folder are refused.
+    Named,
+    /// Found in a folder: no link is followed.
+    Refuse,
+    /// Found in a folder, with `--follow-links`: a link inside a student's folder is followed
+    /// when it leads to a file in that same folder.
+    WithinFolder,
+}
+
+/// How to look for submissions.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    /// Follow links inside a student's folder that stay inside it.
+    pub follow_links_within: bool,
+    /// Paths that are not submissions even inside a submissions folder (the `--out` folder).
+    pub exclude: Vec<PathBuf>,
+}
+
+/// A file or folder that was looked at and is not a submission, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// What [`discover_with`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    pub submissions: Vec<Submission>,
+    /// Everything looked at that is not a submission, each with why.
+    pub skipped: Vec<Skipped>,
 }
 
 /// What grading one submission gave.
@@ -48,16 +88,30 @@ pub struct Prepared {
 }
 
 fn is_submission_file(path: &Path) -> bool {
+    !is_hidden_or_readme(path)
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Why `path` is not a submission (hidden, or a README), if it is one of those.
+fn hidden_or_readme(path: &Path) -> Option<&'static str> {
     let name = path
         .file_name()
-        .map(|n| n.to_string_lossy().to_string())
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if name.starts_with('.') || name.to_ascii_lowercase().starts_with("readme") {
-        return false;
+    if name.starts_with('.') {
+        Some("hidden")
+    } else if name.starts_with("readme") {
+        Some("a README, not a submission")
+    } else {
+        None
     }
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn is_hidden_or_readme(path: &Path) -> bool {
+    hidden_or_readme(path).is_some()
 }
 
 fn stem(path: &Path) -> String {
@@ -67,62 +121,237 @@ fn stem(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// The submissions in `inputs`: each file is one; in a folder, each notebook file is one and
-/// each sub-folder is one student's (its notebooks read together). `README*` and hidden
-/// files are not submissions. Sorted by student id, so reports are in a stable order.
+/// The submissions in `inputs` ([`discover_with`] with default options, skips dropped).
 pub fn discover(inputs: &[PathBuf]) -> Result<Vec<Submission>, String> {
-    let mut out = Vec::new();
+    discover_with(inputs, &DiscoverOptions::default()).map(|d| d.submissions)
+}
+
+/// The submissions in `inputs`: each named file is one; in a named folder, each entry is one
+/// (a sub-folder is one student's, its notebooks read together), so that every file a class
+/// handed in gets a row, even a PDF or a link (whose row says why it was not graded).
+/// Hidden entries, `README*` files and the `exclude`d paths are not submissions; each is
+/// named in [`Discovery::skipped`] with the reason. Sorted by student id, so reports are in
+/// a stable order; ids are made unique (`alice.ipynb` and `alice.txt` are two students).
+pub fn discover_with(inputs: &[PathBuf], options: &DiscoverOptions) -> Result<Discovery, String> {
+    let exclude: Vec<PathBuf> = options
+        .exclude
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let excluded =
+        |p: &Path| std::fs::canonicalize(p).is_ok_and(|c| exclude.iter().any(|e| c.starts_with(e)));
+    let found_rule = if options.follow_links_within {
+        LinkRule::WithinFolder
+    } else {
+        LinkRule::Refuse
+    };
+    let mut found = Discovery::default();
     for input in inputs {
-        if input.is_file() {
-            out.push(Submission {
+        if !input.is_dir() {
+            found.submissions.push(Submission {
                 student: stem(input),
                 path: input.clone(),
+                links: LinkRule::Named,
             });
             continue;
         }
         let entries = std::fs::read_dir(input)
             .map_err(|e| format!("cannot read {}: {e}", input.display()))?;
-        for entry in entries.flatten() {
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", input.display()))?;
             let path = entry.path();
-            let hidden = path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-            if (path.is_dir() && !hidden) || is_submission_file(&path) {
-                out.push(Submission {
-                    student: stem(&path),
+            // The entry itself, never what a link points to.
+            let Ok(kind) = entry.file_type() else {
+                found.skipped.push(Skipped {
                     path,
+                    reason: "its type could not be read".into(),
                 });
+                continue;
+            };
+            if !kind.is_symlink() && excluded(&path) {
+                found.skipped.push(Skipped {
+                    path,
+                    reason: "the output folder (--out)".into(),
+                });
+                continue;
+            }
+            if let Some(why) = hidden_or_readme(&path) {
+                found.skipped.push(Skipped {
+                    path,
+                    reason: why.into(),
+                });
+                continue;
+            }
+            found.submissions.push(Submission {
+                student: if kind.is_dir() {
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                } else {
+                    stem(&path)
+                },
+                path,
+                links: found_rule,
+            });
+        }
+    }
+    // Ids are printed everywhere (terminal, CI log, CSV, feedback): no control characters
+    // (`x\n::stop-commands::` is shown as `x\\n::stop-commands::`), issue 15, class 5.
+    for s in &mut found.submissions {
+        s.student = crate::report::sanitize::line(&s.student);
+    }
+    found.submissions.sort();
+    found.submissions.dedup_by(|a, b| a.path == b.path);
+    unique_ids(&mut found.submissions);
+    found.submissions.sort();
+    found.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(found)
+}
+
+/// Makes every student id unique: ids shared by several submissions become the file (or
+/// folder) name, then the whole path, so no two rows (or feedback files) are one student's.
+fn unique_ids(subs: &mut [Submission]) {
+    use std::collections::HashMap;
+    for level in 0..2 {
+        let mut count: HashMap<String, usize> = HashMap::new();
+        for s in subs.iter() {
+            *count.entry(s.student.clone()).or_default() += 1;
+        }
+        for s in subs.iter_mut() {
+            if count[&s.student] > 1 {
+                s.student = if level == 0 {
+                    s.path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_else(|| s.path.display().to_string())
+                } else {
+                    s.path.display().to_string()
+                };
             }
         }
     }
-    out.sort();
-    Ok(out)
 }
+
+/// A notebook read from a submission, with what was skipped on the way and a fingerprint of
+/// the bytes read (to find identical submissions).
+#[derive(Debug)]
+pub struct Read {
+    pub notebook: Notebook,
+    /// Files of a student folder that were not read, each with why.
+    pub warnings: Vec<String>,
+    /// A hash of every file's bytes, in order.
+    pub fingerprint: u64,
+}
+
+/// Largest total of all files of one student folder (128 MiB): twice one file's limit.
+pub const MAX_FOLDER_BYTES: u64 = 2 * notebook::Limits::DEFAULT.max_file_bytes;
 
 /// Reads a submission: a file, or a folder's notebooks joined in name order.
 pub fn read(submission: &Submission) -> Result<Notebook, String> {
-    if !submission.path.is_dir() {
-        return notebook::read_path(&submission.path).map_err(|e| e.to_string());
+    read_submission(submission).map(|r| r.notebook)
+}
+
+/// [`read`], with the warnings and fingerprint.
+pub fn read_submission(submission: &Submission) -> Result<Read, String> {
+    use notebook::open::Links;
+    let limits = notebook::Limits::DEFAULT;
+    let top_links = match submission.links {
+        LinkRule::Named => Links::Follow,
+        LinkRule::Refuse | LinkRule::WithinFolder => Links::Refuse,
+    };
+    let top = std::fs::symlink_metadata(&submission.path).map_err(|e| e.to_string())?;
+    let is_dir = if top.file_type().is_symlink() {
+        top_links == Links::Follow && submission.path.is_dir()
+    } else {
+        top.is_dir()
+    };
+    if !is_dir {
+        let bytes =
+            notebook::open::read_regular(&submission.path, limits.max_file_bytes, top_links)
+                .map_err(|e| e.to_string())?;
+        let name = submission
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let nb = notebook::read_bytes_with(&name, &bytes, &limits).map_err(|e| e.to_string())?;
+        return Ok(Read {
+            notebook: nb,
+            warnings: Vec::new(),
+            fingerprint: fnv(&bytes, FNV_START),
+        });
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&submission.path)
+    let inner_links = match submission.links {
+        LinkRule::WithinFolder => Links::Within(&submission.path),
+        LinkRule::Named | LinkRule::Refuse => Links::Refuse,
+    };
+    let mut warnings = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(&submission.path)
         .map_err(|e| format!("cannot read the folder: {e}"))?
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && is_submission_file(p))
-        .collect();
+    {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_submission_file(&path) && !is_dir {
+            files.push(path);
+        } else if let Some(why) = hidden_or_readme(&path) {
+            warnings.push(format!("skipped {name}: {why}"));
+        } else if is_dir {
+            warnings.push(format!("skipped {name}/: sub-folders are not read"));
+        } else {
+            warnings.push(format!(
+                "skipped {name}: not a notebook file (.ipynb, .txt, .md, .json)"
+            ));
+        }
+    }
     files.sort();
+    warnings.sort();
     if files.is_empty() {
-        return Err("the folder has no notebook (.ipynb, .txt, .md)".into());
+        let mut error = "the folder has no notebook (.ipynb, .txt, .md)".to_string();
+        if !warnings.is_empty() {
+            error.push_str(&format!(" ({})", warnings.join("; ")));
+        }
+        return Err(error);
     }
     let mut cells: Vec<Cell> = Vec::new();
     let mut first = None;
+    let mut total: u64 = 0;
+    let mut fingerprint = FNV_START;
     for file in &files {
-        let nb = notebook::read_path(file).map_err(|e| {
-            format!(
-                "{}: {e}",
-                file.file_name().unwrap_or_default().to_string_lossy()
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let left = MAX_FOLDER_BYTES.saturating_sub(total);
+        let bytes =
+            notebook::open::read_regular(file, left.min(limits.max_file_bytes), inner_links)
+                .map_err(|e| match e {
+                    notebook::IngestError::TooLarge { .. } if left < limits.max_file_bytes => {
+                        format!(
+                            "{name}: the folder's files together are over the limit of {} MB",
+                            MAX_FOLDER_BYTES / (1024 * 1024)
+                        )
+                    }
+                    e => format!("{name}: {e}"),
+                })?;
+        total += bytes.len() as u64;
+        // The bytes only (not the names): a copy renamed is still a copy.
+        fingerprint = if files.len() == 1 {
+            fnv(&bytes, FNV_START)
+        } else {
+            fnv(
+                &bytes,
+                fnv(&(bytes.len() as u64).to_le_bytes(), fingerprint),
             )
-        })?;
+        };
+        let nb = notebook::read_bytes_with(&name, &bytes, &limits)
+            .map_err(|e| format!("{name}: {e}"))?;
+        drop(bytes);
+        if cells.len() + nb.cells.len() > limits.max_cells {
+            return Err(format!(
+                "the folder's notebooks together have more than {} cells",
+                limits.max_cells
+            ));
+        }
         first.get_or_insert((nb.format, nb.language.clone()));
         for mut cell in nb.cells {
             cell.index = cells.len();
@@ -130,18 +359,48 @@ pub fn read(submission: &Submission) -> Result<Notebook, String> {
         }
     }
     let (format, language) = first.expect("at least one file");
-    Ok(Notebook {
-        cells,
-        format,
-        language,
+    Ok(Read {
+        notebook: Notebook {
+            cells,
+            format,
+            language,
+        },
+        warnings,
+        fingerprint,
     })
+}
+
+const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// 64-bit FNV-1a of `bytes`, continuing from `hash`.
+fn fnv(bytes: &[u8], mut hash: u64) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// Grades one submission against the matching prepared rubric.
 pub fn grade_one(submission: &Submission, rubrics: &[Prepared]) -> Outcome {
-    match read(submission) {
-        Ok(notebook) => grade_notebook(&submission.path.display().to_string(), &notebook, rubrics),
-        Err(error) => Outcome::Failed { error },
+    grade_read(submission, rubrics).0
+}
+
+/// [`grade_one`], with the fingerprint of what was read.
+fn grade_read(submission: &Submission, rubrics: &[Prepared]) -> (Outcome, Option<u64>) {
+    match read_submission(submission) {
+        Ok(read) => {
+            let mut outcome = grade_notebook(
+                &submission.path.display().to_string(),
+                &read.notebook,
+                rubrics,
+            );
+            if let Outcome::Graded(r) = &mut outcome {
+                r.warnings.extend(read.warnings);
+            }
+            (outcome, Some(read.fingerprint))
+        }
+        Err(error) => (Outcome::Failed { error }, None),
     }
 }
 
@@ -149,8 +408,17 @@ pub fn grade_one(submission: &Submission, rubrics: &[Prepared]) -> Outcome {
 pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> Outcome {
     // Laid out once: recognising the rubric and extracting the answers share it.
     let mut stream = crate::extract::text::Stream::new(notebook);
-    let chosen = match crate::extract::recognise_in(&stream, rubrics.iter().map(|p| &p.rubric)) {
-        Ok(r) => r.id.clone(),
+    // Chosen from the question set's text, never from answers (issue 15, class 6).
+    let candidates: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
+    let (chosen, also) = match crate::extract::recognise::recognise_outside_answers(
+        &stream,
+        notebook,
+        &candidates,
+    ) {
+        Ok(r) => (
+            r.rubric.id.clone(),
+            r.also.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        ),
         Err(error) => return Outcome::Failed { error },
     };
     let prepared = rubrics
@@ -158,14 +426,39 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         .find(|p| p.rubric.id == chosen)
         .expect("recognised among these");
     let extractions = crate::extract::extract_in(&mut stream, notebook, &prepared.rubric);
-    Outcome::Graded(grading::judge(
+    // The answer readers look at the first MAX_INPUT_BYTES of an answer: say when that cut.
+    let long: Vec<String> = extractions
+        .iter()
+        .filter(|e| e.text.len() > crate::answer::MAX_INPUT_BYTES)
+        .map(|e| e.id.clone())
+        .collect();
+    let mut result = grading::judge(
         name,
         notebook,
         &prepared.rubric,
         &prepared.keys,
         Audience::Grader,
         extractions,
-    ))
+    );
+    // A limit hit while reading is never silent: it is on the row.
+    result.warnings.extend(stream.warnings);
+    if !long.is_empty() {
+        result.warnings.push(format!(
+            "answers longer than {} KiB were read only up to that length: {}",
+            crate::answer::MAX_INPUT_BYTES / 1024,
+            long.join(", ")
+        ));
+    }
+    if !also.is_empty() {
+        result.warnings.push(format!(
+            "the notebook also matches rubric {}; graded with `{chosen}`",
+            also.iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Outcome::Graded(result)
 }
 
 /// Grades every submission in parallel; `progress` is called once per finished submission.
@@ -174,21 +467,60 @@ pub fn grade_all(
     rubrics: &[Prepared],
     progress: &(dyn Fn(&Graded) + Sync),
 ) -> Vec<Graded> {
-    submissions
+    let graded = submissions
         .par_iter()
         .map(|s| {
             // A notebook that trips a bug must not take the class down with it.
-            let outcome = std::panic::catch_unwind(|| grade_one(s, rubrics)).unwrap_or_else(|_| {
-                Outcome::Failed {
-                    error: "internal error while grading this submission (please report it)".into(),
-                }
-            });
+            let (outcome, fingerprint) = std::panic::catch_unwind(|| grade_read(s, rubrics))
+                .unwrap_or_else(|_| {
+                    let error =
+                        "internal error while grading this submission (please report it)".into();
+                    (Outcome::Failed { error }, None)
+                });
             let graded = Graded {
                 submission: s.clone(),
                 outcome,
             };
             progress(&graded);
-            graded
+            (graded, fingerprint)
+        })
+        .collect::<Vec<_>>();
+    mark_identical(graded)
+}
+
+/// Notes (for the grader) on every graded submission whose bytes are the same as another student's (a copy,
+/// or a file one student's folder shares with another's).
+fn mark_identical(graded: Vec<(Graded, Option<u64>)>) -> Vec<Graded> {
+    let mut by_print: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for (g, print) in &graded {
+        if let Some(print) = print {
+            by_print
+                .entry(*print)
+                .or_default()
+                .push(g.submission.student.clone());
+        }
+    }
+    graded
+        .into_iter()
+        .map(|(mut g, print)| {
+            let same = print.and_then(|p| by_print.get(&p)).filter(|s| s.len() > 1);
+            if let (Some(same), Outcome::Graded(r)) = (same, &mut g.outcome) {
+                let others: Vec<&str> = same
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| *s != g.submission.student)
+                    .collect();
+                let shown = others.len().min(5);
+                let more = match others.len() - shown {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                r.grader_notes.push(format!(
+                    "identical to the submission of {}{more}",
+                    others[..shown].join(", ")
+                ));
+            }
+            g
         })
         .collect()
 }

@@ -114,6 +114,15 @@ pub struct SubmissionResult {
     /// Answers awaiting a person's review (scored 0 until then).
     pub pending_review: usize,
     pub questions: Vec<QuestionResult>,
+    /// What the grader should know about how this submission was read: a limit that was hit,
+    /// files of a student folder that were skipped, text hidden from readers that was not
+    /// graded. Empty for a clean read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Notes for the grader only, never shown in a student's feedback (a submission identical
+    /// to another student's names that student).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grader_notes: Vec<String>,
 }
 
 impl SubmissionResult {
@@ -180,6 +189,8 @@ pub fn judge(
         max_score: rubric.max_score(),
         pending_review,
         questions,
+        warnings: Vec::new(),
+        grader_notes: Vec::new(),
     }
 }
 

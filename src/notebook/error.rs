@@ -16,6 +16,15 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    /// Not a regular file: a symbolic link, a FIFO, a device, a socket or a folder. It was
+    /// not read.
+    #[error("not a regular file: {what}; {advice}")]
+    NotRegular {
+        /// What it is, e.g. "a named pipe (FIFO)".
+        what: String,
+        /// What is done instead, or what to do.
+        advice: &'static str,
+    },
     /// The file is larger than the limit; it was not parsed.
     #[error("file too large: {} MB (limit {} MB)", size.div_ceil(MB), limit / MB)]
     TooLarge {

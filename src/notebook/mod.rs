@@ -25,10 +25,9 @@
 mod error;
 mod heuristics;
 mod ipynb;
+pub mod open;
 mod text;
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use serde::Serialize;
@@ -221,25 +220,20 @@ pub fn read_path(path: &Path) -> Result<Notebook, IngestError> {
     read_path_with(path, &Limits::DEFAULT)
 }
 
-/// [`read_path`] with other [`Limits`].
+/// [`read_path`] with other [`Limits`]. A link `path` itself is followed (the caller named
+/// it); what is read must be a regular file ([`open::read_regular`]).
 pub fn read_path_with(path: &Path, limits: &Limits) -> Result<Notebook, IngestError> {
-    let io_error = |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = File::open(path).map_err(io_error)?;
-    let declared = file.metadata().map_err(io_error)?.len();
-    if declared > limits.max_file_bytes {
-        return Err(IngestError::TooLarge {
-            size: declared,
-            limit: limits.max_file_bytes,
-        });
-    }
-    // The size may change under us (or be 0 for special files): never read past the limit.
-    let mut bytes = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
-    file.take(limits.max_file_bytes.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(io_error)?;
+    read_path_links(path, limits, open::Links::Follow)
+}
+
+/// [`read_path_with`], following a symbolic link only as `links` allows: for files found in
+/// folders someone else can write to.
+pub fn read_path_links(
+    path: &Path,
+    limits: &Limits,
+    links: open::Links<'_>,
+) -> Result<Notebook, IngestError> {
+    let bytes = open::read_regular(path, limits.max_file_bytes, links)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())

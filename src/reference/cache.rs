@@ -114,7 +114,14 @@ impl Cache {
 
     fn read_disk(&self, name: &str, key: &serde_json::Value) -> Option<serde_json::Value> {
         let path = self.dir.as_ref()?.join(name);
-        let text = fs::read_to_string(path).ok()?;
+        // Regular files only, never through a link (issue 15, class 1).
+        let bytes = crate::notebook::open::read_regular(
+            &path,
+            MAX_ENTRY_BYTES,
+            crate::notebook::open::Links::Refuse,
+        )
+        .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         let entry: Entry = serde_json::from_str(&text).ok()?;
         // A hash collision or an edited file: not ours.
         (entry.key == *key).then_some(entry.result)
@@ -132,13 +139,21 @@ impl Cache {
         let Ok(text) = serde_json::to_string(&entry) else {
             return;
         };
-        // Written beside, then renamed: a reader never sees half a file.
-        let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-        if fs::write(&tmp, text).is_ok() && fs::rename(&tmp, dir.join(name)).is_err() {
-            let _ = fs::remove_file(&tmp);
+        // Written beside, then renamed: a reader never sees half a file. The temporary file
+        // is created exclusively with a random name, so a planted link is never written
+        // through (issue 15, class 4); it is removed if anything fails.
+        use std::io::Write;
+        let Ok(mut tmp) = tempfile::NamedTempFile::new_in(dir) else {
+            return;
+        };
+        if tmp.write_all(text.as_bytes()).is_ok() {
+            let _ = tmp.persist(dir.join(name));
         }
     }
 }
+
+/// Largest cache entry read (entries are a few kilobytes).
+const MAX_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
 
 /// 128-bit FNV-1a of `bytes`, as hex.
 fn fingerprint(bytes: &[u8]) -> String {

@@ -249,6 +249,8 @@ impl Network {
     /// Like [`Network::new`], but layers that carry the same module id share one set of
     /// parameters, as a Python list `[nn.Linear(H, H)] * 24` repeats one module.
     pub fn shared(layers: &[(usize, Layer)], mode: Mode) -> Result<Self, TchError> {
+        // Budgets before any allocation (issue 15, class 7).
+        super::budget::check_network(layers).map_err(TchError::Torch)?;
         let mut owned: Vec<(usize, Params)> = Vec::new();
         for (id, layer) in layers {
             if !owned.iter().any(|(i, _)| i == id) {

@@ -7,6 +7,7 @@
 //! serialisable results; [`geometry`] gives output shapes from shapes alone;
 //! [`cache`] keeps those by content so a second evaluation costs nothing.
 
+pub mod budget;
 pub mod cache;
 pub mod code;
 pub mod dropout;

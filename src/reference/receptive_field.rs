@@ -91,6 +91,15 @@ pub fn receptive_field(
 
 /// The receptive field of a module, with its output shape for `input_shape` if given.
 pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<ReceptiveField> {
+    // Each traced layer is measured with a backward pass through the layers before it: the
+    // work grows with the square of the depth (issue 15, class 7).
+    let depth = module.layers().len();
+    if depth > super::budget::MAX_LAYERS {
+        return Err(Error::Invalid(format!(
+            "the model has {depth} layers; the budget is {}",
+            super::budget::MAX_LAYERS
+        )));
+    }
     if let Some(shape) = input_shape {
         if shape.len() != 4 {
             return Err(Error::Invalid(format!(

@@ -54,6 +54,14 @@ pub fn render(student: &str, r: &SubmissionResult) -> String {
         html(&r.submission)
     );
     let _ = writeln!(out, "<p class=\"score\">{}</p>", html(&score_line(r)));
+    // How the notebook was read, where it matters (issue 15); grader-only notes are not shown.
+    if !r.warnings.is_empty() {
+        out.push_str("<p>Notes on how your notebook was read:</p>\n<ul>\n");
+        for w in &r.warnings {
+            let _ = writeln!(out, "<li dir=\"auto\">{}</li>", html(w));
+        }
+        out.push_str("</ul>\n");
+    }
     if !r.questions.is_empty() {
         out.push_str(
             "<table>\n<thead><tr><th>Question</th><th>Status</th><th>Points</th></tr></thead>\n<tbody>\n",

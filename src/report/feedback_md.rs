@@ -31,6 +31,19 @@ pub fn render(student: &str, r: &SubmissionResult) -> String {
         ),
         score_line(r),
     ];
+    // How the notebook was read, where it matters: a limit hit, hidden text not graded
+    // (issue 15). Grader-only notes are not shown.
+    if !r.warnings.is_empty() {
+        let list: Vec<String> = r
+            .warnings
+            .iter()
+            .map(|w| format!("- {}", markdown(w)))
+            .collect();
+        blocks.push(format!(
+            "Notes on how your notebook was read:\n\n{}",
+            list.join("\n")
+        ));
+    }
     if !r.questions.is_empty() {
         let mut table = String::from("| Question | Status | Points |\n| --- | --- | ---: |");
         for q in &r.questions {

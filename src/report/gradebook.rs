@@ -25,11 +25,14 @@ pub const FIXED_COLUMNS: [&str; 7] = [
 /// Columns: [`FIXED_COLUMNS`], then one per question id: the union of the ids of every
 /// rubric in `rows`, in the order first seen. A question's cell holds its points, and is
 /// empty when the question was not scored (awaiting review, hidden, or not in that
-/// submission's rubric). `status` is `ok` or `error: <reason>`; an error row has only
-/// `student`, `submission` and `status`.
+/// submission's rubric). `status` is `ok`, `ok; warning: <what>` (a limit hit, skipped
+/// files, an identical submission) or `error: <reason>`; an error row has only `student`,
+/// `submission` and `status`.
 ///
-/// Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
-/// tab or carriage return) get a leading `'`, so a crafted file name cannot inject one.
+/// Text cells (header cells included) that a spreadsheet would run as a formula (starting
+/// with `=`, `+`, `-`, `@`, `|`, `%`, tab or carriage return, also after leading spaces, or
+/// starting with a space) get a leading `'`, so a crafted file name or question id cannot
+/// inject one.
 pub fn csv(rows: &[Row]) -> String {
     let ids = question_ids(rows);
     let mut w = ::csv::WriterBuilder::new()
@@ -40,7 +43,8 @@ pub fn csv(rows: &[Row]) -> String {
         .copied()
         .chain(ids.iter().copied())
         .collect();
-    let mut records = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    // Question ids come from a rubric, which is not always the teacher's own: defused too.
+    let mut records = vec![header.iter().map(|s| text_cell(s)).collect::<Vec<_>>()];
     for row in rows {
         records.push(match row {
             Row::Graded { student, result } => graded(student, result, &ids),
@@ -53,7 +57,7 @@ pub fn csv(rows: &[Row]) -> String {
                     text_cell(student),
                     text_cell(submission),
                     String::new(),
-                    format!("error: {}", one_line(error)),
+                    text_cell(&format!("error: {}", one_line(error))),
                 ];
                 r.resize(header.len(), String::new());
                 r
@@ -86,7 +90,19 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
         text_cell(student),
         text_cell(&r.submission),
         text_cell(&r.rubric),
-        "ok".to_string(),
+        {
+            let notes: Vec<&str> = r
+                .warnings
+                .iter()
+                .chain(&r.grader_notes)
+                .map(String::as_str)
+                .collect();
+            if notes.is_empty() {
+                "ok".to_string()
+            } else {
+                text_cell(&format!("ok; warning: {}", one_line(&notes.join("; "))))
+            }
+        },
         r.score.map(format_points).unwrap_or_default(),
         format_points(r.max_score),
         r.pending_review.to_string(),
@@ -102,11 +118,47 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
     record
 }
 
-/// `s`, defused for spreadsheets that evaluate cells starting with a formula character.
+/// `s`, defused for spreadsheets that evaluate cells starting with a formula character,
+/// also after leading whitespace (some spreadsheets trim it before evaluating), and with
+/// control characters other than newline shown as visible escapes.
 fn text_cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let s: String = s
+        .chars()
+        .flat_map(|c| {
+            let visible: Vec<char> = if c.is_control() && c != '\n' {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            visible
+        })
+        .collect();
+    let s = s.as_str();
+    if s.trim_start()
+        .starts_with(['=', '+', '-', '@', '\t', '\r', '|', '%'])
+        || s.starts_with([' ', '\n'])
+    {
         format!("'{s}")
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn formula_cells_are_defused_also_after_spaces_and_in_headers() {
+        for (cell, want) in [
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            (" =1+1", "' =1+1"),
+            ("\t@SUM(A1)", "\\t@SUM(A1)"),
+            ("-2", "'-2"),
+            ("receptive-field", "receptive-field"),
+            ("a\u{1b}[2Jb", "a\\u{1b}[2Jb"),
+        ] {
+            assert_eq!(text_cell(cell), want, "{cell:?}");
+        }
     }
 }

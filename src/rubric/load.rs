@@ -56,14 +56,19 @@ pub fn load_file(path: &Path) -> Result<Rubric, LoadError> {
         message,
         snippet: None,
     };
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read: {e}")))?;
-    if meta.len() > MAX_RUBRIC_BYTES {
-        return Err(whole(format!(
-            "{} bytes is too large for a rubric (limit {MAX_RUBRIC_BYTES})",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| whole(format!("cannot read: {e}")))?;
+    // A regular file only (a FIFO or `/dev/zero` in a rubric folder would hang or never
+    // end), read up to the limit whatever size the file system reports.
+    let bytes = crate::notebook::open::read_regular(
+        path,
+        MAX_RUBRIC_BYTES,
+        crate::notebook::open::Links::Follow,
+    )
+    .map_err(|e| match e {
+        crate::notebook::IngestError::TooLarge { size, .. } => whole(format!(
+            "{size} bytes is too large for a rubric (limit {MAX_RUBRIC_BYTES})"
+        )),
+        e => whole(format!("cannot read: {e}")),
+    })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         whole(format!(
             "not UTF-8 text (invalid byte at offset {})",

@@ -9,6 +9,7 @@
 //! The format is documented in `rubrics/FORMAT.md` and `rubrics/rubric.schema.json`. Unknown
 //! fields are errors, and every error carries `file:line:col`.
 
+#[cfg(feature = "torch")]
 pub mod keys;
 mod load;
 

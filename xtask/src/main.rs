@@ -46,6 +46,13 @@ Commands:
                  process, reports included), from N and 2N copies of the corpus notebooks
                  (default N = 38): a figure that a busy machine does not change, for comparing
                  two versions of the code
+  fuzz [SECS] [TARGET...]
+                 coverage-guided fuzzing (libFuzzer through libfuzzer-sys, instrumented like
+                 cargo-fuzz, with AddressSanitizer through RUSTC_BOOTSTRAP=1 on the pinned
+                 toolchain) of the readers of untrusted input: notebook, text_export, answer,
+                 rubric; each target runs SECS seconds (default 600) from fuzz/corpus/<target>,
+                 new inputs go to target/fuzz/corpus/<target>, crashes to fuzz/artifacts/
+  fuzz replay    the deterministic replay of the committed corpus (no libFuzzer, no libtorch)
   help           this text
 ";
 
@@ -56,6 +63,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("grade") => grade(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -648,12 +656,123 @@ fn test(extra: &[String]) -> Result<()> {
         ],
         &[],
     )?;
-    cargo("tests", &["test", "--workspace"], extra)?;
+    cargo(
+        "tests",
+        &["test", "--workspace", "--exclude", "examiner-fuzz"],
+        extra,
+    )?;
+    // On its own, so that examiner is built without libtorch for it (no feature unification).
+    cargo("fuzz corpus replay", &["test", "-p", "examiner-fuzz"], &[])?;
     println!(
         "xtask: all checks passed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The fuzz targets (binaries of the `fuzz/` crate).
+const FUZZ_TARGETS: [&str; 4] = ["notebook", "text_export", "answer", "rubric"];
+
+/// `cargo xtask fuzz [SECS] [TARGET...]` and `cargo xtask fuzz replay`.
+///
+/// libFuzzer rather than AFL++: it runs in process through `libfuzzer-sys` (no separate
+/// fuzzer to install or system settings to change), and the targets are plain functions that
+/// the replay test calls too. The flags are cargo-fuzz's (coverage instrumentation, `--cfg
+/// fuzzing`, debug assertions, AddressSanitizer), passed directly so that cargo-fuzz need not
+/// be installed; `--target` keeps them off build scripts and proc-macros.
+fn fuzz(args: &[String]) -> Result<()> {
+    if args.first().map(String::as_str) == Some("replay") {
+        return cargo(
+            "fuzz corpus replay",
+            &["test", "-p", "examiner-fuzz"],
+            &args[1..],
+        );
+    }
+    let (secs, targets): (Vec<&String>, Vec<&String>) =
+        args.iter().partition(|a| a.parse::<u64>().is_ok());
+    let secs = secs.first().map_or("600".to_string(), |s| s.to_string());
+    let targets: Vec<&str> = if targets.is_empty() {
+        FUZZ_TARGETS.to_vec()
+    } else {
+        targets.iter().map(|s| s.as_str()).collect()
+    };
+    if let Some(bad) = targets.iter().find(|t| !FUZZ_TARGETS.contains(t)) {
+        return Err(Error::new(format!(
+            "no fuzz target `{bad}`; the targets are {FUZZ_TARGETS:?}"
+        )));
+    }
+    let root = project_root();
+    let triple = host_triple()?;
+    let rustflags = [
+        "-Cpasses=sancov-module",
+        "-Cllvm-args=-sanitizer-coverage-level=4",
+        "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+        "-Cllvm-args=-sanitizer-coverage-pc-table",
+        "-Cllvm-args=-sanitizer-coverage-trace-compares",
+        "--cfg=fuzzing",
+        "-Cdebug-assertions",
+        "-Coverflow-checks",
+        "-Zsanitizer=address",
+    ]
+    .join(" ");
+    let target_dir = root.join("target").join("fuzz");
+    println!("xtask: fuzz: building {targets:?} for {triple} (RUSTC_BOOTSTRAP=1)");
+    let status = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(&root)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("RUSTFLAGS", &rustflags)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "examiner-fuzz",
+            "--features",
+            "libfuzzer",
+        ])
+        .args(["--target", &triple, "--target-dir"])
+        .arg(&target_dir)
+        .args(targets.iter().flat_map(|t| ["--bin", t]))
+        .status()
+        .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Err(Error::new("fuzz: the build failed"));
+    }
+    for target in &targets {
+        let fresh = target_dir.join("corpus").join(target);
+        let artifacts = root.join("fuzz").join("artifacts").join(target);
+        fs::create_dir_all(&fresh)
+            .and_then(|()| fs::create_dir_all(&artifacts))
+            .map_err(|e| Error::new(format!("cannot create the corpus folders: {e}")))?;
+        let bin = target_dir.join(&triple).join("release").join(target);
+        println!("xtask: fuzz: {target} for {secs} s");
+        let status = Command::new(&bin)
+            .arg(format!("-max_total_time={secs}"))
+            .args(["-timeout=20", "-rss_limit_mb=2048", "-max_len=1048576"])
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
+            .arg(&fresh)
+            .arg(root.join("fuzz").join("corpus").join(target))
+            .status()
+            .map_err(|e| Error::new(format!("cannot run {}: {e}", bin.display())))?;
+        if !status.success() {
+            return Err(Error::new(format!(
+                "fuzz: {target} found a failure; its input is in {}",
+                artifacts.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The host's target triple, from `rustc -vV`.
+fn host_triple() -> Result<String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .map_err(|e| Error::new(format!("cannot run rustc: {e}")))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+        .ok_or_else(|| Error::new("rustc -vV does not say its host"))
 }
 
 #[cfg(test)]
