@@ -28,6 +28,8 @@ use crate::reference::layers::{Conv2d, Layer, Pair, Pool2d};
 const MAX_CALL_DEPTH: usize = 32;
 /// Largest list built by repetition (`[...] * n`): no question has more than a few hundred.
 const MAX_REPEAT_LEN: usize = 100_000;
+/// Longest list or `nn.ModuleList` built by `append` (each append copies it: quadratic).
+const MAX_APPEND_LEN: usize = 10_000;
 /// Most statements interpreted in all (loops included): bounds the time of hostile code.
 const MAX_STEPS: usize = 1_000_000;
 /// Deepest tensor graph a name may hold (operations from the inputs, a class's `forward`
@@ -680,13 +682,24 @@ impl Interpreter {
         let (item, item_span) = args.single("object", expr.span)?;
         let updated = match current {
             Value::List(mut items) => {
-                if items.len() >= MAX_REPEAT_LEN {
-                    return err(expr.span, "list too long");
+                if items.len() >= MAX_APPEND_LEN {
+                    return err(
+                        expr.span,
+                        format!("a list built by append has at most {MAX_APPEND_LEN} items"),
+                    );
                 }
                 items.push(item);
                 Value::List(items)
             }
             Value::Module(m) => match (&m.kind, item) {
+                (ModuleKind::List(children), Value::Module(_))
+                    if children.len() >= MAX_APPEND_LEN =>
+                {
+                    return err(
+                        expr.span,
+                        format!("an nn.ModuleList has at most {MAX_APPEND_LEN} modules here"),
+                    )
+                }
                 (ModuleKind::List(children), Value::Module(child)) => {
                     let mut children = children.clone();
                     children.push(child);
