@@ -378,6 +378,11 @@ pub fn probe_output_shape(
     dtype: DType,
     peak: &mut i64,
 ) -> Result<Vec<i64>> {
+    // It draws weights from torch's global generator: under the lock, like every computation.
+    seeded(|| probe(module, shape, dtype, peak))
+}
+
+fn probe(module: &Module, shape: &[i64], dtype: DType, peak: &mut i64) -> Result<Vec<i64>> {
     let _guard = tch::no_grad_guard();
     tch::manual_seed(SEED);
     let layers = module.layers();
