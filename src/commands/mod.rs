@@ -6,6 +6,7 @@
 pub mod check;
 pub mod grade;
 pub mod reference;
+pub mod rubric_calibrate;
 pub mod rubric_lint;
 pub mod rubric_test;
 
@@ -24,6 +25,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Reference(r) => reference::run(r),
         Command::Rubric(RubricCommand::Lint { files }) => rubric_lint::run(&files),
         Command::Rubric(RubricCommand::Test { files }) => rubric_test::run(&files),
+        Command::Rubric(RubricCommand::Calibrate {
+            files,
+            labels,
+            notebooks,
+            details,
+            format,
+        }) => rubric_calibrate::run(rubric_calibrate::CalibrateArgs {
+            files,
+            labels,
+            notebooks,
+            details,
+            json: format == Format::Json,
+        }),
         Command::Check {
             notebook,
             rubric,

@@ -2,11 +2,22 @@
 //! from VS Code or Colab lose cell metadata, so tags are a bonus, not a requirement).
 //!
 //! A question is found by short snippets of its own text (`locate.start`, `locate.end`); what
-//! follows its last words, up to the next question of the question set, is the student's
-//! region. The region is then read as the corpus shows students write: a new cell or text
-//! typed into the question cell, answer markers in many spellings, HTML wrappers, printed
-//! outputs of code cells, and answers grouped per section (`**Answers:**` then `**1.**`,
-//! `**2.**`, ...), which are split back to their questions by number.
+//! follows its last words, up to the next question of the question set or the next heading
+//! that starts another part, is the student's region. Every rubric reads regions with one
+//! model of how students lay out answers:
+//!
+//! | layout | how it is read |
+//! |---|---|
+//! | a new cell after the question | the region, markers (`**Answer:**`, `ANSWER:`, `#### Answer`) removed |
+//! | typed into the question's cell | after the question's last words, or after a marker inside the cell; between sub-items when the student answered each one in place |
+//! | grouped per section | one cell after the section's last question, under any heading or marker that announces answers (`**Answers:**`, `### CNNs Answers:`, `## Answers`, `**Answers - Dropout**`); such a heading never ends the region that holds it; the block is split back to its questions |
+//! | numbered sub-answers | items numbered as the questions (`1.`, `**2.**`, `Answer 3:`, `Q4:`), numbered on from an earlier section (`5.`, `6.`, matched by order), by section and question (`3.1`, `3.2`), or lettered (`a.`, `(b)`) |
+//! | parts of one answer | `A.` / `B.`, `1.` / `2.`, `a)`, `i.`, `2.1` / `2.2`: a question with `locate.part` takes its own part |
+//! | code-cell outputs | the printed output of a cell the student wrote (the question set's own cells and their outputs are template, never an answer); code alone answers a code question |
+//! | HTML | tags removed, table cells kept apart (`conv1 | 3 |`), one row or list item per line |
+//!
+//! Every line of an answer keeps the cell and line it came from ([`Extraction::origins`]), so
+//! a part of an answer is reported where the student wrote it.
 
 pub mod text;
 
@@ -61,6 +72,14 @@ pub struct Extraction {
     /// of an answer are reported at their own line). Empty when not tracked.
     #[serde(skip)]
     pub origins: Vec<(usize, usize)>,
+    /// The question's own text as it stands in the notebook, from its first line to where
+    /// the answer region begins: students type verdicts between a question's statements,
+    /// which the truth checker reads. Empty when the question was not found by its text.
+    #[serde(skip)]
+    pub question_text: String,
+    /// For each line of `question_text`, the cell and 1-based line it came from.
+    #[serde(skip)]
+    pub question_origins: Vec<(usize, usize)>,
 }
 
 impl Extraction {
@@ -85,11 +104,25 @@ impl Extraction {
     /// The cell and line of byte `offset` of `text`: from the line's origin when known,
     /// else the answer's first cell and line.
     pub fn locate_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
-        let index = self
-            .text
-            .get(..offset.min(self.text.len()))
+        self.locate_in(&self.text, &self.origins, offset)
+    }
+
+    /// The cell and line of byte `offset` of `question_text` (a verdict typed inside the
+    /// question cell), else the answer's first cell and line.
+    pub fn locate_question_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
+        self.locate_in(&self.question_text, &self.question_origins, offset)
+    }
+
+    fn locate_in(
+        &self,
+        text: &str,
+        origins: &[(usize, usize)],
+        offset: usize,
+    ) -> (Vec<usize>, Option<usize>) {
+        let index = text
+            .get(..offset.min(text.len()))
             .map_or(0, |before| before.matches('\n').count());
-        match self.origins.get(index) {
+        match origins.get(index) {
             Some(&(cell, line)) => (vec![cell], Some(line)),
             None => (self.cells.iter().take(1).copied().collect(), self.line),
         }
@@ -114,6 +147,8 @@ impl Extraction {
             question_found,
             answers_block: false,
             origins: Vec::new(),
+            question_text: String::new(),
+            question_origins: Vec::new(),
         }
     }
 }
@@ -182,14 +217,15 @@ fn part_label() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?x)^ (?:\*\*|__)? \s* \(? (?:\d{1,2}|[A-Ha-h]|i{1,3}|iv|v) \s* [.):] (?:\*\*|__)? (?:\s|$)",
+            r"(?x)^ (?:\*\*|__)? \s* \(? (?: \d{1,2}\.\d{1,2} [.):]? | (?:\d{1,2}|[A-Ha-h]|i{1,3}|iv|v) \s* [.):] ) (?:\*\*|__)? (?:\s|$)",
         )
         .expect("valid")
     })
 }
 
 /// Keeps only the `part`-th (1-based) top-level labelled part of an answer, when the student
-/// labelled two or more parts (`A.` / `B.`, `1.` / `2.`, `a)`, `i.`). Unlabelled answers are
+/// labelled two or more parts (`A.` / `B.`, `1.` / `2.`, `a)`, `i.`, or the question's number
+/// and the part's, `2.1` / `2.2`). Unlabelled answers are
 /// kept whole, with less confidence.
 fn select_part(e: &mut Extraction, part: usize) {
     if e.is_missing() || part == 0 {
@@ -213,16 +249,48 @@ fn select_part(e: &mut Extraction, part: usize) {
         e.confidence = e.confidence.min(0.6);
         return;
     }
-    let Some(&from) = starts.get(part - 1) else {
+    // Each part as (where its body starts, where it ends). Two kinds of labelled line are no
+    // part of their own: one that only points on ("2. Answers below", then `3.` and `4.`
+    // answer the sub-parts), and a title the student gave the question's answer ("2. Snippet")
+    // above indented sub-parts.
+    let indent = |at: usize| e.text[at..].len() - e.text[at..].trim_start().len();
+    let parts: Vec<(usize, usize)> = starts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &from)| {
+            let to = starts.get(i + 1).copied().unwrap_or(e.text.len());
+            let chosen = &e.text[from..to];
+            let label_end = part_label()
+                .find(chosen)
+                .map_or_else(|| chosen.find('.').map_or(0, |i| i + 1), |m| m.end());
+            let body = &e.text[from + label_end..to];
+            let title = body.trim().lines().count() <= 1
+                && body.split_whitespace().count() <= 3
+                && !body.chars().any(|c| c.is_ascii_digit())
+                && starts
+                    .get(i + 1)
+                    .is_some_and(|&next| indent(next) > indent(from));
+            (!is_pointer(body) && !title).then_some((from + label_end, to))
+        })
+        .collect();
+    let Some(&(body, to)) = parts.get(part - 1) else {
         e.text.clear();
         return;
     };
-    let to = starts.get(part).copied().unwrap_or(e.text.len());
-    let chosen = &e.text[from..to];
-    let label_end = part_label()
-        .find(chosen)
-        .map_or_else(|| chosen.find('.').map_or(0, |i| i + 1), |m| m.end());
-    e.narrow(from + label_end, to);
+    e.narrow(body, to);
+}
+
+/// Whether an item or part only points on to the answers after it: `Answers below`,
+/// `see below`, `the answer is underneath`.
+fn is_pointer(body: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)^\W*(?:(?:the\s+)?answers?\s+(?:are\s+|is\s+)?|see\s+)?(?:below|underneath|following)\W*$",
+        )
+        .expect("valid")
+    })
+    .is_match(body.trim())
 }
 
 /// Finds each question's text, in notebook order where possible.
@@ -413,8 +481,14 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
-        return Extraction::missing(&q.id, true);
+        let (question_text, question_origins) = question_text(stream, f);
+        return Extraction {
+            question_text,
+            question_origins,
+            ..Extraction::missing(&q.id, true)
+        };
     }
+    let (question_text, question_origins) = question_text(stream, f);
     let method = if in_question_cell {
         Method::InQuestionCell
     } else {
@@ -431,7 +505,39 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         question_found: true,
         answers_block,
         origins,
+        question_text,
+        question_origins,
     }
+}
+
+/// The question's lines as they stand (markdown only), from its first line up to where the
+/// answer region begins (the part of that line before the answer, when it is shared), with
+/// the cell and line of each.
+fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
+    let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
+    let mut lines: Vec<String> = Vec::new();
+    let mut origins = Vec::new();
+    for i in f.start_line..from_line {
+        let line = &stream.lines[i];
+        if line.kind == LineKind::Markdown {
+            // A line may hold breaks of its own (`<br>`): one origin per text line.
+            for piece in line.text.split('\n') {
+                lines.push(piece.to_string());
+                origins.push((line.cell, line.line));
+            }
+        }
+    }
+    if let Some(line) = stream.lines.get(from_line) {
+        let consumed = f.answer_from.saturating_sub(stream.starts[from_line]);
+        if consumed > 0 && line.kind == LineKind::Markdown {
+            let cut = text::original_offset(&line.text, consumed).min(line.text.len());
+            for piece in line.text.get(..cut).unwrap_or_default().split('\n') {
+                lines.push(piece.to_string());
+                origins.push((line.cell, line.line));
+            }
+        }
+    }
+    (lines.join("\n"), origins)
 }
 
 fn answers_marker() -> &'static Regex {
@@ -485,6 +591,8 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
                     question_found: true,
                     answers_block: false,
                     origins: Vec::new(),
+                    question_text: String::new(),
+                    question_origins: Vec::new(),
                 };
             }
         }
@@ -530,6 +638,8 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
         question_found: true,
         answers_block: false,
         origins: Vec::new(),
+        question_text: String::new(),
+        question_origins: Vec::new(),
     }
 }
 
@@ -595,11 +705,35 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
             }
         }
         if let Some(item) = item_of(holder) {
-            let mut e = base.item(item);
+            let item = continued_below(&base.text, item, &items);
+            let mut e = base.item(&item);
             e.confidence = confidence;
             e.method = Some(Method::GroupedBySection);
             out[holder] = e;
         }
+    }
+}
+
+/// An item that only points on (`**4.** Answers below`) to sub-answers numbered on after it
+/// (`**5.**`, `**6.**`, ...): the item stretched over those, their labels kept.
+fn continued_below(text: &str, item: &Item, items: &[Item]) -> Item {
+    let body = text.get(item.start..item.end).unwrap_or_default();
+    let own = item.number.parse::<u32>().unwrap_or(u32::MAX);
+    if !is_pointer(body) {
+        return item.clone();
+    }
+    let end = items
+        .iter()
+        .filter(|it| it.start >= item.end && it.number.parse::<u32>().is_ok_and(|n| n > own))
+        .map(|it| it.end)
+        .max();
+    match end {
+        Some(end) => Item {
+            start: item.end,
+            end,
+            number: item.number.clone(),
+        },
+        None => item.clone(),
     }
 }
 
@@ -630,20 +764,85 @@ impl Extraction {
     }
 }
 
-/// Splits text into items by top-level number labels.
+fn block_label() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)^ (?:<[^>]{0,80}>\s*)* (?:\*\*|__)? \s* (?:answer\s*|question\s*|q\s*)? \(?
+              (?: (\d{1,2}) \. (\d{1,2}) | (\d{1,2}) | ([a-h]) ) \s* [.):]? (?:\*\*|__)? \s* [.):]? (?:\s|$)",
+        )
+        .expect("valid")
+    })
+}
+
+/// How a block's items are labelled; the three styles students number a section's answers
+/// with. Only one style splits a block: the first that labels two or more top-level lines,
+/// so sub-parts (`A.` inside item `2.`) never split it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LabelStyle {
+    /// `1.`, `**2.**`, `3)`, `Answer 4:`, `Q5:`.
+    Number,
+    /// `1.1`, `1.2`, ...: the section's number, then the question's; the second counts.
+    Dotted,
+    /// `a.`, `(b)`, `c)`: the n-th letter answers the n-th question.
+    Letter,
+}
+
+/// Splits text into items by top-level labels (see [`LabelStyle`]).
 fn numbered_items(text: &str) -> Vec<Item> {
+    for style in [LabelStyle::Number, LabelStyle::Dotted, LabelStyle::Letter] {
+        let items = items_in_style(text, style);
+        if items.len() >= 2 || (style == LabelStyle::Number && !items.is_empty()) {
+            return items;
+        }
+    }
+    Vec::new()
+}
+
+fn items_in_style(text: &str, style: LabelStyle) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::new();
+    let mut section: Option<String> = None;
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         // Indented lines are sub-items of the current item, never new ones.
         let top_level = !line.starts_with("  ") && !line.starts_with('\t');
-        if let Some(c) = number_label().captures(line).filter(|_| top_level) {
+        let label = if !top_level {
+            None
+        } else if style == LabelStyle::Number {
+            // The strict form: a number and its punctuation (`2.1` is not item 2).
+            number_label().captures(line).map(|c| {
+                (
+                    c[1].trim_start_matches('0').to_string(),
+                    c.get(0).map_or(0, |m| m.end()),
+                )
+            })
+        } else {
+            block_label().captures(line).and_then(|c| {
+                let end = c.get(0).map_or(0, |m| m.end());
+                match (style, c.get(1), c.get(2), c.get(4)) {
+                    (LabelStyle::Dotted, Some(sec), Some(n), _) => {
+                        // All items of one block share the section's number.
+                        let sec = sec.as_str().to_string();
+                        if section.get_or_insert_with(|| sec.clone()) != &sec {
+                            return None;
+                        }
+                        Some((n.as_str().trim_start_matches('0').to_string(), end))
+                    }
+                    (LabelStyle::Letter, None, None, Some(l)) => {
+                        let ordinal = l.as_str().to_ascii_lowercase().as_bytes()[0] - b'a' + 1;
+                        Some((ordinal.to_string(), end))
+                    }
+                    _ => None,
+                }
+            })
+        };
+        if let Some((number, end)) = label {
             if let Some(last) = items.last_mut() {
                 last.end = offset;
             }
             items.push(Item {
-                number: c[1].trim_start_matches('0').to_string(),
-                start: offset + c.get(0).map_or(0, |m| m.end()),
+                number,
+                start: offset + end,
                 end: text.len(),
             });
         }
@@ -723,6 +922,20 @@ mod tests {
         select_part(&mut e, 1);
         assert_eq!(e.text, "the shape is in words");
         let mut e = Extraction::missing("x", true);
+        e.text =
+            "2.1 the output is (5, 6, 7, 8, 42000)\n2.2 a weight matrix of size (42, 42000)".into();
+        select_part(&mut e, 1);
+        assert_eq!(e.text, "the output is (5, 6, 7, 8, 42000)");
+        let mut e = Extraction::missing("x", true);
+        e.text =
+            "**2.** Answers below\n\n**3.** Y has shape (5, 6)\n\n**4.** use a lookup table".into();
+        select_part(&mut e, 1);
+        assert_eq!(e.text, "Y has shape (5, 6)");
+        let mut e = Extraction::missing("x", true);
+        e.text = "2. Lookup\n    1. Y has shape (5, 6)\n    1. index a weight table".into();
+        select_part(&mut e, 2);
+        assert_eq!(e.text, "index a weight table");
+        let mut e = Extraction::missing("x", true);
         e.text = "no labels here".into();
         select_part(&mut e, 2);
         assert_eq!(e.text, "no labels here");
@@ -743,6 +956,31 @@ mod tests {
         let third = block.item(&items[2]);
         assert_eq!(third.text, "third");
         assert_eq!(third.origins, [(7, 5)]);
+    }
+
+    #[test]
+    fn blocks_numbered_by_section_or_by_letter_split_too() {
+        let numbers = |text: &str| -> Vec<String> {
+            numbered_items(text)
+                .into_iter()
+                .map(|it| it.number)
+                .collect()
+        };
+        assert_eq!(numbers("3.1 first\n3.2 second\n3.3 third"), ["1", "2", "3"]);
+        assert_eq!(
+            numbers("**a.** first\n(b) second\nc) third"),
+            ["1", "2", "3"]
+        );
+        // Numbers win: the letters are sub-parts of item 2.
+        assert_eq!(
+            numbers("1. first\n2. second\nA. part\nB. part\n3. third"),
+            ["1", "2", "3"]
+        );
+        // A decimal opening a line of one item is not a label of another section.
+        assert_eq!(
+            numbers("1.1 first\n2.5 is the step size"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

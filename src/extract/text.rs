@@ -370,13 +370,29 @@ fn answers_word() -> &'static Regex {
 
 /// Whether `line` announces a block of answers to several questions, the way students head
 /// the one cell where they answer a whole section: `### CNNs Answers:`, `## Answers`,
-/// `**Answers - Dropout**`, `Answers for part 2`, `<b>Dropout answers</b>`. It is a short
-/// line (at most eight words once markup is gone) naming *answers* in the plural; a heading
-/// that says so introduces the answers below it and never ends the region that holds them.
+/// `**Answers - Dropout**`, `Answers for part 2:`, `<b>Dropout answers</b>`. It is a short
+/// label line (at most eight words once markup is gone: a heading, a line in bold, or a line
+/// ending with a colon) naming *answers* in the plural. A sentence that merely mentions
+/// answers ("Both answers are possible.") is not one. A heading that announces answers
+/// introduces the answers below it and never ends the region that holds them.
 pub fn is_answers_heading(line: &str) -> bool {
     let plain = normalize(line);
     let words = plain.split_whitespace().count();
-    (1..=8).contains(&words) && answers_word().is_match(&plain)
+    if !(1..=8).contains(&words) || !answers_word().is_match(&plain) {
+        return false;
+    }
+    let raw = line.trim();
+    let lower = raw.to_ascii_lowercase();
+    raw.starts_with('#')
+        || raw.starts_with("**")
+        || raw.starts_with("__")
+        || lower.starts_with("<b")
+        || lower.starts_with("<strong")
+        || lower.starts_with("<u")
+        || lower.starts_with("<h")
+        || plain.ends_with(':')
+        || plain.starts_with("answers")
+        || plain.starts_with("solutions")
 }
 
 /// Whether `line` is a heading or a marker that introduces an answer rather than a new part
@@ -408,6 +424,8 @@ mod tests {
             "## Part 3: Sequential Models",
             "The answers to the first two questions depend on the stride, so we compute them below.",
             "answering",
+            "Both answers are possible.",
+            "I compared the answers with my code",
         ] {
             assert!(!is_answers_heading(line), "{line}");
         }
