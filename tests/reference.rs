@@ -517,10 +517,10 @@ fn a_rubric_computes_parameter_keys() {
     assert_eq!(value("plain-conv1"), 590_080.0);
 }
 
-/// Forty 3x3 convolutions: the surrogate's values reach 9^40, past float's range, so it runs
-/// in double; each adds 2 to the field (1 + 40 * 2 = 81, by the definition of a 3x3 window).
+/// Forty 3x3 convolutions: the surrogate's values reach 9^40, past float's range (it runs in
+/// double); each adds 2 to the field (1 + 40 * 2 = 81, by the definition of a 3x3 window).
 #[test]
-fn a_deep_stack_is_measured_in_double_precision() {
+fn a_deep_stack_does_not_overflow_the_surrogate() {
     let layers: Vec<Layer> = (0..40)
         .map(|_| {
             Layer::Conv2d(Conv2d {

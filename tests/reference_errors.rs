@@ -150,3 +150,17 @@ fn a_graph_that_reuses_values_is_not_exponential() {
     // `x` is rebound: the leaf is no longer `x`; the engine says so instead of hanging.
     assert!(g.is_err());
 }
+
+/// Containers nested in a loop are bounded too (walks over modules recurse).
+#[test]
+fn modules_nested_too_deeply() {
+    let err = code_error(
+        "class Block(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         self.conv = nn.Conv2d(1, 1, 1)\n    def forward(self, x):\n        return self.conv(x)\n\
+         class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         seq = Block()\n        for i in range(500):\n            seq = nn.Sequential(seq, \
+         Block())\n        self.seq = seq\n    def forward(self, x):\n        return x\n\
+         net = Net()\n",
+    );
+    assert!(err.contains("nested more than 64 deep"), "{err}");
+}

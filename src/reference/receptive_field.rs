@@ -122,20 +122,11 @@ pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<Recepti
         )?),
         None => None,
     };
-    let (per_step, last) = super::tensors::seeded(|| {
-        // The surrogate's tensors are small: libtorch's thread pool costs more than it saves.
-        let threads = tch::get_num_threads();
-        tch::set_num_threads(1);
-        // Float while the values stay below 2^100, far from float's 2^128.
-        let kind = if closed.magnitude < 100.0 {
-            Kind::Float
-        } else {
-            Kind::Double
-        };
-        let measured = measure(module, &closed.traced, &out, kind);
-        tch::set_num_threads(threads);
-        measured
-    })?;
+    // Double: products of ones grow with depth (9^40 after forty 3x3 windows) and must not
+    // overflow; and libtorch's double convolution has no per-shape set-up, which makes it
+    // faster than float on these small tensors (VGG-16: 65 ms against 210 ms of CPU).
+    let (per_step, last) =
+        super::tensors::seeded(|| measure(module, &closed.traced, &out, Kind::Double))?;
     let mut trace = Vec::new();
     for ((index, layer, field), measured) in closed.traced.iter().zip(per_step) {
         if measured != field.extent() {
@@ -229,8 +220,8 @@ trait Domain {
     fn window(&mut self, g: Geom, x: &Self::V) -> Result<Self::V>;
     /// Paths meeting at `span` (`+`, `torch.cat`, ...).
     fn merge(&mut self, items: Vec<Self::V>, span: Span) -> Result<Self::V>;
-    /// The output of traced layer application `index`; true to stop the walk there.
-    fn record(&mut self, index: usize, label: String, v: &Self::V) -> bool;
+    /// The output of traced layer application `index`.
+    fn record(&mut self, index: usize, label: String, v: &Self::V);
 }
 
 /// A class `forward` being walked: its input, its frame (for memoisation), its name prefix,
@@ -246,8 +237,6 @@ struct Walk<'d, D: Domain> {
     next_frame: usize,
     memo: HashMap<(usize, usize), D::V>,
     index: usize,
-    /// The domain asked to stop (the walk then unwinds with an empty error).
-    stopped: bool,
 }
 
 fn join(prefix: &str, name: &str) -> String {
@@ -294,7 +283,6 @@ impl<'d, D: Domain> Walk<'d, D> {
             next_frame: 0,
             memo: HashMap::new(),
             index: 0,
-            stopped: false,
         }
     }
 
@@ -342,10 +330,7 @@ impl<'d, D: Domain> Walk<'d, D> {
             Layer::Conv2d(_) | Layer::MaxPool2d(_) | Layer::AvgPool2d(_) => {
                 let g = geom(layer).expect("a window layer");
                 let y = self.domain.window(g, &x)?;
-                if self.domain.record(index, shown, &y) {
-                    self.stopped = true;
-                    return Err(Error::Invalid(String::new()));
-                }
+                self.domain.record(index, shown, &y);
                 Ok(y)
             }
             Layer::ReLU
@@ -457,9 +442,6 @@ struct Field {
     hi: [i64; 2],
     jump: [i64; 2],
     longest: [i64; 2],
-    /// log2 of a bound on the surrogate's values here (windows of ones multiply them by
-    /// their area, merges add paths), to pick the surrogate's precision.
-    magnitude: f64,
 }
 
 impl Field {
@@ -469,7 +451,6 @@ impl Field {
             hi: [0, 0],
             jump: [1, 1],
             longest: [1, 1],
-            magnitude: 0.0,
         }
     }
 
@@ -486,8 +467,6 @@ struct ClosedForm {
     traced: Vec<(usize, String, Field)>,
     misaligned: Vec<Misalignment>,
     merged: bool,
-    /// The largest [`Field::magnitude`] met.
-    magnitude: f64,
 }
 
 impl Domain for ClosedForm {
@@ -503,16 +482,11 @@ impl Domain for ClosedForm {
             f.longest[d] = x.longest[d].saturating_add(span.saturating_mul(x.jump[d]));
             f.jump[d] = x.jump[d].saturating_mul(g.stride[d]);
         }
-        f.magnitude = x.magnitude + ((g.kernel[0] as f64) * (g.kernel[1] as f64)).log2();
-        self.magnitude = self.magnitude.max(f.magnitude);
         Ok(f)
     }
 
     fn merge(&mut self, items: Vec<Field>, span: Span) -> Result<Field> {
         let mut out = items[0];
-        out.magnitude =
-            items.iter().map(|f| f.magnitude).fold(0.0, f64::max) + (items.len() as f64).log2();
-        self.magnitude = self.magnitude.max(out.magnitude);
         for f in &items[1..] {
             if f.jump != out.jump {
                 return Err(Error::Invalid(format!(
@@ -543,22 +517,17 @@ impl Domain for ClosedForm {
         Ok(out)
     }
 
-    fn record(&mut self, index: usize, label: String, v: &Field) -> bool {
+    fn record(&mut self, index: usize, label: String, v: &Field) {
         self.traced.push((index, label, *v));
-        false
     }
 }
 
 // ----- Autograd on the surrogate -----
 
-/// The surrogate's tensors: one channel per path, double precision (products of ones grow
-/// with depth and must not overflow).
+/// The surrogate's tensors: one channel per path.
 struct Surrogate {
-    /// Float while the values stay far below float's range, double beyond.
     kind: Kind,
     traced: Vec<Tensor>,
-    /// Stop after this many traced layers.
-    stop_after: Option<usize>,
 }
 
 /// One channel: the sum over channels, which sees what any channel sees (all values are
@@ -605,9 +574,8 @@ impl Domain for Surrogate {
         Ok(T(out))
     }
 
-    fn record(&mut self, _index: usize, _label: String, v: &T) -> bool {
+    fn record(&mut self, _index: usize, _label: String, v: &T) {
         self.traced.push(v.0.shallow_clone());
-        self.stop_after == Some(self.traced.len())
     }
 }
 
@@ -641,56 +609,28 @@ fn too_large(side: [i64; 2], extent: [i64; 2]) -> Result<()> {
     Ok(())
 }
 
-/// Measures every traced node's field and the output's, by autograd on the surrogate. Each
-/// node is measured on the smallest input that contains its field (the closed form says
-/// where to look: VGG-16's output on 246x246, one channel), the walk stopping at the node; if
-/// any field touches its input's border, every node is measured again on inputs that double,
-/// at the middle output pixel. The output's field is then measured again on larger inputs
-/// until it stops growing.
+/// Measures every traced node's field and the output's, by autograd on the surrogate: one
+/// forward pass on the smallest input that contains the output's field (the closed form says
+/// where to look: VGG-16 on 278x278, one channel), then one backward pass per node. If any
+/// field touches the input's border, the input doubles and the middle output pixels are used
+/// instead. The output's field is then measured again on larger inputs until it stops
+/// growing.
 fn measure(
     module: &Module,
     traced: &[(usize, String, Field)],
     out: &Field,
     kind: Kind,
 ) -> Result<Measured> {
-    let mut steps = Vec::with_capacity(traced.len());
-    for (i, (_, _, field)) in traced.iter().enumerate() {
-        let side = tight_side(field);
-        too_large(side, field.extent())?;
-        match measure_at(module, side, kind, Some(i + 1), field, Pick::Centred)? {
-            Some(found) => steps.push(found),
-            None => break,
-        }
-    }
     let mut side = tight_side(out);
-    too_large(side, out.extent())?;
-    let mut last = if steps.len() == traced.len() {
-        measure_at(module, side, kind, None, out, Pick::Centred)?
-    } else {
-        None
-    };
-    if last.is_none() {
-        // The closed form's sizes were not enough: double until every field fits.
-        loop {
-            side = [side[0].saturating_mul(2), side[1].saturating_mul(2)];
-            too_large(side, out.extent())?;
-            steps.clear();
-            for (i, (_, _, field)) in traced.iter().enumerate() {
-                match measure_at(module, side, kind, Some(i + 1), field, Pick::Middle)? {
-                    Some(found) => steps.push(found),
-                    None => break,
-                }
-            }
-            if steps.len() < traced.len() {
-                continue;
-            }
-            if let Some(found) = measure_at(module, side, kind, None, out, Pick::Middle)? {
-                last = Some(found);
-                break;
-            }
+    let mut pick = Pick::Centred;
+    let (steps, last) = loop {
+        too_large(side, out.extent())?;
+        if let Some(found) = measure_at(module, side, kind, traced, out, pick)? {
+            break found;
         }
-    }
-    let last = last.expect("set above");
+        pick = Pick::Middle;
+        side = [side[0].saturating_mul(2), side[1].saturating_mul(2)];
+    };
     // Grow the input until the field stops growing.
     let mut previous = last;
     let mut bigger = side;
@@ -699,48 +639,45 @@ fn measure(
             *b = b.saturating_add(j.saturating_mul(4).max(4));
         }
         too_large(bigger, previous)?;
-        match measure_at(module, bigger, kind, None, out, Pick::Middle)? {
-            Some(again) if again == previous => return Ok((steps, last)),
-            Some(again) => previous = again,
+        match measure_at(module, bigger, kind, &[], out, Pick::Middle)? {
+            Some((_, again)) if again == previous => return Ok((steps, last)),
+            Some((_, again)) => previous = again,
             None => {}
         }
     }
 }
 
-/// One measurement on a `side` input: the field of traced node `stop_after` (counting from
-/// one), or of the output when `None`; `None` when the field touches the border or the input
-/// is too small for the model.
+/// One measurement on a `side` input: the field of each of the `traced` nodes and of the
+/// output; `None` when a field touches the border or the input is too small for the model.
 fn measure_at(
     module: &Module,
     side: [i64; 2],
     kind: Kind,
-    stop_after: Option<usize>,
-    field: &Field,
+    traced: &[(usize, String, Field)],
+    out: &Field,
     pick: Pick,
-) -> Result<Option<[i64; 2]>> {
+) -> Result<Option<Measured>> {
     let input = Tensor::f_ones([1, 1, side[0], side[1]], (kind, Device::Cpu))
         .map_err(Error::torch("to allocate the surrogate's input"))?
         .set_requires_grad(true);
     let mut surrogate = Surrogate {
         kind,
         traced: Vec::new(),
-        stop_after,
     };
-    let mut walk = Walk::new(&mut surrogate);
-    let walked = walk.module(module, T(input.shallow_clone()), "");
-    let stopped = walk.stopped;
-    let node = match walked {
-        Ok(o) if stop_after.is_none() => o.0,
-        Err(_) if stopped => match surrogate.traced.last() {
-            Some(t) => t.shallow_clone(),
-            None => return Ok(None),
-        },
+    let output = match Walk::new(&mut surrogate).module(module, T(input.shallow_clone()), "") {
+        Ok(o) => o.0,
         // Too small an input for the kernels, or paths whose sizes differ at this size.
         Err(Error::Torch { .. }) => return Ok(None),
         Err(other) => return Err(other),
-        Ok(_) => return Ok(None),
     };
-    field_of(&input, &node, field, side, pick)
+    let mut steps = Vec::with_capacity(traced.len());
+    for (t, (_, _, field)) in surrogate.traced.iter().zip(traced) {
+        match field_of(&input, t, field, side, pick, true)? {
+            Some(found) => steps.push(found),
+            None => return Ok(None),
+        }
+    }
+    Ok(field_of(&input, &output, out, side, pick, false)?.map(|last| (steps, last)))
 }
 
 /// The extent of the input pixels one output pixel of `node` sees.
@@ -750,6 +687,7 @@ fn field_of(
     field: &Field,
     side: [i64; 2],
     pick: Pick,
+    retain: bool,
 ) -> Result<Option<[i64; 2]>> {
     let size = node.size();
     if size.len() != 4 {
@@ -777,7 +715,7 @@ fn field_of(
         .and_then(|t| t.f_select(2, at[1]))
         .and_then(|t| t.f_sum(Kind::Double))
         .map_err(Error::torch("to select an output pixel"))?;
-    let grads = Tensor::f_run_backward(&[pixel], &[input], false, false)
+    let grads = Tensor::f_run_backward(&[pixel], &[input], retain, false)
         .map_err(Error::torch("to backpropagate from the output pixel"))?;
     let seen = grads[0]
         .f_sum_dim_intlist([0i64, 1].as_slice(), false, Kind::Double)

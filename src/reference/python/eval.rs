@@ -28,6 +28,10 @@ use crate::reference::layers::{Conv2d, Layer, Pair, Pool2d};
 const MAX_CALL_DEPTH: usize = 32;
 /// Largest list built by repetition (`[...] * n`): no question has more than a few hundred.
 const MAX_REPEAT_LEN: usize = 100_000;
+/// Deepest nesting of modules in containers and classes (walks over modules recurse).
+const MAX_MODULE_NESTING: usize = 64;
+/// Longest list or `nn.ModuleList` built by `append` (each append copies it: quadratic).
+const MAX_APPEND_LEN: usize = 10_000;
 /// Most statements interpreted in all (loops included): bounds the time of hostile code.
 const MAX_STEPS: usize = 1_000_000;
 /// Deepest tensor graph a name may hold (operations from the inputs, a class's `forward`
@@ -221,6 +225,24 @@ impl Module {
             ),
             ModuleKind::Chain(children) | ModuleKind::List(children) => Some(children.clone()),
             _ => None,
+        }
+    }
+
+    /// How deeply modules nest inside this one (a layer is 1).
+    pub fn nesting(&self) -> usize {
+        match &self.kind {
+            ModuleKind::Layer(_) | ModuleKind::Sequential(_) => 1,
+            ModuleKind::Chain(children) | ModuleKind::List(children) => {
+                1 + children.iter().map(|c| c.nesting()).max().unwrap_or(0)
+            }
+            ModuleKind::Class(c) => {
+                1 + c
+                    .children
+                    .iter()
+                    .map(|(_, m)| m.nesting())
+                    .max()
+                    .unwrap_or(0)
+            }
         }
     }
 
@@ -680,14 +702,26 @@ impl Interpreter {
         let (item, item_span) = args.single("object", expr.span)?;
         let updated = match current {
             Value::List(mut items) => {
-                if items.len() >= MAX_REPEAT_LEN {
-                    return err(expr.span, "list too long");
+                if items.len() >= MAX_APPEND_LEN {
+                    return err(
+                        expr.span,
+                        format!("a list built by append has at most {MAX_APPEND_LEN} items"),
+                    );
                 }
                 items.push(item);
                 Value::List(items)
             }
             Value::Module(m) => match (&m.kind, item) {
+                (ModuleKind::List(children), Value::Module(_))
+                    if children.len() >= MAX_APPEND_LEN =>
+                {
+                    return err(
+                        expr.span,
+                        format!("an nn.ModuleList has at most {MAX_APPEND_LEN} modules here"),
+                    )
+                }
                 (ModuleKind::List(children), Value::Module(child)) => {
+                    Self::check_nesting(std::slice::from_ref(&child), expr.span)?;
                     let mut children = children.clone();
                     children.push(child);
                     Value::Module(Rc::new(Module {
@@ -831,7 +865,7 @@ impl Interpreter {
         let graph = result?;
         let depth = self.tensor_depth(&graph);
         self.module_depths.insert(id, depth);
-        let children = object
+        let children: Vec<(String, Rc<Module>)> = object
             .borrow()
             .attrs
             .iter()
@@ -840,6 +874,8 @@ impl Interpreter {
                 _ => None,
             })
             .collect();
+        let modules: Vec<Rc<Module>> = children.iter().map(|(_, m)| m.clone()).collect();
+        Self::check_nesting(&modules, span)?;
         Ok(Value::Module(Rc::new(Module {
             id,
             kind: ModuleKind::Class(ClassModule {
@@ -1231,6 +1267,17 @@ impl Interpreter {
         }))
     }
 
+    /// Refuses a container whose modules nest deeper than [`MAX_MODULE_NESTING`].
+    fn check_nesting(children: &[Rc<Module>], span: Span) -> Result<(), EvalError> {
+        if children.iter().any(|c| c.nesting() >= MAX_MODULE_NESTING) {
+            return err(
+                span,
+                format!("modules nested more than {MAX_MODULE_NESTING} deep are not supported"),
+            );
+        }
+        Ok(())
+    }
+
     fn nn_constructor(&mut self, name: &str, args: Args, span: Span) -> Result<Value, EvalError> {
         let what = format!("nn.{name}");
         let layer = match name {
@@ -1250,6 +1297,7 @@ impl Interpreter {
                         }
                     }
                 }
+                Self::check_nesting(&children, span)?;
                 let flat = children
                     .iter()
                     .all(|m| matches!(m.kind, ModuleKind::Layer(_) | ModuleKind::Sequential(_)));
@@ -1281,6 +1329,7 @@ impl Interpreter {
                         }
                     }
                 }
+                Self::check_nesting(&children, span)?;
                 return Ok(self.module(ModuleKind::List(children), span));
             }
             "Conv2d" => {
