@@ -59,6 +59,20 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Draft a rubric from a blank course template: questions, locators, guessed answer
+    /// kinds, the template's code, and keys computed where a computation applies.
+    ///
+    /// What cannot be guessed is written TODO; `examiner rubric lint` lists those left.
+    Init {
+        /// The blank template notebook (.ipynb).
+        template: PathBuf,
+        /// Where to write the draft [default: standard output].
+        #[arg(short, long, value_name = "RUBRIC.yaml")]
+        out: Option<PathBuf>,
+        /// The other rubrics to tell this question set apart from [default: rubrics/].
+        #[arg(long, value_name = "DIR")]
+        rubrics: Option<PathBuf>,
+    },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///
     /// Shows the answer extracted for every question, and which answers are missing or

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod grade;
+pub mod init;
 pub mod reference;
 pub mod rubric_lint;
 pub mod rubric_test;
@@ -24,6 +25,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Reference(r) => reference::run(r),
         Command::Rubric(RubricCommand::Lint { files }) => rubric_lint::run(&files),
         Command::Rubric(RubricCommand::Test { files }) => rubric_test::run(&files),
+        Command::Init {
+            template,
+            out,
+            rubrics,
+        } => init::run(&template, out.as_deref(), rubrics.as_deref()),
         Command::Check {
             notebook,
             rubric,

@@ -104,7 +104,15 @@ struct Positions {
 
 /// Parses and validates rubric text; `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
-    let rubric: Rubric = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?;
+    let left = todos(text);
+    let filled;
+    let text = if left.is_empty() {
+        text
+    } else {
+        filled = fill_todos(text);
+        filled.as_str()
+    };
+    let mut rubric: Rubric = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?;
     let positions: Vec<(u64, u64)> = serde_saphyr::from_str::<Positions>(text)
         .map(|p| {
             p.questions
@@ -113,8 +121,75 @@ pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
                 .collect()
         })
         .unwrap_or_default();
+    unfinished_to_manual(&mut rubric, &positions, &left);
     validate(&rubric, file, &positions)?;
     Ok(rubric)
+}
+
+/// A value not written yet in a rubric (a draft from `examiner init`): `key: TODO`,
+/// `value: TODO`, `formula: TODO`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Todo {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// The field (`key`, `value`, ...).
+    pub field: String,
+}
+
+fn todo_line() -> &'static regex::Regex {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(r"^(\s*(?:-\s+)?)([A-Za-z_][\w-]*):\s*TODO\s*(#.*)?$").expect("valid")
+    })
+}
+
+/// The `TODO` placeholders of a rubric's text, in file order.
+pub fn todos(text: &str) -> Vec<Todo> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            todo_line().captures(l).map(|c| Todo {
+                line: i as u64 + 1,
+                field: c[2].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The text with each placeholder replaced by a value of the field's type (`key: false`,
+/// `value: null`); the questions holding one are then graded by hand.
+fn fill_todos(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match todo_line().captures(line) {
+            Some(c) => {
+                let placeholder = match &c[2] {
+                    "key" => "false",
+                    "formula" | "why" | "message" => "\"TODO\"",
+                    _ => "null",
+                };
+                out.push_str(&format!("{}{}: {placeholder}", &c[1], &c[2]));
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A question whose key is not written yet (a `TODO` inside it), or a free-text question
+/// without concept rules, cannot be judged: it is loaded as `manual` (shown to the grader,
+/// never a verdict).
+fn unfinished_to_manual(rubric: &mut Rubric, positions: &[(u64, u64)], left: &[Todo]) {
+    for (i, q) in rubric.questions.iter_mut().enumerate() {
+        let from = positions.get(i).map_or(u64::MAX, |p| p.0);
+        let to = positions.get(i + 1).map_or(u64::MAX, |p| p.0);
+        let has_todo = left.iter().any(|t| t.line >= from && t.line < to);
+        let no_rules = matches!(&q.answer, Answer::Concepts { rules, .. } if rules.is_empty());
+        if has_todo || no_rules {
+            q.answer = Answer::Manual {};
+        }
+    }
 }
 
 fn yaml_error(file: &str, e: &serde_saphyr::Error) -> LoadError {

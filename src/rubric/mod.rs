@@ -9,6 +9,7 @@
 //! The format is documented in `rubrics/FORMAT.md` and `rubrics/rubric.schema.json`. Unknown
 //! fields are errors, and every error carries `file:line:col`.
 
+pub mod draft;
 pub mod keys;
 mod load;
 
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_dir, load_file, load_str, LoadError};
+pub use load::{load_dir, load_file, load_str, todos, LoadError, Todo};
 
 /// A whole rubric file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
