@@ -80,7 +80,8 @@ pub enum Command {
     Check {
         /// The notebook (.ipynb, or a text/markdown export).
         notebook: PathBuf,
-        /// The rubric [default: the one in rubrics/ that matches the notebook].
+        /// A rubric file, or a folder of them [default: the one in rubrics/ that matches
+        /// the notebook].
         #[arg(long)]
         rubric: Option<PathBuf>,
         /// Output format.
@@ -123,6 +124,16 @@ pub enum RubricCommand {
         /// Rubric files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Write the student edition of a rubric: locators, answer kinds and points, without
+    /// keys, known mistakes, feedback or samples. `examiner check` with it shows what was
+    /// found and read, never a verdict.
+    Student {
+        /// The rubric.
+        file: PathBuf,
+        /// Where to write the student edition [default: standard output].
+        #[arg(short, long, value_name = "STUDENT.yaml")]
+        out: Option<PathBuf>,
     },
     /// Run a rubric's sample answers, like unit tests: each must get the status, score and
     /// feedback the rubric states. Exits 1 when any sample fails.

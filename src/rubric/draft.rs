@@ -398,6 +398,7 @@ fn computation(
         },
     };
     let probe = Rubric {
+        student: false,
         id: "probe".into(),
         title: "probe".into(),
         recognise: Recognise {
@@ -426,9 +427,13 @@ fn computation(
     Some((candidate, value))
 }
 
-/// YAML single-quoted scalar.
+/// A YAML scalar: single-quoted, or JSON-quoted when it holds control characters.
 fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    if s.chars().any(char::is_control) {
+        serde_json::to_string(s).unwrap_or_default()
+    } else {
+        format!("'{}'", s.replace('\'', "''"))
+    }
 }
 
 /// A short id from words of the question.
@@ -826,6 +831,15 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
     if !code.is_empty() {
         let _ = writeln!(out, "code:");
         for (n, c) in &code {
+            // A block scalar cannot start with an indented line: quote such code.
+            if c.starts_with([' ', '\t']) || c.contains('\t') {
+                let _ = writeln!(
+                    out,
+                    "  {n}: {}",
+                    serde_json::to_string(c).unwrap_or_default()
+                );
+                continue;
+            }
             let _ = writeln!(out, "  {n}: |");
             for l in c.lines() {
                 if l.trim().is_empty() {

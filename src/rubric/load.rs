@@ -121,9 +121,83 @@ pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
                 .collect()
         })
         .unwrap_or_default();
-    unfinished_to_manual(&mut rubric, &positions, &left);
+    if !rubric.student {
+        keys_written(text, file, &positions)?;
+        unfinished_to_manual(&mut rubric, &positions, &left);
+    }
     validate(&rubric, file, &positions)?;
     Ok(rubric)
+}
+
+/// What a key-holding field looks like in the file, read leniently: only a student edition
+/// may leave keys out, so their absence is checked on the text rather than defaulted.
+#[derive(Deserialize)]
+struct KeysWritten {
+    #[serde(default)]
+    questions: Vec<QuestionKeys>,
+}
+
+#[derive(Deserialize)]
+struct QuestionKeys {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    answer: Option<AnswerKeys>,
+}
+
+#[derive(Deserialize)]
+struct AnswerKeys {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    statements: Vec<StatementKeys>,
+    #[serde(default)]
+    formula: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    key: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct StatementKeys {
+    #[serde(default)]
+    key: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    why: Option<serde::de::IgnoredAny>,
+}
+
+/// Every key a full rubric must state is there: each truth statement's `key` and `why`, an
+/// expression's `formula`, a choice's `key`.
+fn keys_written(text: &str, file: &str, positions: &[(u64, u64)]) -> Result<(), LoadError> {
+    let Ok(written) = serde_saphyr::from_str::<KeysWritten>(text) else {
+        return Ok(());
+    };
+    for (i, q) in written.questions.iter().enumerate() {
+        let Some(a) = &q.answer else { continue };
+        let missing = match a.kind.as_deref() {
+            Some("truth") => a
+                .statements
+                .iter()
+                .position(|s| s.key.is_none() || s.why.is_none())
+                .map(|n| format!("statement {} needs `key` (true or false) and `why`", n + 1)),
+            Some("expression") if a.formula.is_none() => Some("needs its `formula`".into()),
+            Some("choice") if a.key.is_none() => Some("needs its `key`".into()),
+            _ => None,
+        };
+        if let Some(m) = missing {
+            let (line, col) = positions.get(i).copied().unwrap_or((0, 0));
+            return Err(LoadError {
+                file: file.to_string(),
+                line,
+                col,
+                message: format!(
+                    "question `{}`: {m} (only a student edition, `student: true`, leaves keys out)",
+                    q.id.as_deref().unwrap_or("?")
+                ),
+                snippet: None,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A value not written yet in a rubric (a draft from `examiner init`): `key: TODO`,
@@ -275,6 +349,8 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
             }
         };
         match &q.answer {
+            // A student edition has kinds without keys.
+            _ if rubric.student => {}
             Answer::Number {
                 value, reference, ..
             } => {

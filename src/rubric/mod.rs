@@ -12,6 +12,7 @@
 pub mod draft;
 pub mod keys;
 mod load;
+pub mod student;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,10 @@ pub use load::{load_dir, load_file, load_str, todos, LoadError, Todo};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rubric {
+    /// A student edition (`examiner rubric student`): locators, kinds and points without
+    /// keys. Nothing graded with it gets a verdict: answers are only found and read.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub student: bool,
     /// Stable identifier, e.g. `cs236781-w2021-hw4-summary`.
     pub id: String,
     /// Shown in reports.
@@ -88,6 +93,10 @@ pub struct Question {
 
 fn yes() -> bool {
     true
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Where a question is in a notebook. Snippets are short, distinctive pieces of the
@@ -158,7 +167,9 @@ pub enum Answer {
         /// The quantity's name in the question (`q`): the student's `q = ...` is the answer.
         #[serde(default)]
         name: Option<String>,
-        /// The reference formula, in the same syntax students use.
+        /// The reference formula, in the same syntax students use (absent only in a student
+        /// edition).
+        #[serde(default)]
         formula: String,
         /// Each variable's valid range, where the formulas are compared.
         variables: BTreeMap<String, [f64; 2]>,
@@ -182,7 +193,12 @@ pub enum Answer {
     /// True/false statements, in order.
     Truth { statements: Vec<Statement> },
     /// One option of several.
-    Choice { options: Vec<String>, key: String },
+    Choice {
+        options: Vec<String>,
+        /// The right option (absent only in a student edition).
+        #[serde(default)]
+        key: String,
+    },
     /// Free text judged by concept rules.
     Concepts {
         rules: Vec<ConceptRule>,
@@ -225,8 +241,12 @@ pub enum Reference {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Statement {
+    /// Whether the statement is true (absent only in a student edition, where statements are
+    /// written `{}`: how many there are, not what they are).
+    #[serde(default)]
     pub key: bool,
     /// One line saying why, for feedback and for reviewers of the rubric.
+    #[serde(default)]
     pub why: String,
 }
 
