@@ -35,8 +35,9 @@ pub enum Command {
     /// Each submission is matched to the rubric in --rubric (a file or a folder) whose
     /// question set it is, graded in parallel, and summarised; a submission that cannot be
     /// read gets an error row and the run goes on. With --out, writes gradebook.csv,
-    /// results.json, junit.xml, items.md/items.json (item analysis) and feedback/<student>.md
-    /// and .html. Exits 1 when a submission scores below --fail-under.
+    /// results.json, junit.xml, items.md/items.json (item analysis), report.html (the class
+    /// at a glance) and feedback/<student>.md and .html. Exits 1 when a submission scores
+    /// below --fail-under.
     Grade {
         /// Notebook files or folders [default: submissions/].
         submissions: Vec<PathBuf>,
@@ -55,6 +56,9 @@ pub enum Command {
         /// Print every submission's per-question report, not only the summary.
         #[arg(long)]
         details: bool,
+        /// Print the item analysis of every question (by default: the 10 hardest).
+        #[arg(long)]
+        items: bool,
         /// Parallel workers [default: the number of cores].
         #[arg(long)]
         jobs: Option<usize>,

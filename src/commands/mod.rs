@@ -46,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             gradescope,
             fail_under,
             details,
+            items,
             jobs,
         } => grade::run(grade::GradeArgs {
             submissions,
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             gradescope,
             fail_under,
             details,
+            items,
             jobs,
         }),
     }
