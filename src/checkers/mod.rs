@@ -54,6 +54,9 @@ pub struct Part {
     /// Where the part's reading starts: a byte offset in the answer text the checker was
     /// given, mapped back to a cell and line by grading. None when it was not found.
     pub offset: Option<usize>,
+    /// Where the reading stands when it was read in the question's own text instead (a
+    /// verdict typed inside the question cell): a byte offset in `Input::question_text`.
+    pub question_offset: Option<usize>,
 }
 
 /// What a checker gets to look at.
@@ -61,6 +64,9 @@ pub struct Part {
 pub struct Input<'a> {
     /// The answer text, cleaned.
     pub text: &'a str,
+    /// The question's own text as it stands in the notebook (see
+    /// [`crate::extract::Extraction::question_text`]); empty when unknown.
+    pub question_text: &'a str,
     /// The cells it came from.
     pub cells: &'a [usize],
     pub notebook: &'a Notebook,
@@ -86,7 +92,7 @@ pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
             ..
         } => expression::check(name.as_deref(), formula, variables, at, key, input.text),
         Answer::Shape { .. } => shape::check(key, input.text),
-        Answer::Truth { statements } => truth::check(statements, input.text),
+        Answer::Truth { statements } => truth::check(statements, input.question_text, input.text),
         Answer::Choice { options, key } => choice::check(options, key, input.text),
         Answer::Concepts {
             rules,

@@ -1,110 +1,1010 @@
-//! True/false statements: the student's verdict on each statement, in order, against the key;
-//! partial credit per statement, and the rubric's one-line reason for each one missed.
+//! True/false statements, read and judged one statement at a time, the way a TA reads them.
 //!
-//! Students write `True`, `T.`, `False -`, `F`, `Correct`, `Incorrect`, `**True**`, one per
-//! sub-part (`1.`, `A.`, `a)`, `i.`) or in sequence without labels.
+//! **Verdicts.** `True`/`False`, `T`/`F`, `Correct`/`Incorrect`, `Right`/`Wrong`, `Yes`/`No`
+//! (every statement asks "is it true that ...", so `Yes` is true), `Not necessarily` / `Not
+//! always` (false), negations (`not true`, `isn't correct`, `not false`), common typos
+//! (`flase`, `ture`), in bold, HTML or lowercase.
+//!
+//! **Rank.** A verdict at the start of a part (after its label, an `Answer:` marker, `The
+//! answer is`, `This statement is`) or right after the retyped statement on its line ranks
+//! highest; then a verdict at the start of another line of the part, or one followed by
+//! punctuation (`..., so it is false.`); last a verdict word inside the explanation (`the
+//! true gradient`, `on the right of zero`), which is only a guess and sent to review.
+//!
+//! **Alignment.** Parts are matched to statements by the student's own labels (`1.`, `3.2`,
+//! `3.3` without a trailing dot, `a)`, `(i)`, `B -`, `F True`, `- ` bullets, table rows
+//! `| 1 | False |`, numbering that continues from earlier questions, labels that restart when
+//! two questions' answers follow both questions), by the statement text the student retyped
+//! (or the question's own statements, when the student typed verdicts inside the question
+//! cell), or, last, by the order of the verdicts. A clean, complete structural reading wins;
+//! then one label per statement; then a clean reading in order; else whichever reads most.
+//!
+//! **Doubt.** Two different verdicts of equal rank, a hedge (`it depends`, `partially`,
+//! `can also be true`), a verdict read only from a word inside the explanation, or more or
+//! fewer verdicts than statements without labels: the statement is flagged `needs-review`
+//! with the reason, still reporting its best reading, and so is the question.
 
 use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::Verdict;
+use super::{Part, Verdict};
 use crate::grading::Status;
 use crate::rubric::Statement;
 
-fn verdict_word() -> &'static Regex {
+/// The reading of one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The verdict read: true, false, or none.
+    pub value: Option<bool>,
+    /// Byte offset in the answer text where the verdict was read; None when it was read in
+    /// the question's own text or not found.
+    pub offset: Option<usize>,
+    /// Byte offset in the question's own text where the verdict was read, when it was read
+    /// there (typed inside the question cell).
+    pub question_offset: Option<usize>,
+    /// Why a person should check this reading, when one should.
+    pub doubt: Option<String>,
+}
+
+impl Reading {
+    fn none() -> Reading {
+        Reading {
+            value: None,
+            offset: None,
+            question_offset: None,
+            doubt: None,
+        }
+    }
+}
+
+/// A verdict found in the text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Found {
+    value: bool,
+    /// Byte offset in the analysed text.
+    at: usize,
+    /// 3: at the start of the part; 2: at the start of a line, or followed by punctuation;
+    /// 1: a word inside the explanation.
+    rank: u8,
+    /// Qualified by a hedge in its own sentence (`partially true`, `it depends`).
+    hedged: bool,
+}
+
+// ---------------------------------------------------------------------------------------
+// Masking: the text analysed has the same bytes as the original (so offsets carry over),
+// with markup and the question's own "true or false" phrases blanked out.
+
+fn html_tag() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"<[/!]?[A-Za-z][^<>\n]{0,80}>|&nbsp;").expect("valid"))
+}
+
+fn template_phrase() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\btrue\s*(?:or|/|\\)\s*false\b|\bt\s*/\s*f\b|\byes\s*(?:or|/)\s*no\b")
+            .expect("valid")
+    })
+}
+
+/// `text` with HTML tags, emphasis marks and "true or false" phrases replaced by spaces,
+/// and table bars by colons.
+fn mask(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let blank = |bytes: &mut Vec<u8>, from: usize, to: usize| {
+        for b in &mut bytes[from..to] {
+            *b = b' ';
+        }
+    };
+    for m in html_tag().find_iter(text) {
+        blank(&mut bytes, m.start(), m.end());
+    }
+    for i in 0..bytes.len() {
+        let c = bytes[i];
+        let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
+        let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
+        if c == b'|' {
+            // Table cells (`| 1 | False |`, and HTML tables once cleaned) read as `1 : False`.
+            bytes[i] = b':';
+        } else if matches!(c, b'*' | b'`' | b'~' | b'#' | b'$')
+            || (c == b'_' && !(prev_alnum && next_alnum))
+        {
+            bytes[i] = b' ';
+        }
+    }
+    // Only ASCII bytes were replaced by ASCII spaces, so this is still UTF-8.
+    let masked = String::from_utf8(bytes).unwrap_or_else(|_| " ".repeat(text.len()));
+    let mut bytes = masked.clone().into_bytes();
+    for m in template_phrase().find_iter(&masked) {
+        blank(&mut bytes, m.start(), m.end());
+    }
+    String::from_utf8(bytes).unwrap_or(masked)
+}
+
+// ---------------------------------------------------------------------------------------
+// Verdict words.
+
+/// What a verdict token says, or None when it is not one.
+fn token_value(token: &str) -> Option<bool> {
+    let t = token.to_lowercase();
+    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = t.replace('’', "'");
+    if let Some(rest) = t.strip_prefix("not ") {
+        return match rest {
+            "false" | "wrong" | "incorrect" => Some(true),
+            _ => Some(false),
+        };
+    }
+    match t.as_str() {
+        "true" | "t" | "correct" | "right" | "yes" | "ture" | "treu" | "tru" | "corect" => {
+            Some(true)
+        }
+        "false" | "f" | "incorrect" | "wrong" | "no" | "flase" | "fasle" | "fales" | "fals"
+        | "incorect" => Some(false),
+        _ => None,
+    }
+}
+
+/// The opening of a part: markers students put before a verdict, then the verdict.
+fn lead() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?x)(?:^|[^\p{L}])(?i:(true|correct|right|incorrect|false|wrong))(?:[^\p{L}]|$)|(?:^|[\s*(>])([TF])(?:[.):\-,\s*]|$)",
+            r"(?ix)^
+            (?:[\s>:|•·\-–—]|\(\s*\))*
+            (?:(?:final\s+)?(?:answers?|ans|solution|verdict|response)\s*(?:\d{1,2}(?:\.\d{1,2})*)?\s*(?:[:.\-–—=]|\bis\b)\s*(?:[\s>\-–—]|\(\s*\))*)?
+            (?:(?:the\s+|this\s+)?(?:answer|statement|claim|sentence|assertion)\s+is\s*:?\s*
+              |(?:this|it|that)\s+is\s+|it'?s\s+|it’s\s+
+              |i\s+(?:think|believe|would\s+say|say)\s+(?:that\s+)?(?:it'?s\s+|it\s+is\s+|this\s+is\s+)?)?
+            [(\[]?\s*
+            (not\s+(?:necessarily|always|quite|exactly|entirely|completely|really|generally)(?:\s+(?:true|correct|right|the\s+case))?
+              |not\s+(?:true|correct|right|false|wrong|incorrect)
+              |true|false|correct|incorrect|right|wrong|ture|treu|flase|fasle|fales|incorect|corect
+              |yes|no|t|f)
+            (?:\b|$)
+            ([^\n]{0,12})",
         )
         .expect("valid")
     })
 }
 
-fn part_label() -> &'static Regex {
+/// Whether what follows a short verdict (`T`, `F`, `Yes`, `No`) ends it: punctuation, the
+/// end of the line, or a word that starts the explanation.
+fn short_ok(after: &str) -> bool {
+    let a = after.trim_start();
+    a.is_empty() || a.starts_with(['.', ',', ':', ';', '!', ')', ']', '-', '–', '—', '\n']) || {
+        let w: String = a
+            .chars()
+            .take_while(|c| c.is_alphabetic() || *c == '\'')
+            .collect::<String>()
+            .to_lowercase();
+        matches!(
+            w.as_str(),
+            "it" | "this" | "that" | "since" | "because" | "as" | "the" | "we" | "its"
+        )
+    }
+}
+
+/// The verdict opening `text` (at its very start, after markers), with its offset.
+fn lead_verdict(text: &str) -> Option<(bool, usize)> {
+    let c = lead().captures(text)?;
+    let word = c.get(1)?;
+    let w = word.as_str();
+    let short = matches!(w.to_lowercase().as_str(), "t" | "f" | "yes" | "no");
+    if short && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
+        return None;
+    }
+    // A lowercase `t` or `f` is a verdict only before a stop or a dash (`f - ...`, `t.`);
+    // otherwise it is a variable (`f(0) = 0`) far more often.
+    if matches!(w, "t" | "f") {
+        let after = c.get(2).map_or("", |m| m.as_str());
+        let stop = after.trim_start_matches([' ', '\t']);
+        if !(stop.is_empty() || stop.starts_with(['.', ':', '-', '–', '—', ',']))
+            || stop.starts_with("..")
+        {
+            return None;
+        }
+    }
+    // `right` opening a line is rarely a verdict unless punctuation follows.
+    if w.eq_ignore_ascii_case("right") && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
+        return None;
+    }
+    Some((token_value(w)?, word.start()))
+}
+
+/// Verdict words anywhere (not the short ones, which are only read where a part opens).
+fn any_word() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?m)^\s*(?:\*\*|__)?\s*\(?(?:\d{1,2}(?:\.\d{1,2})?|[A-Ha-h]|i{1,3}|iv|vi{0,3}|ix|x)\s*[.):](?:\*\*|__)?\s")
+        Regex::new(r"(?i)\b(true|false|correct|incorrect|right|wrong|flase|ture)\b").expect("valid")
+    })
+}
+
+/// A `T`/`F` letter given as a verdict after a colon or `is` (`...gradients: F.`).
+fn letter_verdict() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?:[:(]|\bis|\banswer)\s*([TF])\s*(?:[.)!,;]|$)").expect("valid")
+    })
+}
+
+fn negated_before() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)(?:\bnot|n['’]t|\bnever)\s+(?:(?:necessarily|always|entirely|completely|quite|exactly|really|be|been)\s+)?$")
             .expect("valid")
     })
 }
 
-/// The first true/false word of `text`, if any.
-pub fn first_verdict(text: &str) -> Option<bool> {
-    let c = verdict_word().captures(text)?;
-    if let Some(word) = c.get(1) {
-        let w = word.as_str().to_ascii_lowercase();
-        let positive = matches!(w.as_str(), "true" | "correct" | "right");
-        // "Not true", "isn't correct": the verdict is the opposite word's.
-        let before = text[..word.start()].trim_end().to_ascii_lowercase();
-        let negated = before.ends_with("not") || before.ends_with("n't") || before.ends_with("n’t");
-        return Some(positive != negated);
-    }
-    c.get(2).map(|l| l.as_str() == "T")
+fn hedge_before() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:generally|mostly|usually|partially|partly|sometimes|somewhat|half|often|probably|kind\s+of|sort\s+of)\s+$")
+            .expect("valid")
+    })
 }
 
-/// The student's verdicts, one per statement where they can be read.
-pub fn read_verdicts(text: &str, n: usize) -> Vec<Option<bool>> {
-    if n == 1 {
-        return vec![first_verdict(text)];
+/// Words that hedge a verdict: `it depends` (but not `X depends on Y` in an explanation),
+/// `partially`, `not sure`, `can also be true`, `both true and false`.
+fn hedge() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)(?:^\W*|\b(?:it|this|that|answer|verdict|which)\s+)depends\b|\b(?:partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|in\s+some\s+cases)\b",
+        )
+        .expect("valid")
+    })
+}
+
+/// The sentence of `text` around byte `at`.
+/// (At most 300 bytes either side, so that reading stays linear in the text's length.)
+fn sentence_around(text: &str, at: usize) -> &str {
+    let at = floor_boundary(text, at);
+    let lo = floor_boundary(text, at.saturating_sub(300));
+    let hi = floor_boundary(text, at + 300);
+    let start = text[lo..at]
+        .rfind(['.', '!', '?', '\n'])
+        .map_or(lo, |i| lo + i + 1);
+    let end = text[at..hi]
+        .find(['.', '!', '?', '\n'])
+        .map_or(hi, |i| at + i);
+    text.get(start..end).unwrap_or_default()
+}
+
+/// The largest char boundary of `text` at or before `at`.
+fn floor_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while at > 0 && !text.is_char_boundary(at) {
+        at -= 1;
     }
-    // Labelled parts: one verdict each.
-    let starts: Vec<usize> = part_label().find_iter(text).map(|m| m.start()).collect();
-    if starts.len() >= 2 {
-        let mut parts: Vec<&str> = Vec::new();
-        for (i, &s) in starts.iter().enumerate() {
-            let e = starts.get(i + 1).copied().unwrap_or(text.len());
-            parts.push(&text[s..e]);
-        }
-        let mut out: Vec<Option<bool>> = parts.iter().map(|p| first_verdict(p)).collect();
-        out.resize(n, None);
-        out.truncate(n);
-        return out;
-    }
-    // Otherwise, the verdict words in order, one per paragraph or sentence that has one.
-    let mut out = Vec::new();
-    for para in text.split("\n\n").flat_map(|p| p.split('\n')) {
-        if let Some(v) = first_verdict(para) {
-            out.push(Some(v));
-        }
-        if out.len() == n {
+    at
+}
+
+/// The first sentence of `text` (up to `.`, `!`, `?` or a line break, skipping a leading
+/// short token such as `T.`).
+fn first_sentence(text: &str) -> &str {
+    let t = text.trim_start();
+    let skip = text.len() - t.len();
+    let mut end = t.len();
+    for (i, c) in t.char_indices() {
+        if matches!(c, '.' | '!' | '?' | '\n') && i > 4 {
+            end = i;
             break;
         }
     }
-    out.resize(n, None);
+    text.get(skip..skip + end).unwrap_or_default()
+}
+
+/// Every verdict in `part` (masked text), with its rank. `base` is added to offsets.
+fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
+    let mut out = Vec::new();
+    // The part's opening.
+    if let Some((value, at)) = lead_verdict(part) {
+        let hedged = hedge().is_match(first_sentence(&part[at..]));
+        out.push(Found {
+            value,
+            at: base + at,
+            rank: 3,
+            hedged,
+        });
+    }
+    let opening = out.first().map(|f| f.at - base);
+    // The opening of each further line.
+    let mut offset = 0;
+    for line in part.split_inclusive('\n') {
+        if offset > 0 && !line.trim().is_empty() {
+            if let Some((value, at)) = lead_verdict(line) {
+                let hedged = hedge().is_match(first_sentence(&line[at..]));
+                out.push(Found {
+                    value,
+                    at: base + offset + at,
+                    rank: 2,
+                    hedged,
+                });
+            }
+        }
+        offset += line.len();
+    }
+    let seen: std::collections::BTreeSet<usize> = out.iter().map(|f| f.at - base).collect();
+    for m in any_word().find_iter(part) {
+        if Some(m.start()) == opening || seen.contains(&m.start()) {
+            continue;
+        }
+        let Some(mut value) = token_value(m.as_str()) else {
+            continue;
+        };
+        // Bounded look-behind keeps hostile inputs linear.
+        let before = &part[floor_boundary(part, m.start().saturating_sub(80))..m.start()];
+        let after = &part[m.end()..];
+        if negated_before().is_match(before) {
+            value = !value;
+        }
+        let punct = {
+            let a = after.trim_start_matches([' ', '\t']);
+            a.is_empty() || a.starts_with(['.', ',', ':', ';', '!', ')', '\n', '-', '–', '—'])
+        };
+        let rank = if punct { 2 } else { 1 };
+        let hedged =
+            hedge_before().is_match(before) || hedge().is_match(sentence_around(part, m.start()));
+        out.push(Found {
+            value,
+            at: base + m.start(),
+            rank,
+            hedged,
+        });
+    }
+    for c in letter_verdict().captures_iter(part) {
+        if let Some(m) = c.get(1) {
+            if Some(m.start()) == opening || seen.contains(&m.start()) {
+                continue;
+            }
+            out.push(Found {
+                value: m.as_str() == "T",
+                at: base + m.start(),
+                rank: 2,
+                hedged: false,
+            });
+        }
+    }
+    out.sort_by_key(|f| f.at);
     out
 }
 
-/// Checks the verdicts on `statements`.
-pub fn check(statements: &[Statement], text: &str) -> Verdict {
-    let read = read_verdicts(text, statements.len());
+/// The best reading of one part: the verdict of the highest rank, with a doubt when that
+/// rank holds two different verdicts, when it is hedged, or when it is only a word inside
+/// the explanation.
+fn judge_part(found: &[Found]) -> (Option<bool>, Option<usize>, Option<String>) {
+    let Some(top) = found.iter().map(|f| f.rank).max() else {
+        return (None, None, None);
+    };
+    let best: Vec<&Found> = found.iter().filter(|f| f.rank == top).collect();
+    let first = best[0];
+    if top == 3 {
+        // The opening decides; a hedge in its sentence asks for a second look.
+        let doubt = first
+            .hedged
+            .then(|| "the verdict is hedged in the same sentence".to_string());
+        return (Some(first.value), Some(first.at), doubt);
+    }
+    let unhedged: Vec<&&Found> = best.iter().filter(|f| !f.hedged).collect();
+    if unhedged.is_empty() {
+        // "generally true, but it depends": no verdict a TA would take as given.
+        return (
+            None,
+            Some(first.at),
+            Some("the only verdict is hedged (e.g. \"it depends\")".to_string()),
+        );
+    }
+    let pick = unhedged[0];
+    if unhedged.iter().any(|f| f.value != pick.value) {
+        return (
+            Some(pick.value),
+            Some(pick.at),
+            Some("two different verdicts of equal weight".to_string()),
+        );
+    }
+    if top == 1 {
+        return (
+            Some(pick.value),
+            Some(pick.at),
+            Some("no clear verdict; read from a word inside the explanation".to_string()),
+        );
+    }
+    let doubt = (unhedged.len() < best.len())
+        .then(|| "the verdict is hedged elsewhere in the answer".to_string());
+    (Some(pick.value), Some(pick.at), doubt)
+}
+
+// ---------------------------------------------------------------------------------------
+// Labels.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Number,
+    Letter,
+    Roman,
+    Bullet,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Label {
+    family: Family,
+    /// 1-based position the label names (the last component of `3.2`); 0 for bullets.
+    value: usize,
+    /// Where the label's line starts and where the part's text starts (after the label).
+    line_start: usize,
+    body: usize,
+    indent: usize,
+}
+
+fn label_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)^([\ \t]*)(?::[\ \t]*)?(?:>\s*)*
+            (?:(?:answer|ans|question|q|statement|part|section)\s*)?
+            (?:
+               \((?P<pn>\d{1,2}|[a-h]|i{1,3}|iv|vi{0,3})\)
+             | (?P<dotted>\d{1,2}(?:\.\d{1,2})+)\.?(?:[):]|\s|$)
+             | (?P<num>\d{1,2})\s*(?:[.):]|\s[-–—]\s)
+             | (?P<roman>i{1,3}|iv|vi{0,3})\s*[.)]
+             | (?P<letter>[a-h])\s*(?:[.):]|\s[-–—]\s)
+             | (?P<bare>[a-h])\s+(?:true|false|correct|incorrect|yes|no)\b
+             | (?P<bullet>[-•–*])\s
+            )",
+        )
+        .expect("valid")
+    })
+}
+
+/// `a` is 1, `b` 2, ... (from the first character).
+fn letter_value(s: &str) -> usize {
+    let c = s.chars().next().unwrap_or('a').to_ascii_lowercase();
+    if c.is_ascii_lowercase() {
+        (c as usize) - ('a' as usize) + 1
+    } else {
+        0
+    }
+}
+
+fn roman_value(s: &str) -> usize {
+    match s.to_ascii_lowercase().as_str() {
+        "i" => 1,
+        "ii" => 2,
+        "iii" => 3,
+        "iv" => 4,
+        "v" => 5,
+        "vi" => 6,
+        "vii" => 7,
+        "viii" => 8,
+        _ => 0,
+    }
+}
+
+/// The labels opening lines of `masked` (markup already blanked), of the family of the first
+/// one (a letter family must open with `a`; `F.` alone is a verdict, not the sixth label).
+fn labels(masked: &str) -> Vec<Label> {
+    let mut out: Vec<Label> = Vec::new();
+    let mut offset = 0;
+    for line in masked.split_inclusive('\n') {
+        let line_start = offset;
+        offset += line.len();
+        let Some(c) = label_re().captures(line) else {
+            continue;
+        };
+        let indent = c.get(1).map_or(0, |m| m.as_str().len());
+        let end = c.get(0).map_or(0, |m| m.end());
+        let (family, value, body) = if let Some(m) = c.name("pn") {
+            let s = m.as_str();
+            if let Ok(n) = s.parse::<usize>() {
+                (Family::Number, n, end)
+            } else if roman_value(s) > 0 {
+                (Family::Roman, roman_value(s), end)
+            } else {
+                (Family::Letter, letter_value(s), end)
+            }
+        } else if let Some(m) = c.name("dotted") {
+            let last = m.as_str().rsplit('.').next().unwrap_or("0");
+            (Family::Number, last.parse().unwrap_or(0), end)
+        } else if let Some(m) = c.name("num") {
+            (Family::Number, m.as_str().parse().unwrap_or(0), end)
+        } else if let Some(m) = c.name("roman") {
+            (Family::Roman, roman_value(m.as_str()), end)
+        } else if let Some(m) = c.name("letter").or_else(|| c.name("bare")) {
+            let body = if c.name("bare").is_some() {
+                m.end()
+            } else {
+                end
+            };
+            (Family::Letter, letter_value(m.as_str()), body)
+        } else {
+            (Family::Bullet, 0, end)
+        };
+        // `i.` / `v.` open a roman list only when it starts at i; otherwise letters.
+        let (family, value) = match (family, out.first().map(|l| l.family)) {
+            (Family::Roman, Some(Family::Letter)) => {
+                let s = line.trim_start().trim_start_matches(['(', '>', ' ']);
+                (Family::Letter, letter_value(s))
+            }
+            other => (other.0, value),
+        };
+        if family == Family::Letter && out.is_empty() && value != 1 {
+            // `F. ...` / `T. ...` opening the answer is a verdict, not a label.
+            continue;
+        }
+        if let Some(m) = c.name("bare") {
+            // A capital letter without punctuation (`F True`) is a label only inside a
+            // lettered list already under way; `A true gradient ...` is prose.
+            let capital = m.as_str().chars().all(|ch| ch.is_ascii_uppercase());
+            if out.is_empty() || !capital {
+                continue;
+            }
+        }
+        if let (Some(first), Some(last)) = (out.first(), out.last()) {
+            // A deeper-indented label is a list inside an explanation, unless it carries on
+            // the sequence.
+            let continues = family == Family::Bullet || value == last.value + 1;
+            if family != first.family || (indent > first.indent + 1 && !continues) {
+                continue;
+            }
+        }
+        out.push(Label {
+            family,
+            value,
+            line_start,
+            body: line_start + body,
+            indent,
+        });
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Alignments: each gives, per statement, the byte range of its part (or none).
+
+type Parts = Vec<Option<(usize, usize)>>;
+
+/// When the labels restart (`A. B. C.` then `A. B. C. D. E.`: the answers to two questions
+/// laid out after both), the run with as many labels as there are statements; the last
+/// run when none or several fit.
+fn one_run(labels: Vec<Label>, n: usize) -> Vec<Label> {
+    if labels.first().is_none_or(|l| l.family == Family::Bullet) {
+        return labels;
+    }
+    let mut runs: Vec<Vec<Label>> = Vec::new();
+    for l in labels {
+        match runs.last_mut() {
+            Some(run) if run.last().is_some_and(|p| l.value > p.value) => run.push(l),
+            _ => runs.push(vec![l]),
+        }
+    }
+    if runs.len() == 1 {
+        return runs.pop().unwrap_or_default();
+    }
+    // Runs of a single label are stray numbers inside an explanation, not a restart.
+    let fitting: Vec<&Vec<Label>> = runs.iter().filter(|r| r.len() == n).collect();
+    if fitting.len() == 1 && runs.iter().filter(|r| r.len() > 1).count() > 1 {
+        return fitting[0].clone();
+    }
+    runs.into_iter().flatten().collect()
+}
+
+/// Parts by the student's labels; None when there are fewer than two labels or they cannot
+/// be matched to the statements.
+/// The flag says whether there is exactly one label per statement (an alignment that is
+/// trusted over any by order).
+fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
+    let labels = one_run(labels(masked), n);
+    if labels.len() < 2 && !(n == 1 && labels.len() == 1) {
+        return None;
+    }
+    let range = |i: usize| {
+        let end = labels
+            .get(i + 1)
+            .map_or(masked.len(), |l: &Label| l.line_start);
+        (labels[i].body.min(end), end)
+    };
+    let mut parts: Parts = vec![None; n];
+    if labels.len() == n {
+        for (i, p) in parts.iter_mut().enumerate() {
+            *p = Some(range(i));
+        }
+        return Some((parts, None, true));
+    }
+    if labels[0].family == Family::Bullet {
+        return None;
+    }
+    // By the numbers: from 1, or continuing the numbering of earlier questions.
+    let min = labels.iter().map(|l| l.value).min().unwrap_or(1);
+    let base = if min <= 1 { 1 } else { min };
+    let mut doubt = None;
+    for (i, l) in labels.iter().enumerate() {
+        let Some(index) = l.value.checked_sub(base) else {
+            continue;
+        };
+        if index >= n {
+            continue;
+        }
+        if parts[index].is_some() {
+            doubt = Some("the same statement number is given twice".to_string());
+            continue;
+        }
+        parts[index] = Some(range(i));
+    }
+    Some((parts, doubt, false))
+}
+
+/// Lowercased alphanumerics of `text`, one space between words, with the byte offset in
+/// `text` of each output byte.
+fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::new();
+    let mut map = Vec::new();
+    let mut space = true;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                let before = out.len();
+                out.push(l);
+                map.extend(std::iter::repeat_n(i, out.len() - before));
+            }
+            space = false;
+        } else if matches!(c, '\'' | '’') {
+            continue;
+        } else if !space {
+            out.push(' ');
+            map.push(i);
+            space = true;
+        }
+    }
+    (out, map)
+}
+
+/// Where each statement's text stands in `text` (in order), by its `text` snippet or the
+/// snippet's first words.
+fn anchors(statements: &[Statement], text: &str) -> Vec<Option<usize>> {
+    let (norm, map) = normalize_mapped(text);
+    let mut cursor = 0;
+    let mut out = Vec::new();
+    for s in statements {
+        let Some(snippet) = s.text.as_deref() else {
+            out.push(None);
+            continue;
+        };
+        let (want, _) = normalize_mapped(snippet);
+        let want = want.trim();
+        let words: Vec<&str> = want.split(' ').collect();
+        let head = words[..words.len().div_ceil(2).max(5).min(words.len())].join(" ");
+        let hit = norm
+            .get(cursor..)
+            .and_then(|rest| rest.find(want).or_else(|| rest.find(&head)))
+            .map(|i| cursor + i);
+        match hit {
+            Some(i) if !want.is_empty() => {
+                cursor = i + head.len().min(want.len());
+                out.push(map.get(i).copied());
+            }
+            _ => out.push(None),
+        }
+    }
+    out
+}
+
+/// Parts by the statements' own text: each from the line where its statement stands to the
+/// line of the next one found.
+fn by_anchors(statements: &[Statement], text: &str) -> Option<Parts> {
+    let found = anchors(statements, text);
+    let count = found.iter().flatten().count();
+    if count == 0 || (statements.len() > 1 && count < 2) {
+        return None;
+    }
+    let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let starts: Vec<Option<usize>> = found.iter().map(|a| a.map(line_start)).collect();
+    let mut parts: Parts = vec![None; statements.len()];
+    for (i, s) in starts.iter().enumerate() {
+        let Some(s) = *s else { continue };
+        let end = starts[i + 1..]
+            .iter()
+            .flatten()
+            .copied()
+            .find(|&e| e > s)
+            .unwrap_or(text.len());
+        parts[i] = Some((s, end));
+    }
+    Some(parts)
+}
+
+/// Parts by order: each line (or, failing that, sentence) that opens with a verdict starts
+/// the next statement's part. A count that differs from the statements' is a doubt.
+fn by_order(masked: &str, n: usize) -> (Parts, Option<String>) {
+    let mut starts: Vec<usize> = Vec::new();
+    let mut offset = 0;
+    for line in masked.split_inclusive('\n') {
+        if lead_verdict(line).is_some() {
+            starts.push(offset);
+        }
+        offset += line.len();
+    }
+    if starts.len() < n {
+        // One paragraph: "True, ... . False, ... ."
+        let mut sentence_starts = vec![0];
+        for (i, c) in masked.char_indices() {
+            if matches!(c, '.' | '!' | ';' | '\n') {
+                sentence_starts.push(i + 1);
+            }
+        }
+        // Each part starts at its verdict, so a verdict after several breaks counts once.
+        let mut by_sentence: Vec<usize> = sentence_starts
+            .into_iter()
+            .filter(|&s| s < masked.len())
+            .filter_map(|s| lead_verdict(&masked[s..]).map(|(_, at)| s + at))
+            .collect();
+        by_sentence.dedup();
+        if by_sentence.len() > starts.len() {
+            starts = by_sentence;
+        }
+    }
+    let doubt = (starts.len() != n).then(|| {
+        format!(
+            "{} verdicts for {n} statements, without labels to align them",
+            starts.len()
+        )
+    });
+    let mut parts: Parts = vec![None; n];
+    for (i, p) in parts.iter_mut().enumerate() {
+        if let Some(&s) = starts.get(i) {
+            let end = starts.get(i + 1).copied().unwrap_or(masked.len());
+            *p = Some((s, end));
+        }
+    }
+    (parts, doubt)
+}
+
+/// Reads each part; offsets are in `masked`.
+fn read_parts(
+    statements: &[Statement],
+    masked: &str,
+    parts: &Parts,
+    anchored: bool,
+) -> Vec<Reading> {
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let Some((s, e)) = *p else {
+                return Reading::none();
+            };
+            let part = masked.get(s..e).unwrap_or_default();
+            let mut found = verdicts_in(part, s);
+            // A verdict closing the line where the statement is retyped (`...gradients: F.`)
+            // is as good as one opening the part.
+            if anchored || statements.get(i).is_some_and(|st| st.text.is_some()) {
+                let first_line_end = part.find('\n').unwrap_or(part.len());
+                let first = &part[..first_line_end];
+                let has_statement = statements
+                    .get(i)
+                    .is_some_and(|st| anchors(std::slice::from_ref(st), first)[0].is_some());
+                if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement) {
+                    let at = s + at;
+                    // The line opens with the statement itself: its closing verdict is the
+                    // part's opening one.
+                    found.retain(|x| x.at != at && (x.rank < 3 || x.at > s + first_line_end));
+                    found.push(Found {
+                        value,
+                        at,
+                        rank: 3,
+                        hedged: false,
+                    });
+                    found.sort_by_key(|x| x.at);
+                }
+            }
+            let (value, offset, mut doubt) = judge_part(&found);
+            if value.is_none() && doubt.is_none() && hedge().is_match(part) {
+                doubt = Some("a hedged answer without a true/false verdict".to_string());
+            }
+            Reading {
+                value,
+                offset,
+                question_offset: None,
+                doubt,
+            }
+        })
+        .collect()
+}
+
+fn line_end_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)(?:^|[\s:\-–—(,])(true|false|t|f|correct|incorrect|yes|no|flase|ture)\s*[.!)]*\s*$")
+            .expect("valid")
+    })
+}
+
+/// A verdict closing a line (`... no vanishing gradients: F.`), with its offset.
+fn line_end_verdict(line: &str) -> Option<(bool, usize)> {
+    let c = line_end_re().captures(line)?;
+    let m = c.get(1)?;
+    if matches!(m.as_str(), "t" | "f") {
+        return None;
+    }
+    // "... there can be no" is the statement's own word, not a verdict.
+    if m.as_str().eq_ignore_ascii_case("no")
+        && !line[..m.start()]
+            .trim_end()
+            .ends_with([':', '-', '–', '—', '.'])
+    {
+        return None;
+    }
+    Some((token_value(m.as_str())?, m.start()))
+}
+
+fn quality(readings: &[Reading]) -> (usize, usize) {
+    let read = readings.iter().filter(|r| r.value.is_some()).count();
+    let doubts = readings.iter().filter(|r| r.doubt.is_some()).count();
+    (read, doubts)
+}
+
+/// The reading of every statement. `question_text` is the question as it stands in the
+/// notebook (verdicts typed between its statements are read); `text` is the answer.
+pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Reading> {
+    let n = statements.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let masked = mask(text);
+    // Structural alignments first (labels, statement text), the order of verdicts last.
+    let mut tries: Vec<Vec<Reading>> = Vec::new();
+    let mut trusted = None;
+    // 1. The student's own labels.
+    if let Some((parts, doubt, exact)) = by_labels(&masked, n) {
+        if exact {
+            trusted = Some(tries.len());
+        }
+        let mut r = read_parts(statements, &masked, &parts, false);
+        if let Some(d) = doubt {
+            for x in r.iter_mut().filter(|x| x.value.is_some()) {
+                x.doubt.get_or_insert_with(|| d.clone());
+            }
+        }
+        tries.push(r);
+    }
+    // 2. The statements retyped in the answer.
+    if n > 1 {
+        if let Some(parts) = by_anchors(statements, &masked) {
+            tries.push(read_parts(statements, &masked, &parts, true));
+        }
+    }
+    // 3. Verdicts typed inside the question cell, after each statement.
+    if !question_text.trim().is_empty() {
+        let combined = format!("{question_text}\n{text}");
+        let shift = question_text.len() + 1;
+        let cmasked = mask(&combined);
+        if let Some(parts) = by_anchors(statements, &cmasked) {
+            let mut r = read_parts(statements, &cmasked, &parts, true);
+            for x in r.iter_mut() {
+                match x.offset {
+                    Some(o) if o < shift => {
+                        x.question_offset = Some(o);
+                        x.offset = None;
+                    }
+                    Some(o) => x.offset = Some(o - shift),
+                    None => {}
+                }
+            }
+            tries.push(r);
+        }
+    }
+    // 4. Verdicts in order (a single statement: the whole answer).
+    let ordered = if n == 1 {
+        read_parts(statements, &masked, &vec![Some((0, masked.len()))], false)
+    } else {
+        let (parts, doubt) = by_order(&masked, n);
+        let mut r = read_parts(statements, &masked, &parts, false);
+        if let Some(d) = doubt {
+            for x in r.iter_mut().filter(|x| x.value.is_some()) {
+                x.doubt.get_or_insert_with(|| d.clone());
+            }
+        }
+        r
+    };
+    // A clean, complete structural reading; else one label per statement; else a clean
+    // reading in order; else whichever reads most (on a tie, the earlier).
+    if let Some(i) = tries.iter().position(|t| quality(t) == (n, 0)).or(trusted) {
+        return tries.swap_remove(i);
+    }
+    if quality(&ordered) == (n, 0) {
+        return ordered;
+    }
+    if n == 1 {
+        // The whole answer comes before the question's own text.
+        tries.insert(0, ordered);
+    } else {
+        tries.push(ordered);
+    }
+    let mut best: Option<Vec<Reading>> = None;
+    for t in tries {
+        if best.as_ref().is_none_or(|b| quality(&t).0 > quality(b).0) {
+            best = Some(t);
+        }
+    }
+    best.unwrap_or_else(|| vec![Reading::none(); n])
+}
+
+/// The verdict opening `text` or, failing that, the best verdict anywhere in it.
+pub fn first_verdict(text: &str) -> Option<bool> {
+    let masked = mask(text);
+    judge_part(&verdicts_in(&masked, 0)).0
+}
+
+/// Checks the verdicts on `statements`, reading the answer `text` and, for verdicts typed
+/// between the statements, the question's own `question_text`.
+pub fn check(statements: &[Statement], question_text: &str, text: &str) -> Verdict {
+    let read = read(statements, question_text, text);
+    let n = statements.len().max(1);
+    let weight = 1.0 / n as f64;
     let mut right = 0usize;
-    let mut feedback = Vec::new();
     let mut unread = 0usize;
+    let mut doubts = Vec::new();
+    let mut feedback = Vec::new();
+    let mut parts = Vec::new();
     for (i, (s, got)) in statements.iter().zip(&read).enumerate() {
         let label = if statements.len() > 1 {
             format!("statement {}: ", i + 1)
         } else {
             String::new()
         };
-        match got {
-            Some(v) if *v == s.key => right += 1,
-            Some(v) => feedback.push(format!(
-                "{label}you answered {}, but it is {}: {}",
-                word(*v),
-                word(s.key),
-                s.why
-            )),
+        let mut part_feedback = Vec::new();
+        let (status, score) = match got.value {
+            Some(v) if v == s.key => {
+                right += 1;
+                (Status::Correct, 1.0)
+            }
+            Some(v) => {
+                let msg = format!(
+                    "you answered {}, but it is {}: {}",
+                    word(v),
+                    word(s.key),
+                    s.why
+                );
+                feedback.push(format!("{label}{msg}"));
+                part_feedback.push(msg);
+                (Status::Wrong, 0.0)
+            }
             None => {
                 unread += 1;
-                feedback.push(format!("{label}no true/false verdict found"));
+                if got.doubt.is_none() {
+                    feedback.push(format!("{label}no true/false verdict found"));
+                    part_feedback.push("no true/false verdict found".to_string());
+                }
+                (Status::Unparseable, 0.0)
             }
-        }
+        };
+        let status = match &got.doubt {
+            Some(d) => {
+                let msg = format!("needs review: {d}");
+                doubts.push(format!("{label}{msg}"));
+                part_feedback.insert(0, msg);
+                Status::NeedsReview
+            }
+            None => status,
+        };
+        parts.push(Part {
+            id: (i + 1).to_string(),
+            status,
+            score,
+            weight,
+            value: got
+                .value
+                .map_or(serde_json::Value::Null, serde_json::Value::Bool),
+            feedback: part_feedback,
+            offset: got.offset,
+            question_offset: got.question_offset,
+        });
     }
-    let n = statements.len().max(1);
     let score = right as f64 / n as f64;
-    let status = if unread == statements.len() {
+    let status = if !doubts.is_empty() {
+        Status::NeedsReview
+    } else if unread == statements.len() {
         Status::Unparseable
     } else if right == statements.len() {
         Status::Correct
@@ -113,13 +1013,21 @@ pub fn check(statements: &[Statement], text: &str) -> Verdict {
     } else {
         Status::Partial
     };
+    if !doubts.is_empty() {
+        let mut all = doubts;
+        all.extend(feedback);
+        feedback = all;
+    }
     let value = serde_json::Value::Array(
         read.iter()
-            .map(|v| v.map_or(serde_json::Value::Null, serde_json::Value::Bool))
+            .map(|r| {
+                r.value
+                    .map_or(serde_json::Value::Null, serde_json::Value::Bool)
+            })
             .collect(),
     );
     Verdict {
-        parts: Vec::new(),
+        parts,
         status,
         score,
         feedback,
@@ -144,7 +1052,44 @@ mod tests {
             .map(|&key| Statement {
                 key,
                 why: "because".into(),
+                text: None,
             })
+            .collect()
+    }
+
+    /// Three statements with text, as a rubric gives them (my own wording).
+    fn with_text() -> Vec<Statement> {
+        [
+            (false, "Sigmoid units never saturate for large inputs"),
+            (
+                true,
+                "Batch normalisation normalises each feature over the batch",
+            ),
+            (
+                false,
+                "Weight decay is the same as adding noise to the labels",
+            ),
+        ]
+        .into_iter()
+        .map(|(key, text)| Statement {
+            key,
+            why: "because".into(),
+            text: Some(text.into()),
+        })
+        .collect()
+    }
+
+    fn values(statements: &[Statement], question: &str, text: &str) -> Vec<Option<bool>> {
+        read(statements, question, text)
+            .into_iter()
+            .map(|r| r.value)
+            .collect()
+    }
+
+    fn doubts(statements: &[Statement], question: &str, text: &str) -> Vec<bool> {
+        read(statements, question, text)
+            .into_iter()
+            .map(|r| r.doubt.is_some())
             .collect()
     }
 
@@ -157,40 +1102,269 @@ mod tests {
             ("F - no", false),
             ("Correct: it is", true),
             ("Incorrect. The", false),
-            ("The statement is false.", false),
+            ("Wrong, the gradient vanishes", false),
+            ("Right.", true),
+            ("yes, the noise helps", true),
+            ("No. It needs less memory", false),
+            ("Not necessarily: a closed form works too", false),
+            ("Not always, since", false),
+            ("<b>False</b> - it can go either side", false),
+            ("flase, the encoder samples", false),
+            ("false", false),
+            ("The answer is F.", false),
+            ("This statement is true: the noise helps.", true),
             ("Not true. Dropout can go before", false),
             ("This isn't correct", false),
+            ("The statement is not false, it holds.", true),
         ] {
             assert_eq!(first_verdict(text), Some(want), "{text}");
         }
-        assert_eq!(first_verdict("It depends on the model"), None);
         assert_eq!(first_verdict("Truly ambiguous"), None);
+        assert_eq!(first_verdict("No vanishing gradient occurs here"), None);
     }
 
     #[test]
-    fn labelled_parts_each_get_a_verdict() {
-        let text = "A. **False**, dead units\nB. True: the slope\nC. False - it can";
+    fn an_opening_verdict_outranks_words_inside_the_explanation() {
+        let one = st(&[false]);
+        // The explanation's "true gradient" and "right of zero" are not verdicts.
+        let text = "False. SGD follows a noisy estimate of the true gradient, whose slope on the right of zero is 1.";
+        assert_eq!(values(&one, "", text), [Some(false)]);
+        assert_eq!(doubts(&one, "", text), [false]);
+        // A verdict after the explanation, followed by punctuation, still counts.
+        let text = "The true gradient is replaced by a noisy one, so the statement is false.";
+        assert_eq!(values(&one, "", text), [Some(false)]);
+        assert_eq!(doubts(&one, "", text), [false]);
+    }
+
+    #[test]
+    fn parts_align_by_the_students_own_numbering() {
+        let three = st(&[true, false, false]);
+        for text in [
+            "1. True, it is a modified backprop.\n2. False: the state is carried on.\n3. False - longer relations too.",
+            "3.1 True, a modified backprop\n3.2 False, the hidden state is kept\n3.3 False, longer ones are learned",
+            "**5.** **True**, modified\n\n**6.** **False**, not only the length\n\n**7.** **False**, the state carries on",
+            "a) True\nb) False\nc) False",
+            "(i) True: yes.\n(ii) False: no.\n(iii) False: no.",
+            "- True, it cuts the gradient path.\n- False, we also detach the state.\n- False, information flows further.",
+            "A - True, modified.\n  B - False, more is needed.\n C - False, longer too.",
+        ] {
+            assert_eq!(
+                values(&three, "", text),
+                [Some(true), Some(false), Some(false)],
+                "{text}"
+            );
+        }
+        // A skipped statement stays unread, the others keep their place.
         assert_eq!(
-            read_verdicts(text, 3),
+            values(
+                &three,
+                "",
+                "1. True, modified.\n3. False, longer relations."
+            ),
+            [Some(true), None, Some(false)]
+        );
+    }
+
+    #[test]
+    fn one_label_per_statement_beats_verdicts_in_order() {
+        // Explanation lines that open with "this is true" would shift an alignment by order.
+        let three = st(&[true, false, false]);
+        let text = "1. The first claim, restated. T.\nthis is true by definition.\n\
+                    2. The second claim, restated. F.\nthat is wrong, see above.\n\
+                    3. The third claim, restated.\nIt depends on the sequence.";
+        let r = read(&three, "", text);
+        let got: Vec<Option<bool>> = r.iter().map(|x| x.value).collect();
+        assert_eq!(got, [Some(true), Some(false), None]);
+        assert!(r[2].doubt.is_some());
+    }
+
+    #[test]
+    fn a_bare_letter_label_before_a_verdict_is_a_label() {
+        let six = st(&[true, false, true, false, false, false]);
+        let text = "A. True\nB. False\nC. True\nD. False\nE. False\nF True - momentum helps here";
+        assert_eq!(
+            values(&six, "", text),
+            [
+                Some(true),
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(true)
+            ]
+        );
+        // Prose opening with "A true ..." has no label.
+        assert_eq!(
+            values(
+                &st(&[true]),
+                "",
+                "A true gradient step is replaced by a noisy one, so it is false."
+            ),
+            [Some(false)]
+        );
+        // `F.` opening an answer is a verdict, not a sixth label.
+        assert_eq!(
+            values(&st(&[false]), "", "F. It can be placed before."),
+            [Some(false)]
+        );
+    }
+
+    #[test]
+    fn labels_that_restart_take_the_run_that_fits() {
+        let five = st(&[false, false, true, true, false]);
+        let text = "A. F\nB. F\nC. T\n\nA. The answer is F.\nB. The answer is F.\nC. The answer is T.\nD. The answer is T.\nE. The answer is F.";
+        assert_eq!(
+            values(&five, "", text),
+            [
+                Some(false),
+                Some(false),
+                Some(true),
+                Some(true),
+                Some(false)
+            ]
+        );
+    }
+
+    #[test]
+    fn retyped_statements_are_aligned_by_their_text() {
+        let s = with_text();
+        let text =
+            "Sigmoid units never saturate for large inputs: F.\nthey do, the slope goes to 0.\n\
+                    Batch normalisation normalises each feature over the batch: T.\n\
+                    Weight decay is the same as adding noise to the labels - F.";
+        assert_eq!(values(&s, "", text), [Some(false), Some(true), Some(false)]);
+    }
+
+    #[test]
+    fn verdicts_typed_inside_the_question_cell_are_read() {
+        let s = with_text();
+        let question = "3. State whether each is **true or false**:\n  1. Sigmoid units never saturate for large inputs.\n  **False**, they saturate.\n  2. Batch normalisation normalises each feature over the batch.\n  True.\n  3. Weight decay is the same as adding noise to the labels.";
+        let answer = "False, it shrinks the weights.";
+        assert_eq!(
+            values(&s, question, answer),
             [Some(false), Some(true), Some(false)]
         );
-        let v = check(&st(&[false, false, true]), text);
-        assert_eq!(v.status, Status::Partial);
-        assert!((v.score - 1.0 / 3.0).abs() < 1e-12);
-        assert_eq!(v.feedback.len(), 2);
+        // The verdict read in the answer text has its offset there; the others have none.
+        let r = read(&s, question, answer);
+        assert_eq!(r[2].offset, Some(0));
+        assert_eq!(r[0].offset, None);
+        let at = r[0].question_offset.expect("read in the question");
+        assert!(question[at..].starts_with("False"), "{}", &question[at..]);
+        // The question's own "true or false" is never a verdict.
+        assert_eq!(
+            values(
+                &st(&[false]),
+                "**True or false**: sigmoid saturates.",
+                "It does."
+            ),
+            [None]
+        );
     }
 
     #[test]
     fn unlabelled_verdicts_are_read_in_order() {
+        let three = st(&[true, false, false]);
         let text = "True, it uses a modified backprop.\n\nFalse: the length is not limited.\n\nFalse, longer relations.";
-        let v = check(&st(&[true, false, false]), text);
-        assert_eq!(v.status, Status::Correct);
-        assert_eq!(v.score, 1.0);
+        assert_eq!(
+            values(&three, "", text),
+            [Some(true), Some(false), Some(false)]
+        );
+        let text = "True, it is modified. False, the state is kept. False, it learns longer ones.";
+        assert_eq!(
+            values(&three, "", text),
+            [Some(true), Some(false), Some(false)]
+        );
     }
 
     #[test]
-    fn an_answer_without_verdicts_is_unparseable() {
-        let v = check(&st(&[true]), "Dropout regularises the network.");
+    fn doubtful_readings_are_flagged_with_their_best_guess() {
+        let one = st(&[false]);
+        // A hedge and no verdict: nothing read, flagged.
+        let r = read(&one, "", "It depends on the activation function.");
+        assert_eq!(r[0].value, None);
+        assert!(r[0].doubt.is_some());
+        // A verdict hedged in its own sentence keeps its reading, flagged.
+        let r = read(
+            &one,
+            "",
+            "False, though it can also be true with a leaky ReLU.",
+        );
+        assert_eq!(r[0].value, Some(false));
+        assert!(r[0].doubt.is_some());
+        // "generally true, but it depends": no verdict a TA takes as given.
+        let r = read(
+            &one,
+            "",
+            "This is generally true, but it depends on the data.",
+        );
+        assert_eq!(r[0].value, None);
+        assert!(r[0].doubt.is_some());
+        // Two verdicts of equal rank that disagree.
+        let r = read(&one, "", "So it is true.\nOn the other hand, it is false.");
+        assert!(r[0].doubt.is_some());
+        // Only a word inside the explanation.
+        let r = read(&one, "", "The gradient is the true one only on average");
+        assert_eq!(r[0].value, Some(true));
+        assert!(r[0].doubt.is_some());
+        // "depends on" inside an explanation is not a hedge.
+        let r = read(
+            &one,
+            "",
+            "False - the result depends on where the mask is applied.",
+        );
+        assert_eq!((r[0].value, r[0].doubt.is_some()), (Some(false), false));
+        // Two verdicts for three statements, without labels: flagged.
+        let d = doubts(
+            &st(&[true, false, false]),
+            "",
+            "True, modified.\n\nFalse, not only.",
+        );
+        assert!(d.iter().any(|&x| x));
+    }
+
+    #[test]
+    fn check_reports_each_statement_as_a_part() {
+        let text = "1. **False**, dead units\n2. True: the slope\n3. It depends on the weights";
+        let v = check(&st(&[false, false, true]), "", text);
+        assert_eq!(v.parts.len(), 3);
+        assert_eq!(v.parts[0].status, Status::Correct);
+        assert_eq!(v.parts[1].status, Status::Wrong);
+        assert_eq!(v.parts[2].status, Status::NeedsReview);
+        assert_eq!(v.status, Status::NeedsReview);
+        assert!((v.parts[0].weight - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(v.value, serde_json::json!([false, true, null]));
+        assert!(v.feedback[0].starts_with("statement 3: needs review"));
+        // The offset is where the verdict stands in the answer text.
+        let at = v.parts[1].offset.expect("offset");
+        assert!(text[at..].starts_with("True"));
+    }
+
+    #[test]
+    fn statuses_without_doubt() {
+        let text = "A. **False**, dead units\nB. True: the slope\nC. False - it can";
+        let v = check(&st(&[false, false, true]), "", text);
+        assert_eq!(v.status, Status::Partial);
+        assert!((v.score - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(v.feedback.len(), 2);
+        let v = check(&st(&[true]), "", "Dropout regularises the network.");
         assert_eq!(v.status, Status::Unparseable);
+    }
+
+    #[test]
+    fn hostile_input_neither_panics_nor_hangs() {
+        let s = with_text();
+        let long = "1. True ".repeat(20_000) + &"é<b>**".repeat(10_000);
+        let _ = read(&s, &long, &long);
+        let words = "true false right. ".repeat(20_000) + &"\nTrue, yes.".repeat(20_000);
+        let started = std::time::Instant::now();
+        let _ = check(&st(&[true]), &words, &words);
+        let _ = check(&s, &words, &words);
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        for text in [
+            "", "\n\n", "é", "<", "**", "1.", "a)", "(", "- ", "F", "F True", "3.2",
+        ] {
+            let _ = check(&s, text, text);
+            let _ = check(&st(&[true]), "", text);
+        }
     }
 }

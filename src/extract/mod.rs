@@ -72,6 +72,14 @@ pub struct Extraction {
     /// of an answer are reported at their own line). Empty when not tracked.
     #[serde(skip)]
     pub origins: Vec<(usize, usize)>,
+    /// The question's own text as it stands in the notebook, from its first line to where
+    /// the answer region begins: students type verdicts between a question's statements,
+    /// which the truth checker reads. Empty when the question was not found by its text.
+    #[serde(skip)]
+    pub question_text: String,
+    /// For each line of `question_text`, the cell and 1-based line it came from.
+    #[serde(skip)]
+    pub question_origins: Vec<(usize, usize)>,
 }
 
 impl Extraction {
@@ -96,11 +104,25 @@ impl Extraction {
     /// The cell and line of byte `offset` of `text`: from the line's origin when known,
     /// else the answer's first cell and line.
     pub fn locate_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
-        let index = self
-            .text
-            .get(..offset.min(self.text.len()))
+        self.locate_in(&self.text, &self.origins, offset)
+    }
+
+    /// The cell and line of byte `offset` of `question_text` (a verdict typed inside the
+    /// question cell), else the answer's first cell and line.
+    pub fn locate_question_offset(&self, offset: usize) -> (Vec<usize>, Option<usize>) {
+        self.locate_in(&self.question_text, &self.question_origins, offset)
+    }
+
+    fn locate_in(
+        &self,
+        text: &str,
+        origins: &[(usize, usize)],
+        offset: usize,
+    ) -> (Vec<usize>, Option<usize>) {
+        let index = text
+            .get(..offset.min(text.len()))
             .map_or(0, |before| before.matches('\n').count());
-        match self.origins.get(index) {
+        match origins.get(index) {
             Some(&(cell, line)) => (vec![cell], Some(line)),
             None => (self.cells.iter().take(1).copied().collect(), self.line),
         }
@@ -125,6 +147,8 @@ impl Extraction {
             question_found,
             answers_block: false,
             origins: Vec::new(),
+            question_text: String::new(),
+            question_origins: Vec::new(),
         }
     }
 }
@@ -425,8 +449,14 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
-        return Extraction::missing(&q.id, true);
+        let (question_text, question_origins) = question_text(stream, f);
+        return Extraction {
+            question_text,
+            question_origins,
+            ..Extraction::missing(&q.id, true)
+        };
     }
+    let (question_text, question_origins) = question_text(stream, f);
     let method = if in_question_cell {
         Method::InQuestionCell
     } else {
@@ -443,7 +473,39 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         question_found: true,
         answers_block,
         origins,
+        question_text,
+        question_origins,
     }
+}
+
+/// The question's lines as they stand (markdown only), from its first line up to where the
+/// answer region begins (the part of that line before the answer, when it is shared), with
+/// the cell and line of each.
+fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
+    let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
+    let mut lines: Vec<String> = Vec::new();
+    let mut origins = Vec::new();
+    for i in f.start_line..from_line {
+        let line = &stream.lines[i];
+        if line.kind == LineKind::Markdown {
+            // A line may hold breaks of its own (`<br>`): one origin per text line.
+            for piece in line.text.split('\n') {
+                lines.push(piece.to_string());
+                origins.push((line.cell, line.line));
+            }
+        }
+    }
+    if let Some(line) = stream.lines.get(from_line) {
+        let consumed = f.answer_from.saturating_sub(stream.starts[from_line]);
+        if consumed > 0 && line.kind == LineKind::Markdown {
+            let cut = text::original_offset(&line.text, consumed).min(line.text.len());
+            for piece in line.text.get(..cut).unwrap_or_default().split('\n') {
+                lines.push(piece.to_string());
+                origins.push((line.cell, line.line));
+            }
+        }
+    }
+    (lines.join("\n"), origins)
 }
 
 fn answers_marker() -> &'static Regex {
@@ -497,6 +559,8 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
                     question_found: true,
                     answers_block: false,
                     origins: Vec::new(),
+                    question_text: String::new(),
+                    question_origins: Vec::new(),
                 };
             }
         }
@@ -542,6 +606,8 @@ fn by_tag_or_number(stream: &Stream, notebook: &Notebook, q: &Question) -> Extra
         question_found: true,
         answers_block: false,
         origins: Vec::new(),
+        question_text: String::new(),
+        question_origins: Vec::new(),
     }
 }
 
@@ -607,11 +673,42 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
             }
         }
         if let Some(item) = item_of(holder) {
-            let mut e = base.item(item);
+            let item = continued_below(&base.text, item, &items);
+            let mut e = base.item(&item);
             e.confidence = confidence;
             e.method = Some(Method::GroupedBySection);
             out[holder] = e;
         }
+    }
+}
+
+/// An item that only points on (`**4.** Answers below`) to sub-answers numbered on after it
+/// (`**5.**`, `**6.**`, ...): the item stretched over those, their labels kept.
+fn continued_below(text: &str, item: &Item, items: &[Item]) -> Item {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let pointer = RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)^\W*(?:(?:the\s+)?answers?\s+(?:are\s+)?|see\s+)?(?:below|underneath|following)\W*$",
+        )
+        .expect("valid")
+    });
+    let body = text.get(item.start..item.end).unwrap_or_default();
+    let own = item.number.parse::<u32>().unwrap_or(u32::MAX);
+    if !pointer.is_match(body.trim()) {
+        return item.clone();
+    }
+    let end = items
+        .iter()
+        .filter(|it| it.start >= item.end && it.number.parse::<u32>().is_ok_and(|n| n > own))
+        .map(|it| it.end)
+        .max();
+    match end {
+        Some(end) => Item {
+            start: item.end,
+            end,
+            number: item.number.clone(),
+        },
+        None => item.clone(),
     }
 }
 

@@ -93,6 +93,9 @@ pub struct PartResult {
     pub max_points: f64,
     /// What was read for this part.
     pub value: serde_json::Value,
+    /// This part's key (a statement's `true`/`false`), where the rubric lets it be shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<serde_json::Value>,
     pub feedback: Vec<String>,
     pub cells: Vec<usize>,
     /// 1-based line within the first of `cells`.
@@ -231,6 +234,22 @@ fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
             r.feedback.clear();
         }
     }
+    // Each part as its question: what is read stays, verdicts, keys and feedback only as
+    // far as the rubric reveals them.
+    for p in &mut r.parts {
+        if reveal == Reveal::Extracted && !matches!(p.status, Status::Missing | Status::Unparseable)
+        {
+            p.status = Status::Ungraded;
+            p.points = None;
+            p.feedback.clear();
+        }
+        if reveal != Reveal::Everything {
+            p.expected = None;
+            if reveal == Reveal::Verdict {
+                p.feedback.clear();
+            }
+        }
+    }
     hidden
 }
 
@@ -326,6 +345,7 @@ fn question_result(
             key,
             Input {
                 text: &e.text,
+                question_text: &e.question_text,
                 cells: &e.cells,
                 notebook,
             },
@@ -335,14 +355,26 @@ fn question_result(
         Status::NeedsReview | Status::Ungraded => None,
         _ => Some(verdict.score * q.points),
     };
+    // A truth question's value is the checker's reading of each statement, which may come
+    // from verdicts typed inside the question's own cell.
+    let value = match (&q.answer, &verdict.value) {
+        (crate::rubric::Answer::Truth { .. }, read @ serde_json::Value::Array(_)) => read.clone(),
+        _ => value,
+    };
     let expected = (!matches!(key, Key::InRubric)).then(|| key.display());
+    let statements = match &q.answer {
+        crate::rubric::Answer::Truth { statements } => statements.as_slice(),
+        _ => &[],
+    };
     let parts = verdict
         .parts
         .iter()
-        .map(|p| {
-            let (cells, line) = match p.offset {
-                Some(offset) => e.locate_offset(offset),
-                None => (Vec::new(), None),
+        .enumerate()
+        .map(|(i, p)| {
+            let (cells, line) = match (p.offset, p.question_offset) {
+                (Some(offset), _) => e.locate_offset(offset),
+                (None, Some(offset)) => e.locate_question_offset(offset),
+                (None, None) => (Vec::new(), None),
             };
             PartResult {
                 id: p.id.clone(),
@@ -353,6 +385,7 @@ fn question_result(
                 },
                 max_points: p.weight * q.points,
                 value: p.value.clone(),
+                expected: statements.get(i).map(|s| serde_json::Value::Bool(s.key)),
                 feedback: p.feedback.clone(),
                 cells,
                 line,
@@ -378,5 +411,76 @@ fn question_result(
         required: q.required,
         counted: true,
         parts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn truth_result() -> QuestionResult {
+        let part = |id: &str, status, value: bool, key: bool| PartResult {
+            id: id.to_string(),
+            status,
+            points: Some(if value == key { 0.5 } else { 0.0 }),
+            max_points: 0.5,
+            value: serde_json::Value::Bool(value),
+            expected: Some(serde_json::Value::Bool(key)),
+            feedback: vec!["why".to_string()],
+            cells: vec![3],
+            line: Some(1),
+        };
+        QuestionResult {
+            id: "t".into(),
+            title: "T or F".into(),
+            status: Status::Partial,
+            points: Some(0.5),
+            max_points: 1.0,
+            answer: AnswerOut {
+                text: "1. True\n2. True".into(),
+                value: serde_json::json!([true, true]),
+                cells: vec![3],
+                line: Some(1),
+                confidence: 0.9,
+                method: None,
+            },
+            expected: None,
+            feedback: vec!["statement 2: ...".into()],
+            required: false,
+            counted: true,
+            parts: vec![
+                part("1", Status::Correct, true, true),
+                part("2", Status::Wrong, true, false),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_student_sees_part_keys_and_verdicts_only_as_far_as_the_rubric_reveals() {
+        let mut r = truth_result();
+        hide_for_student(Reveal::Everything, &mut r);
+        assert!(r
+            .parts
+            .iter()
+            .all(|p| p.expected.is_some() && !p.feedback.is_empty()));
+
+        let mut r = truth_result();
+        hide_for_student(Reveal::Verdict, &mut r);
+        assert!(r
+            .parts
+            .iter()
+            .all(|p| p.expected.is_none() && p.feedback.is_empty()));
+        assert_eq!(r.parts[1].status, Status::Wrong);
+
+        let mut r = truth_result();
+        assert!(hide_for_student(Reveal::Extracted, &mut r));
+        for p in &r.parts {
+            assert_eq!(
+                (p.status, p.points, p.expected.is_none()),
+                (Status::Ungraded, None, true)
+            );
+            // What was read stays visible.
+            assert_eq!(p.value, serde_json::Value::Bool(true));
+        }
     }
 }

@@ -51,6 +51,7 @@ pub fn run(rubric: &Rubric, keys: &BTreeMap<String, Key>) -> Vec<SampleOutcome> 
                 key,
                 Input {
                     text: &text,
+                    question_text: "",
                     cells: &[],
                     notebook: &empty,
                 },

@@ -29,6 +29,13 @@ pub fn parse_value(answer: &Answer, text: &str) -> Value {
             stated_formula(name.as_deref(), &allowed, text)
                 .map_or(Value::Null, |f| Value::String(f.expr.to_string()))
         }
+        // One reading per statement (true, false or null), from the answer text alone.
+        Answer::Truth { statements } => Value::Array(
+            crate::checkers::truth::read(statements, "", text)
+                .into_iter()
+                .map(|r| r.value.map_or(Value::Null, Value::Bool))
+                .collect(),
+        ),
         _ => Value::Null,
     }
 }

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use crate::grading::{QuestionResult, Status, SubmissionResult};
 
 use super::escape::{html, truncate};
-use super::feedback_md::{heading, location, points, score_line, ANSWER_SHOWN};
+use super::feedback_md::{heading, location, part_rows, points, score_line, ANSWER_SHOWN};
 
 const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1f2328;line-height:1.5}
@@ -113,6 +113,26 @@ fn question(out: &mut String, q: &QuestionResult) {
     }
     if let Some(expected) = &q.expected {
         let _ = writeln!(out, "<p>Expected: <code>{}</code></p>", html(expected));
+    }
+    if !q.parts.is_empty() {
+        let (keys, rows) = part_rows(q);
+        out.push_str("<table>\n<thead><tr><th>Statement</th><th>Read as</th>");
+        if keys {
+            out.push_str("<th>Key</th>");
+        }
+        out.push_str("<th>Status</th></tr></thead>\n<tbody>\n");
+        for [id, read, key, st] in rows {
+            let _ = write!(out, "<tr><td>{}</td><td>{}</td>", html(&id), html(&read));
+            if keys {
+                let _ = write!(out, "<td>{}</td>", html(&key));
+            }
+            let _ = writeln!(
+                out,
+                "<td><span class=\"status {0}\">{0}</span></td></tr>",
+                html(&st)
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
     }
     if !q.feedback.is_empty() {
         out.push_str("<ul>\n");

@@ -113,6 +113,58 @@ pub(crate) fn location(q: &QuestionResult) -> String {
     parts.join(", ")
 }
 
+/// The rows of a question's per-part table (a truth question's statements): number, what
+/// was read, the key (None unless the rubric reveals it), status. Shared with the HTML page.
+pub(crate) fn part_rows(q: &QuestionResult) -> (bool, Vec<[String; 4]>) {
+    let keys = q.parts.iter().any(|p| p.expected.is_some());
+    let rows = q
+        .parts
+        .iter()
+        .map(|p| {
+            [
+                p.id.clone(),
+                crate::report::terminal::part_reading(&p.value),
+                p.expected
+                    .as_ref()
+                    .map(crate::report::terminal::part_reading)
+                    .unwrap_or_default(),
+                p.status.as_str().to_string(),
+            ]
+        })
+        .collect();
+    (keys, rows)
+}
+
+fn part_table(q: &QuestionResult) -> String {
+    let (keys, rows) = part_rows(q);
+    let mut table = if keys {
+        String::from("| Statement | Read as | Key | Status |\n| ---: | --- | --- | --- |")
+    } else {
+        String::from("| Statement | Read as | Status |\n| ---: | --- | --- |")
+    };
+    for [id, read, key, status] in rows {
+        if keys {
+            let _ = write!(
+                table,
+                "\n| {} | {} | {} | {} |",
+                markdown(&id),
+                markdown(&read),
+                markdown(&key),
+                status
+            );
+        } else {
+            let _ = write!(
+                table,
+                "\n| {} | {} | {} |",
+                markdown(&id),
+                markdown(&read),
+                status
+            );
+        }
+    }
+    table
+}
+
 fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
     blocks.push(format!("## {}", markdown(&heading(q))));
     blocks.push(format!("**{}**, {} points", q.status.as_str(), points(q)));
@@ -135,6 +187,9 @@ fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
     if let Some(expected) = &q.expected {
         blocks.push(format!("Expected: {}", inline_code(expected)));
     }
+    if !q.parts.is_empty() {
+        blocks.push(part_table(q));
+    }
     if !q.feedback.is_empty() {
         let list: Vec<String> = q
             .feedback
@@ -142,5 +197,68 @@ fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
             .map(|f| format!("- {}", markdown(f)))
             .collect();
         blocks.push(list.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grading::{AnswerOut, PartResult};
+
+    fn result(expected: Option<bool>) -> QuestionResult {
+        let part = |id: &str, value: serde_json::Value, status| PartResult {
+            id: id.to_string(),
+            status,
+            points: None,
+            max_points: 0.5,
+            value,
+            expected: expected.map(serde_json::Value::Bool),
+            feedback: Vec::new(),
+            cells: Vec::new(),
+            line: None,
+        };
+        QuestionResult {
+            id: "t".into(),
+            title: String::new(),
+            status: Status::NeedsReview,
+            points: None,
+            max_points: 1.0,
+            answer: AnswerOut {
+                text: "1. False\n2. it depends".into(),
+                value: serde_json::json!([false, null]),
+                cells: Vec::new(),
+                line: None,
+                confidence: 0.9,
+                method: None,
+            },
+            expected: None,
+            feedback: Vec::new(),
+            required: false,
+            counted: true,
+            parts: vec![
+                part("1", serde_json::Value::Bool(false), Status::Correct),
+                part("2", serde_json::Value::Null, Status::NeedsReview),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_statement_table_shows_keys_only_when_revealed() {
+        let shown = part_table(&result(Some(false)));
+        assert!(
+            shown.starts_with("| Statement | Read as | Key | Status |"),
+            "{shown}"
+        );
+        assert!(shown.contains("| 1 | false | false | correct |"), "{shown}");
+        assert!(
+            shown.contains("| 2 | none | false | needs-review |"),
+            "{shown}"
+        );
+        let hidden = part_table(&result(None));
+        assert!(
+            hidden.starts_with("| Statement | Read as | Status |"),
+            "{hidden}"
+        );
+        assert!(hidden.contains("| 2 | none | needs-review |"), "{hidden}");
     }
 }

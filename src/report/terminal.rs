@@ -126,21 +126,25 @@ pub fn submission(r: &SubmissionResult, style: Style) -> String {
             }
         }
         let got = shown_value(&q.answer.value);
-        match (&q.expected, &got) {
-            (Some(expected), Some(got)) if expected != got && q.status != Status::Correct => {
-                let _ = writeln!(
-                    out,
-                    "      expected {expected}, got {}",
-                    diff(expected, got, style)
-                );
+        if !q.parts.is_empty() {
+            statement_table(&mut out, q, style);
+        } else {
+            match (&q.expected, &got) {
+                (Some(expected), Some(got)) if expected != got && q.status != Status::Correct => {
+                    let _ = writeln!(
+                        out,
+                        "      expected {expected}, got {}",
+                        diff(expected, got, style)
+                    );
+                }
+                (_, Some(got)) => {
+                    let _ = writeln!(out, "      read as {got}");
+                }
+                (Some(expected), None) if q.status != Status::Correct => {
+                    let _ = writeln!(out, "      expected {expected}");
+                }
+                _ => {}
             }
-            (_, Some(got)) => {
-                let _ = writeln!(out, "      read as {got}");
-            }
-            (Some(expected), None) if q.status != Status::Correct => {
-                let _ = writeln!(out, "      expected {expected}");
-            }
-            _ => {}
         }
         for f in &q.feedback {
             let _ = writeln!(out, "      - {f}");
@@ -169,6 +173,43 @@ pub fn submission(r: &SubmissionResult, style: Style) -> String {
         }
     );
     out
+}
+
+/// A part's reading in words: `true`, `false`, `none` when nothing was read, else the value.
+pub(crate) fn part_reading(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => "none".to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        other => shown_value(other).unwrap_or_default(),
+    }
+}
+
+/// The per-part table (a truth question's statements): number, what was read, the key
+/// where the rubric reveals it, and the part's status.
+fn statement_table(out: &mut String, q: &QuestionResult, style: Style) {
+    let keys = q.parts.iter().any(|p| p.expected.is_some());
+    let _ = writeln!(
+        out,
+        "      {}",
+        style.paint(
+            "2",
+            &if keys {
+                format!("{:<10} {:<8} {:<6} status", "statement", "read as", "key")
+            } else {
+                format!("{:<10} {:<8} status", "statement", "read as")
+            }
+        )
+    );
+    for p in &q.parts {
+        let read = part_reading(&p.value);
+        let key = p.expected.as_ref().map(part_reading);
+        let row = match key {
+            Some(key) if keys => format!("{:<10} {read:<8} {key:<6}", p.id),
+            _ if keys => format!("{:<10} {read:<8} {:<6}", p.id, ""),
+            _ => format!("{:<10} {read:<8}", p.id),
+        };
+        let _ = writeln!(out, "      {row} {}", style.status(p.status).trim_end());
+    }
 }
 
 /// The class at a glance: a line per student.

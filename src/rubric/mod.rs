@@ -248,6 +248,11 @@ pub struct Statement {
     /// One line saying why, for feedback and for reviewers of the rubric.
     #[serde(default)]
     pub why: String,
+    /// A distinctive snippet of the statement's own words, as the question prints it
+    /// (course material): lets the checker align answers that retype the statement, and
+    /// read verdicts typed inside the question cell after each statement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A concept a free-text answer should mention.
