@@ -258,17 +258,20 @@ fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
 /// (number, shape, formula, true/false) could not be read, `ungraded` otherwise.
 fn found_only(q: &crate::rubric::Question, e: Extraction) -> QuestionResult {
     use crate::rubric::Answer;
-    let value = match &q.answer {
-        _ if e.is_missing() => serde_json::Value::Null,
-        Answer::Truth { statements } => {
-            let read = checkers::truth::read_verdicts(&e.text, statements.len());
-            if read.iter().all(Option::is_none) {
-                serde_json::Value::Null
-            } else {
-                serde_json::json!(read)
-            }
+    let value = if e.is_missing() {
+        serde_json::Value::Null
+    } else {
+        parse_value(&q.answer, &e.text)
+    };
+    // True/false answers read as one value per statement: none read is no value.
+    let value = match value {
+        serde_json::Value::Array(v)
+            if matches!(q.answer, Answer::Truth { .. })
+                && v.iter().all(serde_json::Value::is_null) =>
+        {
+            serde_json::Value::Null
         }
-        _ => parse_value(&q.answer, &e.text),
+        v => v,
     };
     let has_value = matches!(
         q.answer,

@@ -720,6 +720,20 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
                         let _ = writeln!(body, "        # {}", s.replace('\n', " "));
                         let _ = writeln!(body, "        - key: TODO");
                         let _ = writeln!(body, "          why: ''");
+                        // The statement's own words, to align answers that retype them.
+                        if !its_items.is_empty() {
+                            let words: Vec<&str> = item_line()
+                                .find(&s)
+                                .map_or(s.as_str(), |m| &s[m.end().saturating_sub(1)..])
+                                .split_whitespace()
+                                .take(10)
+                                .collect();
+                            let text = words.join(" ").replace("**", "");
+                            let text = text.trim_end_matches([',', '.', ':', ';']);
+                            if normalize(text).len() >= 12 {
+                                let _ = writeln!(body, "          text: {}", q(text));
+                            }
+                        }
                         todos += 1;
                     }
                 }

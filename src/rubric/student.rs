@@ -111,10 +111,17 @@ pub fn student_edition(rubric: &Rubric) -> String {
                     vars.join(", ")
                 )
             }
-            Answer::Truth { statements } => format!(
-                "{{kind: truth, statements: [{}]}}",
-                vec!["{}"; statements.len()].join(", ")
-            ),
+            Answer::Truth { statements } => {
+                // The statements' own words (course material) stay; keys and reasons go.
+                let items: Vec<String> = statements
+                    .iter()
+                    .map(|s| match &s.text {
+                        Some(t) => format!("{{text: {}}}", q(t)),
+                        None => "{}".to_string(),
+                    })
+                    .collect();
+                format!("{{kind: truth, statements: [{}]}}", items.join(", "))
+            }
             Answer::Choice { options, .. } => {
                 let opts: Vec<String> = options.iter().map(|o| q(o)).collect();
                 format!("{{kind: choice, options: [{}]}}", opts.join(", "))
