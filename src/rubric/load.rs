@@ -104,12 +104,13 @@ struct Positions {
 
 /// Parses and validates rubric text; `file` names it in errors.
 pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
-    let left = todos(text);
+    // A draft's `TODO` placeholders (see `super::todo`).
+    let left = super::todo::todos(text);
     let filled;
     let text = if left.is_empty() {
         text
     } else {
-        filled = fill_todos(text);
+        filled = super::todo::fill_todos(text);
         filled.as_str()
     };
     let mut rubric: Rubric = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?;
@@ -122,148 +123,11 @@ pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
         })
         .unwrap_or_default();
     if !rubric.student {
-        keys_written(text, file, &positions)?;
-        unfinished_to_manual(&mut rubric, &positions, &left);
+        super::todo::keys_written(text, file, &positions)?;
+        super::todo::unfinished_to_manual(&mut rubric, &positions, &left);
     }
     validate(&rubric, file, &positions)?;
     Ok(rubric)
-}
-
-/// What a key-holding field looks like in the file, read leniently: only a student edition
-/// may leave keys out, so their absence is checked on the text rather than defaulted.
-#[derive(Deserialize)]
-struct KeysWritten {
-    #[serde(default)]
-    questions: Vec<QuestionKeys>,
-}
-
-#[derive(Deserialize)]
-struct QuestionKeys {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    answer: Option<AnswerKeys>,
-}
-
-#[derive(Deserialize)]
-struct AnswerKeys {
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default)]
-    statements: Vec<StatementKeys>,
-    #[serde(default)]
-    formula: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    key: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-struct StatementKeys {
-    #[serde(default)]
-    key: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    why: Option<serde::de::IgnoredAny>,
-}
-
-/// Every key a full rubric must state is there: each truth statement's `key` and `why`, an
-/// expression's `formula`, a choice's `key`.
-fn keys_written(text: &str, file: &str, positions: &[(u64, u64)]) -> Result<(), LoadError> {
-    let Ok(written) = serde_saphyr::from_str::<KeysWritten>(text) else {
-        return Ok(());
-    };
-    for (i, q) in written.questions.iter().enumerate() {
-        let Some(a) = &q.answer else { continue };
-        let missing = match a.kind.as_deref() {
-            Some("truth") => a
-                .statements
-                .iter()
-                .position(|s| s.key.is_none() || s.why.is_none())
-                .map(|n| format!("statement {} needs `key` (true or false) and `why`", n + 1)),
-            Some("expression") if a.formula.is_none() => Some("needs its `formula`".into()),
-            Some("choice") if a.key.is_none() => Some("needs its `key`".into()),
-            _ => None,
-        };
-        if let Some(m) = missing {
-            let (line, col) = positions.get(i).copied().unwrap_or((0, 0));
-            return Err(LoadError {
-                file: file.to_string(),
-                line,
-                col,
-                message: format!(
-                    "question `{}`: {m} (only a student edition, `student: true`, leaves keys out)",
-                    q.id.as_deref().unwrap_or("?")
-                ),
-                snippet: None,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A value not written yet in a rubric (a draft from `examiner init`): `key: TODO`,
-/// `value: TODO`, `formula: TODO`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Todo {
-    /// 1-based line in the file.
-    pub line: u64,
-    /// The field (`key`, `value`, ...).
-    pub field: String,
-}
-
-fn todo_line() -> &'static regex::Regex {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(r"^(\s*(?:-\s+)?)([A-Za-z_][\w-]*):\s*TODO\s*(#.*)?$").expect("valid")
-    })
-}
-
-/// The `TODO` placeholders of a rubric's text, in file order.
-pub fn todos(text: &str) -> Vec<Todo> {
-    text.lines()
-        .enumerate()
-        .filter_map(|(i, l)| {
-            todo_line().captures(l).map(|c| Todo {
-                line: i as u64 + 1,
-                field: c[2].to_string(),
-            })
-        })
-        .collect()
-}
-
-/// The text with each placeholder replaced by a value of the field's type (`key: false`,
-/// `value: null`); the questions holding one are then graded by hand.
-fn fill_todos(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        match todo_line().captures(line) {
-            Some(c) => {
-                let placeholder = match &c[2] {
-                    "key" => "false",
-                    "formula" | "why" | "message" => "\"TODO\"",
-                    _ => "null",
-                };
-                out.push_str(&format!("{}{}: {placeholder}", &c[1], &c[2]));
-            }
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// A question whose key is not written yet (a `TODO` inside it), or a free-text question
-/// without concept rules, cannot be judged: it is loaded as `manual` (shown to the grader,
-/// never a verdict).
-fn unfinished_to_manual(rubric: &mut Rubric, positions: &[(u64, u64)], left: &[Todo]) {
-    for (i, q) in rubric.questions.iter_mut().enumerate() {
-        let from = positions.get(i).map_or(u64::MAX, |p| p.0);
-        let to = positions.get(i + 1).map_or(u64::MAX, |p| p.0);
-        let has_todo = left.iter().any(|t| t.line >= from && t.line < to);
-        let no_rules = matches!(&q.answer, Answer::Concepts { rules, .. } if rules.is_empty());
-        if has_todo || no_rules {
-            q.answer = Answer::Manual {};
-        }
-    }
 }
 
 fn yaml_error(file: &str, e: &serde_saphyr::Error) -> LoadError {

@@ -13,13 +13,15 @@ pub mod draft;
 pub mod keys;
 mod load;
 pub mod student;
+mod todo;
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_dir, load_file, load_str, todos, LoadError, Todo};
+pub use load::{load_dir, load_file, load_str, LoadError};
+pub use todo::{todos, Todo};
 
 /// A whole rubric file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
