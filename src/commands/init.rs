@@ -31,6 +31,17 @@ pub fn run(template: &Path, out: Option<&Path>, rubrics: Option<&Path>) -> anyho
         |n| n.to_string_lossy().to_string(),
     );
     let draft = crate::rubric::draft::draft(&notebook, &name, &others, &cache());
+    if draft.questions == 0 {
+        anyhow::bail!(
+            "{}: no questions found; a template has section headings (`## ...` or `### ...`) \
+             and questions after them, numbered (`1. ...`) or one per section",
+            template.display()
+        );
+    }
+    // The draft must load as it is, TODOs and all.
+    if let Err(e) = crate::rubric::load_str(&name, &draft.yaml) {
+        anyhow::bail!("the draft does not load (a bug in `init`, please report it): {e}");
+    }
     let summary = format!(
         "drafted {} questions, {} computed keys, {} TODOs to fill in",
         draft.questions, draft.references, draft.todos

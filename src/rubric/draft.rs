@@ -670,7 +670,7 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
                 .find(&joined)
                 .filter(|m| m.start() == 0)
                 .map_or(joined.clone(), |m| {
-                    joined[m.end().saturating_sub(1)..].to_string()
+                    joined[after_label(&joined, m.end())..].to_string()
                 });
             let short = shorten(&joined, 60);
             let _ = writeln!(body, "  - id: {id}");
@@ -724,7 +724,7 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
                         if !its_items.is_empty() {
                             let words: Vec<&str> = item_line()
                                 .find(&s)
-                                .map_or(s.as_str(), |m| &s[m.end().saturating_sub(1)..])
+                                .map_or(s.as_str(), |m| &s[after_label(&s, m.end())..])
                                 .split_whitespace()
                                 .take(10)
                                 .collect();
@@ -882,4 +882,86 @@ fn shorten(text: &str, max: usize) -> String {
     let cut: String = text.chars().take(max).collect();
     let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
     format!("{}...", cut.trim_end_matches([',', ':', ';']))
+}
+
+/// Where the text after an item label starts: [`item_line`] matches the label and the first
+/// character after it, which may be several bytes long.
+fn after_label(text: &str, match_end: usize) -> usize {
+    text.get(..match_end)
+        .and_then(|head| head.chars().last())
+        .map_or(0, |c| match_end - c.len_utf8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notebook(cells: &[(&str, &str)]) -> Notebook {
+        let cells: Vec<serde_json::Value> = cells
+            .iter()
+            .map(|(kind, src)| {
+                serde_json::json!({"cell_type": kind, "metadata": {}, "source": src, "outputs": [], "execution_count": null})
+            })
+            .collect();
+        let nb =
+            serde_json::json!({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells});
+        crate::notebook::read_bytes("t.ipynb", nb.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn sections_numbered_questions_items_and_kinds() {
+        let nb = notebook(&[
+            ("markdown", "# Part 7: Review Questions"),
+            ("markdown", "### Nets"),
+            ("markdown", "1. Explain why deep networks generalise at all, in your own words."),
+            ("markdown", "2. State whether each sentence is **true or false**:\n  1. é accents are fine in items here\n  2. ReLU never saturates for positive inputs"),
+            ("markdown", "3. Consider this snippet:"),
+            ("code", "import torch.nn as nn\nX = torch.randint(low=0, high=9, size=(2, 3))\nemb = nn.Embedding(9, 4)\nY = emb(X)"),
+            ("markdown", "What is the shape of `Y` after the embedding?"),
+            ("markdown", "### Code"),
+            ("markdown", "Write a short function that implements the forward pass in a code cell below."),
+        ]);
+        let d = draft(&nb, "t.ipynb", &[], &Cache::in_memory());
+        assert_eq!(d.questions, 4, "{}", d.yaml);
+        assert_eq!(d.todos, 2, "two true/false keys: {}", d.yaml);
+        assert_eq!(d.references, 1, "{}", d.yaml);
+        let r = crate::rubric::load_str("draft.yaml", &d.yaml).unwrap();
+        assert_eq!(r.recognise.all, ["Review Questions"]);
+        let kinds: Vec<&str> = d
+            .yaml
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("kind: "))
+            .collect();
+        assert_eq!(kinds, ["concepts", "truth", "shape", "runs-clean"]);
+        assert!(d.yaml.contains("computed: [2, 3, 4]"), "{}", d.yaml);
+        assert!(
+            d.yaml.contains("text: 'é accents are fine in items here'"),
+            "{}",
+            d.yaml
+        );
+        assert_eq!(r.questions[3].locate.section.as_deref(), Some("Code"));
+        assert_eq!(r.questions[3].locate.number, None);
+    }
+
+    #[test]
+    fn hostile_templates_give_a_draft_without_panicking() {
+        for cells in [
+            vec![],
+            vec![("markdown", "no headings at all")],
+            vec![("markdown", "### Only a heading")],
+            vec![
+                ("markdown", "## S\n1. ü"),
+                ("markdown", "1. ü"),
+                ("code", ""),
+            ],
+            vec![
+                ("markdown", "## S\n1. `unbalanced $ math ` *"),
+                ("markdown", "$$\n\n"),
+            ],
+        ] {
+            let nb = notebook(&cells);
+            let d = draft(&nb, "x.ipynb", &[], &Cache::in_memory());
+            assert!(d.yaml.contains("questions:"));
+        }
+    }
 }
