@@ -190,6 +190,18 @@ fn drafts_from_every_template_recognise_locate_and_compute_like_the_shipped_rubr
                 located += 1;
                 if ours.iter().any(|o| o.cells == t.cells) {
                     matched += 1;
+                } else {
+                    let near = ours
+                        .iter()
+                        .zip(&filled.questions)
+                        .find(|(_, q)| pair(q, shipped).is_some_and(|s| s.id == t.id))
+                        .map(|(o, q)| format!("draft `{}` cells {:?}", q.id, o.cells));
+                    eprintln!(
+                        "  {file}: `{}` at cells {:?} not matched ({})",
+                        t.id,
+                        t.cells,
+                        near.unwrap_or_else(|| "no drafted counterpart".into())
+                    );
                 }
             }
         }

@@ -604,9 +604,25 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
         let whole = f.texts.join("\n");
         starts.push((start.clone(), normalize(&whole)));
         let its_items = items(&f.texts);
-        // Names of this question's code.
+        // Sub-parts with different kinds are drafted as separate parts.
+        let (kind, why) = guess(&whole, its_items.len());
+        // Names of this question's code. The code of a question that asks for code to be
+        // written stays out of `code:`: `code:` entries are course material that is not the
+        // answer, while there the student's run of that very cell (its output) is the answer.
+        let writes_code = kind == Guess::RunsClean
+            || its_items
+                .iter()
+                .any(|it| guess(it, 0).0 == Guess::RunsClean);
         let mut names = Vec::new();
         for c in &f.code {
+            if writes_code {
+                let _ = writeln!(
+                    body,
+                    "  # A code cell of the next question is left out of `code:`: the student's \
+                     run of it is the answer."
+                );
+                continue;
+            }
             if let Some((n, _)) = code.iter().find(|(_, v)| *v == c) {
                 names.push(n.clone());
                 continue;
@@ -622,8 +638,6 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
             code.insert(n.clone(), c.clone());
             names.push(n);
         }
-        // Sub-parts with different kinds are drafted as separate parts.
-        let (kind, why) = guess(&whole, its_items.len());
         let part_kinds: Vec<(Guess, String)> = its_items.iter().map(|it| guess(it, 0)).collect();
         let split = !matches!(kind, Guess::Truth(_))
             && part_kinds.len() >= 2
