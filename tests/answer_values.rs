@@ -434,6 +434,15 @@ const ALPHABET: &[&str] = &[
     "exp",
     "log",
     "1. ",
+    " -> ",
+    "→",
+    " shape ",
+    " same as X ",
+    " vector",
+    " k=",
+    " since ",
+    "42,000",
+    "é",
 ];
 
 fn exercise(text: &str) {
@@ -450,6 +459,7 @@ fn exercise(text: &str) {
     let _ = symbolic_shapes(text);
     let _ = final_shape(text);
     let _ = final_symbolic_shape(text);
+    let _ = examiner::answer::read_shape(text);
     if let Ok(e) = parse_expr(text) {
         let _ = e.to_string();
         let _ = e.eval(&|_| Some(0.5));
@@ -483,6 +493,11 @@ fn random_inputs_never_panic() {
                 "1+".repeat(50_000),
                 "((5x6)x".repeat(10_000),
                 "é".repeat(70_000),
+                "1 -> ".repeat(20_000),
+                "shape 1,".repeat(20_000),
+                "5 by ".repeat(20_000) + "5",
+                "1,000x".repeat(20_000) + "1",
+                "each X same vector of size 4".repeat(5_000),
             ] {
                 exercise(&hostile);
             }
@@ -490,4 +505,88 @@ fn random_inputs_never_panic() {
         .expect("spawn")
         .join()
         .expect("a public function panicked");
+}
+
+// ---------------------------------------------------------------------------------------
+// issue 9: conclusions that are not the last number, shapes without brackets, multi-part
+// answers, implicit products of subscripted names (hand-written forms)
+
+#[test]
+fn conclusions_that_are_not_the_last_number() {
+    for (text, want) in [
+        (
+            "r = ((3-1)*1 + (2-1)*1 + (5-1)*2) + 1 = 38 since the dilation makes the kernel 7*2-1",
+            38.0,
+        ),
+        (
+            "Layer by layer: 3 -> 4 -> 12 -> 16 -> 112 (the first conv has k=3)",
+            112.0,
+        ),
+        (
+            "$3 \\rightarrow 4 \\rightarrow 12 \\rightarrow 16 \\rightarrow 112$",
+            112.0,
+        ),
+        ("3 → 4 → 12 → 16 → 112, stride 2", 112.0),
+        (
+            "| layer | r |\n|---|---|\n| conv1 | 3 |\n| pool | 4 |\n| conv2 | 12 |\n\n\
+             r = 1 + 2 + 1 + 8 + 4 + 96 = 112",
+            112.0,
+        ),
+        (
+            "The receptive field is 112, computed with k=3 and s=1 first.",
+            112.0,
+        ),
+    ] {
+        assert!(close(value(text), want), "{text}: {}", value(text));
+    }
+    // Two equally explicit readings that disagree are reported.
+    let v = final_value("3 -> 6 -> 10 -> 22 -> 54\nr = 2 + 1 + 8 + 4 + 96 + 1 = 112").unwrap();
+    assert!(v.other_candidates.iter().any(|c| c.value == 54.0));
+}
+
+#[test]
+fn shapes_without_brackets_and_in_parts() {
+    use examiner::answer::{read_shape, ALL_OF_X};
+    let full = Some(vec![5, 6, 7, 8, 42000]);
+    for text in [
+        "The output shape is 5,6,7,8,42000",
+        "Y.shape: 5x6x7x8x42,000",
+        "$5 \\times 6 \\times 7 \\times 8 \\times 42,000$",
+        "Y is 5 by 6 by 7 by 8 by 42000",
+        "5 × 6 × 7 × 8 × 42000",
+        "2.1 the output shape (5, 6, 7, 8, 42000)\n2.2 the weight is a matrix of size (42, 42000)",
+    ] {
+        assert_eq!(final_shape(text), full, "{text}");
+    }
+    let r =
+        read_shape("Y = (5, 6, 7, 8, 42000), and the lookup table is (num_tokens, embedding_dim)")
+            .unwrap();
+    assert_eq!(r.dims.len(), 5);
+    let r = read_shape("Y has the size of X with an extra dimension of 42,000").unwrap();
+    assert_eq!(r.dims, [Dim::Name(ALL_OF_X.into()), Dim::Size(42000)]);
+    let r = read_shape("X is a 4-dimensional tensor; each element is embedded to dimension 42,000")
+        .unwrap();
+    assert_eq!(r.dims.len(), 5);
+    assert!(r.doubt.is_none());
+}
+
+#[test]
+fn implicit_products_of_subscripted_names() {
+    let at = |name: &str| match canonical_var(name).as_str() {
+        "p1" => Some(0.1),
+        "p2" => Some(0.2),
+        _ => None,
+    };
+    for text in [
+        "p_1+p_2-p_1p_2",
+        "p_1 + p_2 - p_1 p_2",
+        "p1+p2-p1p2",
+        "p_{1}+p_{2}-p_{1}p_{2}",
+    ] {
+        let v = parse_expr(text).unwrap().eval(&at).unwrap();
+        assert!(close(v, 0.28), "{text}: {v}");
+    }
+    // Multi-letter names elsewhere are untouched.
+    let e = parse_expr("keep_prob * V_in").unwrap();
+    assert_eq!(e.variables().len(), 2);
 }

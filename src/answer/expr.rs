@@ -548,7 +548,17 @@ fn lex_word(t: &str, i: &mut usize) -> Tok {
                     subscripted = true;
                 }
             }
+        } else if b.get(k).is_some_and(u8::is_ascii_digit) {
+            // A numeric subscript is digits only: in `p_1p_2` the `p` after `_1` starts the
+            // next factor (an implicit product), it does not extend the subscript.
+            let mut e = k;
+            while b.get(e).is_some_and(u8::is_ascii_digit) {
+                e += 1;
+            }
+            *i = e;
+            subscripted = true;
         } else if b.get(k).is_some_and(u8::is_ascii_alphanumeric) {
+            // A word subscript (`V_in`, `keep_prob`, `p_drop_1`) runs to the end of the name.
             let mut e = k;
             while b
                 .get(e)
@@ -1266,9 +1276,30 @@ mod tests {
             "p1 + p2 - p1p2",
             "$1 - (1-p_1) \\times (1-p_2)$",
             "[1 -(1-p_2)\\cdot (1-p_1)]",
+            // Implicit products of subscripted names.
+            "p_1+p_2-p_1p_2",
+            "p_{1}+p_{2}-p_{1}p_{2}",
+            "P_1 + P_2 - P_1P_2",
+            "p_1 + p_2 - p_1 p_2",
+            "1-(1-p_1)(1-p_2)",
         ] {
             assert!((eval(text, P) - 0.28).abs() < 1e-12, "{text}");
         }
+    }
+
+    #[test]
+    fn word_subscripts_still_make_one_name() {
+        let e = parse_expr("p_drop + V_in - keep_prob").unwrap();
+        let vars: Vec<String> = e.variables().into_iter().collect();
+        assert_eq!(vars.len(), 3, "{vars:?}");
+        assert!((eval("p_12", &[("p12", 3.0)]) - 3.0).abs() < 1e-12);
+        // `p_1p_2` is a product of two variables, not one named `p1p2`.
+        let vars: Vec<String> = parse_expr("p_1p_2")
+            .unwrap()
+            .variables()
+            .into_iter()
+            .collect();
+        assert_eq!(vars, ["p1", "p2"]);
     }
 
     #[test]

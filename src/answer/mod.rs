@@ -37,8 +37,8 @@ pub use number::{
     NumberMention,
 };
 pub use shape::{
-    final_shape, final_symbolic_shape, shapes, symbolic_shapes, Dim, ShapeMention, ShapeNotation,
-    SymbolicShape,
+    final_shape, final_symbolic_shape, read_shape, shapes, symbolic_shapes, Dim, ShapeMention,
+    ShapeNotation, ShapeReading, SymbolicShape, ALL_OF_X,
 };
 
 /// A byte range `start..end` in a normalised text (see [`normalize::normalize`]).

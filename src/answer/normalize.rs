@@ -128,6 +128,12 @@ pub fn normalize(text: &str) -> Normalized {
     let s = prepare(input);
     let s = strip_html(&s);
     let s = markdown(&s);
+    // `42{,}000`: LaTeX's braced comma is a thousands separator, not a group.
+    let s = if s.contains("{,}") {
+        s.replace("{,}", ",")
+    } else {
+        s
+    };
     let s = latex(&s);
     let s = resolve_times(&s);
     finish(&s)

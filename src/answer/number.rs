@@ -8,6 +8,16 @@
 //! picks the value the student concludes with, reporting other conclusion-like values that
 //! disagree so a grader can flag the answer rather than guess.
 //!
+//! The conclusion is often not the last number (issue 9). The classes handled, each where
+//! its rule lives: the last element of an arrow chain `3 -> 4 -> 12 -> 16 -> 112`
+//! ([`Conclusion::ChainEnd`]; earlier elements never conclude); a derivation closed by
+//! `= N` and followed by a remark whose numbers are operands, "`= 38` since the dilation makes
+//! the kernel 7*2-1" ([`Conclusion::DerivationResult`]); settings after the result, "112 (we
+//! used k=3)", which never conclude (`parameter_assignment`); a table of per-layer values
+//! followed by the sum (the final equation). Readings that are equally explicit
+//! ([`Conclusion::strength`]) and disagree are all reported, so a checker can send the answer
+//! to review with both values instead of picking one silently.
+//!
 //! All spans index into the *normalised* text, `normalize_math(text)`
 //! (see [`crate::answer::normalize`](mod@crate::answer::normalize)).
 
@@ -85,11 +95,34 @@ pub enum Conclusion {
     KeywordPhrase,
     /// `= N` ending the last sentence (or line) that mentions a number.
     FinalEquation,
-    /// `= N` ending the last equation of a derivation; only ever reported in
-    /// [`FinalValue::other_candidates`].
+    /// The last element of a chain of three or more values joined by arrows,
+    /// `3 -> 4 -> 12 -> 16 -> 112` (also `→`, `\to`, `\rightarrow` after normalisation): the
+    /// earlier elements are intermediate values, never conclusions.
+    ChainEnd,
+    /// `= N` closing the last equation of a derivation (an arithmetic left side), at the end
+    /// of its sentence or followed by a connective (`= 38 since ...`). Chosen when nothing
+    /// above applies and the text goes on with a remark (`the dilation makes the kernel
+    /// 7*2-1`) whose numbers are operands, not conclusions.
     DerivationResult,
     /// Nothing above applied: the last number mentioned.
     LastNumber,
+}
+
+impl Conclusion {
+    /// How explicit a conclusion is, for deciding whether another candidate casts doubt on
+    /// the chosen one (lower is more explicit). The three equation-like readings (final
+    /// equation, chain end, derivation result) are equally explicit: when two of them
+    /// disagree the answer is ambiguous.
+    pub fn strength(self) -> u8 {
+        match self {
+            Conclusion::Boxed => 0,
+            Conclusion::Bold => 1,
+            Conclusion::AnswerPhrase => 2,
+            Conclusion::KeywordPhrase => 3,
+            Conclusion::FinalEquation | Conclusion::ChainEnd | Conclusion::DerivationResult => 4,
+            Conclusion::LastNumber => 5,
+        }
+    }
 }
 
 /// Another value the student could be read as concluding with.
@@ -710,6 +743,135 @@ fn standalone(t: &str, m: &NumberMention) -> bool {
     )
 }
 
+/// Chains of values joined by arrows: `3 -> 4 -> 12 -> 16 -> 112`, with optional short
+/// labels between (`3 (conv1) -> 4 (pool)`). Returns, per chain of at least three values,
+/// the indices (into `usable`) of its elements, in order.
+fn arrow_chains(t: &str, mentions: &[NumberMention], usable: &[usize]) -> Vec<Vec<usize>> {
+    let mut chains: Vec<Vec<usize>> = Vec::new();
+    let mut cur: Vec<usize> = Vec::new();
+    for &k in usable {
+        let joined = cur.last().is_some_and(|&p| {
+            let from = end_with_unit(t, &mentions[p]);
+            let b = &mentions[k];
+            let between = t.get(from..b.span.start).unwrap_or("x");
+            between.matches("->").count() + between.matches("=>").count() == 1
+                && between.len() <= 40
+                && !between.contains('\n')
+        });
+        if !joined {
+            if cur.len() >= 3 {
+                chains.push(std::mem::take(&mut cur));
+            }
+            cur.clear();
+        }
+        cur.push(k);
+    }
+    if cur.len() >= 3 {
+        chains.push(cur);
+    }
+    chains
+}
+
+/// Names of layer hyper-parameters (kernel, stride, dilation, padding) and loop indices
+/// whose assignment (`k=3`, `s = 2`, `dilation=2`, `i=1`) states a setting of the question,
+/// never the answer.
+const PARAMETERS: &[&str] = &[
+    "k",
+    "s",
+    "d",
+    "p",
+    "i",
+    "j",
+    "stride",
+    "kernel",
+    "kernel_size",
+    "dilation",
+    "padding",
+    "pad",
+];
+
+/// Whether `= N` assigns a hyper-parameter: the left side is one short name from
+/// [`PARAMETERS`] (with an optional index), not an expression or a result name.
+fn parameter_assignment(t: &str, m: &NumberMention) -> bool {
+    let Some(('=', eq)) = prev_char(t, m.span.start) else {
+        return false;
+    };
+    let b = t.as_bytes();
+    let mut e = eq;
+    while e > 0 && b[e - 1] == b' ' {
+        e -= 1;
+    }
+    let mut s = e;
+    while s > 0 && (b[s - 1].is_ascii_alphanumeric() || b[s - 1] == b'_') {
+        s -= 1;
+    }
+    let name = t[s..e].to_ascii_lowercase();
+    let base = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '_');
+    PARAMETERS.contains(&base)
+}
+
+/// Whether the left side of the `=` before the mention ends in arithmetic (a number or a
+/// closing bracket): `... + 1 = 38`, `(7*2-1) = 13`.
+fn arithmetic_left(t: &str, m: &NumberMention) -> bool {
+    let mut pos = m.span.start;
+    loop {
+        match prev_char(t, pos) {
+            Some(('(' | '[', p)) => pos = p,
+            Some(('=' | '≈', p)) => {
+                return matches!(prev_char(t, p), Some((c, _)) if c.is_ascii_digit() || matches!(c, ')' | ']'))
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// Words that go on from a result to its justification: `= 38 since ...`.
+const CONNECTIVES: &[&str] = &[
+    "since",
+    "because",
+    "as",
+    "where",
+    "which",
+    "and",
+    "so",
+    "for",
+    "i",
+    "ie",
+    "thus",
+    "hence",
+    "therefore",
+    "by",
+    "with",
+    "when",
+    "from",
+    "in",
+    "at",
+    "after",
+    "is",
+    "this",
+    "then",
+    "but",
+    "or",
+];
+
+/// `= N` closing a derivation: alone, after `=` with arithmetic on the left, and followed by
+/// the end of its sentence or a connective word (`= 38 since the dilation ...`).
+fn closes_derivation(t: &str, m: &NumberMention) -> bool {
+    if !(preceded_by_equals(t, m) && arithmetic_left(t, m)) {
+        return false;
+    }
+    if ends_sentence(t, m) {
+        return true;
+    }
+    let rest = t[end_with_unit(t, m)..].trim_start_matches([' ', ',']);
+    let word: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    CONNECTIVES.contains(&word.as_str())
+}
+
 fn preceded_by_equals(t: &str, m: &NumberMention) -> bool {
     let mut pos = m.span.start;
     loop {
@@ -877,6 +1039,8 @@ fn phrase_kind(t: &str, m: &NumberMention) -> Option<Conclusion> {
             return Some(Conclusion::AnswerPhrase);
         }
     }
+    // (A hyper-parameter assignment such as the `3` of "the receptive field is 112 (we used
+    // k=3)" never gets here: it is not a standalone value.)
     KEYWORDS
         .iter()
         .any(|k| contains_word(&window, k).is_some())
@@ -934,9 +1098,24 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
     let usable: Vec<usize> = (0..mentions.len())
         .filter(|&k| !mentions[k].list_marker)
         .collect();
+    // Elements of an arrow chain other than its last are intermediate values; a
+    // hyper-parameter assignment (`k=3`) states the question's settings. Neither concludes.
+    let chains = arrow_chains(t, &mentions, &usable);
+    let mut mid_chain = vec![false; mentions.len()];
+    for chain in &chains {
+        for &k in &chain[..chain.len() - 1] {
+            mid_chain[k] = true;
+        }
+    }
     let alone: Vec<bool> = mentions
         .iter()
-        .map(|m| m.form != NumberForm::Dimension && standalone(t, m))
+        .enumerate()
+        .map(|(k, m)| {
+            m.form != NumberForm::Dimension
+                && standalone(t, m)
+                && !mid_chain[k]
+                && !parameter_assignment(t, m)
+        })
         .collect();
 
     let mut cands: Vec<(Conclusion, usize)> = Vec::new();
@@ -972,11 +1151,32 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
     if alone[last] && preceded_by_equals(t, last_m) && ends_sentence(t, last_m) {
         cands.push((Conclusion::FinalEquation, last));
     }
+    if let Some(&k) = chains.last().and_then(|c| c.last()) {
+        if alone[k] {
+            cands.push((Conclusion::ChainEnd, k));
+        }
+    }
+    if let Some(&k) = usable
+        .iter()
+        .rev()
+        .find(|&&k| alone[k] && closes_derivation(t, &mentions[k]))
+    {
+        // Only when nothing that reads as a conclusion comes after it: the text after it is
+        // a remark, not more working.
+        let later = cands
+            .iter()
+            .any(|&(_, c)| mentions[c].span.start > mentions[k].span.start);
+        if k != last && !later {
+            cands.push((Conclusion::DerivationResult, k));
+        }
+    }
 
+    // The most explicit conclusion; among equally explicit ones, the last written.
     let chosen = cands
         .iter()
         .min_by(|a, b| {
-            a.0.cmp(&b.0)
+            a.0.strength()
+                .cmp(&b.0.strength())
                 .then(mentions[b.1].span.start.cmp(&mentions[a.1].span.start))
         })
         .copied()
@@ -994,7 +1194,12 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
             others.push((kind, k));
         }
     }
-    for kind in [Conclusion::KeywordPhrase, Conclusion::FinalEquation] {
+    for kind in [
+        Conclusion::KeywordPhrase,
+        Conclusion::FinalEquation,
+        Conclusion::ChainEnd,
+        Conclusion::DerivationResult,
+    ] {
         if let Some(&(_, k)) = cands
             .iter()
             .filter(|(c, _)| *c == kind)
@@ -1018,6 +1223,11 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
         if qualifies {
             others.push((Conclusion::DerivationResult, k));
         }
+    }
+    if chosen_by != Conclusion::LastNumber && last != ci && alone[last] {
+        // The last number, when something else was chosen: shown, but it casts no doubt
+        // (it is the weakest reading).
+        others.push((Conclusion::LastNumber, last));
     }
     others.sort_by(|a, b| {
         a.0.cmp(&b.0)
@@ -1200,7 +1410,7 @@ mod tests {
         assert_eq!(fv("13 -> 26 -> 55 -> 110 -> 112").value, 112.0);
         assert_eq!(
             fv("13 -> 26 -> 55 -> 110 -> 112").chosen_by,
-            Conclusion::LastNumber
+            Conclusion::ChainEnd
         );
         assert_eq!(fv("0.28").value, 0.28);
         assert!((fv("28%").value - 0.28).abs() < 1e-12);
@@ -1229,6 +1439,51 @@ mod tests {
         let v = fv(text);
         assert_eq!(v.value, 112.0);
         assert!(v.other_candidates.is_empty(), "{:?}", v.other_candidates);
+    }
+
+    #[test]
+    fn a_closing_derivation_beats_a_later_remark() {
+        let v = fv("r = ((3-1)*1 + (2-1)*1) + 1 = 38 since the dilation makes the kernel 7*2-1");
+        assert_eq!((v.value, v.chosen_by), (38.0, Conclusion::DerivationResult));
+        let v = fv("RF = 2*1 + 1*1 + 4*2 + 1*4 + 12*8 + 1 = 112\n\n\
+                    (remember that a dilated kernel spans 2*(7-1)+1 = 13 pixels)");
+        assert_eq!(v.value, 112.0);
+        // A bare setting after the result is not a conclusion either.
+        assert_eq!(fv("the receptive field is 112, we used k=3").value, 112.0);
+        assert_eq!(fv("(3-1) + (2-1) + 1 = 4, then k=5").value, 4.0);
+    }
+
+    #[test]
+    fn the_last_element_of_an_arrow_chain() {
+        for text in [
+            "3 -> 4 -> 12 -> 16 -> 112",
+            "RF: 3 -> 4 -> 12 -> 16 -> 112 (k=3 for the first conv)",
+            "3 \u{2192} 4 \u{2192} 12 \u{2192} 16 \u{2192} 112",
+            "$3 \\to 4 \\to 12 \\to 16 \\to 112$",
+            "$3 \\rightarrow 4 \\rightarrow 12 \\rightarrow 16 \\rightarrow 112$ pixels",
+            "3 (conv1) -> 4 (pool) -> 12 (conv2) -> 16 -> 112",
+        ] {
+            let v = fv(text);
+            assert_eq!(
+                (v.value, v.chosen_by),
+                (112.0, Conclusion::ChainEnd),
+                "{text}"
+            );
+        }
+        // Two arrow-free numbers are not a chain.
+        assert_eq!(fv("from 3 to 112").chosen_by, Conclusion::LastNumber);
+    }
+
+    #[test]
+    fn disagreeing_equation_like_readings_are_reported() {
+        // A chain ending in 54 and a final equation reaching 112: equally explicit.
+        let v = fv("3 -> 6 -> 10 -> 22 -> 54\nr = 1 + 2 + 1 + 8 + 4 + 96 = 112");
+        assert_eq!(v.value, 112.0);
+        assert_eq!(v.other_candidates[0].value, 54.0);
+        assert_eq!(
+            v.other_candidates[0].kind.strength(),
+            v.chosen_by.strength()
+        );
     }
 
     #[test]

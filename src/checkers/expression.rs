@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Verdict;
 use crate::answer::{canonical_var, formula_answer, parse_expr, Expr, ExprRole};
-use crate::grading::value::stated_formula;
+use crate::grading::value::formula_reading;
 use crate::grading::Status;
 use crate::rubric::keys::{format_number, Key};
 
@@ -96,7 +96,8 @@ pub fn check(
     };
     let want_value = eval_at(&reference, &point);
     let allowed: BTreeSet<String> = variables.keys().map(|v| canonical_var(v)).collect();
-    let student = stated_formula(name, &allowed, text);
+    let reading = formula_reading(name, &allowed, text);
+    let student = reading.as_ref().map(|r| r.formula.clone());
     let stated = stated_value(name, text);
     let point_text = point
         .iter()
@@ -118,6 +119,25 @@ pub fn check(
         "stated": stated,
     });
     let want_text = want_value.map(format_number).unwrap_or_default();
+    // Two formulas for the answer that disagree, neither taken back: which one is meant?
+    if let Some(r) = &reading {
+        if let Some(rival) = r
+            .rivals
+            .iter()
+            .find(|f| !equivalent(&f.expr, &r.formula.expr, variables))
+        {
+            return Verdict {
+                parts: Vec::new(),
+                status: Status::NeedsReview,
+                score: 0.0,
+                feedback: vec![format!(
+                    "the answer gives two different formulas, `{}` and later `{}`; which is meant?",
+                    rival.expr, r.formula.expr
+                )],
+                value,
+            };
+        }
+    }
     let (status, score, feedback) = match (formula_ok, value_ok) {
         (Some(true), Some(false)) => (
             Status::Partial,
@@ -250,6 +270,26 @@ mod tests {
             "{:?}",
             v.feedback
         );
+    }
+
+    #[test]
+    fn implicit_products_of_subscripted_names() {
+        for text in [
+            "q = p_1+p_2-p_1p_2",
+            "$q = p_{1}+p_{2}-p_{1}p_{2}$",
+            "q=p1+p2-p1p2",
+        ] {
+            assert_eq!(run(text).status, Status::Correct, "{text}");
+        }
+    }
+
+    #[test]
+    fn two_formulas_that_disagree_are_for_review() {
+        let v = run("q = p1 + p2\n\nq = 1 - (1-p1)(1-p2)");
+        assert_eq!(v.status, Status::NeedsReview, "{:?}", v.feedback);
+        // A formula taken back is not a rival.
+        let v = run("At first q = p1 + p2, but that counts both twice: q = p1 + p2 - p1 p2");
+        assert_eq!(v.status, Status::Correct, "{:?}", v.feedback);
     }
 
     #[test]

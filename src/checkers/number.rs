@@ -5,7 +5,7 @@
 //! feedback names the first layer where they part.
 
 use super::Verdict;
-use crate::answer::numbers;
+use crate::answer::{numbers, Conclusion};
 use crate::grading::value::stated_number;
 use crate::grading::Status;
 use crate::reference::receptive_field::TraceStep;
@@ -52,7 +52,7 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
         let conflicting: Vec<f64> = found
             .other_candidates
             .iter()
-            .filter(|c| c.kind <= found.chosen_by)
+            .filter(|c| c.kind.strength() <= found.chosen_by.strength())
             .map(|c| c.value)
             .filter(|v| !close(*v, want, abs_tol, rel_tol))
             .collect();
@@ -102,6 +102,30 @@ pub fn check(key: &Key, abs_tol: Option<f64>, rel_tol: Option<f64>, text: &str) 
     )];
     if let Some(note) = trace_feedback(trace, text) {
         feedback.push(note);
+    }
+    // No conclusion cue at all (no `= N`, keyword, bold, box or arrow chain) in an answer
+    // with several numbers: the last one is only a guess at what the student concludes, too
+    // weak to mark the answer wrong.
+    let mut distinct: Vec<f64> = Vec::new();
+    for m in numbers(text).iter().filter(|m| !m.list_marker) {
+        if !distinct.contains(&m.value) {
+            distinct.push(m.value);
+        }
+    }
+    if found.chosen_by == Conclusion::LastNumber && distinct.len() >= 3 {
+        feedback[0] = format!(
+            "no conclusion is stated; the last number, {}, was read, and the expected value \
+             is {}",
+            format_number(got),
+            format_number(want)
+        );
+        return Verdict {
+            parts: Vec::new(),
+            status: Status::NeedsReview,
+            score: 0.0,
+            feedback,
+            value,
+        };
     }
     Verdict {
         parts: Vec::new(),
@@ -210,6 +234,31 @@ mod tests {
     }
 
     #[test]
+    fn chains_and_closing_derivations() {
+        for text in [
+            "RF: 3 -> 4 -> 12 -> 16 -> 112, that is 112x112 input pixels",
+            "Receptive field: 3 \u{2192} 4 \u{2192} 12 \u{2192} 16 \u{2192} 112.",
+            "r = 2 + 1 + 8 + 4 + 96 + 1 = 112 since the dilated kernel spans 2*6+1",
+        ] {
+            let v = check(&key(112.0), None, None, text);
+            assert_eq!(v.status, Status::Correct, "{text}: {:?}", v.feedback);
+        }
+        // A chain and a sum that disagree: review, both values named.
+        let v = check(
+            &key(112.0),
+            None,
+            None,
+            "3 -> 6 -> 10 -> 22 -> 54\nr = 2 + 1 + 8 + 4 + 96 + 1 = 112",
+        );
+        assert_eq!(v.status, Status::NeedsReview);
+        assert!(
+            v.feedback[0].contains("112") && v.feedback[0].contains("54"),
+            "{:?}",
+            v.feedback
+        );
+    }
+
+    #[test]
     fn tolerance_and_percent() {
         assert!(close(0.2801, 0.28, Some(1e-3), None));
         assert!(!close(0.29, 0.28, Some(1e-3), None));
@@ -227,6 +276,20 @@ mod tests {
         assert_eq!(v.status, Status::Wrong);
         assert!(v.feedback[1].contains("first 1 layer"), "{:?}", v.feedback);
         assert!(v.feedback[1].contains("after layer 2"), "{:?}", v.feedback);
+    }
+
+    #[test]
+    fn a_guess_at_the_conclusion_is_not_marked_wrong() {
+        let v = check(
+            &key(112.0),
+            None,
+            None,
+            "The first conv sees 3 pixels, pooling doubles it and the last conv has a kernel of 7 with dilation 2",
+        );
+        assert_eq!(v.status, Status::NeedsReview, "{:?}", v.feedback);
+        assert!(v.feedback[0].contains("no conclusion"), "{:?}", v.feedback);
+        // A single number is the answer.
+        assert_eq!(check(&key(112.0), None, None, "13").status, Status::Wrong);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use crate::answer::{
-    canonical_var, final_shape, final_symbolic_shape, final_value, find_expressions,
-    formula_answer, normalize_math, Conclusion, Dim, ExprRole, FinalValue, FoundExpr,
+    canonical_var, final_value, find_expressions, formula_answer, normalize_math, read_shape,
+    Conclusion, Dim, ExprRole, FinalValue, FoundExpr, ShapeReading,
 };
 use crate::rubric::Answer;
 
@@ -63,21 +63,29 @@ pub fn stated_number(text: &str) -> Option<FinalValue> {
     Some(found)
 }
 
-/// The shape the student gives: an all-numeric one when there is one (a later symbolic
-/// `(num_embeddings, embedding_dim)` describes something else), else a symbolic one.
+/// The shape the student writes out: an all-numeric one when there is one (a later symbolic
+/// `(num_embeddings, embedding_dim)` describes something else), else a symbolic one; see
+/// [`read_shape`]. A shape only stated in words is not a written value (null here); the
+/// shape checker still judges it and its feedback shows the reading.
 pub fn stated_shape(text: &str) -> Option<Vec<Value>> {
-    if let Some(dims) = final_shape(text) {
-        return Some(dims.into_iter().map(|d| json!(d)).collect());
-    }
-    final_symbolic_shape(text).map(|s| {
-        s.dims
-            .iter()
-            .map(|d| match d {
-                Dim::Size(n) => json!(n),
-                Dim::Name(name) => json!(name),
-            })
-            .collect()
-    })
+    shape_reading(text)
+        .filter(|r| !r.from_words)
+        .map(|r| dims_json(&r.dims))
+}
+
+/// The shape reading with its doubt (why it may not be what the student means).
+pub fn shape_reading(text: &str) -> Option<ShapeReading> {
+    read_shape(&text.replace(['\u{2019}', '\u{2018}'], "'"))
+}
+
+/// Dimensions as JSON: numbers, or names for symbolic ones.
+pub fn dims_json(dims: &[Dim]) -> Vec<Value> {
+    dims.iter()
+        .map(|d| match d {
+            Dim::Size(n) => json!(n),
+            Dim::Name(name) => json!(name),
+        })
+        .collect()
 }
 
 /// The student's formula for `name` (`q = ...`) in the question's variables: the last one
@@ -88,6 +96,46 @@ pub fn stated_formula(
     allowed: &BTreeSet<String>,
     text: &str,
 ) -> Option<FoundExpr> {
+    formula_reading(name, allowed, text).map(|r| r.formula)
+}
+
+/// The formula a student answers with, and the earlier formulas in the question's variables
+/// that compete with it.
+#[derive(Debug, Clone)]
+pub struct FormulaReading {
+    /// The formula chosen (see [`stated_formula`]).
+    pub formula: FoundExpr,
+    /// Earlier formulas in the question's variables, written in a separate equation chain
+    /// with no retraction ("but", "wrong", "actually", "instead", "mistake", "correct") between
+    /// them and the chosen one. A checker that finds one of them not equivalent to the chosen
+    /// formula has an ambiguous reading.
+    pub rivals: Vec<FoundExpr>,
+}
+
+/// Words that take back what was written before: a formula before one of them is not a
+/// competing answer.
+const RETRACTIONS: &[&str] = &[
+    "but",
+    "wrong",
+    "actually",
+    "instead",
+    "mistake",
+    "correct",
+    "correction",
+    "however",
+    "incorrect",
+    "not",
+    "fix",
+    "fixed",
+    "oops",
+];
+
+/// See [`FormulaReading`].
+pub fn formula_reading(
+    name: Option<&str>,
+    allowed: &BTreeSet<String>,
+    text: &str,
+) -> Option<FormulaReading> {
     let fits = |f: &FoundExpr| {
         let vars = f.expr.variables();
         !vars.is_empty() && vars.iter().all(|v| allowed.contains(&canonical_var(v)))
@@ -104,12 +152,31 @@ pub fn stated_formula(
             .filter(|f| f.role == ExprRole::Formula)
             .collect();
     }
-    candidates
+    let chosen = candidates
         .iter()
         .rev()
         .find(|f| fits(f))
         .or_else(|| candidates.last())
+        .cloned()?;
+    let norm = normalize_math(text);
+    let rivals = candidates
+        .iter()
+        .filter(|f| f.span.end <= chosen.span.start && f.chain != chosen.chain && fits(f))
+        .filter(|f| {
+            let between = norm
+                .get(f.span.end..chosen.span.start)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            !between
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .any(|w| RETRACTIONS.contains(&w))
+        })
         .cloned()
+        .collect();
+    Some(FormulaReading {
+        formula: chosen,
+        rivals,
+    })
 }
 
 #[cfg(test)]

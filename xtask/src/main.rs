@@ -32,8 +32,20 @@ Commands:
                  (the README's test command; .ci/run runs exactly this)
   grade [ARGS]   setup, release build, then `examiner grade submissions/ --rubric rubrics/`
                  with ARGS passed on (e.g. `cargo xtask grade -- --out graded`)
-  bench          setup, then the benchmarks in release mode: time and peak memory of the
-                 reference computations, and grading throughput against JSON parsing
+  bench [WHICH] [ARGS]
+                 setup, then the benchmarks in release mode: `reference` (time and peak
+                 memory of the reference computations), then `grading` (grading throughput
+                 against JSON parsing of the same notebooks, 1 and 2 threads); WHICH runs one
+                 of them. ARGS go to each `cargo bench` (e.g. `--offline`). The grading
+                 benchmark reads EXAMINER_BENCH_NOTEBOOKS (default 400) and
+                 EXAMINER_BENCH_ROUNDS (default 7)
+  bench instructions [N] [--whole-run]
+                 setup, release build, then the instructions (valgrind callgrind) that
+                 `examiner grade DIR --jobs 1` executes per notebook in grading one
+                 submission (examiner::grading::batch::grade_one; with --whole-run, in the whole
+                 process, reports included), from N and 2N copies of the corpus notebooks
+                 (default N = 38): a figure that a busy machine does not change, for comparing
+                 two versions of the code
   help           this text
 ";
 
@@ -43,9 +55,7 @@ fn main() -> ExitCode {
         Some("setup") => setup().map(|_| ()),
         Some("test") => test(&args[1..]),
         Some("grade") => grade(&args[1..]),
-        Some("bench") => {
-            setup().and_then(|_| cargo("bench", &["bench", "--bench", "reference"], &args[1..]))
-        }
+        Some("bench") => bench(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())
@@ -399,6 +409,221 @@ fn grade(extra: &[String]) -> Result<()> {
         Some(code) => std::process::exit(code),
         None => Err(Error::new(format!("examiner stopped: {status}"))),
     }
+}
+
+/// The benchmarks to run for `cargo xtask bench`, in order.
+const BENCHES: [&str; 2] = ["reference", "grading"];
+/// Default N for `cargo xtask bench instructions`: twice the 19 corpus notebooks.
+const INSTRUCTIONS_NOTEBOOKS: usize = 38;
+
+/// `cargo xtask bench [reference|grading|instructions] [ARGS]`.
+fn bench(args: &[String]) -> Result<()> {
+    let (which, extra) = match args.first().map(String::as_str) {
+        Some("instructions") => return instructions(&args[1..]),
+        Some(name) if BENCHES.contains(&name) => (vec![name], &args[1..]),
+        _ => (BENCHES.to_vec(), args),
+    };
+    setup()?;
+    for name in which {
+        cargo(&format!("bench {name}"), &["bench", "--bench", name], extra)?;
+    }
+    Ok(())
+}
+
+/// The notebooks the grading benchmarks copy: the corpus's `.ipynb` files, else the bundled
+/// submissions' (with a notice), sorted.
+fn bench_sources(root: &Path) -> Result<Vec<PathBuf>> {
+    let list = |dir: &Path| -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "ipynb"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    };
+    let corpus = root.join("../shared/corpus");
+    let files = list(&corpus);
+    if !files.is_empty() {
+        println!(
+            "xtask: {} corpus notebooks from {}",
+            files.len(),
+            corpus.display()
+        );
+        return Ok(files);
+    }
+    println!(
+        "xtask: notice: no corpus notebooks in {}; using the bundled submissions/ instead \
+         (figures are not comparable with corpus runs)",
+        corpus.display()
+    );
+    let files = list(&root.join("submissions"));
+    if files.is_empty() {
+        return Err(Error::new(
+            "no notebooks to grade in ../shared/corpus or submissions/",
+        ));
+    }
+    Ok(files)
+}
+
+/// Writes `count` copies of `files` (cycled) into a fresh `dir`, each its own submission.
+fn write_copies(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        remove_dir(dir)?;
+    }
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    for (i, file) in files.iter().cycle().take(count).enumerate() {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let to = dir.join(format!("{i:05}-{name}"));
+        fs::copy(file, &to).map_err(|e| {
+            Error::new(format!(
+                "cannot copy {} to {}: {e}",
+                file.display(),
+                to.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The function whose calls `bench instructions` counts: grading one submission, from reading
+/// its file to its result (start-up, libtorch's loading and the report are left out).
+const GRADE_ONE: &str = "examiner::grading::batch::grade_one";
+
+/// The instructions callgrind counts in `examiner grade dir --jobs 1` (rubric keys from a warm
+/// on-disk cache, so that libtorch computes nothing): inside `only` (a function name) when
+/// given, else in the whole run.
+fn count_instructions(
+    examiner: &Path,
+    dir: &Path,
+    cache: &Path,
+    out: &Path,
+    only: Option<&str>,
+) -> Result<u64> {
+    let run = Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .args(only.map(|f| format!("--toggle-collect={f}")))
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(examiner)
+        .arg("grade")
+        .arg(dir)
+        .args(["--rubric", "rubrics", "--jobs", "1"])
+        .env("EXAMINER_CACHE_DIR", cache)
+        .current_dir(project_root())
+        .output()
+        .map_err(|e| {
+            Error::new(format!(
+                "cannot run valgrind ({e}); install it (Debian/Ubuntu: `apt-get install \
+                 valgrind`)"
+            ))
+        })?;
+    // `examiner grade` exits 1 when a score is below --fail-under only; 2 and up are errors.
+    if run.status.code().is_none_or(|c| c > 1) {
+        return Err(Error::new(format!(
+            "examiner under valgrind failed ({}): {}",
+            run.status,
+            String::from_utf8_lossy(&run.stderr).trim()
+        )));
+    }
+    let profile = fs::read_to_string(out)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", out.display())))?;
+    let _ = fs::remove_file(out);
+    profile
+        .lines()
+        .find_map(|l| l.strip_prefix("summary:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| Error::new(format!("no `summary:` line in {}", out.display())))
+}
+
+/// `cargo xtask bench instructions [N]`: instructions per graded notebook, as the difference
+/// between grading 2N and N copies (start-up, libtorch's loading and the rubrics cancel out).
+fn instructions(args: &[String]) -> Result<()> {
+    let whole_run = args.iter().any(|a| a == "--whole-run");
+    let n = match args.iter().find(|a| a.as_str() != "--whole-run") {
+        None => INSTRUCTIONS_NOTEBOOKS,
+        Some(a) => a
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| Error::new(format!("N must be a positive number, not `{a}`")))?,
+    };
+    setup()?;
+    cargo(
+        "build",
+        &["build", "--release", "--quiet", "--bin", "examiner"],
+        &[],
+    )?;
+    let root = project_root();
+    let examiner = root.join("target/release/examiner");
+    let files = bench_sources(&root)?;
+    let work = root.join("target/bench-instructions");
+    let cache = work.join("cache");
+    let mut only = (!whole_run).then_some(GRADE_ONE);
+    let mut counts = Vec::new();
+    for count in [n, 2 * n] {
+        let dir = work.join(format!("{count}"));
+        write_copies(&files, count, &dir)?;
+        // Fills the reference cache (and the page cache) outside valgrind.
+        let warm = Command::new(&examiner)
+            .arg("grade")
+            .arg(&dir)
+            .args(["--rubric", "rubrics", "--jobs", "1"])
+            .env("EXAMINER_CACHE_DIR", &cache)
+            .current_dir(&root)
+            .output()
+            .map_err(|e| Error::new(format!("cannot run examiner: {e}")))?;
+        if warm.status.code().is_none_or(|c| c > 1) {
+            return Err(Error::new(format!(
+                "examiner grade {} failed ({}): {}",
+                dir.display(),
+                warm.status,
+                String::from_utf8_lossy(&warm.stderr).trim()
+            )));
+        }
+        let started = Instant::now();
+        let out = work.join("callgrind.out");
+        let mut total = count_instructions(&examiner, &dir, &cache, &out, only)?;
+        if total == 0 && only.is_some() {
+            println!(
+                "xtask: callgrind found no calls of {GRADE_ONE} (renamed or inlined?); \
+                 counting the whole run instead (start-up cancels out in the difference)"
+            );
+            only = None;
+            counts.clear();
+            if count == 2 * n {
+                counts.push(count_instructions(
+                    &examiner,
+                    &work.join(format!("{n}")),
+                    &cache,
+                    &out,
+                    None,
+                )?);
+            }
+            total = count_instructions(&examiner, &dir, &cache, &out, None)?;
+        }
+        println!(
+            "xtask: examiner grade <{count} notebooks> --jobs 1: {total} instructions in {} \
+             (callgrind, {:.0} s)",
+            only.unwrap_or("the whole run"),
+            started.elapsed().as_secs_f64()
+        );
+        counts.push(total);
+    }
+    // The first copies of each notebook also pay one-time costs (lazily built regexes and
+    // tables); the difference is the steady state that `cargo xtask bench grading` times.
+    let per_notebook = counts[1].saturating_sub(counts[0]) as f64 / n as f64;
+    println!(
+        "instructions per graded notebook: {per_notebook:.0} ((I({}) - I({n})) / {n}; {} \
+         source notebooks, examiner grade --jobs 1)",
+        2 * n,
+        files.len()
+    );
+    Ok(())
 }
 
 /// The project's test gate: what the README's test command and `.ci/run` run.
