@@ -63,10 +63,10 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
-    /// Draft a rubric from a blank course template: questions, locators, guessed answer
-    /// kinds, the template's code, and keys computed where a computation applies.
+    /// Draft a rubric from a blank course template.
     ///
-    /// What cannot be guessed is written TODO; `examiner rubric lint` lists those left.
+    /// The draft has the template's questions with locators, guessed answer kinds, the
+    /// template's code, and keys computed where a computation applies. What cannot be guessed is written TODO; `examiner rubric lint` lists those left.
     Init {
         /// The blank template notebook (.ipynb).
         template: PathBuf,
@@ -129,9 +129,10 @@ pub enum RubricCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Write the student edition of a rubric: locators, answer kinds and points, without
-    /// keys, known mistakes, feedback or samples. `examiner check` with it shows what was
-    /// found and read, never a verdict.
+    /// Write the student edition of a rubric: no keys, mistakes, feedback or samples.
+    ///
+    /// It keeps the locators, answer kinds and points. `examiner check` with it shows what
+    /// was found and read, never a verdict.
     Student {
         /// The rubric.
         file: PathBuf,
