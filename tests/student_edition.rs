@@ -1,4 +1,5 @@
-//! Student editions (`examiner rubric student`): the class in `submissions/` graded with the
+//! Student editions (`examiner rubric student`): an edition holds no key, mistake, sample or
+//! import (what a rubric imports is written inline); the class in `submissions/` graded with the
 //! student editions of every shipped rubric shows no verdict and no key in any output (the
 //! terminal, results.json, gradebook.csv, junit.xml, items, feedback); and `check` with one
 //! says once at the top that it gives no verdict. Independent evidence of "no key": the full
@@ -84,6 +85,8 @@ fn grading_with_student_editions_shows_no_verdict_and_no_key() {
         assert!(edition.student);
         let text = std::fs::read_to_string(&out).unwrap();
         for banned in [
+            "imports:",
+            "- use:",
             "mistakes:",
             "samples:",
             "reference:",
