@@ -1,6 +1,8 @@
 //! Time and peak memory of each reference computation for the seeds' question set, the
-//! receptive field on the 1024x1024 input included. Run with `cargo xtask bench` (or
-//! `cargo bench --bench reference`); it prints a table, it asserts nothing.
+//! receptive field on the 1024x1024 input included, the networks of the Distill table
+//! (VGG-16 on 224x224 among them), class models (ResNet-style, two-branch), and the median
+//! over the 60 generated conv/pool stacks of `tests/reference.rs`. Run with `cargo xtask
+//! bench` (or `cargo bench --bench reference`); it prints a table, it asserts nothing.
 //!
 //! Peak memory is the process's resident high-water mark (Linux `VmHWM`), reset before each
 //! computation through `/proc/self/clear_refs`; elsewhere it is not reported.
@@ -9,7 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use examiner::reference::cache::Cache;
-use examiner::reference::{dropout, gradient, receptive_field, shape, Code};
+use examiner::reference::layers::{Conv2d, Layer, Pool2d};
+use examiner::reference::python::eval::{Module, ModuleKind};
+use examiner::reference::{dropout, gradient, parameters, receptive_field, shape, Code};
 
 const RUNS: usize = 5;
 
@@ -50,8 +54,96 @@ fn measure(mut f: impl FnMut()) -> (Duration, Option<u64>) {
     (times[RUNS / 2], peak)
 }
 
+/// The generator of `tests/reference.rs`, so the stacks are the same 60.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+    fn pair(&mut self, lo: i64, hi: i64, square: bool) -> [i64; 2] {
+        let a = self.range(lo, hi);
+        if square {
+            [a, a]
+        } else {
+            [a, self.range(lo, hi)]
+        }
+    }
+}
+
+/// A random stack of 1 to 5 conv/pool layers (the test's generator, kept in step with it).
+fn random_stack(rng: &mut XorShift) -> Vec<Layer> {
+    let mut layers = Vec::new();
+    let mut channels = rng.range(1, 3);
+    for _ in 0..rng.range(1, 5) {
+        let square = rng.range(0, 2) > 0;
+        match rng.range(0, 3) {
+            0 | 1 => {
+                let out = rng.range(1, 4);
+                let kernel = rng.pair(1, 6, square);
+                layers.push(Layer::Conv2d(Conv2d {
+                    stride: rng.pair(1, 3, square),
+                    padding: [rng.range(0, kernel[0] / 2), rng.range(0, kernel[1] / 2)],
+                    dilation: rng.pair(1, 3, square),
+                    ..Conv2d::new(channels, out, kernel)
+                }));
+                channels = out;
+                layers.push(Layer::ReLU);
+            }
+            2 => {
+                let kernel = rng.pair(2, 4, square);
+                layers.push(Layer::MaxPool2d(Pool2d {
+                    stride: rng.pair(1, 3, square),
+                    padding: [rng.range(0, kernel[0] / 2), rng.range(0, kernel[1] / 2)],
+                    dilation: rng.pair(1, 2, square),
+                    ..Pool2d::new(kernel)
+                }));
+            }
+            _ => {
+                let kernel = rng.pair(2, 3, square);
+                layers.push(Layer::AvgPool2d(Pool2d {
+                    stride: rng.pair(1, 2, square),
+                    ..Pool2d::new(kernel)
+                }));
+            }
+        }
+    }
+    layers
+}
+
+/// Median and largest time of the receptive field over the 60 generated stacks.
+fn generated_stacks() -> (Duration, Duration) {
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut times = Vec::new();
+    for _ in 0..60 {
+        let layers = random_stack(&mut rng);
+        let module = Module {
+            id: 1,
+            kind: ModuleKind::Sequential(layers.into_iter().enumerate().collect()),
+            span: Default::default(),
+        };
+        receptive_field::of_module(&module, None).unwrap();
+        let start = Instant::now();
+        receptive_field::of_module(&module, None).unwrap();
+        times.push(start.elapsed());
+    }
+    times.sort();
+    (times[times.len() / 2], times[times.len() - 1])
+}
+
 fn main() {
     tch::set_num_threads(1);
+    let vgg16 = fixture("vgg16.py");
+    let alexnet = fixture("alexnet.py");
+    let mobilenet = fixture("mobilenet_v1.py");
+    let resnet = fixture("resnet_bottleneck.py");
+    let two_branch = fixture("two_branch.py");
     let cnn = fixture("seed_cnn.py");
     let embedding = fixture("embedding.py");
     let foo_code = fixture("foo_gradient.py");
@@ -78,6 +170,48 @@ fn main() {
             Box::new(|| {
                 let code = Code::new(&cnn).unwrap();
                 receptive_field::receptive_field(&code, None, Some(vec![1, 3, 64, 64])).unwrap();
+            }),
+        ),
+        (
+            "receptive field of VGG-16 (+ output shape on 1x3x224x224)",
+            Box::new(|| {
+                let code = Code::new(&vgg16).unwrap();
+                receptive_field::receptive_field(&code, None, None).unwrap();
+            }),
+        ),
+        (
+            "receptive field of AlexNet (+ output shape on 1x3x224x224)",
+            Box::new(|| {
+                let code = Code::new(&alexnet).unwrap();
+                receptive_field::receptive_field(&code, None, None).unwrap();
+            }),
+        ),
+        (
+            "receptive field of MobileNet-v1, a class (+ output shape)",
+            Box::new(|| {
+                let code = Code::new(&mobilenet).unwrap();
+                receptive_field::receptive_field(&code, None, None).unwrap();
+            }),
+        ),
+        (
+            "receptive field of the ResNet-style class, 7 bottlenecks",
+            Box::new(|| {
+                let code = Code::new(&resnet).unwrap();
+                receptive_field::receptive_field(&code, None, None).unwrap();
+            }),
+        ),
+        (
+            "receptive field of the two-branch class",
+            Box::new(|| {
+                let code = Code::new(&two_branch).unwrap();
+                receptive_field::receptive_field(&code, None, None).unwrap();
+            }),
+        ),
+        (
+            "parameters of the ResNet-style class (+ output shape)",
+            Box::new(|| {
+                let code = Code::new(&resnet).unwrap();
+                parameters::parameters(&code, None, None).unwrap();
             }),
         ),
         (
@@ -116,7 +250,11 @@ fn main() {
     let mut total = Duration::ZERO;
     for (name, f) in &cases {
         let (t, peak) = measure(f);
-        if !name.starts_with("parse") && !name.contains("only") {
+        let seed_key = name.contains("seed CNN (")
+            || name.starts_with("embedding")
+            || name.starts_with("dropout")
+            || name.starts_with("gradient");
+        if seed_key {
             total += t;
         }
         let peak = peak.map_or("n/a".to_string(), |k| {
@@ -128,6 +266,14 @@ fn main() {
         "{:<70} {:>8.1} ms",
         "whole seed question set (the five keys)",
         total.as_secs_f64() * 1e3
+    );
+
+    let (median, largest) = generated_stacks();
+    println!(
+        "{:<70} {:>8.1} ms   (largest {:.1} ms)",
+        "receptive field, median over the 60 generated stacks",
+        median.as_secs_f64() * 1e3,
+        largest.as_secs_f64() * 1e3
     );
 
     let cache = Cache::in_memory();

@@ -22,9 +22,10 @@ pub enum Command {
     /// Compute an answer key from a question's PyTorch code, with libtorch.
     ///
     /// The code is read, never executed: examiner understands nn.Sequential of the common
-    /// layers, tensors made by torch.rand/randn/randint/ones/zeros, names bound by simple
-    /// assignments, `*[...] * N` repetition and `def f(...): return <expr>`. Anything else is
-    /// refused with its line and column.
+    /// layers, `class Name(nn.Module)` with `__init__` and `forward`, tensors made by
+    /// torch.rand/randn/randint/ones/zeros, names bound by simple assignments, `*[...] * N`
+    /// repetition and `def f(...): return <expr>`. Anything else is refused with its line and
+    /// column.
     #[command(subcommand)]
     Reference(Reference),
     /// Work with rubrics (answer keys).
@@ -153,15 +154,30 @@ pub enum RubricCommand {
 pub enum Reference {
     /// Receptive field of one output pixel of a CNN, by autograd and by the closed form.
     ///
-    /// Example: examiner reference receptive-field question.py
+    /// The model is an nn.Sequential or an nn.Module class (residual and multi-path models
+    /// included). Example: examiner reference receptive-field question.py
     #[command(name = "receptive-field")]
     ReceptiveField {
-        /// The model's name in the code [default: the last nn.Sequential assigned].
+        /// The model's name in the code [default: the last model assigned].
         #[arg(long)]
         model: Option<String>,
         /// Input shape N,C,H,W [default: the input the code feeds the model].
         #[arg(long, value_parser = parse_shape, value_name = "N,C,H,W")]
-        input: Option<Vec<i64>>,
+        input: Option<Shape>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Parameter counts of a model, per layer and in total, and its output shape.
+    ///
+    /// As PyTorch's `sum(p.numel() for p in model.parameters())`: a module used twice counts
+    /// once. Example: examiner reference parameters question.py
+    Parameters {
+        /// The model's name in the code [default: the last model assigned].
+        #[arg(long)]
+        model: Option<String>,
+        /// Input shape for the output shape [default: the input the code feeds the model].
+        #[arg(long, value_parser = parse_shape, value_name = "SHAPE")]
+        input: Option<Shape>,
         #[command(flatten)]
         common: Common,
     },
@@ -207,7 +223,7 @@ pub enum Reference {
         model: Option<String>,
         /// With --profile: the input shape [default: the code's, or a batch of 64].
         #[arg(long, value_parser = parse_shape, value_name = "SHAPE", requires = "profile")]
-        input: Option<Vec<i64>>,
+        input: Option<Shape>,
         #[command(flatten)]
         common: Common,
     },
@@ -235,7 +251,13 @@ pub enum Format {
     Json,
 }
 
-fn parse_shape(s: &str) -> Result<Vec<i64>, String> {
+/// A shape given on the command line (`1,3,224,224`). Spelled as a path, not `Vec<i64>`:
+/// clap's derive reads a bare `Vec` as "the flag repeats, one `i64` each", which does not match
+/// the parser (one flag, a whole shape) and panicked at run time ("Mismatch between definition
+/// and access").
+pub type Shape = ::std::vec::Vec<i64>;
+
+fn parse_shape(s: &str) -> Result<Shape, String> {
     let dims: Result<Vec<i64>, _> = s
         .trim_matches(['(', ')', '[', ']'])
         .split([',', 'x'])
@@ -246,5 +268,38 @@ fn parse_shape(s: &str) -> Result<Vec<i64>, String> {
         _ => Err(format!(
             "`{s}` is not a shape; write positive sizes separated by commas, e.g. 1,3,224,224"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks on every subcommand and flag (types that do not match
+    /// their parsers, conflicting names, `requires` on unknown arguments, ...).
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// Every flag whose type is not a plain value is read back as what it declares.
+    #[test]
+    fn shapes_parse_as_one_value() {
+        let cli = Cli::try_parse_from([
+            "examiner",
+            "reference",
+            "receptive-field",
+            "--input",
+            "1,3,512,512",
+            "q.py",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Reference(Reference::ReceptiveField { input, .. }) => {
+                assert_eq!(input, Some(vec![1, 3, 512, 512]));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
     }
 }

@@ -167,3 +167,236 @@ fn a_missing_file_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.py"));
 }
+
+/// A temporary folder for one test.
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("examiner-flags-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every documented flag of every subcommand (src/cli.rs, README.md), run through the binary:
+/// none may panic (exit 101, clap's "Mismatch between definition and access" included), and
+/// each exits with a documented code. Inputs are the small fixtures, so the whole table runs
+/// in seconds.
+#[test]
+fn every_documented_flag_runs_without_a_panic() {
+    let dir = temp("all");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The rubric of rubrics/FORMAT.md and a one-answer notebook written here.
+    let doc = std::fs::read_to_string(root.join("rubrics/FORMAT.md")).unwrap();
+    let start = doc.find("```yaml\n").unwrap() + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    let rubric = dir.join("example.yaml");
+    std::fs::write(&rubric, &doc[start..end]).unwrap();
+    let subs = dir.join("class");
+    std::fs::create_dir_all(&subs).unwrap();
+    let notebook = serde_json::json!({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": ["# Summary Questions\n", "### CNNs\n"]},
+            {"cell_type": "markdown", "metadata": {}, "source": [
+                "3. Imagine a CNN with three convolutional layers, defined as follows:\n"]},
+            {"cell_type": "markdown", "metadata": {}, "source": [
+                "What is the size of the receptive field of each pixel in the output tensor?"]},
+            {"cell_type": "markdown", "metadata": {}, "source": ["**Answer:** it is 112 pixels"]}
+        ]
+    });
+    let nb = subs.join("one.ipynb");
+    std::fs::write(&nb, serde_json::to_vec(&notebook).unwrap()).unwrap();
+    let out = dir.join("out");
+    let (rubric, nb, subs, out) = (
+        rubric.to_str().unwrap(),
+        nb.to_str().unwrap(),
+        subs.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let cnn = fixture("seed_cnn.py");
+    let cnn = cnn.to_str().unwrap();
+    let foo = fixture("foo_gradient.py");
+    let foo = foo.to_str().unwrap();
+    let mlp = fixture("mlpirate.py");
+    let mlp = mlp.to_str().unwrap();
+    let emb = fixture("embedding.py");
+    let emb = emb.to_str().unwrap();
+    let stack = dir.join("stack.py");
+    std::fs::write(
+        &stack,
+        "import torch.nn as nn\nstack = nn.Sequential(nn.Dropout(0.1), nn.Dropout(p=0.2))\n",
+    )
+    .unwrap();
+    let stack = stack.to_str().unwrap();
+    let resnet = fixture("resnet_bottleneck.py");
+    let resnet = resnet.to_str().unwrap();
+
+    let ok: &[i32] = &[0];
+    let ok_or_1: &[i32] = &[0, 1];
+    let cases: Vec<(Vec<&str>, &[i32])> = vec![
+        (vec!["--version"], ok),
+        (vec!["--help"], ok),
+        (vec!["reference", "--help"], ok),
+        (vec!["rubric", "--help"], ok),
+        // reference receptive-field: --model, --input, --format, --no-cache, FILE and -.
+        (vec!["reference", "receptive-field", cnn], ok),
+        (
+            vec![
+                "reference",
+                "receptive-field",
+                "--model",
+                "cnn",
+                "--input",
+                "1,3,512,512",
+                "--format",
+                "json",
+                "--no-cache",
+                cnn,
+            ],
+            ok,
+        ),
+        (
+            vec![
+                "reference",
+                "receptive-field",
+                "--input",
+                "(2, 3, 64, 64)",
+                resnet,
+            ],
+            ok,
+        ),
+        (
+            vec!["reference", "receptive-field", "--format", "text", cnn],
+            ok,
+        ),
+        // reference shape: --name.
+        (
+            vec!["reference", "shape", "--name", "Y", "--no-cache", emb],
+            ok,
+        ),
+        (vec!["reference", "shape", "--format", "json", emb], ok),
+        // reference dropout: --p (repeated), --model, FILE, --format.
+        (vec!["reference", "dropout", "--p", "0.1", "--p", "0.2"], ok),
+        (
+            vec![
+                "reference",
+                "dropout",
+                "--model",
+                "stack",
+                "--format",
+                "json",
+                stack,
+            ],
+            ok,
+        ),
+        // reference gradient: --of, --wrt, --profile, --model, --input.
+        (
+            vec!["reference", "gradient", "--of", "loss", "--wrt", "W,b", foo],
+            ok,
+        ),
+        (
+            vec![
+                "reference",
+                "gradient",
+                "--profile",
+                "--model",
+                "mlpirate",
+                "--input",
+                "8,42",
+                "--format",
+                "json",
+                mlp,
+            ],
+            ok,
+        ),
+        // reference parameters: --model, --input, --format, --no-cache.
+        (vec!["reference", "parameters", resnet], ok),
+        (
+            vec![
+                "reference",
+                "parameters",
+                "--model",
+                "cnn",
+                "--input",
+                "1,3,64,64",
+                "--format",
+                "json",
+                "--no-cache",
+                cnn,
+            ],
+            ok,
+        ),
+        // rubric lint / test.
+        (vec!["rubric", "lint", rubric], ok_or_1),
+        (vec!["rubric", "test", rubric], ok_or_1),
+        // check: --rubric, --format text|json|junit.
+        (vec!["check", nb, "--rubric", rubric], ok_or_1),
+        (
+            vec!["check", nb, "--rubric", rubric, "--format", "json"],
+            ok_or_1,
+        ),
+        (
+            vec!["check", nb, "--rubric", rubric, "--format", "junit"],
+            ok_or_1,
+        ),
+        // grade: --rubric, --out, --gradescope, --fail-under (points and %), --details, --jobs.
+        (
+            vec![
+                "grade",
+                subs,
+                "--rubric",
+                rubric,
+                "--out",
+                out,
+                "--gradescope",
+                "--details",
+                "--jobs",
+                "1",
+            ],
+            ok,
+        ),
+        (
+            vec!["grade", subs, "--rubric", rubric, "--fail-under", "60%"],
+            ok_or_1,
+        ),
+        (
+            vec!["grade", subs, "--rubric", rubric, "--fail-under", "1"],
+            ok_or_1,
+        ),
+    ];
+    let cache = dir.join(".cache");
+    for (args, expected) in &cases {
+        let started = std::time::Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_examiner"))
+            .args(args)
+            .current_dir(&dir)
+            .env("EXAMINER_CACHE_DIR", &cache)
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("examiner runs");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        let code = o.status.code().unwrap_or(-1);
+        eprintln!("{:>6.2} s  {args:?}", started.elapsed().as_secs_f64());
+        assert!(
+            expected.contains(&code),
+            "{args:?} exited {code}, expected one of {expected:?}: {stderr}"
+        );
+    }
+    // A bad value is a usage error (2), never a panic.
+    for args in [
+        vec!["reference", "receptive-field", "--input", "1,3,x", cnn],
+        vec!["reference", "receptive-field", "--input", "0,3,8,8", cnn],
+        vec!["grade", "--fail-under", "lots"],
+        vec!["check", nb, "--format", "yaml"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_examiner"))
+            .args(&args)
+            .current_dir(&dir)
+            .env("EXAMINER_CACHE_DIR", &cache)
+            .output()
+            .expect("examiner runs");
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -237,11 +237,9 @@ fn per_kind_right_flagged_confidently_wrong() {
     for l in &lines {
         eprintln!("{l}");
     }
-    // Issue 9 acceptance: at most 2 flagged, 0 confidently wrong. The two confidently wrong
-    // left on this branch are answers grouped under an answers heading, which extraction
-    // does not find yet (the layout work of issue 9); lower the bound to 0 once it lands.
+    // Issue 9 acceptance: at most 2 flagged, 0 confidently wrong.
     assert!(totals[1] <= 2, "{} answers flagged (at most 2)", totals[1]);
-    assert!(totals[2] <= 2, "{} answers confidently wrong", totals[2]);
+    assert!(totals[2] == 0, "{} answers confidently wrong", totals[2]);
 }
 
 #[test]

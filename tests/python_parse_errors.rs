@@ -35,7 +35,55 @@ fn with_block() {
 
 #[test]
 fn class_definition() {
+    insta::assert_snapshot!(error("class Net:\n    pass\n"));
+}
+
+#[test]
+fn class_without_methods() {
     insta::assert_snapshot!(error("class Net(nn.Module):\n    pass\n"));
+}
+
+#[test]
+fn class_attribute() {
+    insta::assert_snapshot!(error(
+        "class Net(nn.Module):\n    channels = 4\n    def forward(self, x):\n        return x\n"
+    ));
+}
+
+#[test]
+fn if_in_forward() {
+    insta::assert_snapshot!(error(
+        "class Net(nn.Module):\n    def forward(self, x):\n        if x.sum() > 0:\n            \
+         return x\n        return -x\n"
+    ));
+}
+
+#[test]
+fn while_in_init() {
+    insta::assert_snapshot!(error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         while True:\n            pass\n"
+    ));
+}
+
+#[test]
+fn nested_def_in_method() {
+    insta::assert_snapshot!(error(
+        "class Net(nn.Module):\n    def forward(self, x):\n        def g(y):\n            \
+         return y\n        return g(x)\n"
+    ));
+}
+
+#[test]
+fn for_loop_outside_a_class_is_still_refused() {
+    let e = error("layers = []\nfor i in range(3):\n    layers.append(nn.ReLU())\n");
+    assert!(e.starts_with("2:1: `for` loops are not supported"), "{e}");
+}
+
+#[test]
+fn attribute_assignment_outside_a_method_is_still_refused() {
+    let e = error("model.fc = nn.Linear(4, 2)\n");
+    assert!(e.contains("assignments to attributes"), "{e}");
 }
 
 #[test]

@@ -26,7 +26,61 @@ fn undefined_name() {
 
 #[test]
 fn unsupported_tensor_method() {
-    insta::assert_snapshot!(code_error("x = torch.rand(2, 3)\ny = x.view(6)\n"));
+    insta::assert_snapshot!(code_error("x = torch.rand(2, 3)\ny = x.numpy()\n"));
+}
+
+/// A class model's errors point into its methods, with the class's name.
+#[test]
+fn class_without_forward() {
+    insta::assert_snapshot!(code_error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+    ));
+}
+
+#[test]
+fn forward_uses_an_attribute_init_never_set() {
+    insta::assert_snapshot!(code_error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         self.conv = nn.Conv2d(3, 8, 3)\n    def forward(self, x):\n        return self.cnv(x)\n\
+         net = Net()\n"
+    ));
+}
+
+#[test]
+fn forward_returns_a_number() {
+    insta::assert_snapshot!(code_error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n    \
+         def forward(self, x):\n        return 3\nnet = Net()\n"
+    ));
+}
+
+#[test]
+fn unsupported_functional() {
+    insta::assert_snapshot!(code_error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n    \
+         def forward(self, x):\n        return F.softmax(x, dim=1)\nnet = Net()\n"
+    ));
+}
+
+#[test]
+fn a_loop_that_runs_too_long() {
+    insta::assert_snapshot!(code_error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         for i in range(100000):\n            for j in range(100000):\n                \
+         k = i\n    def forward(self, x):\n        return x\nnet = Net()\n"
+    ));
+}
+
+#[test]
+fn paths_with_different_strides_cannot_merge() {
+    let code = Code::new(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         self.a = nn.Conv2d(1, 1, 3, stride=2)\n        self.b = nn.Conv2d(1, 1, 1)\n    \
+         def forward(self, x):\n        return self.a(x) + self.b(x)\nnet = Net()\n",
+    )
+    .expect("valid code");
+    let err = receptive_field::receptive_field(&code, None, None).expect_err("refused");
+    insta::assert_snapshot!(err.to_string());
 }
 
 #[test]
@@ -69,4 +123,30 @@ fn no_such_model() {
     let code = Code::new("N = 4\ncnn = nn.Sequential(nn.Conv2d(3, 8, 3))\n").expect("valid code");
     let err = receptive_field::receptive_field(&code, Some("net"), None).expect_err("refused");
     insta::assert_snapshot!(err.to_string());
+}
+
+/// A loop can chain layers without bound; the graph's depth is bounded where it is built.
+#[test]
+fn a_graph_too_deep() {
+    insta::assert_snapshot!(code_error(
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        \
+         self.conv = nn.Conv2d(1, 1, 1)\n    def forward(self, x):\n        \
+         for i in range(5000):\n            x = self.conv(x)\n        return x\nnet = Net()\n"
+    ));
+}
+
+/// Shared values are evaluated once: 60 doublings of one tensor are 60 operations, not 2^60.
+#[test]
+fn a_graph_that_reuses_values_is_not_exponential() {
+    let mut source = String::from("x = torch.ones(2, 2)\n");
+    for _ in 0..60 {
+        source.push_str("x = x + x\n");
+    }
+    source.push_str("y = torch.sum(x)\n");
+    let code = Code::new(&source).expect("valid code");
+    let s = shape::shape(&code, Some("y")).expect("computes");
+    assert!(s.shape.is_empty());
+    let g = examiner::reference::gradient::gradient(&code, Some("y"), &["x".to_string()]);
+    // `x` is rebound: the leaf is no longer `x`; the engine says so instead of hanging.
+    assert!(g.is_err());
 }

@@ -138,6 +138,38 @@ pub struct Candidate {
     pub kind: Conclusion,
 }
 
+/// Whether `between` takes back the value before it: a word of correction ("actually",
+/// "instead", "mistake", "oops", "sorry", "wait", "recounting", ...) or a question answered
+/// "no" (`= 121? No, ...`). Narrower than the formula reader's list: "not" and "but" are
+/// everyday words in a numeric derivation ("no padding", "but the stride is 2").
+fn retracted(between: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "actually",
+        "instead",
+        "mistake",
+        "mistaken",
+        "oops",
+        "sorry",
+        "wait",
+        "correction",
+        "corrected",
+        "recount",
+        "recounting",
+        "recomputing",
+        "redo",
+        "redoing",
+    ];
+    let lower = between.to_lowercase();
+    let asked_no = lower
+        .split('?')
+        .skip(1)
+        .any(|after| after.trim_start().starts_with("no"));
+    asked_no
+        || lower
+            .split(|c: char| !c.is_alphabetic())
+            .any(|w| WORDS.contains(&w))
+}
+
 /// The value a student concludes with; see [`final_value`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FinalValue {
@@ -1171,6 +1203,20 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
         }
     }
 
+    // A value the student takes back ("= 121? No, recounting ... 112", "Actually, ...") is no
+    // conclusion: a retraction between it and a later value drops it.
+    let taken_back = |k: usize| {
+        usable.iter().any(|&m| {
+            alone[m]
+                && mentions[m].span.start >= mentions[k].span.end
+                && retracted(
+                    t.get(mentions[k].span.end..mentions[m].span.start)
+                        .unwrap_or(""),
+                )
+        })
+    };
+    cands.retain(|&(_, k)| !taken_back(k));
+
     // The most explicit conclusion; among equally explicit ones, the last written.
     let chosen = cands
         .iter()
@@ -1191,6 +1237,30 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
             kind,
             Conclusion::Boxed | Conclusion::Bold | Conclusion::AnswerPhrase
         ) {
+            others.push((kind, k));
+        }
+    }
+    // A keyword conclusion that opens the answer ("The receptive field is 112." before the
+    // working) is stated as the answer as much as the last one is: two that disagree are two
+    // answers. Keyword phrases in the middle of a derivation are its steps.
+    for &(kind, k) in &cands {
+        let at = mentions[k].span;
+        let opening = t[..sentence_start(t, at.start)].trim().is_empty();
+        // A statement, not a step: its sentence holds no other number (`... is the 13=7*2-1`
+        // opens a derivation).
+        let rest = &t[at.end..];
+        let sentence_end = at.end
+            + ["\n", ". ", "? ", "! "]
+                .iter()
+                .filter_map(|p| rest.find(p))
+                .min()
+                .unwrap_or(rest.len());
+        let alone_in_sentence = usable
+            .iter()
+            .filter(|&&m| mentions[m].span.start < sentence_end)
+            .count()
+            == 1;
+        if kind == Conclusion::KeywordPhrase && opening && alone_in_sentence {
             others.push((kind, k));
         }
     }
@@ -1501,6 +1571,44 @@ mod tests {
     fn only_list_markers_is_no_value() {
         assert!(final_value("**2.** The definition talks about regions").is_none());
         assert_eq!(fv("1. RF=112").value, 112.0);
+    }
+
+    #[test]
+    fn taken_back_values_and_opening_statements() {
+        // Retracted: the corrected value is the answer, and the first casts no doubt.
+        let v = fv("The receptive field is 104.\n\nActually, I forgot a pooling: the receptive field is 112.");
+        assert_eq!(v.value, 112.0);
+        assert!(
+            v.other_candidates.iter().all(|c| c.value != 104.0),
+            "{:?}",
+            v.other_candidates
+        );
+        let v = fv("r = 1 + 2 + 4 = 121? No, recounting with the jumps gives 112.");
+        assert_eq!(v.value, 112.0);
+        // Two plain statements of the answer that disagree: both are reported.
+        let v = fv("The receptive field is 112.\n\nThe receptive field is 104.");
+        assert_eq!(v.value, 104.0);
+        assert!(
+            v.other_candidates.iter().any(|c| c.value == 112.0),
+            "{:?}",
+            v.other_candidates
+        );
+        // An opening sentence that computes is the first step of the working.
+        let v = fv("From the end, the field of the last layer is 13=7*2-1.\nThen pooling doubles it to 26.\nIn the end the receptive field is 112.");
+        assert_eq!(v.value, 112.0);
+        assert!(
+            v.other_candidates.iter().all(|c| c.value != 13.0),
+            "{:?}",
+            v.other_candidates
+        );
+        // Keyword phrases inside the working are its steps, not rival answers.
+        let v = fv("First the receptive field is 3.\nAfter pooling the receptive field is 4.\nSo the receptive field is 112.");
+        assert_eq!(v.value, 112.0);
+        assert!(
+            v.other_candidates.iter().all(|c| c.value != 4.0),
+            "{:?}",
+            v.other_candidates
+        );
     }
 
     #[test]

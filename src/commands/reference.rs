@@ -1,5 +1,5 @@
 //! `examiner reference ...`: one reference computation from the command line (receptive
-//! field, shape, dropout, gradient) on question code from a file or standard input, through
+//! field, parameters, shape, dropout, gradient) on question code from a file or standard input, through
 //! the same cache as grading.
 
 use std::io::Read;
@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::print;
 use crate::cli::{Common, Reference};
 use crate::reference::cache::Cache;
-use crate::reference::{dropout, gradient, receptive_field, shape, Code};
+use crate::reference::{dropout, gradient, parameters, receptive_field, shape, Code};
 use crate::report;
 
 pub fn run(r: Reference) -> anyhow::Result<i32> {
@@ -24,6 +24,16 @@ pub fn run(r: Reference) -> anyhow::Result<i32> {
                 receptive_field::receptive_field(code, model.as_deref(), input.clone())
             })?;
             print(common.format, &rf, report::reference::receptive_field)
+        }
+        Reference::Parameters {
+            model,
+            input,
+            common,
+        } => {
+            let p = with_code(&common, "parameters", &(&model, &input), |code| {
+                parameters::parameters(code, model.as_deref(), input.clone())
+            })?;
+            print(common.format, &p, report::reference::parameters)
         }
         Reference::Shape { name, common } => {
             let s = with_code(&common, "shape", &name, |code| {

@@ -249,16 +249,48 @@ fn select_part(e: &mut Extraction, part: usize) {
         e.confidence = e.confidence.min(0.6);
         return;
     }
-    let Some(&from) = starts.get(part - 1) else {
+    // Each part as (where its body starts, where it ends). Two kinds of labelled line are no
+    // part of their own: one that only points on ("2. Answers below", then `3.` and `4.`
+    // answer the sub-parts), and a title the student gave the question's answer ("2. Snippet")
+    // above indented sub-parts.
+    let indent = |at: usize| e.text[at..].len() - e.text[at..].trim_start().len();
+    let parts: Vec<(usize, usize)> = starts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &from)| {
+            let to = starts.get(i + 1).copied().unwrap_or(e.text.len());
+            let chosen = &e.text[from..to];
+            let label_end = part_label()
+                .find(chosen)
+                .map_or_else(|| chosen.find('.').map_or(0, |i| i + 1), |m| m.end());
+            let body = &e.text[from + label_end..to];
+            let title = body.trim().lines().count() <= 1
+                && body.split_whitespace().count() <= 3
+                && !body.chars().any(|c| c.is_ascii_digit())
+                && starts
+                    .get(i + 1)
+                    .is_some_and(|&next| indent(next) > indent(from));
+            (!is_pointer(body) && !title).then_some((from + label_end, to))
+        })
+        .collect();
+    let Some(&(body, to)) = parts.get(part - 1) else {
         e.text.clear();
         return;
     };
-    let to = starts.get(part).copied().unwrap_or(e.text.len());
-    let chosen = &e.text[from..to];
-    let label_end = part_label()
-        .find(chosen)
-        .map_or_else(|| chosen.find('.').map_or(0, |i| i + 1), |m| m.end());
-    e.narrow(from + label_end, to);
+    e.narrow(body, to);
+}
+
+/// Whether an item or part only points on to the answers after it: `Answers below`,
+/// `see below`, `the answer is underneath`.
+fn is_pointer(body: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?i)^\W*(?:(?:the\s+)?answers?\s+(?:are\s+|is\s+)?|see\s+)?(?:below|underneath|following)\W*$",
+        )
+        .expect("valid")
+    })
+    .is_match(body.trim())
 }
 
 /// Finds each question's text, in notebook order where possible.
@@ -685,16 +717,9 @@ fn split_grouped(rubric: &Rubric, out: &mut [Extraction]) {
 /// An item that only points on (`**4.** Answers below`) to sub-answers numbered on after it
 /// (`**5.**`, `**6.**`, ...): the item stretched over those, their labels kept.
 fn continued_below(text: &str, item: &Item, items: &[Item]) -> Item {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let pointer = RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)^\W*(?:(?:the\s+)?answers?\s+(?:are\s+)?|see\s+)?(?:below|underneath|following)\W*$",
-        )
-        .expect("valid")
-    });
     let body = text.get(item.start..item.end).unwrap_or_default();
     let own = item.number.parse::<u32>().unwrap_or(u32::MAX);
-    if !pointer.is_match(body.trim()) {
+    if !is_pointer(body) {
         return item.clone();
     }
     let end = items
@@ -901,6 +926,15 @@ mod tests {
             "2.1 the output is (5, 6, 7, 8, 42000)\n2.2 a weight matrix of size (42, 42000)".into();
         select_part(&mut e, 1);
         assert_eq!(e.text, "the output is (5, 6, 7, 8, 42000)");
+        let mut e = Extraction::missing("x", true);
+        e.text =
+            "**2.** Answers below\n\n**3.** Y has shape (5, 6)\n\n**4.** use a lookup table".into();
+        select_part(&mut e, 1);
+        assert_eq!(e.text, "Y has shape (5, 6)");
+        let mut e = Extraction::missing("x", true);
+        e.text = "2. Lookup\n    1. Y has shape (5, 6)\n    1. index a weight table".into();
+        select_part(&mut e, 2);
+        assert_eq!(e.text, "index a weight table");
         let mut e = Extraction::missing("x", true);
         e.text = "no labels here".into();
         select_part(&mut e, 2);

@@ -29,8 +29,9 @@ impl Code {
         Ok(Code { evaluated })
     }
 
-    /// The model named `name`, or by default the last `nn.Sequential` the code assigns (or, if
-    /// it assigns none, the last one it builds in an expression).
+    /// The model named `name`, or by default the last model (an `nn.Sequential` or an instance
+    /// of an `nn.Module` class) the code assigns (or, if it assigns none, the last one it
+    /// builds in an expression).
     pub fn model(&self, name: Option<&str>) -> Result<NamedModel> {
         if let Some(name) = name {
             return match self.evaluated.get(name).map(|b| &b.value) {
@@ -48,7 +49,12 @@ impl Code {
                 ))),
             };
         }
-        let is_sequential = |m: &Rc<Module>| matches!(m.kind, ModuleKind::Sequential(_));
+        let is_sequential = |m: &Rc<Module>| {
+            matches!(
+                m.kind,
+                ModuleKind::Sequential(_) | ModuleKind::Chain(_) | ModuleKind::Class(_)
+            )
+        };
         let assigned = self
             .evaluated
             .bindings
@@ -80,7 +86,11 @@ impl Code {
                     module,
                 })
             });
-        in_expression.ok_or_else(|| Error::Invalid("the code builds no nn.Sequential".to_string()))
+        in_expression.ok_or_else(|| {
+            Error::Invalid(
+                "the code builds no model (nn.Sequential or nn.Module class)".to_string(),
+            )
+        })
     }
 
     /// The shape of the input the code feeds to `module` (`cnn(torch.rand(size=(...)))`), if

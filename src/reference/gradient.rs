@@ -197,6 +197,13 @@ const PROFILE_BATCH: i64 = 64;
 pub fn profile(code: &Code, model: Option<&str>, input: Option<Vec<i64>>) -> Result<Profile> {
     super::tensors::seeded(|| {
         let named = code.model(model)?;
+        if !named.module.is_sequential() {
+            return Err(Error::Invalid(format!(
+                "`{}` is not a sequence of layers; the gradient profile follows one path, give \
+                 an nn.Sequential",
+                named.name
+            )));
+        }
         let layers = named.module.layers();
         let input_shape = match input.or_else(|| code.input_shape(&named.module)) {
             Some(shape) => shape,

@@ -1,26 +1,43 @@
 //! The receptive field of one output pixel of a CNN, measured two independent ways that must
-//! agree: by autograd (which input pixels does one output pixel's gradient reach, with every
-//! path through the network open) and by the closed-form recurrence
-//! `r += d (k - 1) jump; jump *= stride`. The per-layer trace is what feedback compares a
-//! student's intermediate numbers with.
+//! agree:
+//!
+//! - **by autograd**, on a surrogate of the model: the same geometry (kernels, strides,
+//!   padding, dilation, every path of a class's `forward`), but one channel per path, weights
+//!   of ones, activations and normalisations as identities and pooling as a window of ones, on
+//!   the smallest input that contains the field. The gradient of one output pixel is nonzero
+//!   exactly on the input pixels it sees. The cost is that of the field, not of the model's
+//!   FLOPs or channels: VGG-16 is milliseconds.
+//! - **in closed form**, by the recurrence of Araujo, Norris & Sim ("Computing Receptive
+//!   Fields of Convolutional Neural Networks", Distill 2019) over the module graph:
+//!   `r += d (k - 1) jump; jump *= stride`, and at a merge (`+`, `torch.cat`) the union of the
+//!   paths' fields. The largest single path (the paper's "max over paths") is reported, and so
+//!   are merges whose paths' fields are centred differently (misaligned).
+//!
+//! The per-layer trace is what feedback compares a student's intermediate numbers with.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use super::code::Code;
 use super::error::{Error, Result};
-use super::layers::{Layer, Mode, Network};
-use super::python::eval::{DType, Module};
-use super::tensors::module_output_shape;
+use super::geometry;
+use super::layers::Layer;
+use super::python::ast::Span;
+use super::python::eval::{DType, Module, ModuleKind, Operand, TensorExpr};
 
-/// Largest input side tried when looking for an input big enough for the measurement.
-const MAX_SIDE: i64 = 1 << 14;
+/// Largest input (height x width) the surrogate is run on: 4M pixels, 32 MiB per tensor.
+const MAX_AREA: i64 = 1 << 22;
 
 /// The receptive field after one sliding-window layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceStep {
-    /// Position of the layer in the model (0-based, as `model[i]` in PyTorch).
+    /// Position of the layer application: in a `nn.Sequential`, its index as `model[i]` in
+    /// PyTorch; in a class's `forward`, the order in which layers run.
     pub index: usize,
+    /// The layer as torch prints it, preceded in a class model by its name
+    /// (`layer1.0.conv2: Conv2d(...)`).
     pub layer: String,
     /// Height and width, measured by autograd (equal to the closed form, or it is an error).
     pub receptive_field: [i64; 2],
@@ -28,20 +45,38 @@ pub struct TraceStep {
     pub jump: [i64; 2],
 }
 
+/// Paths that merge with fields centred at different input positions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Misalignment {
+    /// Where they merge (`line:col` of the `+` or `torch.cat`).
+    pub at: String,
+    /// How far apart the centres of the two fields are, in input pixels (height, width).
+    pub offset: [f64; 2],
+}
+
 /// The answer to "what is the receptive field of this CNN".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReceptiveField {
     pub model: String,
     /// The input the question feeds the model, when known.
     pub input_shape: Option<Vec<i64>>,
+    /// Height and width of the field of one output pixel: for a multi-path model, the union
+    /// of its paths' fields (what autograd measures).
     pub receptive_field: [i64; 2],
     /// The model's output shape for `input_shape`.
     pub output_shape: Option<Vec<i64>>,
     pub trace: Vec<TraceStep>,
+    /// Multi-path models: the largest field of a single path (Distill's max over paths); equal
+    /// to `receptive_field` when the paths are aligned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub largest_path: Option<[i64; 2]>,
+    /// Merges whose paths are not centred on the same input pixel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub misaligned: Vec<Misalignment>,
 }
 
-/// Computes the receptive field of `model` (default: the last `nn.Sequential` assigned) in
-/// `code`, for `input` (default: the input the code feeds it).
+/// Computes the receptive field of `model` (default: the last model assigned) in `code`, for
+/// `input` (default: the input the code feeds it).
 pub fn receptive_field(
     code: &Code,
     model: Option<&str>,
@@ -56,90 +91,79 @@ pub fn receptive_field(
 
 /// The receptive field of a module, with its output shape for `input_shape` if given.
 pub fn of_module(module: &Module, input_shape: Option<&[i64]>) -> Result<ReceptiveField> {
-    super::tensors::seeded(|| {
-        let layers: Vec<Layer> = module.layers().into_iter().map(|(_, l)| l).collect();
-        if let Some(shape) = input_shape {
-            if shape.len() != 4 {
-                return Err(Error::Invalid(format!(
-                    "the input shape {shape:?} is not (N, C, H, W)"
-                )));
-            }
+    if let Some(shape) = input_shape {
+        if shape.len() != 4 {
+            return Err(Error::Invalid(format!(
+                "the input shape {shape:?} is not (N, C, H, W)"
+            )));
         }
-        for (index, layer) in layers.iter().enumerate() {
-            if matches!(
-                layer,
-                Layer::Linear { .. } | Layer::Flatten { .. } | Layer::Embedding { .. }
-            ) {
-                return Err(Error::Invalid(format!(
-                    "layer {index} ({layer}) connects every input position, so a receptive field \
-                 is defined only for the layers before it; give a model of convolutions, \
-                 pooling and elementwise layers"
-                )));
-            }
-        }
-        if !layers.iter().any(|l| l.window().is_some()) {
-            return Err(Error::Invalid(
-                "the model has no convolution or pooling layer".to_string(),
-            ));
-        }
-        let channels = input_shape
-            .map(|s| s[1])
-            .or_else(|| {
-                layers.iter().find_map(|l| match l {
-                    Layer::Conv2d(c) => Some(c.in_channels),
-                    Layer::BatchNorm2d { num_features, .. } => Some(*num_features),
-                    _ => None,
-                })
-            })
-            .unwrap_or(1);
-
-        let closed = closed_form(&layers);
-        let mut trace = Vec::new();
-        for (index, layer) in layers.iter().enumerate() {
-            if layer.window().is_none() {
-                continue;
-            }
-            let (rf, jump) = closed[index];
-            let measured = measure(&layers[..=index], channels, rf, jump)?;
-            if measured != rf {
-                return Err(Error::Disagreement {
-                    index,
-                    layer: layer.to_string(),
-                    autograd: measured,
-                    closed_form: rf,
-                });
-            }
-            trace.push(TraceStep {
-                index,
-                layer: layer.to_string(),
-                receptive_field: measured,
-                jump,
+    }
+    let mut closed = ClosedForm::default();
+    let out = Walk::new(&mut closed).module(module, Field::input(), "")?;
+    if closed.traced.is_empty() {
+        return Err(Error::Invalid(
+            "the model has no convolution or pooling layer".to_string(),
+        ));
+    }
+    let output_shape = match input_shape {
+        Some(shape) => Some(geometry::module_output_shape(
+            module,
+            shape,
+            DType::Float32,
+        )?),
+        None => None,
+    };
+    let (per_step, last) = super::tensors::seeded(|| {
+        // The surrogate's tensors are small: libtorch's thread pool costs more than it saves.
+        let threads = tch::get_num_threads();
+        tch::set_num_threads(1);
+        // Float while the values stay below 2^100, far from float's 2^128.
+        let kind = if closed.magnitude < 100.0 {
+            Kind::Float
+        } else {
+            Kind::Double
+        };
+        let measured = measure(module, &closed.traced, &out, kind);
+        tch::set_num_threads(threads);
+        measured
+    })?;
+    let mut trace = Vec::new();
+    for ((index, layer, field), measured) in closed.traced.iter().zip(per_step) {
+        if measured != field.extent() {
+            return Err(Error::Disagreement {
+                index: *index,
+                layer: layer.clone(),
+                autograd: measured,
+                closed_form: field.extent(),
             });
         }
-        let receptive_field = trace.last().expect("a window layer exists").receptive_field;
-        let output_shape = match input_shape {
-            Some(shape) => {
-                let mut peak = 0;
-                Some(module_output_shape(
-                    module,
-                    shape,
-                    DType::Float32,
-                    &mut peak,
-                )?)
-            }
-            None => None,
-        };
-        Ok(ReceptiveField {
-            model: String::new(),
-            input_shape: input_shape.map(<[i64]>::to_vec),
-            receptive_field,
-            output_shape,
-            trace,
-        })
+        trace.push(TraceStep {
+            index: *index,
+            layer: layer.clone(),
+            receptive_field: measured,
+            jump: field.jump,
+        });
+    }
+    if last != out.extent() {
+        return Err(Error::Disagreement {
+            index: closed.traced.len(),
+            layer: "the model's output".into(),
+            autograd: last,
+            closed_form: out.extent(),
+        });
+    }
+    Ok(ReceptiveField {
+        model: String::new(),
+        input_shape: input_shape.map(<[i64]>::to_vec),
+        receptive_field: last,
+        output_shape,
+        trace,
+        largest_path: closed.merged.then_some(out.longest),
+        misaligned: closed.misaligned,
     })
 }
 
-/// The recurrence, per layer: receptive field and jump after each layer.
+/// The recurrence, per layer of a sequence: receptive field and jump after each layer.
 pub fn closed_form(layers: &[Layer]) -> Vec<([i64; 2], [i64; 2])> {
     let mut rf = [1i64, 1];
     let mut jump = [1i64, 1];
@@ -161,76 +185,608 @@ pub fn closed_form(layers: &[Layer]) -> Vec<([i64; 2], [i64; 2])> {
         .collect()
 }
 
-/// Measures the receptive field of the last layer of `layers` by autograd: the gradient of one
-/// output pixel (channel 0, away from the borders) with respect to the input is nonzero
-/// exactly on the pixels it sees, because every weight is one, activations are identities and
-/// max pooling is replaced by average pooling. The input grows until the field it finds
-/// touches no border, so the answer never depends on the size guessed first.
-fn measure(layers: &[Layer], channels: i64, guess: [i64; 2], jump: [i64; 2]) -> Result<[i64; 2]> {
-    let net = Network::new(layers, Mode::OpenPaths)
-        .map_err(Error::torch("to build the open-path network"))?;
-    let mut side = [0i64; 2];
-    for d in 0..2 {
-        side[d] = (2 * guess[d] + 4 * jump[d] + 8).min(MAX_SIDE);
+// ----- The module graph, walked in one of two domains -----
+
+/// The geometry of a sliding-window layer.
+#[derive(Debug, Clone, Copy)]
+struct Geom {
+    kernel: [i64; 2],
+    stride: [i64; 2],
+    padding: [i64; 2],
+    dilation: [i64; 2],
+    pool: bool,
+}
+
+fn geom(layer: &Layer) -> Option<Geom> {
+    let w = layer.window()?;
+    let (padding, pool) = match layer {
+        Layer::Conv2d(c) => (c.padding, false),
+        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => (p.padding, true),
+        _ => return None,
+    };
+    Some(Geom {
+        kernel: w.kernel,
+        stride: w.stride,
+        padding,
+        dilation: w.dilation,
+        pool,
+    })
+}
+
+/// What a walk computes with: tensors (the surrogate) or field descriptors (closed form).
+trait Domain {
+    type V: Clone;
+    /// A sliding-window layer.
+    fn window(&mut self, g: Geom, x: &Self::V) -> Result<Self::V>;
+    /// Paths meeting at `span` (`+`, `torch.cat`, ...).
+    fn merge(&mut self, items: Vec<Self::V>, span: Span) -> Result<Self::V>;
+    /// The output of traced layer application `index`; true to stop the walk there.
+    fn record(&mut self, index: usize, label: String, v: &Self::V) -> bool;
+}
+
+/// A class `forward` being walked: its input, its frame (for memoisation), its name prefix,
+/// and the names of the class's registered modules by id.
+type Frame<V> = (V, usize, String, HashMap<usize, String>);
+
+/// Fields measured by autograd: one per traced layer, and the output's.
+type Measured = (Vec<[i64; 2]>, [i64; 2]);
+
+struct Walk<'d, D: Domain> {
+    domain: &'d mut D,
+    frames: Vec<Frame<D::V>>,
+    next_frame: usize,
+    memo: HashMap<(usize, usize), D::V>,
+    index: usize,
+    /// The domain asked to stop (the walk then unwinds with an empty error).
+    stopped: bool,
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
     }
-    loop {
-        match measure_once(&net, channels, side)? {
-            Some(found) => return Ok(found),
-            None if side[0] >= MAX_SIDE && side[1] >= MAX_SIDE => {
-                return Err(Error::Invalid(format!(
-                    "the receptive field reaches the border of a {MAX_SIDE}x{MAX_SIDE} input; \
-                     it is too large to measure"
+}
+
+/// The names of a class's registered modules (and of their layers), by module id.
+fn names(module: &Module) -> HashMap<usize, String> {
+    fn walk(m: &Module, prefix: &str, out: &mut HashMap<usize, String>) {
+        out.entry(m.id).or_insert_with(|| prefix.to_string());
+        match &m.kind {
+            ModuleKind::Sequential(layers) => {
+                for (i, (id, _)) in layers.iter().enumerate() {
+                    out.entry(*id)
+                        .or_insert_with(|| join(prefix, &i.to_string()));
+                }
+            }
+            ModuleKind::Chain(children) | ModuleKind::List(children) => {
+                for (i, c) in children.iter().enumerate() {
+                    walk(c, &join(prefix, &i.to_string()), out);
+                }
+            }
+            ModuleKind::Layer(_) | ModuleKind::Class(_) => {}
+        }
+    }
+    let mut out = HashMap::new();
+    if let ModuleKind::Class(c) = &module.kind {
+        for (name, m) in &c.children {
+            walk(m, name, &mut out);
+        }
+    }
+    out
+}
+
+impl<'d, D: Domain> Walk<'d, D> {
+    fn new(domain: &'d mut D) -> Self {
+        Walk {
+            domain,
+            frames: Vec::new(),
+            next_frame: 0,
+            memo: HashMap::new(),
+            index: 0,
+            stopped: false,
+        }
+    }
+
+    fn module(&mut self, module: &Module, x: D::V, prefix: &str) -> Result<D::V> {
+        match &module.kind {
+            ModuleKind::Layer(layer) => self.layer(layer, x, prefix),
+            ModuleKind::Sequential(layers) => {
+                let mut x = x;
+                for (i, (_, layer)) in layers.iter().enumerate() {
+                    x = self.layer(layer, x, &join(prefix, &i.to_string()))?;
+                }
+                Ok(x)
+            }
+            ModuleKind::Chain(children) => {
+                let mut x = x;
+                for (i, child) in children.iter().enumerate() {
+                    x = self.module(child, x, &join(prefix, &i.to_string()))?;
+                }
+                Ok(x)
+            }
+            ModuleKind::List(_) => Err(Error::Invalid(
+                "an nn.ModuleList cannot be called; call its items".into(),
+            )),
+            ModuleKind::Class(c) => {
+                self.next_frame += 1;
+                self.frames
+                    .push((x, self.next_frame, prefix.to_string(), names(module)));
+                let out = self.expr(&c.forward);
+                self.frames.pop();
+                out
+            }
+        }
+    }
+
+    fn layer(&mut self, layer: &Layer, x: D::V, label: &str) -> Result<D::V> {
+        let index = self.index;
+        self.index += 1;
+        // A plain `nn.Sequential` names its layers by position, already in `index`.
+        let shown = if label.is_empty() || label.parse::<usize>().is_ok() {
+            layer.to_string()
+        } else {
+            format!("{label}: {layer}")
+        };
+        match layer {
+            Layer::Conv2d(_) | Layer::MaxPool2d(_) | Layer::AvgPool2d(_) => {
+                let g = geom(layer).expect("a window layer");
+                let y = self.domain.window(g, &x)?;
+                if self.domain.record(index, shown, &y) {
+                    self.stopped = true;
+                    return Err(Error::Invalid(String::new()));
+                }
+                Ok(y)
+            }
+            Layer::ReLU
+            | Layer::Sigmoid
+            | Layer::Tanh
+            | Layer::Identity
+            | Layer::Dropout { .. }
+            | Layer::BatchNorm2d { .. } => Ok(x),
+            Layer::Linear { .. } | Layer::Flatten { .. } | Layer::Embedding { .. } => {
+                let at = if label.is_empty() || label.parse::<usize>().is_ok() {
+                    format!("layer {index} ({layer})")
+                } else {
+                    format!("layer {label} ({layer})")
+                };
+                Err(Error::Invalid(format!(
+                    "{at} connects every input position, so a receptive field is defined only \
+                     for the layers before it; give a model of convolutions, pooling and \
+                     elementwise layers"
                 )))
             }
-            None => side = [(side[0] * 2).min(MAX_SIDE), (side[1] * 2).min(MAX_SIDE)],
+        }
+    }
+
+    fn expr(&mut self, expr: &TensorExpr) -> Result<D::V> {
+        let frame = self.frames.last().map_or(0, |f| f.1);
+        let key = (expr as *const TensorExpr as usize, frame);
+        if let Some(v) = self.memo.get(&key) {
+            return Ok(v.clone());
+        }
+        let v = self.expr_inner(expr)?;
+        self.memo.insert(key, v.clone());
+        Ok(v)
+    }
+
+    fn expr_inner(&mut self, expr: &TensorExpr) -> Result<D::V> {
+        let everywhere = |what: String| {
+            Err(Error::Invalid(format!(
+                "{what} connects every input position, so a receptive field is defined only for \
+                 the layers before it"
+            )))
+        };
+        match expr {
+            TensorExpr::Input => {
+                self.frames.last().map(|f| f.0.clone()).ok_or_else(|| {
+                    Error::Invalid("a model's input used outside its forward".into())
+                })
+            }
+            TensorExpr::Leaf { span, .. } => Err(Error::Invalid(format!(
+                "the tensor made at {span} inside `forward` does not depend on the input; a \
+                 receptive field needs every path to start at the input"
+            ))),
+            TensorExpr::Apply {
+                module,
+                input,
+                span,
+            } => {
+                let x = self.expr(input)?;
+                let (prefix, name) = match self.frames.last() {
+                    Some((_, _, prefix, names)) => (prefix.clone(), names.get(&module.id).cloned()),
+                    None => (String::new(), None),
+                };
+                let label = match name {
+                    Some(name) => join(&prefix, &name),
+                    None => join(&prefix, &span.to_string()),
+                };
+                self.module(module, x, &label)
+            }
+            TensorExpr::Binary {
+                left, right, span, ..
+            } => match (left, right) {
+                (Operand::Tensor(a), Operand::Tensor(b)) => {
+                    let a = self.expr(a)?;
+                    let b = self.expr(b)?;
+                    self.domain.merge(vec![a, b], *span)
+                }
+                (Operand::Tensor(t), Operand::Scalar(_))
+                | (Operand::Scalar(_), Operand::Tensor(t)) => self.expr(t),
+                (Operand::Scalar(_), Operand::Scalar(_)) => Err(Error::Invalid(format!(
+                    "{span}: an operation on numbers where a tensor was expected"
+                ))),
+            },
+            TensorExpr::Neg(t) | TensorExpr::Map(_, t) => self.expr(t),
+            TensorExpr::Reduce(r, _) => everywhere(format!("the reduction {r:?}")),
+            TensorExpr::View { span, .. } => everywhere(format!("the view at {span}")),
+            TensorExpr::Cat { items, dim, span } => {
+                if !matches!(dim, 1 | -3) {
+                    return Err(Error::Invalid(format!(
+                        "torch.cat at {span} joins along dim {dim}; a receptive field is \
+                         defined for models that concatenate channels (dim=1)"
+                    )));
+                }
+                let mut values = Vec::new();
+                for item in items {
+                    values.push(self.expr(item)?);
+                }
+                self.domain.merge(values, *span)
+            }
         }
     }
 }
 
-/// One measurement on an input of `side`; `None` when the field touches the input's border
-/// or the output is empty (the input was too small).
-fn measure_once(net: &Network, channels: i64, side: [i64; 2]) -> Result<Option<[i64; 2]>> {
-    let opts = (Mode::OpenPaths.kind(), Device::Cpu);
-    let input = Tensor::f_ones([1, channels, side[0], side[1]], opts)
-        .map_err(Error::torch("to allocate the input"))?
-        .set_requires_grad(true);
-    let output = match net.forward(&input) {
-        Ok(o) => o,
-        // Too small an input for the kernels: grow it.
-        Err(_) => return Ok(None),
-    };
-    let size = output.size();
-    let (oh, ow) = (size[2], size[3]);
-    if oh < 3 || ow < 3 {
-        return Ok(None);
+// ----- Closed form (Distill) -----
+
+/// The field of output pixel 0 of a node, in input coordinates: the union `[lo, hi]` over
+/// the paths reaching it, the jump, and the largest single path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Field {
+    lo: [i64; 2],
+    hi: [i64; 2],
+    jump: [i64; 2],
+    longest: [i64; 2],
+    /// log2 of a bound on the surrogate's values here (windows of ones multiply them by
+    /// their area, merges add paths), to pick the surrogate's precision.
+    magnitude: f64,
+}
+
+impl Field {
+    fn input() -> Field {
+        Field {
+            lo: [0, 0],
+            hi: [0, 0],
+            jump: [1, 1],
+            longest: [1, 1],
+            magnitude: 0.0,
+        }
     }
-    let pixel = output
-        .f_select(1, 0)
-        .and_then(|t| t.f_select(1, oh / 2))
-        .and_then(|t| t.f_select(1, ow / 2))
-        .and_then(|t| t.f_sum(Mode::OpenPaths.kind()))
+
+    fn extent(&self) -> [i64; 2] {
+        [
+            self.hi[0].saturating_sub(self.lo[0]).saturating_add(1),
+            self.hi[1].saturating_sub(self.lo[1]).saturating_add(1),
+        ]
+    }
+}
+
+#[derive(Default)]
+struct ClosedForm {
+    traced: Vec<(usize, String, Field)>,
+    misaligned: Vec<Misalignment>,
+    merged: bool,
+    /// The largest [`Field::magnitude`] met.
+    magnitude: f64,
+}
+
+impl Domain for ClosedForm {
+    type V = Field;
+
+    fn window(&mut self, g: Geom, x: &Field) -> Result<Field> {
+        let mut f = *x;
+        for d in 0..2 {
+            let span = g.dilation[d].saturating_mul(g.kernel[d] - 1);
+            f.lo[d] = x.lo[d].saturating_sub(g.padding[d].saturating_mul(x.jump[d]));
+            f.hi[d] =
+                x.hi[d].saturating_add(span.saturating_sub(g.padding[d]).saturating_mul(x.jump[d]));
+            f.longest[d] = x.longest[d].saturating_add(span.saturating_mul(x.jump[d]));
+            f.jump[d] = x.jump[d].saturating_mul(g.stride[d]);
+        }
+        f.magnitude = x.magnitude + ((g.kernel[0] as f64) * (g.kernel[1] as f64)).log2();
+        self.magnitude = self.magnitude.max(f.magnitude);
+        Ok(f)
+    }
+
+    fn merge(&mut self, items: Vec<Field>, span: Span) -> Result<Field> {
+        let mut out = items[0];
+        out.magnitude =
+            items.iter().map(|f| f.magnitude).fold(0.0, f64::max) + (items.len() as f64).log2();
+        self.magnitude = self.magnitude.max(out.magnitude);
+        for f in &items[1..] {
+            if f.jump != out.jump {
+                return Err(Error::Invalid(format!(
+                    "the paths merging at {span} have strides {:?} and {:?} (in input pixels): \
+                     their outputs do not correspond to the same input positions, so the \
+                     receptive field depends on the output position",
+                    out.jump, f.jump
+                )));
+            }
+            let centre = |f: &Field, d: usize| (f.lo[d] + f.hi[d]) as f64 / 2.0;
+            let offset = [
+                centre(f, 0) - centre(&out, 0),
+                centre(f, 1) - centre(&out, 1),
+            ];
+            if offset != [0.0, 0.0] {
+                self.misaligned.push(Misalignment {
+                    at: span.to_string(),
+                    offset,
+                });
+            }
+            for d in 0..2 {
+                out.lo[d] = out.lo[d].min(f.lo[d]);
+                out.hi[d] = out.hi[d].max(f.hi[d]);
+                out.longest[d] = out.longest[d].max(f.longest[d]);
+            }
+        }
+        self.merged = true;
+        Ok(out)
+    }
+
+    fn record(&mut self, index: usize, label: String, v: &Field) -> bool {
+        self.traced.push((index, label, *v));
+        false
+    }
+}
+
+// ----- Autograd on the surrogate -----
+
+/// The surrogate's tensors: one channel per path, double precision (products of ones grow
+/// with depth and must not overflow).
+struct Surrogate {
+    /// Float while the values stay far below float's range, double beyond.
+    kind: Kind,
+    traced: Vec<Tensor>,
+    /// Stop after this many traced layers.
+    stop_after: Option<usize>,
+}
+
+/// One channel: the sum over channels, which sees what any channel sees (all values are
+/// positive, so nothing cancels).
+fn one_channel(x: &Tensor) -> Result<Tensor> {
+    if x.size().get(1) == Some(&1) {
+        return Ok(x.shallow_clone());
+    }
+    x.f_sum_dim_intlist([1i64].as_slice(), true, x.kind())
+        .map_err(Error::torch("to sum the surrogate's channels"))
+}
+
+/// A tensor in the walk (tch's `Tensor` is not `Clone`: clones share storage, as in Python).
+struct T(Tensor);
+
+impl Clone for T {
+    fn clone(&self) -> Self {
+        T(self.0.shallow_clone())
+    }
+}
+
+impl Domain for Surrogate {
+    type V = T;
+
+    fn window(&mut self, g: Geom, x: &T) -> Result<T> {
+        let x = one_channel(&x.0)?;
+        let ones = Tensor::f_ones([1, 1, g.kernel[0], g.kernel[1]], (self.kind, Device::Cpu))
+            .map_err(Error::torch("to make the surrogate's window"))?;
+        let _ = g.pool; // Pooling and convolution are the same window of ones here.
+        x.f_conv2d(&ones, None::<&Tensor>, g.stride, g.padding, g.dilation, 1)
+            .map(T)
+            .map_err(Error::torch("to run the surrogate"))
+    }
+
+    fn merge(&mut self, items: Vec<T>, span: Span) -> Result<T> {
+        // Every merge is a sum: a difference or a product would let paths cancel.
+        let mut out = one_channel(&items[0].0)?;
+        for item in &items[1..] {
+            let x = one_channel(&item.0)?;
+            out = out
+                .f_add(&x)
+                .map_err(Error::torch(format!("to merge the paths at {span}")))?;
+        }
+        Ok(T(out))
+    }
+
+    fn record(&mut self, _index: usize, _label: String, v: &T) -> bool {
+        self.traced.push(v.0.shallow_clone());
+        self.stop_after == Some(self.traced.len())
+    }
+}
+
+/// Which output pixel a measurement differentiates.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// The pixel whose field the closed form centres in the input (the tightest input).
+    Centred,
+    /// The middle output pixel (the closed form plays no part).
+    Middle,
+}
+
+/// The smallest input side that contains `field` around a well-placed output pixel.
+fn tight_side(field: &Field) -> [i64; 2] {
+    let extent = field.extent();
+    [0, 1].map(|d| {
+        extent[d]
+            .saturating_add(field.jump[d].saturating_mul(2))
+            .saturating_add(2)
+    })
+}
+
+fn too_large(side: [i64; 2], extent: [i64; 2]) -> Result<()> {
+    if side[0].saturating_mul(side[1]) > MAX_AREA {
+        return Err(Error::Invalid(format!(
+            "the receptive field ({} x {}) needs an input larger than {MAX_AREA} pixels to \
+             measure",
+            extent[0], extent[1]
+        )));
+    }
+    Ok(())
+}
+
+/// Measures every traced node's field and the output's, by autograd on the surrogate. Each
+/// node is measured on the smallest input that contains its field (the closed form says
+/// where to look: VGG-16's output on 246x246, one channel), the walk stopping at the node; if
+/// any field touches its input's border, every node is measured again on inputs that double,
+/// at the middle output pixel. The output's field is then measured again on larger inputs
+/// until it stops growing.
+fn measure(
+    module: &Module,
+    traced: &[(usize, String, Field)],
+    out: &Field,
+    kind: Kind,
+) -> Result<Measured> {
+    let mut steps = Vec::with_capacity(traced.len());
+    for (i, (_, _, field)) in traced.iter().enumerate() {
+        let side = tight_side(field);
+        too_large(side, field.extent())?;
+        match measure_at(module, side, kind, Some(i + 1), field, Pick::Centred)? {
+            Some(found) => steps.push(found),
+            None => break,
+        }
+    }
+    let mut side = tight_side(out);
+    too_large(side, out.extent())?;
+    let mut last = if steps.len() == traced.len() {
+        measure_at(module, side, kind, None, out, Pick::Centred)?
+    } else {
+        None
+    };
+    if last.is_none() {
+        // The closed form's sizes were not enough: double until every field fits.
+        loop {
+            side = [side[0].saturating_mul(2), side[1].saturating_mul(2)];
+            too_large(side, out.extent())?;
+            steps.clear();
+            for (i, (_, _, field)) in traced.iter().enumerate() {
+                match measure_at(module, side, kind, Some(i + 1), field, Pick::Middle)? {
+                    Some(found) => steps.push(found),
+                    None => break,
+                }
+            }
+            if steps.len() < traced.len() {
+                continue;
+            }
+            if let Some(found) = measure_at(module, side, kind, None, out, Pick::Middle)? {
+                last = Some(found);
+                break;
+            }
+        }
+    }
+    let last = last.expect("set above");
+    // Grow the input until the field stops growing.
+    let mut previous = last;
+    let mut bigger = side;
+    loop {
+        for (b, j) in bigger.iter_mut().zip(out.jump) {
+            *b = b.saturating_add(j.saturating_mul(4).max(4));
+        }
+        too_large(bigger, previous)?;
+        match measure_at(module, bigger, kind, None, out, Pick::Middle)? {
+            Some(again) if again == previous => return Ok((steps, last)),
+            Some(again) => previous = again,
+            None => {}
+        }
+    }
+}
+
+/// One measurement on a `side` input: the field of traced node `stop_after` (counting from
+/// one), or of the output when `None`; `None` when the field touches the border or the input
+/// is too small for the model.
+fn measure_at(
+    module: &Module,
+    side: [i64; 2],
+    kind: Kind,
+    stop_after: Option<usize>,
+    field: &Field,
+    pick: Pick,
+) -> Result<Option<[i64; 2]>> {
+    let input = Tensor::f_ones([1, 1, side[0], side[1]], (kind, Device::Cpu))
+        .map_err(Error::torch("to allocate the surrogate's input"))?
+        .set_requires_grad(true);
+    let mut surrogate = Surrogate {
+        kind,
+        traced: Vec::new(),
+        stop_after,
+    };
+    let mut walk = Walk::new(&mut surrogate);
+    let walked = walk.module(module, T(input.shallow_clone()), "");
+    let stopped = walk.stopped;
+    let node = match walked {
+        Ok(o) if stop_after.is_none() => o.0,
+        Err(_) if stopped => match surrogate.traced.last() {
+            Some(t) => t.shallow_clone(),
+            None => return Ok(None),
+        },
+        // Too small an input for the kernels, or paths whose sizes differ at this size.
+        Err(Error::Torch { .. }) => return Ok(None),
+        Err(other) => return Err(other),
+        Ok(_) => return Ok(None),
+    };
+    field_of(&input, &node, field, side, pick)
+}
+
+/// The extent of the input pixels one output pixel of `node` sees.
+fn field_of(
+    input: &Tensor,
+    node: &Tensor,
+    field: &Field,
+    side: [i64; 2],
+    pick: Pick,
+) -> Result<Option<[i64; 2]>> {
+    let size = node.size();
+    if size.len() != 4 {
+        return Err(Error::Invalid(format!(
+            "the model's output has shape {size:?}, not (N, C, H, W)"
+        )));
+    }
+    let mut at = [0i64; 2];
+    for d in 0..2 {
+        let n = size[2 + d];
+        if n < 1 {
+            return Ok(None);
+        }
+        at[d] = match pick {
+            Pick::Middle => n / 2,
+            Pick::Centred => {
+                // Centre of output pixel i's field: (lo + hi) / 2 + i * jump.
+                let want = (side[d] - 1) as f64 / 2.0 - (field.lo[d] + field.hi[d]) as f64 / 2.0;
+                ((want / field.jump[d].max(1) as f64).round() as i64).clamp(0, n - 1)
+            }
+        };
+    }
+    let pixel = node
+        .f_select(2, at[0])
+        .and_then(|t| t.f_select(2, at[1]))
+        .and_then(|t| t.f_sum(Kind::Double))
         .map_err(Error::torch("to select an output pixel"))?;
-    let grads = Tensor::f_run_backward(&[pixel], &[&input], false, false)
+    let grads = Tensor::f_run_backward(&[pixel], &[input], false, false)
         .map_err(Error::torch("to backpropagate from the output pixel"))?;
-    // Nonzero gradient, summed over batch and channels: an [H, W] map of what the pixel sees.
     let seen = grads[0]
-        .f_abs()
-        .and_then(|g| g.f_sum_dim_intlist([0i64, 1].as_slice(), false, Mode::OpenPaths.kind()))
-        .and_then(|g| g.f_gt(0.0))
+        .f_sum_dim_intlist([0i64, 1].as_slice(), false, Kind::Double)
+        .and_then(|g| g.f_ne(0.0))
         .map_err(Error::torch("to read the gradient"))?;
     let extent = |dim: i64| -> Result<Option<(i64, i64)>> {
-        let other = 1 - dim;
         let any = seen
-            .f_any_dim(other, false)
+            .f_any_dim(1 - dim, false)
             .and_then(|t| t.f_nonzero())
             .map_err(Error::torch("to find the gradient's extent"))?;
         let n = any.size()[0];
         if n == 0 {
             return Ok(None);
         }
-        let first = any.int64_value(&[0, 0]);
-        let last = any.int64_value(&[n - 1, 0]);
-        Ok(Some((first, last)))
+        Ok(Some((
+            any.int64_value(&[0, 0]),
+            any.int64_value(&[n - 1, 0]),
+        )))
     };
     let (Some(rows), Some(cols)) = (extent(0)?, extent(1)?) else {
         return Err(Error::Invalid(

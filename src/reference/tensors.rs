@@ -1,7 +1,8 @@
 //! Evaluating the code's tensor expressions with libtorch: leaves become seeded tensors,
-//! modules become [`Network`]s (sharing parameters where Python would), and operators become
-//! torch operators. Also the output shape of an expression, computed without materialising
-//! huge outputs.
+//! modules become [`Network`]s (sharing parameters where Python would), a class's `forward`
+//! graph is evaluated on its input, and operators become torch operators. Also the output
+//! shape of an expression, from the layers' geometry ([`super::geometry`]), and the same
+//! shape probed with libtorch on a slice of the input (a cross-check for the tests).
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -13,7 +14,9 @@ use tch::{Device, Kind, Tensor};
 use super::error::{Error, Result};
 use super::layers::{Layer, Mode, Network};
 use super::python::ast::BinOp;
-use super::python::eval::{DType, Elementwise, Init, Module, Operand, Reduction, TensorExpr};
+use super::python::eval::{
+    DType, Elementwise, Init, Module, ModuleKind, Operand, Reduction, TensorExpr, ViewDim,
+};
 
 /// Largest tensor evaluated in full, in elements (1 GiB of float32).
 pub const MAX_MATERIALISED_ELEMENTS: i64 = 1 << 28;
@@ -73,6 +76,13 @@ pub struct Evaluator {
     networks: HashMap<usize, Rc<Network>>,
     /// Leaves made to record gradients, by id.
     grad_leaves: Vec<usize>,
+    /// The inputs of the class `forward`s being evaluated, innermost last, with the frame
+    /// each opened.
+    inputs: Vec<(Tensor, usize)>,
+    next_frame: usize,
+    /// Nodes already evaluated, by node and input frame (a value used twice is one tensor,
+    /// as in Python, and a graph that reuses values is not evaluated exponentially).
+    memo: HashMap<(usize, usize), Tensor>,
 }
 
 impl Evaluator {
@@ -84,6 +94,45 @@ impl Evaluator {
             leaves: HashMap::new(),
             networks: HashMap::new(),
             grad_leaves: Vec::new(),
+            inputs: Vec::new(),
+            next_frame: 0,
+            memo: HashMap::new(),
+        }
+    }
+
+    /// Runs `module` on `x`.
+    pub fn run_module(&mut self, module: &Module, x: &Tensor) -> Result<Tensor> {
+        match &module.kind {
+            ModuleKind::Layer(_) | ModuleKind::Sequential(_) => {
+                let net = self.network(module)?;
+                let x = match module.layers().first() {
+                    Some((_, Layer::Embedding { .. })) => x.shallow_clone(),
+                    _ if !x.is_floating_point() => x.to_kind(self.mode.kind()),
+                    _ => x.shallow_clone(),
+                };
+                net.forward(&x).map_err(Error::torch(format!(
+                    "to run {} at {}",
+                    module.describe(),
+                    module.span
+                )))
+            }
+            ModuleKind::Chain(children) => {
+                let mut x = x.shallow_clone();
+                for child in children {
+                    x = self.run_module(child, &x)?;
+                }
+                Ok(x)
+            }
+            ModuleKind::List(_) => Err(Error::Invalid(
+                "an nn.ModuleList cannot be called; call its items".into(),
+            )),
+            ModuleKind::Class(c) => {
+                self.next_frame += 1;
+                self.inputs.push((x.shallow_clone(), self.next_frame));
+                let out = self.eval(&c.forward);
+                self.inputs.pop();
+                out
+            }
         }
     }
 
@@ -113,6 +162,17 @@ impl Evaluator {
 
     /// Evaluates `expr`.
     pub fn eval(&mut self, expr: &TensorExpr) -> Result<Tensor> {
+        let frame = self.inputs.last().map_or(0, |(_, f)| *f);
+        let key = (expr as *const TensorExpr as usize, frame);
+        if let Some(t) = self.memo.get(&key) {
+            return Ok(t.shallow_clone());
+        }
+        let out = self.eval_inner(expr)?;
+        self.memo.insert(key, out.shallow_clone());
+        Ok(out)
+    }
+
+    fn eval_inner(&mut self, expr: &TensorExpr) -> Result<Tensor> {
         match expr {
             TensorExpr::Leaf { id, spec, span } => {
                 if let Some(t) = self.leaves.get(id) {
@@ -140,14 +200,47 @@ impl Evaluator {
                 span,
             } => {
                 let x = self.eval(input)?;
-                let net = self.network(module)?;
-                let x = match module.layers().first() {
-                    Some((_, Layer::Embedding { .. })) => x,
-                    _ if !x.is_floating_point() => x.to_kind(self.mode.kind()),
-                    _ => x,
-                };
-                net.forward(&x)
-                    .map_err(Error::torch(format!("to run the model at {span}")))
+                self.run_module(module, &x).map_err(|e| match e {
+                    Error::Torch { message, .. } => Error::Torch {
+                        context: format!("to run the model at {span}"),
+                        message,
+                    },
+                    other => other,
+                })
+            }
+            TensorExpr::Input => self
+                .inputs
+                .last()
+                .map(|(t, _)| t.shallow_clone())
+                .ok_or_else(|| Error::Invalid("a model's input used outside its forward".into())),
+            TensorExpr::Cat { items, dim, span } => {
+                let mut tensors = Vec::new();
+                for item in items {
+                    tensors.push(self.eval(item)?);
+                }
+                Tensor::f_cat(&tensors, *dim).map_err(Error::torch(format!("torch.cat at {span}")))
+            }
+            TensorExpr::View { input, shape, span } => {
+                let x = self.eval(input)?;
+                let mut sizes = Vec::new();
+                for d in shape {
+                    sizes.push(match d {
+                        ViewDim::Fixed(v) => *v,
+                        ViewDim::SizeOf(t, dim) => {
+                            let size = self.eval(t)?.size();
+                            let rank = size.len() as i64;
+                            let i = if *dim < 0 { dim + rank } else { *dim };
+                            if !(0..rank).contains(&i) {
+                                return Err(Error::Invalid(format!(
+                                    "size({dim}) at {span}: out of range for {rank} dimensions"
+                                )));
+                            }
+                            size[i as usize]
+                        }
+                    });
+                }
+                x.f_reshape(sizes.as_slice())
+                    .map_err(Error::torch(format!("view at {span}")))
             }
             TensorExpr::Binary {
                 op,
@@ -239,59 +332,15 @@ pub struct ShapeResult {
     pub output_bytes: i64,
 }
 
-/// The shape of `expr`. A model call is run layer by layer on a slice of its input: each layer
-/// treats some leading dimensions as independent (the batch of a convolution, every index
-/// position of an embedding), so libtorch runs it with those set to one, and they are put back
-/// in the result. An embedding of a (5, 6, 7, 8) index tensor into 42000 dimensions is thus
-/// computed on a single index, not as a 282 MB tensor.
+/// The shape of `expr`, from the layers' geometry: nothing is materialised (an embedding of a
+/// (5, 6, 7, 8) index tensor into 42000 dimensions costs arithmetic, not 282 MB).
 pub fn shape_of(expr: &TensorExpr) -> Result<ShapeResult> {
-    let mut peak = 0i64;
-    let (shape, dtype) = shape_rec(expr, &mut peak)?;
+    let (shape, dtype) = super::geometry::expr_shape(expr)?;
     Ok(ShapeResult {
         output_bytes: elements(&shape).saturating_mul(dtype.size()),
         shape,
-        peak_bytes: peak,
+        peak_bytes: 0,
     })
-}
-
-fn shape_rec(expr: &TensorExpr, peak: &mut i64) -> Result<(Vec<i64>, DType)> {
-    match expr {
-        TensorExpr::Leaf { spec, .. } => Ok((spec.shape.clone(), spec.dtype)),
-        TensorExpr::Apply {
-            module,
-            input,
-            span,
-        } => {
-            let (shape, dtype) = shape_rec(input, peak)?;
-            let out = module_output_shape(module, &shape, dtype, peak)
-                .map_err(|e| with_context(e, &format!("the model call at {span}")))?;
-            Ok((out, DType::Float32))
-        }
-        other => {
-            // Arithmetic and reductions: small in every question; evaluate them.
-            let mut ev = Evaluator::new(Mode::Default);
-            let _guard = tch::no_grad_guard();
-            let t = ev.eval(other)?;
-            let bytes = t.numel() as i64 * t.kind().elt_size_in_bytes() as i64;
-            *peak = (*peak).max(bytes);
-            let dtype = match t.kind() {
-                Kind::Double => DType::Float64,
-                Kind::Int64 => DType::Int64,
-                _ => DType::Float32,
-            };
-            Ok((t.size(), dtype))
-        }
-    }
-}
-
-fn with_context(e: Error, context: &str) -> Error {
-    match e {
-        Error::Torch { message, .. } => Error::Torch {
-            context: context.to_string(),
-            message,
-        },
-        other => other,
-    }
 }
 
 /// How many leading dimensions `layer` treats independently for an input of rank `rank`.
@@ -319,8 +368,11 @@ fn independent_dims(layer: &Layer, rank: usize) -> usize {
     }
 }
 
-/// The output shape of `module` on an input of `shape`, running each layer on a slice.
-pub fn module_output_shape(
+/// The output shape of a sequential `module` on an input of `shape`, probed with libtorch:
+/// each layer runs on a slice of its input (the leading dimensions it treats independently set
+/// to one). [`super::geometry`] computes the same shape by arithmetic; this is its
+/// cross-check.
+pub fn probe_output_shape(
     module: &Module,
     shape: &[i64],
     dtype: DType,

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::reference::dropout::Dropout;
 use crate::reference::gradient::{Gradients, Profile};
+use crate::reference::parameters::Parameters;
 use crate::reference::receptive_field::ReceptiveField;
 use crate::reference::shape::Shape;
 
@@ -47,6 +48,25 @@ pub fn receptive_field(rf: &ReceptiveField) -> String {
         "receptive field  {}  (autograd and closed form agree)",
         pair(rf.receptive_field)
     );
+    if let Some(longest) = rf.largest_path {
+        let _ = writeln!(
+            out,
+            "largest path     {}  (the paths' fields {})",
+            pair(longest),
+            if rf.misaligned.is_empty() {
+                "are centred on the same pixel"
+            } else {
+                "are not all centred on the same pixel"
+            }
+        );
+    }
+    for m in &rf.misaligned {
+        let _ = writeln!(
+            out,
+            "misaligned       at {}: the merged fields' centres are {} x {} pixels apart",
+            m.at, m.offset[0], m.offset[1]
+        );
+    }
     let _ = writeln!(out);
     let width = rf
         .trace
@@ -73,14 +93,80 @@ pub fn receptive_field(rf: &ReceptiveField) -> String {
     out
 }
 
+/// Thousands separated by commas, as course questions write parameter counts.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `examiner reference parameters`.
+pub fn parameters(p: &Parameters) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "model            {}", p.model);
+    if let Some(input) = &p.input_shape {
+        let _ = writeln!(out, "input shape      {}", shape(input));
+    }
+    if let Some(output) = &p.output_shape {
+        let _ = writeln!(out, "output shape     {}", shape(output));
+    }
+    let _ = writeln!(
+        out,
+        "parameters       {} ({} trainable)",
+        thousands(p.total),
+        thousands(p.trainable)
+    );
+    let _ = writeln!(out);
+    let name_w = p
+        .layers
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let layer_w = p
+        .layers
+        .iter()
+        .map(|l| l.layer.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{:<name_w$}  {:<layer_w$}  {:>12}",
+        "name", "layer", "parameters"
+    );
+    for l in &p.layers {
+        let _ = writeln!(
+            out,
+            "{:<name_w$}  {:<layer_w$}  {:>12}{}",
+            l.name,
+            l.layer,
+            thousands(l.parameters),
+            if l.trainable { "" } else { "  (frozen)" }
+        );
+    }
+    out
+}
+
 /// `examiner reference shape`.
 pub fn shape_report(s: &Shape) -> String {
     format!(
-        "{}.shape = {}\n(full tensor: {}; largest tensor computed: {})\n",
+        "{}.shape = {}\n(full tensor: {}; computed from the layers' geometry, nothing \
+         materialised)\n",
         s.name,
         shape(&s.shape),
         bytes(s.output_bytes),
-        bytes(s.peak_bytes)
     )
 }
 

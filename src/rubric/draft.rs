@@ -11,9 +11,10 @@
 //! they occur once in the template; an answer kind guessed from the wording, with the reason
 //! in a comment; the code cells it shows as `code:` entries; and, where a computation
 //! applies to that code (a conv stack's receptive field, a named tensor's shape, stacked
-//! dropouts), a `reference:` with the value computed now shown as a comment. What the draft
-//! cannot know (true/false keys, formulas, typed values) is written `TODO`, which the loader
-//! accepts as "not written yet" (see [`super::todos`]) and `rubric lint` lists.
+//! dropouts, a model's number of parameters), a `reference:` with the value computed now
+//! shown as a comment. What the draft cannot know (true/false keys, formulas, typed values)
+//! is written `TODO`, which the loader accepts as "not written yet" (see [`super::todos`])
+//! and `rubric lint` lists.
 //!
 //! `recognise` is chosen against the other rubrics: a snippet of a rubric whose question set
 //! would otherwise also match goes into `none`, and a question this template has and that
@@ -365,7 +366,18 @@ fn computation(
     cache: &Cache,
 ) -> Option<(Reference, String)> {
     let t = normalize(text);
-    let candidate = if matches!(kind, Guess::Number) && t.contains("receptive field") {
+    let candidate = if matches!(kind, Guess::Number)
+        && t.contains("parameters")
+        && (t.contains("how many") || t.contains("number of"))
+        && code.contains("nn.")
+    {
+        Some(Reference::Parameters {
+            code: code_name.into(),
+            model: None,
+            layer: None,
+            trainable: false,
+        })
+    } else if matches!(kind, Guess::Number) && t.contains("receptive field") {
         code.contains("Conv2d").then(|| Reference::ReceptiveField {
             code: code_name.into(),
             model: None,
@@ -719,6 +731,9 @@ pub fn draft(notebook: &Notebook, name: &str, others: &[Rubric], cache: &Cache) 
                     name.clone().unwrap_or_default()
                 ),
                 Reference::Dropout { code, .. } => format!("{{compute: dropout, code: {code}}}"),
+                Reference::Parameters { code, .. } => {
+                    format!("{{compute: parameters, code: {code}}}")
+                }
             };
             match &kind {
                 Guess::Truth(n) => {
@@ -955,6 +970,24 @@ mod tests {
         );
         assert_eq!(r.questions[3].locate.section.as_deref(), Some("Code"));
         assert_eq!(r.questions[3].locate.number, None);
+    }
+
+    #[test]
+    fn a_parameter_count_question_gets_a_parameters_reference() {
+        let nb = notebook(&[
+            ("markdown", "## Models"),
+            ("markdown", "1. Consider the model below."),
+            ("code", "import torch.nn as nn\nnet = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 1))"),
+            ("markdown", "How many parameters does `net` have in total?"),
+        ]);
+        let d = draft(&nb, "t.ipynb", &[], &Cache::in_memory());
+        // 10*5 + 5 + 5*1 + 1 = 61, counted by hand.
+        assert!(
+            d.yaml
+                .contains("reference: {compute: parameters, code: net}  # computed: 61"),
+            "{}",
+            d.yaml
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Answer, Reference, Rubric};
 use crate::reference::cache::Cache;
 use crate::reference::receptive_field::TraceStep;
-use crate::reference::{dropout, receptive_field, shape, Code};
+use crate::reference::{dropout, parameters, receptive_field, shape, Code};
 
 /// The key of one question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -231,6 +231,52 @@ fn number_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key
                 value,
                 trace: Vec::new(),
                 source,
+            })
+        }
+        Reference::Parameters {
+            code,
+            model,
+            layer,
+            trainable,
+        } => {
+            let source = code_of(rubric, code)?;
+            let key = serde_json::json!({"code": source, "params": [model, null]});
+            let (p, _) = cache
+                .get_or_compute("parameters", &key, || {
+                    let code = Code::new(source)?;
+                    parameters::parameters(&code, model.as_deref(), None)
+                })
+                .map_err(|e| format!("code `{code}`: {e}"))?;
+            let (value, what) = match layer {
+                None if *trainable => (
+                    p.trainable,
+                    format!("trainable parameters of `{}`", p.model),
+                ),
+                None => (p.total, format!("parameters of `{}`", p.model)),
+                Some(name) => {
+                    let found = p.layers.iter().find(|l| l.name == *name).ok_or_else(|| {
+                        format!(
+                            "`{}` has no layer `{name}` with parameters; its layers are {}",
+                            p.model,
+                            p.layers
+                                .iter()
+                                .map(|l| format!("`{}`", l.name))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })?;
+                    let n = if *trainable && !found.trainable {
+                        0
+                    } else {
+                        found.parameters
+                    };
+                    (n, format!("parameters of `{}.{name}`", p.model))
+                }
+            };
+            Ok(Key::Number {
+                value: value as f64,
+                source: format!("the {what} (per layer from torch's weight and bias shapes)"),
+                trace: Vec::new(),
             })
         }
         Reference::Shape { .. } => Err("a shape reference gives a shape, not a number".into()),

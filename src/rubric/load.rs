@@ -200,7 +200,8 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
             let name = match r {
                 Reference::ReceptiveField { code, .. }
                 | Reference::Shape { code, .. }
-                | Reference::Dropout { code, .. } => code,
+                | Reference::Dropout { code, .. }
+                | Reference::Parameters { code, .. } => code,
             };
             if rubric.code.contains_key(name) {
                 Ok(())

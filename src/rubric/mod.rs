@@ -237,6 +237,20 @@ pub enum Reference {
         #[serde(default)]
         model: Option<String>,
     },
+    /// The number of parameters of a model (PyTorch's `sum(p.numel() for p in
+    /// model.parameters())`), or of one of its layers by name (`layer: conv1`).
+    Parameters {
+        code: String,
+        #[serde(default)]
+        model: Option<String>,
+        /// A layer's name as PyTorch gives it (`0`, `conv1`, `layer1.0.conv2`) [default: the
+        /// whole model].
+        #[serde(default)]
+        layer: Option<String>,
+        /// Count only trainable parameters (all are, unless frozen).
+        #[serde(default)]
+        trainable: bool,
+    },
 }
 
 /// One true/false statement.

@@ -1,9 +1,11 @@
 //! The syntax tree of the Python subset that question code is written in.
 //!
 //! It is deliberately small: assignments, expression statements, imports (ignored),
-//! `def f(a, b): return <expr>`, and expressions made of literals, names, attributes, calls
-//! (positional, keyword and `*` arguments), tuples, lists, arithmetic and subscripts.
-//! Anything else is refused by the parser with its position and name.
+//! `def f(a, b): return <expr>`, `class Name(nn.Module)` with methods, and expressions made of
+//! literals, names, attributes, calls (positional, keyword and `*` arguments), tuples, lists,
+//! arithmetic and subscripts. Inside a class's methods (and only there) a body may also hold
+//! `self.attr = ...` assignments, `for NAME in ...:` loops, `pass` and `return`. Anything else
+//! is refused by the parser with its position and name.
 
 use std::fmt;
 
@@ -46,6 +48,28 @@ pub enum StmtKind {
     },
     /// `import torch`, `import torch.nn as nn`, `from torch import nn`: no effect here.
     Import,
+    /// `class Name(nn.Module):` and its methods (`__init__`, `forward`, ...).
+    Class { name: String, methods: Vec<Method> },
+    /// `return value` (only in a method body).
+    Return(Option<Expr>),
+    /// `for target in iter:` and its body (only in a method body).
+    For {
+        target: Target,
+        iter: Expr,
+        body: Vec<Stmt>,
+    },
+    /// `pass` (only in a method body).
+    Pass,
+}
+
+/// A method of a class: `def name(self, a, b=1): body`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Method {
+    pub name: String,
+    /// Parameters in order (`self` first), each with its default value if it has one.
+    pub params: Vec<(String, Option<Expr>)>,
+    pub body: Vec<Stmt>,
+    pub span: Span,
 }
 
 /// The left-hand side of an assignment.
@@ -53,6 +77,8 @@ pub enum StmtKind {
 pub enum Target {
     Name(String, Span),
     Tuple(Vec<Target>, Span),
+    /// `value.attr` (only in a method body: `self.conv = nn.Conv2d(...)`).
+    Attr(Box<Expr>, String, Span),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,18 +6,34 @@
 //! (a model call, `X @ W + b`, `torch.mean`) becomes a [`TensorExpr`] graph that the
 //! computations later evaluate with libtorch. Anything outside this subset is an [`EvalError`]
 //! with the line, column and the construct's name.
+//!
+//! A `class Name(nn.Module)` is instantiated by interpreting its `__init__` (which assigns
+//! layers to `self`, possibly in `for` loops over `range`) and then its `forward` once, on a
+//! symbolic input ([`TensorExpr::Input`]): the result is the module's graph (calls of its
+//! layers, `+`, `torch.cat`, functional activations and pooling, `view`/`flatten`), which the
+//! computations evaluate like any other tensor expression. Python is never run: a `forward`
+//! with data-dependent control flow cannot even be written in the subset.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use super::ast::{Arg, BinOp, Expr, ExprKind, Program, Span, StmtKind, Target, UnaryOp};
+use super::ast::{
+    Arg, BinOp, Expr, ExprKind, Method, Program, Span, Stmt, StmtKind, Target, UnaryOp,
+};
 use crate::reference::layers::{Conv2d, Layer, Pair, Pool2d};
 
 /// Deepest call nesting of `def` functions (question code never recurses).
 const MAX_CALL_DEPTH: usize = 32;
 /// Largest list built by repetition (`[...] * n`): no question has more than a few hundred.
 const MAX_REPEAT_LEN: usize = 100_000;
+/// Most statements interpreted in all (loops included): bounds the time of hostile code.
+const MAX_STEPS: usize = 1_000_000;
+/// Deepest tensor graph a name may hold (operations from the inputs, a class's `forward`
+/// counted in full): the computations walk graphs recursively, and a loop could otherwise
+/// chain a million layers. ResNet-152 is about 600 deep.
+pub const MAX_GRAPH_DEPTH: u32 = 1000;
 /// Largest tensor a specification may describe, in elements (the 1024x1024 images are 3M).
 pub const MAX_TENSOR_ELEMENTS: i64 = 1 << 40;
 
@@ -107,15 +123,114 @@ pub enum ModuleKind {
     Layer(Layer),
     /// The layers, nested `Sequential`s flattened, each with its module id.
     Sequential(Vec<(usize, Layer)>),
+    /// A `nn.Sequential` holding class instances or lists: its children, run in order.
+    Chain(Vec<Rc<Module>>),
+    /// `nn.ModuleList`: registered children, not callable.
+    List(Vec<Rc<Module>>),
+    /// An instance of a `class Name(nn.Module)`.
+    Class(ClassModule),
+}
+
+/// An instance of a user's `nn.Module` class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassModule {
+    /// The class's name.
+    pub class: String,
+    /// The modules `__init__` assigned to `self`, in order of assignment (PyTorch's
+    /// registration order), by attribute name.
+    pub children: Vec<(String, Rc<Module>)>,
+    /// What `forward` computes from [`TensorExpr::Input`].
+    pub forward: Rc<TensorExpr>,
 }
 
 impl Module {
     /// The layers this module runs, in order, each with the id of the module that owns its
-    /// parameters.
+    /// parameters. For a class, every layer it registers, in registration order (what
+    /// `model.modules()` lists), which is not necessarily the order `forward` runs them.
     pub fn layers(&self) -> Vec<(usize, Layer)> {
         match &self.kind {
             ModuleKind::Layer(layer) => vec![(self.id, layer.clone())],
             ModuleKind::Sequential(layers) => layers.clone(),
+            ModuleKind::Chain(children) | ModuleKind::List(children) => {
+                children.iter().flat_map(|c| c.layers()).collect()
+            }
+            ModuleKind::Class(c) => c.children.iter().flat_map(|(_, m)| m.layers()).collect(),
+        }
+    }
+
+    /// Whether running the module is running [`Module::layers`] in order.
+    pub fn is_sequential(&self) -> bool {
+        match &self.kind {
+            ModuleKind::Layer(_) | ModuleKind::Sequential(_) => true,
+            ModuleKind::Chain(children) => children.iter().all(|c| c.is_sequential()),
+            ModuleKind::List(_) | ModuleKind::Class(_) => false,
+        }
+    }
+
+    /// The registered submodules with PyTorch's names (`0`, `conv1`, `layer1.0.conv1`), down
+    /// to the layers: each layer once per place it is registered, with the id that owns its
+    /// parameters.
+    pub fn named_layers(&self) -> Vec<(String, usize, Layer)> {
+        let mut out = Vec::new();
+        self.collect_named("", &mut out);
+        out
+    }
+
+    fn collect_named(&self, prefix: &str, out: &mut Vec<(String, usize, Layer)>) {
+        let join = |name: &str| {
+            if prefix.is_empty() {
+                name.to_string()
+            } else {
+                format!("{prefix}.{name}")
+            }
+        };
+        match &self.kind {
+            ModuleKind::Layer(layer) => out.push((prefix.to_string(), self.id, layer.clone())),
+            ModuleKind::Sequential(layers) => {
+                for (i, (id, layer)) in layers.iter().enumerate() {
+                    out.push((join(&i.to_string()), *id, layer.clone()));
+                }
+            }
+            ModuleKind::Chain(children) | ModuleKind::List(children) => {
+                for (i, c) in children.iter().enumerate() {
+                    c.collect_named(&join(&i.to_string()), out);
+                }
+            }
+            ModuleKind::Class(c) => {
+                for (name, m) in &c.children {
+                    m.collect_named(&join(name), out);
+                }
+            }
+        }
+    }
+
+    /// The registered child modules, as Python iterates them (`for m in self.blocks`).
+    fn children(&self) -> Option<Vec<Rc<Module>>> {
+        match &self.kind {
+            ModuleKind::Sequential(layers) => Some(
+                layers
+                    .iter()
+                    .map(|(id, layer)| {
+                        Rc::new(Module {
+                            id: *id,
+                            kind: ModuleKind::Layer(layer.clone()),
+                            span: self.span,
+                        })
+                    })
+                    .collect(),
+            ),
+            ModuleKind::Chain(children) | ModuleKind::List(children) => Some(children.clone()),
+            _ => None,
+        }
+    }
+
+    /// A short description: the layer as torch prints it, or the container's kind.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            ModuleKind::Layer(layer) => layer.to_string(),
+            ModuleKind::Sequential(_) | ModuleKind::Chain(_) => "Sequential".to_string(),
+            ModuleKind::List(_) => "ModuleList".to_string(),
+            ModuleKind::Class(c) => c.class.clone(),
         }
     }
 }
@@ -171,6 +286,43 @@ pub enum TensorExpr {
     Neg(Rc<TensorExpr>),
     Map(Elementwise, Rc<TensorExpr>),
     Reduce(Reduction, Rc<TensorExpr>),
+    /// The input of the module whose `forward` this graph is.
+    Input,
+    /// `torch.cat(items, dim)`
+    Cat {
+        items: Vec<Rc<TensorExpr>>,
+        dim: i64,
+        span: Span,
+    },
+    /// `x.view(...)` / `x.reshape(...)`
+    View {
+        input: Rc<TensorExpr>,
+        shape: Vec<ViewDim>,
+        span: Span,
+    },
+}
+
+/// One size of a `view`: a number, or a size of a tensor (`x.size(0)`), known only when the
+/// graph runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ViewDim {
+    Fixed(i64),
+    SizeOf(Rc<TensorExpr>, i64),
+}
+
+/// A `class Name(nn.Module)` as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassDef {
+    pub name: String,
+    pub methods: Vec<Rc<Method>>,
+    pub span: Span,
+}
+
+/// `self` while `__init__` and `forward` are interpreted: its attributes, in order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Object {
+    pub class: String,
+    pub attrs: Vec<(String, Value)>,
 }
 
 /// A user-defined function: `def name(params): return body`.
@@ -186,6 +338,8 @@ pub struct Function {
 pub enum Namespace {
     Torch,
     Nn,
+    /// `torch.nn.functional`, usually imported as `F`.
+    Functional,
 }
 
 /// A value of question code.
@@ -209,6 +363,16 @@ pub enum Value {
     Method(Box<Value>, String),
     /// `print`: calls to it show a value in the notebook and change nothing.
     Print,
+    /// A class the code defines.
+    Class(Rc<ClassDef>),
+    /// `self` inside a class's methods.
+    Object(Rc<RefCell<Object>>),
+    /// `super()`, whose `__init__()` does nothing here.
+    Super,
+    /// A size of a tensor (`x.size(0)`, `x.shape[1]`), known when the graph runs.
+    Dim(Rc<TensorExpr>, i64),
+    /// `range`, `len`.
+    Builtin(&'static str),
 }
 
 impl Value {
@@ -229,7 +393,11 @@ impl Value {
             Value::Shape(_) => "a shape",
             Value::Function(_) => "a function",
             Value::Method(..) => "a method",
-            Value::Print => "a builtin function",
+            Value::Print | Value::Builtin(_) => "a builtin function",
+            Value::Class(_) => "a class",
+            Value::Object(_) => "`self`",
+            Value::Super => "`super()`",
+            Value::Dim(..) => "a tensor size",
         }
     }
 }
@@ -287,6 +455,12 @@ struct Interpreter {
     out: Evaluated,
     next_id: usize,
     depth: usize,
+    steps: usize,
+    /// Depths of the tensor graphs built so far, by node (the node kept alive so that its
+    /// address is not reused).
+    graph_depths: HashMap<usize, (Rc<TensorExpr>, u32)>,
+    /// Depths of the class modules' `forward` graphs, by module id.
+    module_depths: HashMap<usize, u32>,
 }
 
 type Scope = HashMap<String, Value>;
@@ -311,6 +485,7 @@ impl Interpreter {
             }
             StmtKind::Assign { targets, value } => {
                 let value = self.expr(value, None)?;
+                self.check_depth(&value, span)?;
                 for target in targets {
                     self.assign(target, value.clone())?;
                 }
@@ -321,7 +496,387 @@ impl Interpreter {
                 self.out.expressions.push((value, span));
                 Ok(())
             }
+            StmtKind::Class { name, methods } => {
+                let class = ClassDef {
+                    name: name.clone(),
+                    methods: methods.iter().cloned().map(Rc::new).collect(),
+                    span,
+                };
+                for required in ["__init__", "forward"] {
+                    if !class.methods.iter().any(|m| m.name == required) {
+                        return err(
+                            span,
+                            format!(
+                                "class `{name}` has no `{required}`; a model class needs \
+                                 `__init__` (its layers) and `forward` (what it computes)"
+                            ),
+                        );
+                    }
+                }
+                self.bind(name, Value::Class(Rc::new(class)), span);
+                Ok(())
+            }
+            StmtKind::Return(_) | StmtKind::For { .. } | StmtKind::Pass => {
+                err(span, "this statement is only allowed in a method")
+            }
         }
+    }
+
+    /// How deep a module's run is, in graph nodes.
+    fn module_depth(&self, m: &Module) -> u32 {
+        match &m.kind {
+            ModuleKind::Layer(_) | ModuleKind::Sequential(_) | ModuleKind::List(_) => 1,
+            ModuleKind::Chain(children) => children
+                .iter()
+                .fold(0u32, |acc, c| acc.saturating_add(self.module_depth(c))),
+            ModuleKind::Class(_) => self.module_depths.get(&m.id).copied().unwrap_or(1),
+        }
+    }
+
+    /// The depth of `t`'s graph, computed without recursion (nodes already measured are
+    /// looked up).
+    fn tensor_depth(&mut self, t: &Rc<TensorExpr>) -> u32 {
+        fn children(t: &TensorExpr) -> Vec<Rc<TensorExpr>> {
+            let operand = |o: &Operand| match o {
+                Operand::Tensor(t) => Some(t.clone()),
+                Operand::Scalar(_) => None,
+            };
+            match t {
+                TensorExpr::Leaf { .. } | TensorExpr::Input => Vec::new(),
+                TensorExpr::Apply { input, .. } => vec![input.clone()],
+                TensorExpr::Binary { left, right, .. } => {
+                    operand(left).into_iter().chain(operand(right)).collect()
+                }
+                TensorExpr::Neg(t) | TensorExpr::Map(_, t) | TensorExpr::Reduce(_, t) => {
+                    vec![t.clone()]
+                }
+                TensorExpr::Cat { items, .. } => items.clone(),
+                TensorExpr::View { input, shape, .. } => std::iter::once(input.clone())
+                    .chain(shape.iter().filter_map(|d| match d {
+                        ViewDim::SizeOf(t, _) => Some(t.clone()),
+                        ViewDim::Fixed(_) => None,
+                    }))
+                    .collect(),
+            }
+        }
+        let key = |t: &Rc<TensorExpr>| Rc::as_ptr(t) as usize;
+        let mut stack = vec![(t.clone(), false)];
+        while let Some((node, expanded)) = stack.pop() {
+            if self.graph_depths.contains_key(&key(&node)) {
+                continue;
+            }
+            let kids = children(&node);
+            if !expanded {
+                stack.push((node, true));
+                for k in kids {
+                    if !self.graph_depths.contains_key(&key(&k)) {
+                        stack.push((k, false));
+                    }
+                }
+                continue;
+            }
+            let below = kids
+                .iter()
+                .map(|k| self.graph_depths.get(&key(k)).map_or(0, |(_, d)| *d))
+                .max()
+                .unwrap_or(0);
+            let own = match node.as_ref() {
+                TensorExpr::Apply { module, .. } => self.module_depth(module),
+                _ => 1,
+            };
+            let depth = below.saturating_add(own);
+            self.graph_depths.insert(key(&node), (node, depth));
+        }
+        self.graph_depths.get(&key(t)).map_or(0, |(_, d)| *d)
+    }
+
+    /// Refuses a value whose tensor graph is deeper than [`MAX_GRAPH_DEPTH`].
+    fn check_depth(&mut self, value: &Value, span: Span) -> Result<(), EvalError> {
+        if let Value::Tensor(t) | Value::Shape(t) | Value::Dim(t, _) = value {
+            let depth = self.tensor_depth(t);
+            if depth > MAX_GRAPH_DEPTH {
+                return err(
+                    span,
+                    format!(
+                        "this tensor is the result of {depth} chained operations; at most \
+                         {MAX_GRAPH_DEPTH} are supported"
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one interpreted statement; errs past [`MAX_STEPS`].
+    fn step(&mut self, span: Span) -> Result<(), EvalError> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return err(
+                span,
+                format!("the code runs more than {MAX_STEPS} statements; loops are too long"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Runs a method body in `scope`; the value of its `return`, if one runs.
+    fn block(&mut self, stmts: &[Stmt], scope: &mut Scope) -> Result<Option<Value>, EvalError> {
+        for stmt in stmts {
+            self.step(stmt.span)?;
+            match &stmt.kind {
+                StmtKind::Assign { targets, value } => {
+                    let value = self.expr(value, Some(scope))?;
+                    self.check_depth(&value, stmt.span)?;
+                    for target in targets {
+                        self.assign_local(target, value.clone(), scope)?;
+                    }
+                }
+                StmtKind::Expr(expr) => {
+                    if !self.append(expr, scope)? {
+                        self.expr(expr, Some(scope))?;
+                    }
+                }
+                StmtKind::Return(value) => {
+                    let value = match value {
+                        Some(v) => self.expr(v, Some(scope))?,
+                        None => Value::None,
+                    };
+                    self.check_depth(&value, stmt.span)?;
+                    return Ok(Some(value));
+                }
+                StmtKind::For { target, iter, body } => {
+                    let items = self.expr(iter, Some(scope))?;
+                    for item in iterate(items, iter.span)? {
+                        self.assign_local(target, item, scope)?;
+                        if let Some(v) = self.block(body, scope)? {
+                            return Ok(Some(v));
+                        }
+                    }
+                }
+                StmtKind::Pass => {}
+                StmtKind::Import => {}
+                StmtKind::Def { .. } | StmtKind::Class { .. } => {
+                    return err(stmt.span, "definitions inside a method are not supported")
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// `xs.append(v)` on a local list or a `self` attribute (a list or an `nn.ModuleList`):
+    /// lists are values here, so the name is rebound. False when `expr` is not an append.
+    fn append(&mut self, expr: &Expr, scope: &mut Scope) -> Result<bool, EvalError> {
+        let ExprKind::Call { func, args } = &expr.kind else {
+            return Ok(false);
+        };
+        let ExprKind::Attribute { value: owner, attr } = &func.kind else {
+            return Ok(false);
+        };
+        if attr != "append" {
+            return Ok(false);
+        }
+        let current = self.expr(owner, Some(scope))?;
+        let args = self.arguments(args, Some(scope))?;
+        let (item, item_span) = args.single("object", expr.span)?;
+        let updated = match current {
+            Value::List(mut items) => {
+                if items.len() >= MAX_REPEAT_LEN {
+                    return err(expr.span, "list too long");
+                }
+                items.push(item);
+                Value::List(items)
+            }
+            Value::Module(m) => match (&m.kind, item) {
+                (ModuleKind::List(children), Value::Module(child)) => {
+                    let mut children = children.clone();
+                    children.push(child);
+                    Value::Module(Rc::new(Module {
+                        id: m.id,
+                        kind: ModuleKind::List(children),
+                        span: m.span,
+                    }))
+                }
+                (_, other) => {
+                    return err(
+                        item_span,
+                        format!(
+                            "only a module can be appended to an nn.ModuleList, not {}",
+                            other.kind()
+                        ),
+                    )
+                }
+            },
+            other => return err(owner.span, format!("cannot append to {}", other.kind())),
+        };
+        match &owner.kind {
+            ExprKind::Name(name) => {
+                scope.insert(name.clone(), updated);
+            }
+            ExprKind::Attribute { value, attr } => {
+                let target = Target::Attr(value.clone(), attr.clone(), owner.span);
+                self.assign_local(&target, updated, scope)?;
+            }
+            _ => return err(owner.span, "can only append to a name or `self.attr`"),
+        }
+        Ok(true)
+    }
+
+    /// Assigns in a method's scope, or to an attribute of `self`.
+    fn assign_local(
+        &mut self,
+        target: &Target,
+        value: Value,
+        scope: &mut Scope,
+    ) -> Result<(), EvalError> {
+        match target {
+            Target::Name(name, _) => {
+                scope.insert(name.clone(), value);
+                Ok(())
+            }
+            Target::Attr(owner, attr, span) => match self.expr(owner, Some(scope))? {
+                Value::Object(obj) => {
+                    let mut obj = obj.borrow_mut();
+                    match obj.attrs.iter_mut().find(|(n, _)| n == attr) {
+                        Some((_, v)) => *v = value,
+                        None => obj.attrs.push((attr.clone(), value)),
+                    }
+                    Ok(())
+                }
+                other => err(
+                    *span,
+                    format!(
+                        "only attributes of `self` can be assigned, not of {}",
+                        other.kind()
+                    ),
+                ),
+            },
+            Target::Tuple(targets, span) => {
+                let items = match value {
+                    Value::Tuple(items) | Value::List(items) if items.len() == targets.len() => {
+                        items
+                    }
+                    other => {
+                        return err(
+                            *span,
+                            format!(
+                                "cannot unpack {} into {} names",
+                                other.kind(),
+                                targets.len()
+                            ),
+                        )
+                    }
+                };
+                for (t, v) in targets.iter().zip(items) {
+                    self.assign_local(t, v, scope)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `Name(args)`: interprets `__init__`, then `forward` on a symbolic input.
+    fn instantiate(
+        &mut self,
+        class: &Rc<ClassDef>,
+        args: Args,
+        span: Span,
+    ) -> Result<Value, EvalError> {
+        if self.depth >= MAX_CALL_DEPTH {
+            return err(span, format!("`{}` is built too deeply", class.name));
+        }
+        let method = |name: &str| {
+            class
+                .methods
+                .iter()
+                .find(|m| m.name == name)
+                .cloned()
+                .expect("checked when the class was defined")
+        };
+        let init = method("__init__");
+        let forward = method("forward");
+        let object = Rc::new(RefCell::new(Object {
+            class: class.name.clone(),
+            attrs: Vec::new(),
+        }));
+        let id = self.fresh_id();
+        self.depth += 1;
+        let result = (|| {
+            let mut scope = self.bind_method(&class.name, &init, args, span)?;
+            scope.insert("self".into(), Value::Object(object.clone()));
+            self.block(&init.body, &mut scope)?;
+            let mut fwd_args = Args::default();
+            fwd_args
+                .positional
+                .push((Value::Tensor(Rc::new(TensorExpr::Input)), span));
+            let mut scope = self.bind_method(&class.name, &forward, fwd_args, span)?;
+            scope.insert("self".into(), Value::Object(object.clone()));
+            let out = self.block(&forward.body, &mut scope)?;
+            match out {
+                Some(Value::Tensor(t)) => Ok(t),
+                Some(other) => err(
+                    forward.span,
+                    format!(
+                        "`{}.forward` returns {}, not a tensor",
+                        class.name,
+                        other.kind()
+                    ),
+                ),
+                None => err(
+                    forward.span,
+                    format!("`{}.forward` returns nothing", class.name),
+                ),
+            }
+        })();
+        self.depth -= 1;
+        let graph = result?;
+        let depth = self.tensor_depth(&graph);
+        self.module_depths.insert(id, depth);
+        let children = object
+            .borrow()
+            .attrs
+            .iter()
+            .filter_map(|(name, v)| match v {
+                Value::Module(m) => Some((name.clone(), m.clone())),
+                _ => None,
+            })
+            .collect();
+        Ok(Value::Module(Rc::new(Module {
+            id,
+            kind: ModuleKind::Class(ClassModule {
+                class: class.name.clone(),
+                children,
+                forward: graph,
+            }),
+            span,
+        })))
+    }
+
+    /// Binds a method's parameters after `self` (defaults evaluated in the global scope).
+    fn bind_method(
+        &mut self,
+        class: &str,
+        method: &Method,
+        args: Args,
+        span: Span,
+    ) -> Result<Scope, EvalError> {
+        let callee = format!("{class}.{}", method.name);
+        let params: Vec<&str> = method.params[1..].iter().map(|(n, _)| n.as_str()).collect();
+        let optional: Vec<&str> = method.params[1..]
+            .iter()
+            .filter(|(_, d)| d.is_some())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let bound = args.bind(&callee, &params, &optional, span)?;
+        let mut scope = Scope::new();
+        for ((name, default), value) in method.params[1..].iter().zip(bound) {
+            let value = match (value, default) {
+                (Some(v), _) => v,
+                (None, Some(d)) => self.expr(d, None)?,
+                (None, None) => return err(span, format!("{callee} needs argument `{name}`")),
+            };
+            scope.insert(name.clone(), value);
+        }
+        Ok(scope)
     }
 
     fn bind(&mut self, name: &str, value: Value, span: Span) {
@@ -339,6 +894,7 @@ impl Interpreter {
                 self.bind(name, value, *span);
                 Ok(())
             }
+            Target::Attr(_, _, span) => err(*span, "attributes can only be assigned in a method"),
             Target::Tuple(targets, span) => {
                 let items = match value {
                     Value::Tuple(items) | Value::List(items) => items,
@@ -381,6 +937,10 @@ impl Interpreter {
         match name {
             "torch" => Ok(Value::Namespace(Namespace::Torch)),
             "nn" => Ok(Value::Namespace(Namespace::Nn)),
+            "F" | "functional" => Ok(Value::Namespace(Namespace::Functional)),
+            "super" => Ok(Value::Builtin("super")),
+            "range" => Ok(Value::Builtin("range")),
+            "len" => Ok(Value::Builtin("len")),
             "True" => Ok(Value::Bool(true)),
             "False" => Ok(Value::Bool(false)),
             "None" => Ok(Value::None),
@@ -389,7 +949,7 @@ impl Interpreter {
                 span,
                 format!(
                     "name `{name}` is not defined (question code may use the names it assigns, \
-                     `torch` and `nn`)"
+                     `torch`, `nn` and `F`)"
                 ),
             ),
         }
@@ -488,6 +1048,41 @@ impl Interpreter {
     fn attribute(&mut self, value: Value, attr: &str, span: Span) -> Result<Value, EvalError> {
         match (&value, attr) {
             (Value::Namespace(Namespace::Torch), "nn") => Ok(Value::Namespace(Namespace::Nn)),
+            (Value::Namespace(Namespace::Nn), "functional") => {
+                Ok(Value::Namespace(Namespace::Functional))
+            }
+            (Value::Object(obj), _) if attr != "append" => {
+                let obj = obj.borrow();
+                match obj.attrs.iter().find(|(n, _)| n == attr) {
+                    Some((_, v)) => Ok(v.clone()),
+                    None => err(
+                        span,
+                        format!(
+                            "`self` ({}) has no attribute `{attr}` (it has {})",
+                            obj.class,
+                            if obj.attrs.is_empty() {
+                                "none yet".to_string()
+                            } else {
+                                obj.attrs
+                                    .iter()
+                                    .map(|(n, _)| format!("`{n}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            }
+                        ),
+                    ),
+                }
+            }
+            (Value::Super, "__init__") => Ok(Value::Method(Box::new(value), attr.to_string())),
+            (Value::Module(m), _) if matches!(m.kind, ModuleKind::Class(_)) => {
+                let ModuleKind::Class(c) = &m.kind else {
+                    unreachable!("matched above")
+                };
+                match c.children.iter().find(|(n, _)| n == attr) {
+                    Some((_, child)) => Ok(Value::Module(child.clone())),
+                    None => Ok(Value::Method(Box::new(value), attr.to_string())),
+                }
+            }
             (Value::Namespace(Namespace::Torch), dtype) if parse_dtype(dtype).is_some() => {
                 Ok(Value::DType(parse_dtype(dtype).expect("checked")))
             }
@@ -496,6 +1091,7 @@ impl Interpreter {
                 let prefix = match receiver.as_ref() {
                     Value::Namespace(Namespace::Torch) => "torch.",
                     Value::Namespace(Namespace::Nn) => "nn.",
+                    Value::Namespace(Namespace::Functional) => "F.",
                     _ => "",
                 };
                 err(
@@ -520,12 +1116,69 @@ impl Interpreter {
             Value::Method(receiver, name) => match *receiver {
                 Value::Namespace(Namespace::Nn) => self.nn_constructor(&name, args, span),
                 Value::Namespace(Namespace::Torch) => self.torch_function(&name, args, span),
+                Value::Namespace(Namespace::Functional) => self.functional(&name, args, span),
+                Value::Super => Ok(Value::None),
+                Value::Tensor(t) if name == "flatten" => {
+                    let b = args.bind(
+                        "Tensor.flatten",
+                        &["start_dim", "end_dim"],
+                        &["start_dim", "end_dim"],
+                        span,
+                    )?;
+                    let layer = Layer::Flatten {
+                        start_dim: opt_int(&b[0], "start_dim", 0, i64::MIN, span)?,
+                        end_dim: opt_int(&b[1], "end_dim", -1, i64::MIN, span)?,
+                    };
+                    Ok(self.apply_layer(layer, t, span))
+                }
                 Value::Tensor(t) => tensor_method(t, &name, args, span),
                 Value::Module(m) => module_method(m, &name, args, span),
                 Value::Shape(_) => err(span, format!("shape method `{name}` is not supported")),
                 other => err(span, format!("{} has no method `{name}`", other.kind())),
             },
+            Value::Class(class) => self.instantiate(&class, args, span),
+            Value::Builtin("super") => Ok(Value::Super),
+            Value::Builtin("range") => {
+                let mut ints = Vec::new();
+                for (v, s) in &args.positional {
+                    ints.push(int(v, "range argument", i64::MIN, *s)?);
+                }
+                if !args.keywords.is_empty() {
+                    return err(span, "range takes no keyword arguments");
+                }
+                let (start, stop, step) = match ints.as_slice() {
+                    [stop] => (0, *stop, 1),
+                    [start, stop] => (*start, *stop, 1),
+                    [start, stop, step] if *step != 0 => (*start, *stop, *step),
+                    _ => return err(span, "range takes 1 to 3 ints (and a nonzero step)"),
+                };
+                let mut out = Vec::new();
+                let mut i = start;
+                while (step > 0 && i < stop) || (step < 0 && i > stop) {
+                    if out.len() >= MAX_REPEAT_LEN {
+                        return err(span, format!("range longer than {MAX_REPEAT_LEN}"));
+                    }
+                    out.push(Value::Int(i));
+                    i = i.saturating_add(step);
+                }
+                Ok(Value::List(out))
+            }
+            Value::Builtin(_) => {
+                let (v, s) = args.single("obj", span)?;
+                let n = match &v {
+                    Value::List(items) | Value::Tuple(items) => items.len(),
+                    Value::Module(m) => match m.children() {
+                        Some(c) => c.len(),
+                        None => return err(s, format!("{} has no len()", v.kind())),
+                    },
+                    other => return err(s, format!("{} has no len()", other.kind())),
+                };
+                Ok(Value::Int(n as i64))
+            }
             Value::Module(module) => {
+                if matches!(module.kind, ModuleKind::List(_)) {
+                    return err(span, "an nn.ModuleList cannot be called; call its items");
+                }
                 let (input, input_span) = args.single("input", span)?;
                 match input {
                     Value::Tensor(input) => {
@@ -585,10 +1238,10 @@ impl Interpreter {
                 if !args.keywords.is_empty() {
                     return err(span, "nn.Sequential takes modules as positional arguments");
                 }
-                let mut layers = Vec::new();
+                let mut children = Vec::new();
                 for (v, s) in args.positional {
                     match v {
-                        Value::Module(m) => layers.extend(m.layers()),
+                        Value::Module(m) => children.push(m),
                         other => {
                             return err(
                                 s,
@@ -597,7 +1250,38 @@ impl Interpreter {
                         }
                     }
                 }
-                return Ok(self.module(ModuleKind::Sequential(layers), span));
+                let flat = children
+                    .iter()
+                    .all(|m| matches!(m.kind, ModuleKind::Layer(_) | ModuleKind::Sequential(_)));
+                let kind = if flat {
+                    ModuleKind::Sequential(children.iter().flat_map(|m| m.layers()).collect())
+                } else if children
+                    .iter()
+                    .any(|m| matches!(m.kind, ModuleKind::List(_)))
+                {
+                    return err(span, "an nn.ModuleList inside nn.Sequential cannot run");
+                } else {
+                    ModuleKind::Chain(children)
+                };
+                return Ok(self.module(kind, span));
+            }
+            "ModuleList" => {
+                let b = args.bind(&what, &["modules"], &["modules"], span)?;
+                let mut children = Vec::new();
+                if let Some(v) = b.into_iter().next().flatten() {
+                    for item in iterate(v, span)? {
+                        match item {
+                            Value::Module(m) => children.push(m),
+                            other => {
+                                return err(
+                                    span,
+                                    format!("nn.ModuleList takes modules, not {}", other.kind()),
+                                )
+                            }
+                        }
+                    }
+                }
+                return Ok(self.module(ModuleKind::List(children), span));
             }
             "Conv2d" => {
                 let b = args.bind(
@@ -792,8 +1476,8 @@ impl Interpreter {
                     span,
                     format!(
                         "unsupported layer `nn.{other}`; question code may use nn.Sequential, \
-                         Conv2d, MaxPool2d, AvgPool2d, ReLU, Sigmoid, Tanh, Linear, Dropout, \
-                         Embedding, BatchNorm2d, Flatten and Identity"
+                         ModuleList, Conv2d, MaxPool2d, AvgPool2d, ReLU, Sigmoid, Tanh, Linear, \
+                         Dropout, Embedding, BatchNorm2d, Flatten and Identity"
                     ),
                 )
             }
@@ -854,9 +1538,119 @@ impl Interpreter {
                 })))
             }
             "manual_seed" => Ok(Value::None),
+            "cat" | "concat" | "concatenate" => {
+                let b = args.bind(
+                    &format!("torch.{name}"),
+                    &["tensors", "dim"],
+                    &["dim"],
+                    span,
+                )?;
+                let items = b[0].clone().unwrap_or(Value::None);
+                let dim = opt_int(&b[1], "dim", 0, i64::MIN, span)?;
+                let mut tensors = Vec::new();
+                for item in iterate(items, span)? {
+                    tensors.push(tensor(item, span)?);
+                }
+                if tensors.is_empty() {
+                    return err(span, "torch.cat needs at least one tensor");
+                }
+                Ok(Value::Tensor(Rc::new(TensorExpr::Cat {
+                    items: tensors,
+                    dim,
+                    span,
+                })))
+            }
+            "flatten" => {
+                let b = args.bind(
+                    "torch.flatten",
+                    &["input", "start_dim", "end_dim"],
+                    &["start_dim", "end_dim"],
+                    span,
+                )?;
+                let t = tensor(b[0].clone().unwrap_or(Value::None), span)?;
+                let layer = Layer::Flatten {
+                    start_dim: opt_int(&b[1], "start_dim", 0, i64::MIN, span)?,
+                    end_dim: opt_int(&b[2], "end_dim", -1, i64::MIN, span)?,
+                };
+                Ok(self.apply_layer(layer, t, span))
+            }
             other => err(
                 span,
                 format!("`torch.{other}` is not supported in question code"),
+            ),
+        }
+    }
+}
+
+impl Interpreter {
+    /// `layer(t)` for a layer made on the spot (functional calls, `x.flatten()`): a module of
+    /// its own, without parameters.
+    fn apply_layer(&mut self, layer: Layer, t: Rc<TensorExpr>, span: Span) -> Value {
+        let module = Rc::new(Module {
+            id: self.fresh_id(),
+            kind: ModuleKind::Layer(layer),
+            span,
+        });
+        Value::Tensor(Rc::new(TensorExpr::Apply {
+            module,
+            input: t,
+            span,
+        }))
+    }
+
+    /// `F.relu(x)`, `F.max_pool2d(x, 2)`, ...: `torch.nn.functional`.
+    fn functional(&mut self, name: &str, mut args: Args, span: Span) -> Result<Value, EvalError> {
+        let map = match name {
+            "relu" => Some(Elementwise::Relu),
+            "sigmoid" => Some(Elementwise::Sigmoid),
+            "tanh" => Some(Elementwise::Tanh),
+            _ => None,
+        };
+        if let Some(f) = map {
+            args.keywords.retain(|(k, _, _)| k != "inplace");
+            let (t, s) = args.single("input", span)?;
+            return Ok(Value::Tensor(Rc::new(TensorExpr::Map(f, tensor(t, s)?))));
+        }
+        match name {
+            "max_pool2d" | "avg_pool2d" => {
+                if args.positional.is_empty() {
+                    return err(span, format!("F.{name} needs its input"));
+                }
+                let (input, input_span) = args.positional.remove(0);
+                let input = tensor(input, input_span)?;
+                let ctor = if name == "max_pool2d" {
+                    "MaxPool2d"
+                } else {
+                    "AvgPool2d"
+                };
+                let Value::Module(m) = self.nn_constructor(ctor, args, span)? else {
+                    unreachable!("nn_constructor returns a module")
+                };
+                let ModuleKind::Layer(layer) = &m.kind else {
+                    unreachable!("a pooling constructor returns a layer")
+                };
+                Ok(self.apply_layer(layer.clone(), input, span))
+            }
+            "dropout" => {
+                let b = args.bind(
+                    "F.dropout",
+                    &["input", "p", "training", "inplace"],
+                    &["p", "training", "inplace"],
+                    span,
+                )?;
+                let t = tensor(b[0].clone().unwrap_or(Value::None), span)?;
+                let p = match &b[1] {
+                    None => 0.5,
+                    Some(v) => number(v, "p", span)?,
+                };
+                Ok(self.apply_layer(Layer::Dropout { p }, t, span))
+            }
+            other => err(
+                span,
+                format!(
+                    "`F.{other}` is not supported in question code; F.relu, F.sigmoid, F.tanh, \
+                     F.max_pool2d, F.avg_pool2d and F.dropout are"
+                ),
             ),
         }
     }
@@ -959,6 +1753,12 @@ fn parse_dtype(name: &str) -> Option<DType> {
 fn iterate(v: Value, span: Span) -> Result<Vec<Value>, EvalError> {
     match v {
         Value::Tuple(items) | Value::List(items) => Ok(items),
+        Value::Module(m) if m.children().is_some() => Ok(m
+            .children()
+            .unwrap_or_default()
+            .into_iter()
+            .map(Value::Module)
+            .collect()),
         other => err(span, format!("cannot unpack {} with `*`", other.kind())),
     }
 }
@@ -967,6 +1767,17 @@ fn subscript(value: Value, index: Value, span: Span) -> Result<Value, EvalError>
     let i = match index {
         Value::Int(i) => i,
         other => return err(span, format!("index must be an int, not {}", other.kind())),
+    };
+    let value = match value {
+        Value::Module(m) if m.children().is_some() => Value::List(
+            m.children()
+                .unwrap_or_default()
+                .into_iter()
+                .map(Value::Module)
+                .collect(),
+        ),
+        Value::Shape(t) => return Ok(Value::Dim(t, i)),
+        other => other,
     };
     match value {
         Value::Tuple(items) | Value::List(items) => {
@@ -1396,8 +2207,48 @@ fn tensor_method(
     let map = |f| Value::Tensor(Rc::new(TensorExpr::Map(f, t.clone())));
     match name {
         "size" => {
-            none(args)?;
-            Ok(Value::Shape(t))
+            let b = args.bind("Tensor.size", &["dim"], &["dim"], span)?;
+            match &b[0] {
+                None => Ok(Value::Shape(t)),
+                Some(v) => Ok(Value::Dim(t, int(v, "dim", i64::MIN, span)?)),
+            }
+        }
+        "view" | "reshape" => {
+            if !args.keywords.is_empty() {
+                return err(
+                    span,
+                    format!("Tensor.{name} takes sizes as positional arguments"),
+                );
+            }
+            let mut sizes: Vec<(Value, Span)> = args.positional;
+            if sizes.len() == 1 && matches!(sizes[0].0, Value::Tuple(_) | Value::List(_)) {
+                let (v, s) = sizes.remove(0);
+                sizes = iterate(v, s)?.into_iter().map(|v| (v, s)).collect();
+            }
+            let mut shape = Vec::new();
+            for (v, s) in sizes {
+                shape.push(match v {
+                    Value::Int(i) if i >= -1 => ViewDim::Fixed(i),
+                    Value::Dim(of, d) => ViewDim::SizeOf(of, d),
+                    other => {
+                        return err(
+                            s,
+                            format!(
+                                "a size of `{name}` is an int or x.size(d), not {}",
+                                other.kind()
+                            ),
+                        )
+                    }
+                });
+            }
+            if shape.iter().filter(|d| **d == ViewDim::Fixed(-1)).count() > 1 {
+                return err(span, "only one size can be -1");
+            }
+            Ok(Value::Tensor(Rc::new(TensorExpr::View {
+                input: t,
+                shape,
+                span,
+            })))
         }
         "sum" | "mean" => {
             none(args)?;

@@ -5,7 +5,9 @@
 //! else by name and position (`for` loops, comparisons, slices, ...) instead of misreading it,
 //! and never to panic: recursion and tree height are bounded, and so is the source's size.
 
-use super::ast::{Arg, BinOp, Expr, ExprKind, Program, Span, Stmt, StmtKind, Target, UnaryOp};
+use super::ast::{
+    Arg, BinOp, Expr, ExprKind, Method, Program, Span, Stmt, StmtKind, Target, UnaryOp,
+};
 use super::lexer::{tokenize, Tok, Token};
 
 /// The largest source accepted, in bytes (1 MiB).
@@ -21,6 +23,14 @@ const MAX_HEIGHT: u32 = 200;
 /// What statement-level refusals say is allowed.
 pub(super) const STATEMENTS: &str =
     "only assignments, `def f(...): return ...`, imports and expressions are";
+
+/// What refusals inside a class's method say is allowed.
+pub(super) const METHOD_STATEMENTS: &str = "in a method, only assignments (to names or \
+     `self.attr`), `for` loops, `return`, `pass` and expressions are";
+
+/// What refusals in a class body say is allowed.
+pub(super) const CLASS_BODY: &str = "a class body may only hold a docstring and methods \
+     (`def __init__(self, ...)`, `def forward(self, x)`)";
 
 /// What expression-level refusals say is allowed.
 pub(super) const EXPRESSIONS: &str = "expressions may only use names, numbers, strings, \
@@ -89,6 +99,7 @@ pub fn parse(source: &str) -> Result<Program, ParseError> {
         pos: 0,
         nesting: 0,
         open: Vec::new(),
+        in_method: false,
     }
     .program()
 }
@@ -125,6 +136,8 @@ struct Parser<'t> {
     nesting: u32,
     /// Brackets opened and not yet closed, innermost last.
     open: Vec<(Span, &'static str)>,
+    /// Inside a class's method: `self.attr = ...` targets are allowed.
+    in_method: bool,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -297,6 +310,9 @@ impl Parser<'_> {
     /// One logical line: a `def`, or simple statements separated by `;`. `in_def` is the name
     /// of the function whose body this line is in.
     fn line(&mut self, in_def: Option<&str>) -> PResult<Vec<Item>> {
+        if self.is_keyword("class") && in_def.is_none() {
+            return Ok(vec![Item::Stmt(self.class()?)]);
+        }
         if self.is_keyword("def") {
             if let Some(name) = in_def {
                 return Err(def_body_error(self.span(), name, "a nested `def`"));
@@ -451,7 +467,11 @@ impl Parser<'_> {
                     .pop()
                     .ok_or_else(|| self.unexpected("an expression"))?;
                 no_bare_star(&value)?;
-                let targets = exprs.into_iter().map(target).collect::<PResult<_>>()?;
+                let in_method = self.in_method;
+                let targets = exprs
+                    .into_iter()
+                    .map(|e| target(e, in_method))
+                    .collect::<PResult<_>>()?;
                 Ok(Stmt {
                     kind: StmtKind::Assign { targets, value },
                     span,
@@ -614,6 +634,10 @@ impl Parser<'_> {
                     StmtKind::Expr(_) => "an expression statement",
                     StmtKind::Import => "an import",
                     StmtKind::Def { .. } => "a nested `def`",
+                    StmtKind::Class { .. } => "a `class`",
+                    StmtKind::Return(_) => "a `return`",
+                    StmtKind::For { .. } => "a `for` loop",
+                    StmtKind::Pass => "`pass`",
                 };
                 return Err(def_body_error(stmt.span, name, found));
             }
@@ -627,6 +651,307 @@ impl Parser<'_> {
             ));
         }
         Ok(body)
+    }
+
+    // ----- Classes -----
+
+    /// `class Name(nn.Module):` then an indented block of a docstring and methods.
+    fn class(&mut self) -> PResult<Stmt> {
+        let span = self.span();
+        self.advance(); // `class`
+        let name = self.expect_name("a class name after `class`")?;
+        let refused = |span| {
+            unsupported(
+                span,
+                "`class` definition",
+                "`class` definitions other than `class Name(nn.Module)`",
+                STATEMENTS,
+            )
+        };
+        if !self.is_op("(") {
+            return Err(refused(span));
+        }
+        self.open_bracket("(");
+        let base = self.expr()?.expr;
+        self.close_bracket(")", "`)` after the base class")?;
+        if !is_nn_module(&base) {
+            return Err(refused(base.span));
+        }
+        self.expect_op(":", "`:` after the class name")?;
+        if !matches!(self.peek(), Tok::Newline) {
+            return Err(error(
+                self.span(),
+                "class body",
+                format!("expected an indented block after `class {name}(...):`"),
+            ));
+        }
+        self.advance();
+        if !matches!(self.peek(), Tok::Indent) {
+            return Err(error(
+                self.span(),
+                "class body",
+                format!("expected an indented block after `class {name}(...):`"),
+            ));
+        }
+        self.advance();
+        let mut methods: Vec<Method> = Vec::new();
+        let mut first = true;
+        loop {
+            match self.peek() {
+                Tok::Dedent => {
+                    self.advance();
+                    break;
+                }
+                Tok::End => break,
+                Tok::Newline => self.advance(),
+                Tok::Str(_) if first => {
+                    // The docstring.
+                    self.atom()?;
+                    match self.peek() {
+                        Tok::Newline => self.advance(),
+                        Tok::End | Tok::Dedent => {}
+                        _ => return Err(self.unexpected("the end of the line")),
+                    }
+                }
+                Tok::Keyword("def") => {
+                    let method = self.method()?;
+                    if methods.iter().any(|m| m.name == method.name) {
+                        return Err(error(
+                            method.span,
+                            "duplicate method",
+                            format!("`{name}` defines `{}` twice", method.name),
+                        ));
+                    }
+                    methods.push(method);
+                }
+                Tok::Keyword("pass") if methods.is_empty() => {
+                    return Err(unsupported(
+                        self.span(),
+                        "`pass` statement",
+                        "empty classes (`pass`)",
+                        CLASS_BODY,
+                    ))
+                }
+                _ => {
+                    return Err(unsupported(
+                        self.span(),
+                        "class attribute",
+                        "class attributes and statements outside methods",
+                        CLASS_BODY,
+                    ))
+                }
+            }
+            first = false;
+        }
+        Ok(Stmt {
+            kind: StmtKind::Class { name, methods },
+            span,
+        })
+    }
+
+    /// `def name(self, a, b=default):` and its body.
+    fn method(&mut self) -> PResult<Method> {
+        let span = self.span();
+        self.advance(); // `def`
+        let name = self.expect_name("a method name after `def`")?;
+        if !self.is_op("(") {
+            return Err(self.unexpected("`(`"));
+        }
+        self.open_bracket("(");
+        let mut params: Vec<(String, Option<Expr>)> = Vec::new();
+        loop {
+            let param_span = self.span();
+            match self.peek() {
+                Tok::Op(")") => break,
+                Tok::Name(param) => {
+                    let param = param.clone();
+                    if params.iter().any(|(p, _)| *p == param) {
+                        return Err(error(
+                            param_span,
+                            "duplicate parameter",
+                            format!("duplicate parameter `{param}` in `def {name}`"),
+                        ));
+                    }
+                    self.advance();
+                    if self.is_op(":") {
+                        return Err(unsupported(
+                            self.span(),
+                            "parameter annotation",
+                            "parameter annotations",
+                            METHOD_STATEMENTS,
+                        ));
+                    }
+                    let default = if self.eat_op("=") {
+                        Some(self.expr()?.expr)
+                    } else {
+                        if params.iter().any(|(_, d)| d.is_some()) {
+                            return Err(error(
+                                param_span,
+                                "parameter without default",
+                                "a parameter without a default follows one with a default",
+                            ));
+                        }
+                        None
+                    };
+                    params.push((param, default));
+                }
+                Tok::Op("*" | "**") => {
+                    return Err(unsupported(
+                        param_span,
+                        "`*args`/`**kwargs` parameter",
+                        "`*args` and `**kwargs` parameters",
+                        METHOD_STATEMENTS,
+                    ))
+                }
+                _ => return Err(self.unexpected("a parameter name or `)`")),
+            }
+            if !self.eat_op(",") {
+                break;
+            }
+        }
+        self.close_bracket(")", "`,` or `)`")?;
+        if params.is_empty() {
+            return Err(error(
+                span,
+                "method without `self`",
+                format!("method `{name}` needs `self` as its first parameter"),
+            ));
+        }
+        if self.is_op("->") {
+            return Err(unsupported(
+                self.span(),
+                "return annotation",
+                "return annotations (`-> T`)",
+                METHOD_STATEMENTS,
+            ));
+        }
+        self.expect_op(":", "`:` after the parameters")?;
+        let was = std::mem::replace(&mut self.in_method, true);
+        let body = self.block(&name);
+        self.in_method = was;
+        Ok(Method {
+            name,
+            params,
+            body: body?,
+            span,
+        })
+    }
+
+    /// The body of a method or `for` loop: an indented block, or the rest of the line.
+    fn block(&mut self, name: &str) -> PResult<Vec<Stmt>> {
+        self.enter()?;
+        let result = self.block_inner(name);
+        self.leave();
+        result
+    }
+
+    fn block_inner(&mut self, name: &str) -> PResult<Vec<Stmt>> {
+        if !matches!(self.peek(), Tok::Newline) {
+            return self.method_line(name);
+        }
+        self.advance();
+        if !matches!(self.peek(), Tok::Indent) {
+            return Err(error(
+                self.span(),
+                "block",
+                format!("expected an indented block in `{name}`"),
+            ));
+        }
+        self.advance();
+        let mut stmts = Vec::new();
+        loop {
+            match self.peek() {
+                Tok::Dedent => {
+                    self.advance();
+                    break;
+                }
+                Tok::End => break,
+                Tok::Newline => self.advance(),
+                Tok::Indent => return Err(self.unexpected("a statement")),
+                _ => stmts.extend(self.method_line(name)?),
+            }
+        }
+        Ok(stmts)
+    }
+
+    /// One line of a method body: a `for` loop, or simple statements separated by `;`.
+    fn method_line(&mut self, name: &str) -> PResult<Vec<Stmt>> {
+        let span = self.span();
+        if self.is_keyword("for") {
+            self.advance();
+            let target = self.for_target()?;
+            if !self.is_keyword("in") {
+                return Err(self.unexpected("`in`"));
+            }
+            self.advance();
+            let iter = self.expr()?.expr;
+            self.expect_op(":", "`:` after the `for` header")?;
+            let body = self.block(name)?;
+            return Ok(vec![Stmt {
+                kind: StmtKind::For { target, iter, body },
+                span,
+            }]);
+        }
+        let mut stmts = Vec::new();
+        loop {
+            let span = self.span();
+            match self.peek() {
+                Tok::Keyword("pass") => {
+                    self.advance();
+                    stmts.push(Stmt {
+                        kind: StmtKind::Pass,
+                        span,
+                    });
+                }
+                Tok::Keyword("def" | "class") => {
+                    return Err(unsupported(
+                        span,
+                        "nested definition",
+                        "definitions inside a method",
+                        METHOD_STATEMENTS,
+                    ))
+                }
+                Tok::Keyword(
+                    keyword @ ("while" | "if" | "elif" | "else" | "with" | "try" | "except"
+                    | "finally" | "async" | "break" | "continue" | "raise" | "del"
+                    | "assert" | "global" | "nonlocal"),
+                ) => {
+                    let (construct, plural) = refused_statement(keyword).unwrap_or_default();
+                    return Err(unsupported(span, construct, &plural, METHOD_STATEMENTS));
+                }
+                _ => match self.simple(Some(name))? {
+                    Item::Stmt(stmt) => stmts.push(stmt),
+                    Item::Return { span, value } => stmts.push(Stmt {
+                        kind: StmtKind::Return(value),
+                        span,
+                    }),
+                },
+            }
+            if !self.eat_op(";") || matches!(self.peek(), Tok::Newline | Tok::End) {
+                break;
+            }
+        }
+        match self.peek() {
+            Tok::Newline => self.advance(),
+            Tok::End | Tok::Dedent => {}
+            _ => return Err(self.unexpected("`;` or the end of the line")),
+        }
+        Ok(stmts)
+    }
+
+    /// The target of a `for`: a name or names separated by commas.
+    fn for_target(&mut self) -> PResult<Target> {
+        let span = self.span();
+        let first = self.expect_name("a loop variable after `for`")?;
+        if !self.is_op(",") {
+            return Ok(Target::Name(first, span));
+        }
+        let mut names = vec![Target::Name(first, span)];
+        while self.eat_op(",") {
+            let s = self.span();
+            names.push(Target::Name(self.expect_name("a loop variable")?, s));
+        }
+        Ok(Target::Tuple(names, span))
     }
 
     // ----- Expressions -----
@@ -1153,6 +1478,24 @@ fn refused_statement(keyword: &str) -> Option<(String, String)> {
     }
 }
 
+/// Whether a base class is `nn.Module` (or `torch.nn.Module`, or `Module` imported bare).
+fn is_nn_module(base: &Expr) -> bool {
+    match &base.kind {
+        ExprKind::Name(n) => n == "Module",
+        ExprKind::Attribute { value, attr } => {
+            attr == "Module"
+                && match &value.kind {
+                    ExprKind::Name(n) => n == "nn",
+                    ExprKind::Attribute { value, attr } => {
+                        attr == "nn" && matches!(&value.kind, ExprKind::Name(t) if t == "torch")
+                    }
+                    _ => false,
+                }
+        }
+        _ => false,
+    }
+}
+
 /// Refuses `*x` standing alone where Python does (outside a list, a tuple or a call).
 fn no_bare_star(expr: &Expr) -> PResult<()> {
     if matches!(expr.kind, ExprKind::Starred(_)) {
@@ -1166,7 +1509,7 @@ fn no_bare_star(expr: &Expr) -> PResult<()> {
 }
 
 /// The assignment target an expression on the left of `=` stands for.
-fn target(expr: Expr) -> PResult<Target> {
+fn target(expr: Expr, in_method: bool) -> PResult<Target> {
     let span = expr.span;
     let refuse =
         |construct: &str, plural: &str| Err(unsupported(span, construct, plural, STATEMENTS));
@@ -1180,9 +1523,13 @@ fn target(expr: Expr) -> PResult<Target> {
     match expr.kind {
         ExprKind::Name(name) => Ok(Target::Name(name, span)),
         ExprKind::Tuple(items) | ExprKind::List(items) => Ok(Target::Tuple(
-            items.into_iter().map(target).collect::<PResult<_>>()?,
+            items
+                .into_iter()
+                .map(|e| target(e, in_method))
+                .collect::<PResult<_>>()?,
             span,
         )),
+        ExprKind::Attribute { value, attr } if in_method => Ok(Target::Attr(value, attr, span)),
         ExprKind::Starred(_) => refuse(
             "starred assignment target",
             "starred assignment targets (`a, *b = ...`)",
@@ -1251,6 +1598,7 @@ mod tests {
                 let items: Vec<String> = items.iter().map(show_target).collect();
                 format!("(tuple {})", items.join(", "))
             }
+            Target::Attr(value, attr, _) => format!("{}.{attr}", show(value)),
         }
     }
 
@@ -1265,6 +1613,27 @@ mod tests {
                 format!("def {name}({}): {}", params.join(", "), show(body))
             }
             StmtKind::Import => "import".to_string(),
+            StmtKind::Class { name, methods } => {
+                let methods: Vec<String> = methods
+                    .iter()
+                    .map(|m| {
+                        let body: Vec<String> = m.body.iter().map(show_stmt).collect();
+                        format!("{}: {}", m.name, body.join("; "))
+                    })
+                    .collect();
+                format!("class {name} {{{}}}", methods.join(" | "))
+            }
+            StmtKind::Return(v) => format!("return {}", v.as_ref().map_or(String::new(), show)),
+            StmtKind::For { target, iter, body } => {
+                let body: Vec<String> = body.iter().map(show_stmt).collect();
+                format!(
+                    "for {} in {}: {}",
+                    show_target(target),
+                    show(iter),
+                    body.join("; ")
+                )
+            }
+            StmtKind::Pass => "pass".to_string(),
         }
     }
 
@@ -1626,6 +1995,46 @@ y = -x ** 2 + 1e-5 * a[0] - b // 2 % 3
             e.message,
             "`for` loops are not supported in question code; only assignments, \
              `def f(...): return ...`, imports and expressions are"
+        );
+    }
+
+    #[test]
+    fn classes_with_methods_loops_and_attribute_targets() {
+        let source = "class Net(nn.Module):\n    \"A docstring.\"\n\n    \
+                      def __init__(self, c, k=3):\n        super().__init__()\n        \
+                      self.convs = nn.ModuleList()\n        for i in range(2):\n            \
+                      self.convs.append(nn.Conv2d(c, c, k)); pass\n\n    \
+                      def forward(self, x):\n        for conv in self.convs:\n            \
+                      x = conv(x)\n        return x + 1\nnet = Net(4)\n";
+        assert_eq!(
+            stmts(source),
+            [
+                "class Net {__init__: super().__init__(); self.convs = nn.ModuleList(); \
+                 for i in range(2): self.convs.append(nn.Conv2d(c, c, k)); pass | \
+                 forward: for conv in self.convs: x = conv(x); return (+ x 1)}",
+                "net = Net(4)",
+            ]
+        );
+        // Bases other than nn.Module, and statements outside methods, are refused.
+        assert_eq!(
+            err("class A(object):\n    pass").construct,
+            "`class` definition"
+        );
+        assert_eq!(
+            err("class A(torch.nn.Module):\n    x = 1").construct,
+            "class attribute"
+        );
+        assert_eq!(
+            err("class A(nn.Module):\n    def f(self):\n        if x:\n            pass").construct,
+            "`if` statement"
+        );
+        assert_eq!(
+            err("class A(nn.Module):\n    def f(self, *a):\n        pass").construct,
+            "`*args`/`**kwargs` parameter"
+        );
+        assert_eq!(
+            err("class A(nn.Module):\n    def f():\n        pass").construct,
+            "method without `self`"
         );
     }
 
