@@ -148,6 +148,30 @@ pub enum RubricCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Compare a rubric's grades with a reviewer's labels, question by question.
+    ///
+    /// Grades every notebook the labels TSV names (columns file, question_id, score 0..1,
+    /// optional decision_ok 1/0/NA) with the rubric it is recognised as, and prints per
+    /// question: answers within 0.25 of the label, mean absolute difference, over- and
+    /// under-credited answers, decision agreement, and each variant held out in turn.
+    /// Notebooks are looked up beside the TSV, then in each --notebooks folder.
+    Calibrate {
+        /// Rubric files or folders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The labels TSV (e.g. FREETEXT.tsv).
+        #[arg(long, value_name = "TSV")]
+        labels: PathBuf,
+        /// Another folder holding labelled notebooks (repeatable).
+        #[arg(long, value_name = "DIR")]
+        notebooks: Vec<PathBuf>,
+        /// Also list every answer more than 0.25 from its label.
+        #[arg(long)]
+        details: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]

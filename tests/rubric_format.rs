@@ -97,14 +97,18 @@ fn every_shipped_rubric_loads_and_its_keys_compute() {
 
 #[test]
 fn a_formula_that_disagrees_with_its_reference_fails_lint() {
-    let path = root().join("rubrics/cs236781-hw4-summary-v1.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(r#"formula: "1 - (1 - p1)*(1 - p2)""#));
-    let wrong = text.replace(
+    // The V1 rubric takes the question from the bank: break the bank's formula in a copy.
+    let bank = std::fs::read_to_string(root().join("rubrics/bank/cs236781-summary.yaml")).unwrap();
+    assert!(bank.contains(r#"formula: "1 - (1 - p1)*(1 - p2)""#));
+    let wrong = bank.replace(
         r#"formula: "1 - (1 - p1)*(1 - p2)""#,
         r#"formula: "p1 * p2""#,
     );
-    let r = load_str("v1.yaml", &wrong).expect("valid format");
+    let dir = std::env::temp_dir().join(format!("examiner-formula-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bank")).unwrap();
+    std::fs::write(dir.join("bank/cs236781-summary.yaml"), wrong).unwrap();
+    let v1 = std::fs::read_to_string(root().join("rubrics/cs236781-hw4-summary-v1.yaml")).unwrap();
+    let r = rubric::load_str_in("v1.yaml", &v1, &dir).expect("valid format");
     let err = keys::resolve(&r, &Cache::in_memory()).expect_err("lint must fail");
     assert!(err.to_string().contains("gives 0.02"), "{err}");
 }

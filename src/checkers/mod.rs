@@ -5,8 +5,10 @@
 
 pub mod choice;
 pub mod concepts;
+pub mod debatable;
 pub mod expression;
 pub mod manual;
+pub mod meaning;
 pub mod number;
 pub mod runs_clean;
 pub mod shape;
@@ -98,7 +100,13 @@ pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
             rules,
             min_words,
             forbidden,
-        } => concepts::check(rules, forbidden, *min_words, input.text),
+            decision,
+            decisions,
+        } => {
+            let decisions: Vec<&crate::rubric::Decision> =
+                decision.iter().chain(decisions).collect();
+            concepts::check(rules, forbidden, *min_words, &decisions, input.text)
+        }
         Answer::RunsClean {} if input.cells.is_empty() => runs_clean::check_transcript(input.text),
         Answer::RunsClean {} => runs_clean::check(input.notebook, input.cells),
         Answer::Manual {} => manual::check(),

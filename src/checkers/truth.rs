@@ -947,6 +947,7 @@ pub fn check(statements: &[Statement], question_text: &str, text: &str) -> Verdi
     let mut doubts = Vec::new();
     let mut feedback = Vec::new();
     let mut parts = Vec::new();
+    let offsets: Vec<Option<usize>> = read.iter().map(|r| r.offset).collect();
     for (i, (s, got)) in statements.iter().zip(&read).enumerate() {
         let label = if statements.len() > 1 {
             format!("statement {}: ", i + 1)
@@ -960,15 +961,29 @@ pub fn check(statements: &[Statement], question_text: &str, text: &str) -> Verdi
                 (Status::Correct, 1.0)
             }
             Some(v) => {
-                let msg = format!(
-                    "you answered {}, but it is {}: {}",
-                    word(v),
-                    word(s.key),
-                    s.why
-                );
-                feedback.push(format!("{label}{msg}"));
-                part_feedback.push(msg);
-                (Status::Wrong, 0.0)
+                // A debatable statement may accept, or send to review, the other verdict.
+                let explained = super::debatable::explanation(text, &offsets, i);
+                match super::debatable::other_verdict(s, v, explained) {
+                    Some((st, sc, msg)) => {
+                        right += usize::from(st == Status::Correct);
+                        if st == Status::NeedsReview {
+                            doubts.push(format!("{label}{msg}"));
+                        }
+                        part_feedback.push(msg);
+                        (st, sc)
+                    }
+                    None => {
+                        let msg = format!(
+                            "you answered {}, but it is {}: {}",
+                            word(v),
+                            word(s.key),
+                            s.why
+                        );
+                        feedback.push(format!("{label}{msg}"));
+                        part_feedback.push(msg);
+                        (Status::Wrong, 0.0)
+                    }
+                }
             }
             None => {
                 unread += 1;
@@ -1053,6 +1068,8 @@ mod tests {
                 key,
                 why: "because".into(),
                 text: None,
+                accept: Default::default(),
+                review: false,
             })
             .collect()
     }
@@ -1075,6 +1092,8 @@ mod tests {
             key,
             why: "because".into(),
             text: Some(text.into()),
+            accept: Default::default(),
+            review: false,
         })
         .collect()
     }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod grade;
 pub mod init;
 pub mod reference;
+pub mod rubric_calibrate;
 pub mod rubric_lint;
 pub mod rubric_student;
 pub mod rubric_test;
@@ -34,6 +35,19 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             out,
             rubrics,
         } => init::run(&template, out.as_deref(), rubrics.as_deref()),
+        Command::Rubric(RubricCommand::Calibrate {
+            files,
+            labels,
+            notebooks,
+            details,
+            format,
+        }) => rubric_calibrate::run(rubric_calibrate::CalibrateArgs {
+            files,
+            labels,
+            notebooks,
+            details,
+            json: format == Format::Json,
+        }),
         Command::Check {
             notebook,
             rubric,

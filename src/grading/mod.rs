@@ -3,6 +3,7 @@
 //! are what every reporter reads.
 
 pub mod batch;
+pub mod calibrate;
 pub mod samples;
 pub mod value;
 

@@ -378,8 +378,13 @@ pub fn probe_output_shape(
     dtype: DType,
     peak: &mut i64,
 ) -> Result<Vec<i64>> {
+    // Layers draw their weights from torch's global generator: under the lock, like every
+    // computation, so a measurement running on another thread never sees its draws.
+    seeded(|| probe_layers(module, shape, dtype, peak))
+}
+
+fn probe_layers(module: &Module, shape: &[i64], dtype: DType, peak: &mut i64) -> Result<Vec<i64>> {
     let _guard = tch::no_grad_guard();
-    tch::manual_seed(SEED);
     let layers = module.layers();
     let mut shape = shape.to_vec();
     let mut dtype = dtype;

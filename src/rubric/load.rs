@@ -2,13 +2,16 @@
 //! ids, references to code that exists, valid regular expressions). Every error says
 //! `file:line:col` and what was expected.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Answer, Reference, Rubric};
+use super::{
+    Answer, Bank, Decision, Question, QuestionEntry, Reference, Rubric, RubricFile, Term, TermForm,
+    Within,
+};
 
 /// Largest rubric file read (rubrics are a few kilobytes).
 const MAX_RUBRIC_BYTES: u64 = 4 << 20;
@@ -67,7 +70,7 @@ pub fn load_file(path: &Path) -> Result<Rubric, LoadError> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    load_str(&name, &text)
+    load_str_in(&name, &text, path.parent().unwrap_or(Path::new(".")))
 }
 
 /// Reads every `*.yaml` / `*.yml` rubric in `dir`, sorted by file name.
@@ -102,8 +105,15 @@ struct Positions {
     questions: Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
 }
 
-/// Parses and validates rubric text; `file` names it in errors.
+/// Parses and validates rubric text; `file` names it in errors, and imports are read from
+/// its folder.
 pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
+    let dir = Path::new(file).parent().unwrap_or(Path::new("."));
+    load_str_in(file, text, dir)
+}
+
+/// [`load_str`] with the folder that `imports` are relative to.
+pub fn load_str_in(file: &str, text: &str, dir: &Path) -> Result<Rubric, LoadError> {
     // A draft's `TODO` placeholders (see `super::todo`).
     let left = super::todo::todos(text);
     let filled;
@@ -113,21 +123,228 @@ pub fn load_str(file: &str, text: &str) -> Result<Rubric, LoadError> {
         filled = super::todo::fill_todos(text);
         filled.as_str()
     };
-    let mut rubric: Rubric = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?;
-    let positions: Vec<(u64, u64)> = serde_saphyr::from_str::<Positions>(text)
+    let written: RubricFile = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?;
+    let positions = positions(text);
+    let (mut rubric, origins) = resolve(written, file, dir, &positions)?;
+    if !rubric.student {
+        super::todo::keys_written(text, file, &positions)?;
+        super::todo::unfinished_to_manual(&mut rubric, &positions, &left);
+    }
+    validate(&rubric, file, &positions).map_err(|mut e| {
+        // A question taken from a bank: say where its definition is.
+        if let Some((bank, _)) = origins
+            .iter()
+            .find(|(_, id)| e.message.starts_with(&format!("question `{id}`:")))
+        {
+            e.message
+                .push_str(&format!(" (the question is defined in {bank}, used here)"));
+        }
+        e
+    })?;
+    Ok(rubric)
+}
+
+/// Where each question of a rubric or bank text starts (line, column).
+fn positions(text: &str) -> Vec<(u64, u64)> {
+    serde_saphyr::from_str::<Positions>(text)
         .map(|p| {
             p.questions
                 .iter()
                 .map(|q| (q.referenced.line(), q.referenced.column()))
                 .collect()
         })
-        .unwrap_or_default();
-    if !rubric.student {
-        super::todo::keys_written(text, file, &positions)?;
-        super::todo::unfinished_to_manual(&mut rubric, &positions, &left);
+        .unwrap_or_default()
+}
+
+/// Largest number of banks one rubric imports.
+const MAX_IMPORTS: usize = 16;
+
+/// Reads one bank file, named in errors as imported by `by`.
+fn load_bank(path: &Path, by: &str) -> Result<(String, Bank), LoadError> {
+    let name = path.display().to_string();
+    let whole = |message: String| LoadError {
+        file: by.to_string(),
+        line: 0,
+        col: 0,
+        message,
+        snippet: None,
+    };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| whole(format!("cannot read the imported bank {name}: {e}")))?;
+    if meta.len() > MAX_RUBRIC_BYTES {
+        return Err(whole(format!("the imported bank {name} is too large")));
     }
-    validate(&rubric, file, &positions)?;
-    Ok(rubric)
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| whole(format!("cannot read the imported bank {name}: {e}")))?;
+    let bank: Bank = serde_saphyr::from_str(&text).map_err(|e| {
+        let mut err = yaml_error(&name, &e);
+        err.message
+            .push_str(&format!(" (in a bank imported by {by})"));
+        err
+    })?;
+    let mut ids = BTreeSet::new();
+    let places = positions(&text);
+    for (i, q) in bank.questions.iter().enumerate() {
+        if !ids.insert(q.id.as_str()) {
+            let (line, col) = places.get(i).copied().unwrap_or((0, 0));
+            return Err(LoadError {
+                file: name.clone(),
+                line,
+                col,
+                message: format!("question `{}`: this id is used twice in the bank", q.id),
+                snippet: None,
+            });
+        }
+    }
+    Ok((name, bank))
+}
+
+/// Turns a rubric file into a rubric: each `use:` takes the bank's question and applies the
+/// fields given. Also returns, for each question taken from a bank, the bank's name.
+fn resolve(
+    written: RubricFile,
+    file: &str,
+    dir: &Path,
+    positions: &[(u64, u64)],
+) -> Result<(Rubric, Vec<(String, String)>), LoadError> {
+    let at = |index: usize, message: String| {
+        let (line, col) = positions.get(index).copied().unwrap_or((0, 0));
+        LoadError {
+            file: file.to_string(),
+            line,
+            col,
+            message,
+            snippet: None,
+        }
+    };
+    if written.imports.len() > MAX_IMPORTS {
+        return Err(at(0, format!("at most {MAX_IMPORTS} imports")));
+    }
+    let mut banks: Vec<(String, Bank)> = Vec::new();
+    for import in &written.imports {
+        let path = dir.join(import);
+        let (name, bank) = load_bank(&path, file)?;
+        for q in &bank.questions {
+            if let Some((other, _)) = banks
+                .iter()
+                .find(|(_, b)| b.questions.iter().any(|o| o.id == q.id))
+            {
+                return Err(LoadError {
+                    file: file.to_string(),
+                    line: 0,
+                    col: 0,
+                    message: format!(
+                        "question `{}` is defined in two imported banks: {other} and {name}",
+                        q.id
+                    ),
+                    snippet: None,
+                });
+            }
+        }
+        banks.push((name, bank));
+    }
+    let mut code = BTreeMap::new();
+    for (_, bank) in &banks {
+        code.extend(bank.code.clone());
+    }
+    code.extend(written.code);
+    let mut questions = Vec::new();
+    let mut origins = Vec::new();
+    for (i, entry) in written.questions.into_iter().enumerate() {
+        let question = match entry.uses.clone() {
+            Some(id) => {
+                let Some((bank_name, base)) = banks.iter().find_map(|(name, b)| {
+                    b.questions.iter().find(|q| q.id == id).map(|q| (name, q))
+                }) else {
+                    let defined: Vec<String> = banks
+                        .iter()
+                        .map(|(name, b)| {
+                            let ids: Vec<&str> =
+                                b.questions.iter().map(|q| q.id.as_str()).collect();
+                            format!("{name} defines {}", ids.join(", "))
+                        })
+                        .collect();
+                    return Err(at(
+                        i,
+                        format!(
+                            "`use: {id}`: no imported bank defines this question ({})",
+                            if defined.is_empty() {
+                                "the rubric imports no bank: add `imports: [bank/FILE.yaml]`"
+                                    .to_string()
+                            } else {
+                                defined.join("; ")
+                            }
+                        ),
+                    ));
+                };
+                if entry.id.as_ref().is_some_and(|own| *own != id) {
+                    return Err(at(
+                        i,
+                        format!(
+                            "`use: {id}` takes its id from {bank_name}; remove `id` (or write \
+                             the question in full)"
+                        ),
+                    ));
+                }
+                origins.push((bank_name.clone(), id.clone()));
+                apply(base.clone(), entry)
+            }
+            None => full(entry).map_err(|m| at(i, m))?,
+        };
+        questions.push(question);
+    }
+    Ok((
+        Rubric {
+            student: written.student,
+            id: written.id,
+            title: written.title,
+            recognise: written.recognise,
+            code,
+            choose: written.choose,
+            questions,
+        },
+        origins,
+    ))
+}
+
+/// A bank question with a variant's differences applied.
+fn apply(mut q: Question, e: QuestionEntry) -> Question {
+    if let Some(l) = e.locate {
+        q.locate.section = l.section.or(q.locate.section);
+        q.locate.number = l.number.or(q.locate.number);
+        q.locate.start = l.start.or(q.locate.start);
+        q.locate.end = l.end.or(q.locate.end);
+        q.locate.part = l.part.or(q.locate.part);
+        if !l.tags.is_empty() {
+            q.locate.tags = l.tags;
+        }
+    }
+    q.title = e.title.unwrap_or(q.title);
+    q.points = e.points.unwrap_or(q.points);
+    q.answer = e.answer.unwrap_or(q.answer);
+    q.mistakes = e.mistakes.unwrap_or(q.mistakes);
+    q.reveal = e.reveal.unwrap_or(q.reveal);
+    q.required = e.required.unwrap_or(q.required);
+    q.samples = e.samples.unwrap_or(q.samples);
+    q
+}
+
+/// A question written in full in the rubric.
+fn full(e: QuestionEntry) -> Result<Question, String> {
+    let id =
+        e.id.ok_or("a question needs `id` (or `use: ID` to take it from an imported bank)")?;
+    let missing = |field: &str| format!("question `{id}`: missing field `{field}`");
+    Ok(Question {
+        title: e.title.ok_or_else(|| missing("title"))?,
+        points: e.points.ok_or_else(|| missing("points"))?,
+        locate: e.locate.ok_or_else(|| missing("locate"))?,
+        answer: e.answer.ok_or_else(|| missing("answer"))?,
+        mistakes: e.mistakes.unwrap_or_default(),
+        reveal: e.reveal.unwrap_or_default(),
+        required: e.required.unwrap_or(true),
+        samples: e.samples.unwrap_or_default(),
+        id,
+    })
 }
 
 fn yaml_error(file: &str, e: &serde_saphyr::Error) -> LoadError {
@@ -280,17 +497,46 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
                 )))
             }
             Answer::Concepts {
-                rules, forbidden, ..
+                rules,
+                forbidden,
+                decision,
+                decisions,
+                ..
             } => {
+                if rules.is_empty() {
+                    return Err(here("a concepts answer needs at least one rule".into()));
+                }
                 for rule in rules.iter().chain(forbidden) {
-                    for pattern in &rule.any {
+                    let concept = |m: String| here(format!("concept `{}`: {m}", rule.name));
+                    if rule.any.is_empty() && rule.regex.is_empty() {
+                        return Err(concept(
+                            "needs `any` (terms) or `regex` (regular expressions)".into(),
+                        ));
+                    }
+                    if rule.part == Some(0) {
+                        return Err(concept("parts are numbered from 1".into()));
+                    }
+                    if !(rule.weight.is_finite() && rule.weight >= 0.0) {
+                        return Err(concept(format!("weight {} is not >= 0", rule.weight)));
+                    }
+                    for term in &rule.any {
+                        term_error(term).map_or(Ok(()), |m| Err(concept(m)))?;
+                    }
+                    for pattern in &rule.regex {
                         regex::RegexBuilder::new(pattern)
                             .case_insensitive(true)
                             .build()
-                            .map_err(|e| {
-                                here(format!("concept `{}`: bad pattern: {e}", rule.name))
-                            })?;
+                            .map_err(|e| concept(format!("bad regex: {e}")))?;
                     }
+                }
+                let all: Vec<&Decision> = decision.iter().chain(decisions).collect();
+                if decision.is_some() && !decisions.is_empty() {
+                    return Err(here(
+                        "give `decision` (one) or `decisions` (several), not both".into(),
+                    ));
+                }
+                for d in all {
+                    decision_error(d).map_or(Ok(()), |m| Err(here(m)))?;
                 }
             }
             _ => {}
@@ -359,4 +605,94 @@ fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
     } else {
         v.join(", ")
     }
+}
+
+/// What is wrong with a term of the rule language, if anything.
+fn term_error(term: &Term) -> Option<String> {
+    use crate::checkers::meaning::{formula_error, phrase_error};
+    match term {
+        Term::Phrase(p) => phrase_error(p),
+        Term::Form(TermForm {
+            phrase,
+            near,
+            within,
+            expr,
+            ..
+        }) => {
+            let given = usize::from(phrase.is_some())
+                + usize::from(near.is_some())
+                + usize::from(expr.is_some());
+            if given != 1 {
+                return Some("a term needs exactly one of `phrase`, `near` and `expr`".to_string());
+            }
+            if within.is_some() && near.is_none() {
+                return Some("`within` goes with `near`".to_string());
+            }
+            match within {
+                Some(Within::Words(0)) => {
+                    return Some("`within` must be at least 1 word".to_string())
+                }
+                Some(Within::Sentence(s)) if s != "sentence" && s != "clause" => {
+                    return Some(format!(
+                        "`within: {s}`: write a number of words, `clause` or `sentence`"
+                    ))
+                }
+                _ => {}
+            }
+            if let Some(p) = phrase {
+                return phrase_error(p);
+            }
+            if let Some(items) = near {
+                if items.len() < 2 {
+                    return Some("`near` needs at least two phrases".to_string());
+                }
+                return items.iter().find_map(|p| phrase_error(p));
+            }
+            expr.as_deref().and_then(formula_error)
+        }
+    }
+}
+
+/// What is wrong with a decision, if anything.
+fn decision_error(d: &Decision) -> Option<String> {
+    let name = d.name.as_deref().unwrap_or("decision");
+    let yes_no = |o: &str| matches!(o, "yes" | "no");
+    if d.options.is_empty() && !yes_no(&d.expect) {
+        return Some(format!(
+            "{name}: `options` must say how each choice is written (only yes/no is read \
+             without them)"
+        ));
+    }
+    let known = |o: &str| d.options.contains_key(o) || (d.options.is_empty() && yes_no(o));
+    if !known(&d.expect) {
+        return Some(format!(
+            "{name}: `expect: {}` is not one of the options ({})",
+            d.expect,
+            list(d.options.keys())
+        ));
+    }
+    if let Some(a) = d.also.iter().find(|a| !known(&a.expect)) {
+        return Some(format!(
+            "{name}: `also` names `{}`, which is not one of the options ({})",
+            a.expect,
+            list(d.options.keys())
+        ));
+    }
+    if let Some(cap) = d.cap {
+        if !(0.0..=1.0).contains(&cap) {
+            return Some(format!("{name}: cap {cap} is not between 0 and 1"));
+        }
+    }
+    if !(d.weight.is_finite() && d.weight >= 0.0) {
+        return Some(format!("{name}: weight {} is not >= 0", d.weight));
+    }
+    if d.part == Some(0) {
+        return Some(format!("{name}: parts are numbered from 1"));
+    }
+    d.options
+        .values()
+        .flatten()
+        .chain(d.also.iter().flat_map(|a| &a.when))
+        .find_map(term_error)
+        .map(|m| format!("{name}: {m}"))
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use load::{load_dir, load_file, load_str, LoadError};
+pub use load::{load_dir, load_file, load_str, load_str_in, LoadError};
 pub use todo::{todos, Todo};
 
 /// A whole rubric file.
@@ -43,6 +43,77 @@ pub struct Rubric {
     /// "Answer k of n" rules, e.g. the 2023 mini-project's "answer 6 of 7".
     #[serde(default)]
     pub choose: Vec<Choose>,
+    pub questions: Vec<Question>,
+}
+
+/// A rubric file as written: a [`Rubric`] whose questions may come from a question bank
+/// (`imports`, then `- use: ID` with only what differs). Loading resolves it into a
+/// [`Rubric`].
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RubricFile {
+    /// A student edition (see [`Rubric::student`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub student: bool,
+    /// Stable identifier, e.g. `cs236781-w2021-hw4-summary`.
+    pub id: String,
+    /// Shown in reports.
+    pub title: String,
+    /// How a notebook is recognised as this question set.
+    pub recognise: Recognise,
+    /// Question code the keys are computed from, by name (over the banks' code).
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
+    /// "Answer k of n" rules.
+    #[serde(default)]
+    pub choose: Vec<Choose>,
+    /// Question banks (paths relative to this file's folder, e.g. `bank/summary.yaml`)
+    /// whose questions `use:` takes.
+    #[serde(default)]
+    pub imports: Vec<String>,
+    /// The questions, in notebook order: written in full, or `use: ID` from a bank with the
+    /// fields that differ.
+    pub questions: Vec<QuestionEntry>,
+}
+
+/// One question of a rubric file: a full question, or `use: ID` (a bank question) with the
+/// fields that differ in this variant. `locate` is merged field by field; every other field
+/// given replaces the bank's.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionEntry {
+    /// The id of a question in an imported bank.
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub uses: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locate: Option<Locate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mistakes: Option<Vec<Mistake>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal: Option<Reveal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<Vec<Sample>>,
+}
+
+/// A question bank (`rubrics/bank/*.yaml`, never loaded as a rubric): question definitions
+/// shared by the variants of a question set, and the code their keys are computed from.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bank {
+    /// Names the bank in messages.
+    pub bank: String,
+    #[serde(default)]
+    pub code: BTreeMap<String, String>,
     pub questions: Vec<Question>,
 }
 
@@ -206,8 +277,16 @@ pub enum Answer {
         rules: Vec<ConceptRule>,
         #[serde(default)]
         min_words: Option<usize>,
+        /// Wrong claims: each one found costs its weight.
         #[serde(default)]
         forbidden: Vec<ConceptRule>,
+        /// The yes/no, direction or choice the answer must commit to.
+        #[serde(default)]
+        decision: Option<Decision>,
+        /// Several decisions, e.g. one per scenario of the question, each read from the
+        /// student's part with its number (`part`).
+        #[serde(default)]
+        decisions: Vec<Decision>,
     },
     /// Code cells that must run without errors (judged from their saved outputs).
     RunsClean {},
@@ -269,17 +348,159 @@ pub struct Statement {
     /// read verdicts typed inside the question cell after each statement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// `either`: the other verdict is also right when the answer argues it (a debatable
+    /// statement); `key` (the default): only the key.
+    #[serde(default, skip_serializing_if = "Accept::is_key")]
+    pub accept: Accept,
+    /// The other verdict goes to a person's review instead of being marked wrong.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
 }
 
-/// A concept a free-text answer should mention.
+/// Which verdicts of a true/false statement are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Accept {
+    /// Only the key.
+    #[default]
+    Key,
+    /// Either verdict, when the answer gives a justification.
+    Either,
+}
+
+impl Accept {
+    fn is_key(&self) -> bool {
+        *self == Accept::Key
+    }
+}
+
+/// A concept a free-text answer should state. It is found when any one of `any` (terms of
+/// the rule language) or of `regex` (the escape hatch) is.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConceptRule {
+    /// Short name, shown in feedback.
     pub name: String,
-    /// Any of these (regular expressions, case-insensitive) counts.
-    pub any: Vec<String>,
+    /// What the rubric expects, in words a student can act on, shown when the concept is
+    /// missing [default: the name].
+    #[serde(default)]
+    pub expects: Option<String>,
+    /// Terms, any one of which states the concept: a phrase (`vanishing gradient`), or
+    /// `{near: [...], within: N | sentence}`, `{expr: "a/(1-p)"}`, `{phrase: ..., polarity:
+    /// negated}`.
+    #[serde(default)]
+    pub any: Vec<Term>,
+    /// Regular expressions (case-insensitive, `.` matches line breaks, negation not read):
+    /// the escape hatch for what terms cannot say.
+    #[serde(default)]
+    pub regex: Vec<String>,
     #[serde(default = "one")]
     pub weight: f64,
+    /// For a question in parts: look for the concept only in the student's part with this
+    /// number (1 = the first: `1.`, `a)`, `(A)`, or the first paragraph), when the answer
+    /// has that many parts; anywhere otherwise.
+    #[serde(default)]
+    pub part: Option<usize>,
+}
+
+/// One term of the rule language: a phrase, or a term with options.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Term {
+    /// Words in order within one sentence, by stem, up to two other words between
+    /// neighbours; `a|b` alternatives for one word, `word*` a prefix, `not` any negation.
+    Phrase(String),
+    /// A phrase, `near` terms or a formula, with a polarity.
+    Form(TermForm),
+}
+
+/// A term with options: exactly one of `phrase`, `near` and `expr`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TermForm {
+    /// A phrase (as a plain string term).
+    #[serde(default)]
+    pub phrase: Option<String>,
+    /// Phrases that must all occur, in any order, within `within`.
+    #[serde(default)]
+    pub near: Option<Vec<String>>,
+    /// For `near`: a number of words, `clause`, or `sentence` (the default).
+    #[serde(default)]
+    pub within: Option<Within>,
+    /// A formula, read with the expression reader and compared by value: the student's
+    /// formula is it, or has it as a factor.
+    #[serde(default)]
+    pub expr: Option<String>,
+    /// Whether the term must be stated (`asserted`, the default), stated in negation
+    /// (`negated`: "no linear classifier can separate" states `linear classifier separate`
+    /// negated), or merely mentioned (`any`).
+    #[serde(default)]
+    pub polarity: Polarity,
+}
+
+/// How close `near` terms must be.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Within {
+    /// At most this many words apart.
+    Words(usize),
+    /// `sentence` (in one sentence) or `clause` (in one clause).
+    Sentence(String),
+}
+
+/// Whether a term counts when its clause is negated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Polarity {
+    /// Counts only when its clause is not negated.
+    #[default]
+    Asserted,
+    /// Counts only when its clause is negated.
+    Negated,
+    /// Counts either way (a mention).
+    Any,
+}
+
+/// A decision the answer must commit to: yes/no, a direction, or one of a few choices. It is
+/// read from the first sentence of the answer (or of its part), else from its conclusion
+/// (a sentence starting "so", "therefore", "thus", "in conclusion", ..., or the last one).
+/// A wrong decision caps the question's score; a missing one is reported.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// Names the decision in feedback and in its part id (`decision: NAME`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The right option.
+    pub expect: String,
+    /// How each option is said, by option name. `yes` and `no` are also read from a
+    /// standalone "Yes"/"No" opening a sentence. A term of one of two options found negated
+    /// counts for the other ("he is not correct" is `no` when `yes` lists `correct`).
+    #[serde(default)]
+    pub options: BTreeMap<String, Vec<Term>>,
+    /// The fraction of the points a wrong decision can keep [default: 0.25].
+    #[serde(default)]
+    pub cap: Option<f64>,
+    /// Other options that are right when the answer states a condition.
+    #[serde(default)]
+    pub also: Vec<AlsoRight>,
+    /// Read from the student's part with this number (1 = the first: `1.`, `a)`, `(A)`),
+    /// for questions with several scenarios.
+    #[serde(default)]
+    pub part: Option<usize>,
+    /// Points for committing to the right option, as a concept weight [default: 0: the
+    /// decision only caps].
+    #[serde(default)]
+    pub weight: f64,
+}
+
+/// Another right option, under a condition the answer states.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoRight {
+    pub expect: String,
+    /// Terms that state the condition; any one found is enough.
+    pub when: Vec<Term>,
 }
 
 fn one() -> f64 {
@@ -342,6 +563,6 @@ impl Rubric {
 
 /// The JSON Schema of the rubric format, for editors (`rubrics/rubric.schema.json`).
 pub fn json_schema() -> String {
-    let schema = schemars::schema_for!(Rubric);
+    let schema = schemars::schema_for!(RubricFile);
     serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n"
 }

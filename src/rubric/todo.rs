@@ -142,7 +142,11 @@ pub(crate) fn unfinished_to_manual(rubric: &mut Rubric, positions: &[(u64, u64)]
         let from = positions.get(i).map_or(u64::MAX, |p| p.0);
         let to = positions.get(i + 1).map_or(u64::MAX, |p| p.0);
         let has_todo = left.iter().any(|t| t.line >= from && t.line < to);
-        let no_rules = matches!(&q.answer, Answer::Concepts { rules, .. } if rules.is_empty());
+        let no_rules = matches!(
+            &q.answer,
+            Answer::Concepts { rules, decision, decisions, .. }
+                if rules.is_empty() && decision.is_none() && decisions.is_empty()
+        );
         if has_todo || no_rules {
             q.answer = Answer::Manual {};
         }

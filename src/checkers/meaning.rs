@@ -1,0 +1,1052 @@
+//! Reading free text for what it says rather than for word sequences: the matcher behind
+//! concept rules and decisions (see `rubrics/FORMAT.md`, "Concept rules").
+//!
+//! An answer is split into words, sentences and clauses once. Classes of writing this
+//! handles, each with where it is handled:
+//!
+//! - **Markup and line breaks** ([`Doc::new`]): Markdown (`**`, `#`, lists), HTML tags and
+//!   entities, LaTeX formatting commands (`\text{}`, `\mathbf`, `$`) are not words; a single
+//!   line break does not end a sentence (a bold heading and its definition on the next line
+//!   are one sentence), a blank line or a new list item does.
+//! - **Word forms** ([`same_word`]): words are compared by their Snowball (Porter 2) stem, so
+//!   "vanishes", "vanishing" and "vanished" meet; long words also tolerate one typo (two for
+//!   words of ten letters or more) with the same first letter; `word*` matches any word
+//!   starting with `word` ("ellip*" meets "elliptical" and "ellipse").
+//! - **Fillers** ([`Phrase`]): a phrase's words must come in order in one sentence, with up
+//!   to [`GAP`] other words between neighbours ("one randomly chosen example" meets
+//!   `one example`); `a|b` lists alternatives for one word.
+//! - **Proximity** (`near`): terms in any order, within one sentence, one clause, or N words.
+//! - **Clause-level negation** ([`Doc::negated`]): a match is negated when its clause holds an
+//!   odd number of negation words (`not`, `n't`, `no`, `never`, `without`, `cannot`, ...)
+//!   besides those the phrase itself spells. Clauses end at `,;:()` and at connectives
+//!   (`but`, `because`, `since`, `so`, `which`, `that`, `and`, ...), so "No, he is not
+//!   correct: tanh also saturates" asserts "saturates". A rule can ask for the negated claim
+//!   ("no linear classifier can separate" states `linear classifier separate` in negation) or
+//!   for a mention whatever its polarity ("does not need much memory" mentions memory).
+//! - **Symbols** ([`Doc::new`]): `∩`/`\cap` read as the word "intersection" and `∪`/`\cup` as
+//!   "union", so `|A∩B|/|A∪B|` meets `intersection union`; formulas are compared through the
+//!   expression reader ([`expr_matches`]).
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+use crate::answer::expr::{find_expressions, parse_expr, Expr};
+
+/// Other words allowed between two neighbouring words of a phrase.
+pub const GAP: usize = 3;
+/// Longest answer examined (bytes).
+const MAX_CHARS: usize = 64 * 1024;
+/// Matches of one phrase kept (`near` pairs them up, so this bounds its work).
+const MAX_MATCHES: usize = 256;
+
+/// Words that negate their clause.
+const NEGATIONS: [&str; 11] = [
+    "not", "no", "never", "without", "cannot", "nothing", "none", "neither", "nor", "nobody",
+    "nowhere",
+];
+/// Words that start a new clause.
+const CLAUSE_WORDS: [&str; 21] = [
+    "but",
+    "although",
+    "though",
+    "while",
+    "whereas",
+    "however",
+    "because",
+    "since",
+    "so",
+    "therefore",
+    "thus",
+    "hence",
+    "which",
+    "that",
+    "and",
+    "yet",
+    "instead",
+    "unless",
+    "if",
+    "when",
+    "whether",
+];
+/// Words after which a period does not end a sentence.
+const ABBREVIATIONS: [&str; 10] = [
+    "e", "i", "g", "vs", "etc", "eq", "fig", "approx", "resp", "cf",
+];
+/// LaTeX commands that are formatting, not words.
+const LATEX_NOISE: [&str; 30] = [
+    "text",
+    "textbf",
+    "textit",
+    "mathrm",
+    "mathbf",
+    "mathit",
+    "mathcal",
+    "mathbb",
+    "emph",
+    "frac",
+    "dfrac",
+    "left",
+    "right",
+    "cdot",
+    "cdots",
+    "ldots",
+    "dots",
+    "quad",
+    "qquad",
+    "big",
+    "bigg",
+    "operatorname",
+    "boldsymbol",
+    "displaystyle",
+    "begin",
+    "end",
+    "times",
+    "hat",
+    "bar",
+    "tilde",
+];
+
+/// The English Snowball stemmer, built once.
+fn stemmer() -> &'static Stemmer {
+    static STEMMER: OnceLock<Stemmer> = OnceLock::new();
+    STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
+}
+
+/// The stem of a lower-case word.
+pub fn stem(word: &str) -> String {
+    stemmer().stem(word).into_owned()
+}
+
+/// One word of an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    /// Byte range in the answer.
+    pub start: usize,
+    pub end: usize,
+    /// Lower case, thousands separators removed from numbers.
+    pub word: String,
+    pub stem: String,
+    pub sentence: usize,
+    pub clause: usize,
+    /// A negation word (`not`, `doesn't`, `cannot`, ...).
+    pub negation: bool,
+    /// A `yes`/`no` that stands alone: first in its sentence or followed by punctuation.
+    pub standalone: bool,
+    /// Followed by punctuation (`Decrease.`, `Transformer:`).
+    pub punct_after: bool,
+}
+
+/// An answer split into words, sentences and clauses.
+#[derive(Debug, Clone)]
+pub struct Doc<'a> {
+    pub text: &'a str,
+    pub tokens: Vec<Token>,
+    /// Byte range of each sentence in `text`.
+    pub sentences: Vec<Range<usize>>,
+}
+
+/// Contractions typed without their apostrophe (or with it misplaced: "would'nt").
+const BARE_CONTRACTIONS: [&str; 16] = [
+    "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "cant",
+    "couldnt", "shouldnt", "hasnt", "havent", "hadnt", "aint",
+];
+
+/// Whether a (lower-case) word negates its clause.
+fn is_negation(word: &str) -> bool {
+    NEGATIONS.contains(&word)
+        || word.ends_with("n't")
+        || word.ends_with("'nt")
+        || BARE_CONTRACTIONS.contains(&word)
+}
+
+impl<'a> Doc<'a> {
+    /// Splits `text` (at most 64 KiB of it are read).
+    pub fn new(text: &'a str) -> Doc<'a> {
+        let text = cut(text);
+        let mut tokens: Vec<Token> = Vec::new();
+        let mut sentences = Vec::new();
+        let mut sentence = 0;
+        let mut clause = 0;
+        let mut sentence_start = 0;
+        let mut sentence_has_words = false;
+        let mut i = 0;
+        let push = |tokens: &mut Vec<Token>,
+                    start: usize,
+                    end: usize,
+                    word: String,
+                    sentence: usize,
+                    clause: usize| {
+            let stem = stem(&word);
+            tokens.push(Token {
+                start,
+                end,
+                negation: is_negation(&word),
+                standalone: false,
+                punct_after: false,
+                word,
+                stem,
+                sentence,
+                clause,
+            });
+        };
+        // Ends the current sentence at byte `at`.
+        let end_sentence = |at: usize,
+                            sentence: &mut usize,
+                            clause: &mut usize,
+                            start: &mut usize,
+                            has_words: &mut bool,
+                            sentences: &mut Vec<Range<usize>>| {
+            if *has_words {
+                sentences.push(*start..at);
+                *sentence += 1;
+                *clause += 1;
+                *has_words = false;
+            }
+            *start = at;
+        };
+        while i < text.len() {
+            let Some(c) = text[i..].chars().next() else {
+                break;
+            };
+            let len = c.len_utf8();
+            // HTML tags and entities are markup.
+            if c == '<' {
+                let rest = &text[i + 1..];
+                if rest.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '/' || ch == '!') {
+                    if let Some(close) = rest.find('>').filter(|&n| n < 300) {
+                        i += close + 2;
+                        continue;
+                    }
+                }
+            }
+            if c == '&' {
+                let rest = &text[i + 1..];
+                let n = rest
+                    .bytes()
+                    .take(10)
+                    .take_while(|b| b.is_ascii_alphanumeric() || *b == b'#')
+                    .count();
+                if n > 0 && rest.as_bytes().get(n) == Some(&b';') {
+                    i += n + 2;
+                    continue;
+                }
+            }
+            if c == '\\' {
+                let rest = &text[i + 1..];
+                let n = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+                if n == 0 {
+                    i += 1 + rest.chars().next().map_or(0, char::len_utf8);
+                    continue;
+                }
+                let name = &rest[..n];
+                let word = match name {
+                    "cap" | "bigcap" => Some("intersection"),
+                    "cup" | "bigcup" => Some("union"),
+                    _ if LATEX_NOISE.contains(&name) => None,
+                    _ => Some(name),
+                };
+                if let Some(w) = word {
+                    push(&mut tokens, i, i + 1 + n, w.to_string(), sentence, clause);
+                    sentence_has_words = true;
+                }
+                i += 1 + n;
+                continue;
+            }
+            if c == '∩' || c == '∪' {
+                let w = if c == '∩' { "intersection" } else { "union" };
+                push(&mut tokens, i, i + len, w.to_string(), sentence, clause);
+                sentence_has_words = true;
+                i += len;
+                continue;
+            }
+            if c.is_alphanumeric() {
+                let start = i;
+                let mut j = i;
+                let mut word = String::new();
+                while j < text.len() {
+                    let Some(ch) = text[j..].chars().next() else {
+                        break;
+                    };
+                    let next = text[j + ch.len_utf8()..].chars().next();
+                    if ch.is_alphanumeric() {
+                        word.extend(ch.to_lowercase());
+                    } else if matches!(ch, '\'' | '’') && next.is_some_and(char::is_alphabetic) {
+                        word.push('\'');
+                    } else if matches!(ch, '^' | '_') && next.is_some_and(char::is_alphanumeric) {
+                        // R^2 and p_1 are one word each.
+                    } else if matches!(ch, '.' | ',')
+                        && word.chars().last().is_some_and(|d| d.is_ascii_digit())
+                        && next.is_some_and(|d| d.is_ascii_digit())
+                    {
+                        // 0.25 is one word; 42,000 is 42000.
+                        if ch == '.' {
+                            word.push('.');
+                        }
+                    } else {
+                        break;
+                    }
+                    j += ch.len_utf8();
+                }
+                let word = word.replace('’', "'");
+                push(&mut tokens, start, j, word, sentence, clause);
+                sentence_has_words = true;
+                i = j;
+                continue;
+            }
+            match c {
+                '.' | '!' | '?' => {
+                    let next = text[i + len..].chars().next();
+                    let ends = next.is_none_or(|n| n.is_whitespace() || "*_)]\"'”".contains(n));
+                    let abbreviation = tokens
+                        .last()
+                        .filter(|t| t.end == i && t.sentence == sentence)
+                        .is_some_and(|t| {
+                            ABBREVIATIONS.contains(&t.word.as_str())
+                                || (t.word.chars().count() == 1 && c == '.')
+                        });
+                    if ends && !abbreviation {
+                        end_sentence(
+                            i + len,
+                            &mut sentence,
+                            &mut clause,
+                            &mut sentence_start,
+                            &mut sentence_has_words,
+                            &mut sentences,
+                        );
+                    } else {
+                        clause += 1;
+                    }
+                }
+                '\n' => {
+                    let rest = &text[i + 1..];
+                    let line = rest.trim_start_matches([' ', '\t', '>']);
+                    let blank = line.starts_with('\n') || line.starts_with("\r\n");
+                    let list = starts_list_item(line);
+                    if blank || list {
+                        end_sentence(
+                            i,
+                            &mut sentence,
+                            &mut clause,
+                            &mut sentence_start,
+                            &mut sentence_has_words,
+                            &mut sentences,
+                        );
+                    }
+                }
+                ',' | ';' | ':' | '(' | ')' | '—' | '–' | '[' | ']' => clause += 1,
+                '-' if text[i + 1..].starts_with(' ') && text[..i].ends_with(' ') => clause += 1,
+                _ => {}
+            }
+            i += len;
+        }
+        if sentence_has_words {
+            sentences.push(sentence_start..text.len());
+        }
+        // Connectives start a clause; yes/no stand alone at a sentence start or before
+        // punctuation.
+        let mut shift = 0;
+        for k in 0..tokens.len() {
+            if CLAUSE_WORDS.contains(&tokens[k].word.as_str()) {
+                shift += 1;
+            }
+            tokens[k].clause += shift;
+            let first = k == 0 || tokens[k - 1].sentence != tokens[k].sentence;
+            let punct_after = text[tokens[k].end..]
+                .trim_start_matches([' ', '*', '_'])
+                .starts_with([',', '.', '!', ';', ':', '-', '—', '\n']);
+            // "No linear classifier..." opens a sentence without being an answer.
+            tokens[k].standalone = punct_after || (first && !tokens[k].negation);
+            tokens[k].punct_after = punct_after;
+        }
+        Doc {
+            text,
+            tokens,
+            sentences,
+        }
+    }
+
+    /// The sentence a token is in, trimmed of markup, at most 240 characters.
+    pub fn sentence_text(&self, sentence: usize) -> String {
+        let Some(r) = self.sentences.get(sentence) else {
+            return String::new();
+        };
+        let raw = self.text.get(r.clone()).unwrap_or_default();
+        let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        let flat = flat.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+        if flat.chars().count() > 240 {
+            let cut: String = flat.chars().take(237).collect();
+            format!("{cut}...")
+        } else {
+            flat.to_string()
+        }
+    }
+
+    /// Whether the clauses the tokens `span` touch are negated: an odd number of negation
+    /// words in them, not counting the tokens in `own` (the negations a phrase spells).
+    pub fn negated(&self, span: Range<usize>, own: &[usize]) -> bool {
+        let (Some(first), Some(last)) =
+            (self.tokens.get(span.start), self.tokens.get(span.end - 1))
+        else {
+            return false;
+        };
+        let clauses = first.clause..=last.clause;
+        let mut count = 0;
+        let mut k = span.start;
+        while k > 0 && self.tokens[k - 1].clause >= first.clause {
+            k -= 1;
+        }
+        while k < self.tokens.len() && self.tokens[k].clause <= last.clause {
+            let t = &self.tokens[k];
+            // "not only ... but" is not a negation.
+            let not_only =
+                t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| n.word == "only");
+            // "without" negates its object only: the next two words.
+            let scoped = t.word != "without" || (k < span.start && span.start - k <= 2);
+            if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
+            {
+                count += 1;
+            }
+            k += 1;
+        }
+        count % 2 == 1
+    }
+}
+
+/// Whether a line starts a list item (`- `, `* `, `1.`, `a)`, `(i)`): it ends a sentence.
+fn starts_list_item(line: &str) -> bool {
+    let line = line.trim_start();
+    if ["- ", "* ", "• ", "+ "].iter().any(|b| line.starts_with(b)) {
+        return true;
+    }
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    let letters = line.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let after = |n: usize| line[n..].starts_with(['.', ')']) && line[n + 1..].starts_with(' ');
+    (digits > 0 && digits <= 2 && after(digits))
+        || (letters == 1 && after(1))
+        || (line.starts_with('(') && line[1..].find(')').is_some_and(|n| n <= 3))
+}
+
+/// At most [`MAX_CHARS`] bytes of `text`, cut at a character boundary.
+fn cut(text: &str) -> &str {
+    if text.len() <= MAX_CHARS {
+        return text;
+    }
+    let mut end = MAX_CHARS;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// One word of a phrase: alternatives (`gradient|derivative`), each a word, a `word*`
+/// prefix, or `not` (any negation word).
+#[derive(Debug, Clone, PartialEq)]
+struct Slot {
+    alternatives: Vec<SlotWord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SlotWord {
+    Word { word: String, stem: String },
+    Prefix(String),
+    Negation,
+}
+
+/// A phrase of the rule language, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phrase {
+    slots: Vec<Slot>,
+}
+
+/// Why a phrase is not valid, in words a rubric author can act on.
+pub fn phrase_error(phrase: &str) -> Option<String> {
+    let trimmed = phrase.trim();
+    if trimmed.is_empty() {
+        return Some("an empty phrase".into());
+    }
+    if let Some(c) = trimmed.chars().find(|&c| {
+        !(c.is_alphanumeric() || c.is_whitespace() || matches!(c, '|' | '*' | '\'' | '-' | '.'))
+    }) {
+        return Some(format!(
+            "`{phrase}` has `{c}`: a phrase is words (`a|b` for alternatives, `word*` for a \
+             prefix); write a formula as `expr:` and a regular expression as `regex:`"
+        ));
+    }
+    for word in trimmed.split_whitespace() {
+        for alt in word.split('|') {
+            if alt.is_empty() {
+                return Some(format!("`{phrase}`: `|` needs a word on each side"));
+            }
+            let body = alt.strip_suffix('*').unwrap_or(alt);
+            if body.is_empty() || body.contains('*') {
+                return Some(format!(
+                    "`{phrase}`: `*` only ends a word (`ellip*`), after at least one letter"
+                ));
+            }
+            if body.contains('.') && !body.chars().all(|c| c.is_ascii_digit() || c == '.') {
+                return Some(format!(
+                    "`{phrase}`: `.` only inside a number (`0.25`); a phrase is words, not a \
+                     regular expression"
+                ));
+            }
+        }
+    }
+    None
+}
+
+impl Phrase {
+    /// Compiles a phrase (assumed valid: see [`phrase_error`]).
+    pub fn new(phrase: &str) -> Phrase {
+        let slots = phrase
+            .split_whitespace()
+            .flat_map(|w| {
+                // "zero-centred" is two words, as in answers.
+                let parts: Vec<&str> = if w.contains('|') {
+                    vec![w]
+                } else {
+                    w.split('-').filter(|p| !p.is_empty()).collect()
+                };
+                parts.into_iter().map(|w| Slot {
+                    alternatives: w
+                        .split('|')
+                        .filter(|a| !a.is_empty())
+                        .map(|a| {
+                            let a = a.to_lowercase().replace('’', "'");
+                            if let Some(p) = a.strip_suffix('*') {
+                                SlotWord::Prefix(p.to_string())
+                            } else if a == "not" {
+                                SlotWord::Negation
+                            } else {
+                                SlotWord::Word {
+                                    stem: stem(&a),
+                                    word: a,
+                                }
+                            }
+                        })
+                        .collect(),
+                })
+            })
+            .filter(|s: &Slot| !s.alternatives.is_empty())
+            .collect();
+        Phrase { slots }
+    }
+
+    /// Every match: the tokens matched (first..last+1) and which of them are the phrase's own
+    /// negation words.
+    pub fn matches(&self, doc: &Doc<'_>) -> Vec<(Range<usize>, Vec<usize>)> {
+        let mut out = Vec::new();
+        let Some(first) = self.slots.first() else {
+            return out;
+        };
+        for (i, t) in doc.tokens.iter().enumerate() {
+            if !first.matches(t) {
+                continue;
+            }
+            let mut at = i;
+            let mut own = Vec::new();
+            if first.is_negation() {
+                own.push(i);
+            }
+            let mut ok = true;
+            for slot in &self.slots[1..] {
+                let found = (at + 1..doc.tokens.len())
+                    .take(GAP + 1)
+                    .take_while(|&k| doc.tokens[k].sentence == t.sentence)
+                    .find(|&k| slot.matches(&doc.tokens[k]));
+                match found {
+                    Some(k) => {
+                        if slot.is_negation() {
+                            own.push(k);
+                        }
+                        at = k;
+                    }
+                    None => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                out.push((i..at + 1, own));
+                if out.len() >= MAX_MATCHES {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Slot {
+    fn matches(&self, t: &Token) -> bool {
+        self.alternatives.iter().any(|a| match a {
+            SlotWord::Negation => t.negation,
+            SlotWord::Prefix(p) => t.word.starts_with(p.as_str()),
+            SlotWord::Word { word, stem } => same_word(word, stem, t),
+        })
+    }
+
+    /// Whether the phrase spells a negation here (`not`, or a negation word such as `no`),
+    /// which then does not negate the phrase itself.
+    fn is_negation(&self) -> bool {
+        self.alternatives.iter().any(|a| match a {
+            SlotWord::Negation => true,
+            SlotWord::Word { word, .. } => is_negation(word),
+            SlotWord::Prefix(_) => false,
+        })
+    }
+}
+
+/// Whether a rule's word meets an answer's word: the same stem, or the same word up to a
+/// typo (one edit for 7 to 9 letters, two from 10; the first letter kept).
+fn same_word(word: &str, stem: &str, t: &Token) -> bool {
+    if t.stem == stem || t.word == word {
+        return true;
+    }
+    let n = word.chars().count();
+    let allowed = match n {
+        0..=6 => return false,
+        7..=9 => 1,
+        _ => 2,
+    };
+    word.chars().next() == t.word.chars().next()
+        && t.word.chars().count().abs_diff(n) <= allowed
+        && !t.word.chars().any(|c| c.is_ascii_digit())
+        && strsim::damerau_levenshtein(word, &t.word) <= allowed
+}
+
+/// Where a term was found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// Byte range in the answer.
+    pub start: usize,
+    pub end: usize,
+    pub sentence: usize,
+    pub negated: bool,
+}
+
+/// Matches of a phrase as hits.
+pub fn phrase_hits(phrase: &Phrase, doc: &Doc<'_>) -> Vec<Hit> {
+    phrase
+        .matches(doc)
+        .into_iter()
+        .map(|(span, own)| hit_of(doc, span, &own))
+        .collect()
+}
+
+/// The hit of the tokens `span`, negated as their clauses say.
+fn hit_of(doc: &Doc<'_>, span: Range<usize>, own: &[usize]) -> Hit {
+    let first = &doc.tokens[span.start];
+    let last = &doc.tokens[span.end - 1];
+    Hit {
+        start: first.start,
+        end: last.end,
+        sentence: first.sentence,
+        negated: doc.negated(span, own),
+    }
+}
+
+/// How close `near` terms must be.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    Sentence,
+    /// In one clause (see [`Doc::new`] for where clauses end).
+    Clause,
+    Words(usize),
+}
+
+/// Hits of `near`: every phrase found, in any order, close to the first one's match.
+pub fn near_hits(phrases: &[Phrase], window: Window, doc: &Doc<'_>) -> Vec<Hit> {
+    let Some((first, rest)) = phrases.split_first() else {
+        return Vec::new();
+    };
+    let others: Vec<Vec<(Range<usize>, Vec<usize>)>> =
+        rest.iter().map(|p| p.matches(doc)).collect();
+    let mut out = Vec::new();
+    for (span, own) in first.matches(doc) {
+        let anchor = &doc.tokens[span.start];
+        let mut lo = span.start;
+        let mut hi = span.end;
+        let mut owns = own.clone();
+        let mut ok = true;
+        for matches in &others {
+            let close = matches.iter().find(|(s, _)| match window {
+                Window::Sentence => doc.tokens[s.start].sentence == anchor.sentence,
+                Window::Clause => {
+                    doc.tokens[s.start].clause == anchor.clause
+                        && doc.tokens[s.end - 1].clause == anchor.clause
+                }
+                Window::Words(n) => {
+                    let d = if s.start >= span.start {
+                        s.end.saturating_sub(span.start)
+                    } else {
+                        span.end.saturating_sub(s.start)
+                    };
+                    d <= n
+                }
+            });
+            match close {
+                Some((s, o)) => {
+                    lo = lo.min(s.start);
+                    hi = hi.max(s.end);
+                    owns.extend(o);
+                }
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            let mut hit = hit_of(doc, lo..hi, &owns);
+            hit.sentence = anchor.sentence;
+            out.push(hit);
+        }
+    }
+    out
+}
+
+/// A formula of the rule language, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Formula {
+    expr: Expr,
+}
+
+/// Why a formula of a rule cannot be used.
+pub fn formula_error(text: &str) -> Option<String> {
+    match parse_expr(text) {
+        Ok(e) if e.variables().is_empty() => Some(format!(
+            "`{text}` has no variable; a number is matched by a phrase (`0.25`)"
+        )),
+        Ok(_) => None,
+        Err(e) => Some(format!(
+            "`{text}` is not a formula the expression reader reads: {e}"
+        )),
+    }
+}
+
+impl Formula {
+    /// Parses a rule's formula; `None` when it does not parse (lint reports it).
+    pub fn new(text: &str) -> Option<Formula> {
+        parse_expr(text).ok().map(|expr| Formula { expr })
+    }
+}
+
+/// Hits of a formula: a formula in a sentence that is the rule's formula, or has it as a
+/// factor (`m·a/(1-p)` has the factor `a/(1-p)`), at any level of the student's expression.
+pub fn formula_hits(formula: &Formula, doc: &Doc<'_>) -> Vec<Hit> {
+    let mut out = Vec::new();
+    for (s, range) in doc.sentences.iter().enumerate() {
+        let Some(text) = doc.text.get(range.clone()) else {
+            continue;
+        };
+        if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
+            continue;
+        }
+        let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
+        for found in chains.chain(formulas_in(text)) {
+            if expr_matches(&formula.expr, &found) {
+                out.push(Hit {
+                    start: range.start,
+                    end: range.end,
+                    sentence: s,
+                    negated: false,
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Short words that are prose, not variables, in a formula's neighbourhood.
+const PROSE_SHORT: [&str; 24] = [
+    "a", "an", "is", "in", "of", "to", "be", "as", "at", "by", "if", "it", "on", "or", "so", "we",
+    "no", "do", "the", "and", "for", "its", "is,", "us",
+];
+
+/// Formulas written inline in prose: runs of formula-like chunks ("m·a/(1-p)", "2 * lr")
+/// between `=`, `,` and `;`, each read with the expression reader; at most 32 per sentence.
+fn formulas_in(sentence: &str) -> Vec<Expr> {
+    let mut out = Vec::new();
+    let mathy = |chunk: &str| {
+        let bare = chunk.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '$' | '*'));
+        !bare.is_empty()
+            && (bare
+                .chars()
+                .any(|c| "0123456789/*+-^()·∙×|[]{}\\_".contains(c))
+                || (bare.chars().count() <= 2
+                    && bare.chars().all(char::is_alphabetic)
+                    && !PROSE_SHORT.contains(&bare.to_lowercase().as_str())))
+    };
+    for piece in sentence.split(['=', '≈', ';']) {
+        let chunks: Vec<&str> = piece.split_whitespace().collect();
+        let mut k = 0;
+        while k < chunks.len() && out.len() < 32 {
+            if !mathy(chunks[k]) {
+                k += 1;
+                continue;
+            }
+            let start = k;
+            while k < chunks.len() && mathy(chunks[k]) {
+                k += 1;
+            }
+            let run = chunks[start..k].join(" ");
+            let run = run.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '$'));
+            if run.len() > 200 {
+                continue;
+            }
+            if let Ok(e) = parse_expr(run) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `found` (or one of its sub-expressions) is `rule` or has it as a factor.
+pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
+    let mut stack = vec![found];
+    let mut visited = 0;
+    while let Some(e) = stack.pop() {
+        visited += 1;
+        if visited > 512 {
+            return false;
+        }
+        if has_factor(e, rule) {
+            return true;
+        }
+        match e {
+            Expr::Bin { lhs, rhs, .. } => {
+                stack.push(lhs);
+                stack.push(rhs);
+            }
+            Expr::Neg { arg } | Expr::Call { arg, .. } => stack.push(arg),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// `e = rule × g` where `g` does not depend on the rule's variables, and `g` is exactly 1
+/// when it is a constant (so `lr` is not `2*lr`).
+fn has_factor(e: &Expr, rule: &Expr) -> bool {
+    let rule_vars = rule.variables();
+    let e_vars = e.variables();
+    if rule_vars.is_empty() || !rule_vars.iter().any(|v| e_vars.contains(v)) {
+        return false;
+    }
+    let all: Vec<String> = rule_vars
+        .iter()
+        .chain(&e_vars)
+        .cloned()
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    // Distinct irrational-ish points in (0.1, 0.9); the other variables stay at point 0
+    // unless `vary_others`.
+    let value_at = |k: usize, vary_others: bool, name: &str| -> Option<f64> {
+        let idx = all.iter().position(|v| v == name)?;
+        let k = if !vary_others && !rule_vars.contains(name) {
+            0
+        } else {
+            k
+        };
+        let x = ((k as f64 + 1.0) * 0.618_034 + (idx as f64 + 1.0) * 0.414_214).fract();
+        Some(0.1 + 0.8 * x)
+    };
+    let ratio = |k: usize, vary: bool| -> Option<f64> {
+        let f = |name: &str| value_at(k, vary, name);
+        let a = e.eval(&f).ok()?;
+        let b = rule.eval(&f).ok()?;
+        (b.abs() > 1e-12).then_some(a / b)
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+    // The ratio must not change when only the rule's variables change.
+    let Some(r0) = ratio(0, false) else {
+        return false;
+    };
+    for k in 1..5 {
+        match ratio(k, false) {
+            Some(r) if close(r, r0) => {}
+            _ => return false,
+        }
+    }
+    // A constant ratio must be 1.
+    let constant = (1..5).all(|k| ratio(k, true).is_some_and(|r| close(r, r0)));
+    !constant || close(r0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(phrase: &str, text: &str) -> Vec<bool> {
+        let doc = Doc::new(text);
+        phrase_hits(&Phrase::new(phrase), &doc)
+            .into_iter()
+            .map(|h| h.negated)
+            .collect()
+    }
+
+    #[test]
+    fn word_forms_and_fillers() {
+        assert_eq!(
+            found("vanishing gradient", "the gradients vanish"),
+            Vec::<bool>::new()
+        );
+        assert_eq!(
+            found("gradient vanish", "the gradients are vanishing"),
+            vec![false]
+        );
+        assert_eq!(
+            found("one example", "one randomly chosen example"),
+            vec![false]
+        );
+        assert_eq!(found("ellip*", "an elliptical contour"), vec![false]);
+        assert_eq!(found("receptive field", "the recpetive field"), vec![false]);
+        assert!(found("sample", "a simple model").is_empty());
+        assert!(found("layer", "later on").is_empty());
+    }
+
+    #[test]
+    fn markup_and_line_breaks_are_not_words() {
+        let text = "**Vanishing gradients**:\nthe gradient w.r.t. the first layers becomes tiny";
+        let doc = Doc::new(text);
+        assert_eq!(doc.sentences.len(), 1, "{:?}", doc.sentences);
+        assert_eq!(found("vanishing gradient tiny", text), Vec::<bool>::new());
+        let near = near_hits(
+            &[Phrase::new("vanish*"), Phrase::new("tiny|small")],
+            Window::Sentence,
+            &doc,
+        );
+        assert_eq!(near.len(), 1);
+        assert_eq!(
+            found("dropout", "<b>drop</b>out $\\text{dropout}$"),
+            vec![false]
+        );
+    }
+
+    #[test]
+    fn negation_is_read_per_clause() {
+        assert_eq!(
+            found(
+                "linear classifier separate",
+                "no linear classifier can separate them"
+            ),
+            vec![true]
+        );
+        assert_eq!(
+            found(
+                "linear classifier separate",
+                "a linear classifier cannot separate them"
+            ),
+            vec![true]
+        );
+        assert_eq!(
+            found("saturate", "No, he is not correct: tanh also saturates."),
+            vec![false]
+        );
+        assert_eq!(
+            found(
+                "memory",
+                "An SGD step does not need much memory, since one batch is loaded"
+            ),
+            vec![true]
+        );
+        assert_eq!(
+            found("not fit memory", "the data does not fit in memory"),
+            vec![false]
+        );
+        assert_eq!(
+            found("not fit memory", "the data can't fit into memory"),
+            vec![false]
+        );
+        assert_eq!(
+            found("fast", "it does not need much memory and is fast"),
+            vec![false]
+        );
+        assert_eq!(
+            found(
+                "last state compress",
+                "Without attention the last state must compress it"
+            ),
+            vec![false]
+        );
+        assert_eq!(found("attention", "without attention it fails"), vec![true]);
+    }
+
+    #[test]
+    fn set_symbols_read_as_words() {
+        assert_eq!(
+            found("intersection union", "IoU = |A∩B| / |A∪B|"),
+            vec![false]
+        );
+        assert_eq!(
+            found("intersection union", r"$\frac{|A \cap B|}{|A \cup B|}$"),
+            vec![false]
+        );
+    }
+
+    #[test]
+    fn formulas_match_by_value_and_as_factors() {
+        let doc = Doc::new("The output is m·a/(1-p), so its expectation is a.");
+        let f = Formula::new("a/(1-p)").unwrap();
+        assert_eq!(formula_hits(&f, &doc).len(), 1);
+        let g = Formula::new("1/(1-p)").unwrap();
+        assert_eq!(formula_hits(&g, &doc).len(), 1);
+        let lr = Formula::new("2*lr").unwrap();
+        assert_eq!(
+            formula_hits(&lr, &Doc::new("set the new rate to 2 * lr.")).len(),
+            1
+        );
+        assert_eq!(formula_hits(&lr, &Doc::new("keep it at lr / 2.")).len(), 0);
+        assert!(formula_error("1/4").is_some());
+        assert!(formula_error("a/(").is_some());
+    }
+
+    #[test]
+    fn phrase_errors_name_the_problem() {
+        assert!(phrase_error("vanishing gradient").is_none());
+        assert!(phrase_error("gradient|derivative small|tiny").is_none());
+        assert!(phrase_error("0.25").is_none());
+        assert!(phrase_error(r"vanish.{0,20}grad").is_some());
+        assert!(phrase_error("a||b").is_some());
+        assert!(phrase_error("*x").is_some());
+        assert!(phrase_error("").is_some());
+    }
+
+    #[test]
+    fn any_text_is_read_without_panicking() {
+        let pieces = [
+            "•", "\n•x", "\n• x", "<", "&", "\\", "∩", "’", "'", "n't", "é", "1.", "\n1.", "(a)",
+            "\n(", "?", ".", "\n\n", "\u{301}", "日本", "^", "_", "-", " - ", "0.5", "42,000",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    let doc = Doc::new(&text);
+                    for k in 0..doc.sentences.len() {
+                        let _ = doc.sentence_text(k);
+                    }
+                    let _ = phrase_hits(&Phrase::new("x|not"), &doc);
+                    let _ = formula_hits(&Formula::new("1/(1-p)").unwrap(), &doc);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_input_is_bounded() {
+        let long = "not ".repeat(40_000);
+        let doc = Doc::new(&long);
+        assert!(doc.tokens.len() <= 16_384 + 1);
+        let text = "<".repeat(10_000) + &"\\".repeat(10_000) + "&#;";
+        let _ = Doc::new(&text);
+        let _ = found("a b c", "ａ ｂ ｃ ∩∪");
+    }
+}
