@@ -660,31 +660,54 @@ fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
     (out, map)
 }
 
+/// A statement's `text` snippet as it is looked for: normalised, and its first words (at
+/// least five, at least half) for a student who retyped only the start. Made once per answer.
+#[derive(Debug, Clone)]
+struct Snippet {
+    want: String,
+    head: String,
+}
+
+fn snippets(statements: &[Statement]) -> Vec<Option<Snippet>> {
+    statements
+        .iter()
+        .map(|s| {
+            let (want, _) = normalize_mapped(s.text.as_deref()?);
+            let want = want.trim().to_string();
+            if want.is_empty() {
+                return None;
+            }
+            let words: Vec<&str> = want.split(' ').collect();
+            let head = words[..words.len().div_ceil(2).max(5).min(words.len())].join(" ");
+            Some(Snippet { want, head })
+        })
+        .collect()
+}
+
 /// Where each statement's text stands in `text` (in order), by its `text` snippet or the
 /// snippet's first words.
-fn anchors(statements: &[Statement], text: &str) -> Vec<Option<usize>> {
+fn anchors(snippets: &[Option<Snippet>], text: &str) -> Vec<Option<usize>> {
     let (norm, map) = normalize_mapped(text);
     let mut cursor = 0;
     let mut out = Vec::new();
-    for s in statements {
-        let Some(snippet) = s.text.as_deref() else {
+    for snippet in snippets {
+        let Some(Snippet { want, head }) = snippet else {
             out.push(None);
             continue;
         };
-        let (want, _) = normalize_mapped(snippet);
-        let want = want.trim();
-        let words: Vec<&str> = want.split(' ').collect();
-        let head = words[..words.len().div_ceil(2).max(5).min(words.len())].join(" ");
         let hit = norm
             .get(cursor..)
-            .and_then(|rest| rest.find(want).or_else(|| rest.find(&head)))
+            .and_then(|rest| {
+                rest.find(want.as_str())
+                    .or_else(|| rest.find(head.as_str()))
+            })
             .map(|i| cursor + i);
         match hit {
-            Some(i) if !want.is_empty() => {
+            Some(i) => {
                 cursor = i + head.len().min(want.len());
                 out.push(map.get(i).copied());
             }
-            _ => out.push(None),
+            None => out.push(None),
         }
     }
     out
@@ -692,15 +715,15 @@ fn anchors(statements: &[Statement], text: &str) -> Vec<Option<usize>> {
 
 /// Parts by the statements' own text: each from the line where its statement stands to the
 /// line of the next one found.
-fn by_anchors(statements: &[Statement], text: &str) -> Option<Parts> {
-    let found = anchors(statements, text);
+fn by_anchors(snippets: &[Option<Snippet>], text: &str) -> Option<Parts> {
+    let found = anchors(snippets, text);
     let count = found.iter().flatten().count();
-    if count == 0 || (statements.len() > 1 && count < 2) {
+    if count == 0 || (snippets.len() > 1 && count < 2) {
         return None;
     }
     let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
     let starts: Vec<Option<usize>> = found.iter().map(|a| a.map(line_start)).collect();
-    let mut parts: Parts = vec![None; statements.len()];
+    let mut parts: Parts = vec![None; snippets.len()];
     for (i, s) in starts.iter().enumerate() {
         let Some(s) = *s else { continue };
         let end = starts[i + 1..]
@@ -762,7 +785,7 @@ fn by_order(masked: &str, n: usize) -> (Parts, Option<String>) {
 
 /// Reads each part; offsets are in `masked`.
 fn read_parts(
-    statements: &[Statement],
+    snippets: &[Option<Snippet>],
     masked: &str,
     parts: &Parts,
     anchored: bool,
@@ -778,12 +801,12 @@ fn read_parts(
             let mut found = verdicts_in(part, s);
             // A verdict closing the line where the statement is retyped (`...gradients: F.`)
             // is as good as one opening the part.
-            if anchored || statements.get(i).is_some_and(|st| st.text.is_some()) {
+            let snippet = snippets.get(i).filter(|sn| sn.is_some());
+            if anchored || snippet.is_some() {
                 let first_line_end = part.find('\n').unwrap_or(part.len());
                 let first = &part[..first_line_end];
-                let has_statement = statements
-                    .get(i)
-                    .is_some_and(|st| anchors(std::slice::from_ref(st), first)[0].is_some());
+                let has_statement =
+                    snippet.is_some_and(|sn| anchors(std::slice::from_ref(sn), first)[0].is_some());
                 if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement) {
                     let at = s + at;
                     // The line opens with the statement itself: its closing verdict is the
@@ -852,6 +875,7 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         return Vec::new();
     }
     let masked = mask(text);
+    let snippets = snippets(statements);
     // Structural alignments first (labels, statement text), the order of verdicts last.
     let mut tries: Vec<Vec<Reading>> = Vec::new();
     let mut trusted = None;
@@ -860,7 +884,7 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         if exact {
             trusted = Some(tries.len());
         }
-        let mut r = read_parts(statements, &masked, &parts, false);
+        let mut r = read_parts(&snippets, &masked, &parts, false);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
                 x.doubt.get_or_insert_with(|| d.clone());
@@ -870,8 +894,8 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
     }
     // 2. The statements retyped in the answer.
     if n > 1 {
-        if let Some(parts) = by_anchors(statements, &masked) {
-            tries.push(read_parts(statements, &masked, &parts, true));
+        if let Some(parts) = by_anchors(&snippets, &masked) {
+            tries.push(read_parts(&snippets, &masked, &parts, true));
         }
     }
     // 3. Verdicts typed inside the question cell, after each statement.
@@ -879,8 +903,8 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         let combined = format!("{question_text}\n{text}");
         let shift = question_text.len() + 1;
         let cmasked = mask(&combined);
-        if let Some(parts) = by_anchors(statements, &cmasked) {
-            let mut r = read_parts(statements, &cmasked, &parts, true);
+        if let Some(parts) = by_anchors(&snippets, &cmasked) {
+            let mut r = read_parts(&snippets, &cmasked, &parts, true);
             for x in r.iter_mut() {
                 match x.offset {
                     Some(o) if o < shift => {
@@ -896,10 +920,10 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
     }
     // 4. Verdicts in order (a single statement: the whole answer).
     let ordered = if n == 1 {
-        read_parts(statements, &masked, &vec![Some((0, masked.len()))], false)
+        read_parts(&snippets, &masked, &vec![Some((0, masked.len()))], false)
     } else {
         let (parts, doubt) = by_order(&masked, n);
-        let mut r = read_parts(statements, &masked, &parts, false);
+        let mut r = read_parts(&snippets, &masked, &parts, false);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
                 x.doubt.get_or_insert_with(|| d.clone());

@@ -326,11 +326,6 @@ fn question_result(
     key: &Key,
     notebook: &Notebook,
 ) -> QuestionResult {
-    let value = if e.is_missing() {
-        serde_json::Value::Null
-    } else {
-        parse_value(&q.answer, &e.text)
-    };
     let verdict = if e.is_missing() {
         Verdict {
             parts: Vec::new(),
@@ -360,10 +355,12 @@ fn question_result(
         _ => Some(verdict.score * q.points),
     };
     // A truth question's value is the checker's reading of each statement, which may come
-    // from verdicts typed inside the question's own cell.
+    // from verdicts typed inside the question's own cell: taken from the verdict rather than
+    // read a second time.
     let value = match (&q.answer, &verdict.value) {
+        _ if e.is_missing() => serde_json::Value::Null,
         (crate::rubric::Answer::Truth { .. }, read @ serde_json::Value::Array(_)) => read.clone(),
-        _ => value,
+        _ => parse_value(&q.answer, &e.text),
     };
     let expected = (!matches!(key, Key::InRubric)).then(|| key.display());
     let statements = match &q.answer {
