@@ -36,8 +36,9 @@ pub enum Command {
     /// Each submission is matched to the rubric in --rubric (a file or a folder) whose
     /// question set it is, graded in parallel, and summarised; a submission that cannot be
     /// read gets an error row and the run goes on. With --out, writes gradebook.csv,
-    /// results.json, junit.xml, items.md/items.json (item analysis) and feedback/<student>.md
-    /// and .html. Exits 1 when a submission scores below --fail-under.
+    /// results.json, junit.xml, items.md/items.json (item analysis), report.html (the class
+    /// at a glance) and feedback/<student>.md and .html. Exits 1 when a submission scores
+    /// below --fail-under.
     Grade {
         /// Notebook files or folders [default: submissions/].
         submissions: Vec<PathBuf>,
@@ -56,6 +57,9 @@ pub enum Command {
         /// Print every submission's per-question report, not only the summary.
         #[arg(long)]
         details: bool,
+        /// Print the item analysis of every question (by default: the 10 hardest).
+        #[arg(long)]
+        items: bool,
         /// Parallel workers [default: the number of cores; at most 256].
         #[arg(long, value_parser = parse_jobs)]
         jobs: Option<usize>,
@@ -64,6 +68,20 @@ pub enum Command {
         #[arg(long)]
         follow_links: bool,
     },
+    /// Draft a rubric from a blank course template.
+    ///
+    /// The draft has the template's questions with locators, guessed answer kinds, the
+    /// template's code, and keys computed where a computation applies. What cannot be guessed is written TODO; `examiner rubric lint` lists those left.
+    Init {
+        /// The blank template notebook (.ipynb).
+        template: PathBuf,
+        /// Where to write the draft [default: standard output].
+        #[arg(short, long, value_name = "RUBRIC.yaml")]
+        out: Option<PathBuf>,
+        /// The other rubrics to tell this question set apart from [default: rubrics/].
+        #[arg(long, value_name = "DIR")]
+        rubrics: Option<PathBuf>,
+    },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///
     /// Shows the answer extracted for every question, and which answers are missing or
@@ -71,7 +89,8 @@ pub enum Command {
     Check {
         /// The notebook (.ipynb, or a text/markdown export).
         notebook: PathBuf,
-        /// The rubric [default: the one in rubrics/ that matches the notebook].
+        /// A rubric file, or a folder of them [default: the one in rubrics/ that matches
+        /// the notebook].
         #[arg(long)]
         rubric: Option<PathBuf>,
         /// Output format.
@@ -137,6 +156,17 @@ pub enum RubricCommand {
         /// Rubric files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Write the student edition of a rubric: no keys, mistakes, feedback or samples.
+    ///
+    /// It keeps the locators, answer kinds and points. `examiner check` with it shows what
+    /// was found and read, never a verdict.
+    Student {
+        /// The rubric.
+        file: PathBuf,
+        /// Where to write the student edition [default: standard output].
+        #[arg(short, long, value_name = "STUDENT.yaml")]
+        out: Option<PathBuf>,
     },
     /// Run a rubric's sample answers, like unit tests: each must get the status, score and
     /// feedback the rubric states. Exits 1 when any sample fails.

@@ -37,6 +37,11 @@ pub fn run(
     }
     result.warnings.extend(read_warnings);
     let out = match format {
+        CheckFormat::Text if rubric.student => format!(
+            "student edition of the rubric: this shows what examiner finds and reads in the \
+             notebook, never whether an answer is right\n\n{}",
+            report::terminal::submission(&result, style())
+        ),
         CheckFormat::Text => report::terminal::submission(&result, style()),
         CheckFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
         CheckFormat::Junit => report::junit::report(&[report::row::Row::Graded {

@@ -15,6 +15,8 @@ pub struct GradeArgs {
     pub gradescope: bool,
     pub fail_under: Option<Threshold>,
     pub details: bool,
+    /// Print the full item table rather than the hardest questions.
+    pub items: bool,
     pub jobs: Option<usize>,
     /// Follow links inside a student's folder that lead to a file in that same folder.
     pub follow_links: bool,
@@ -125,7 +127,12 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     text.push_str(&report::terminal::summary(&report_rows, style));
     let items = report::items::analyse(&report_rows);
     text.push('\n');
-    text.push_str(&report::items::text(&items));
+    if args.items {
+        text.push_str(&report::items::text(&items));
+    } else {
+        let stats = report::class_report::stats(&report_rows, &items);
+        text.push_str(&report::class_report::terminal(&items, &stats));
+    }
     write_stdout(&text)?;
 
     if std::env::var_os("GITHUB_ACTIONS").is_some() {
@@ -151,8 +158,8 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
             args.gradescope,
         )?;
         eprintln!(
-            "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json and \
-             feedback/ to {}",
+            "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json, \
+             report.html and feedback/ to {}",
             out.display()
         );
     }
@@ -282,6 +289,12 @@ fn write_outputs(
         ("items.md", report::items::markdown(items)),
         ("items.json", serde_json::to_string_pretty(items)? + "\n"),
         ("skipped.txt", skipped_text),
+        (
+            "report.html",
+            report::class_report::render(rows, items, |s| {
+                format!("feedback/{}.html", file_stem_for(s))
+            }),
+        ),
     ];
     for (name, text) in files {
         set.write(name, text.as_bytes())?;

@@ -5,9 +5,11 @@
 
 pub mod check;
 pub mod grade;
+pub mod init;
 pub mod reference;
 pub mod rubric_calibrate;
 pub mod rubric_lint;
+pub mod rubric_student;
 pub mod rubric_test;
 
 use std::path::Path;
@@ -25,6 +27,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Reference(r) => reference::run(r),
         Command::Rubric(RubricCommand::Lint { files }) => rubric_lint::run(&files),
         Command::Rubric(RubricCommand::Test { files }) => rubric_test::run(&files),
+        Command::Rubric(RubricCommand::Student { file, out }) => {
+            rubric_student::run(&file, out.as_deref())
+        }
+        Command::Init {
+            template,
+            out,
+            rubrics,
+        } => init::run(&template, out.as_deref(), rubrics.as_deref()),
         Command::Rubric(RubricCommand::Calibrate {
             files,
             labels,
@@ -50,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             gradescope,
             fail_under,
             details,
+            items,
             jobs,
             follow_links,
         } => grade::run(grade::GradeArgs {
@@ -59,6 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             gradescope,
             fail_under,
             details,
+            items,
             jobs,
             follow_links,
         }),
@@ -120,17 +132,30 @@ pub(crate) fn style() -> report::terminal::Style {
     }
 }
 
-/// The rubric for a notebook: the given file, or the matching one in `rubrics/`.
+/// The rubric for a notebook: the given file, or the matching one in the given folder (by
+/// default `rubrics/` in the current folder). The note says which was chosen.
 pub(crate) fn rubric_for(
     notebook: &crate::notebook::Notebook,
     rubric: Option<&Path>,
 ) -> anyhow::Result<(crate::rubric::Rubric, Option<String>)> {
-    if let Some(path) = rubric {
+    if let Some(path) = rubric.filter(|p| !p.is_dir()) {
         return Ok((crate::rubric::load_file(path)?, None));
     }
-    let dir = Path::new("rubrics");
+    let dir = rubric.unwrap_or(Path::new("rubrics"));
+    if rubric.is_none() && !dir.is_dir() {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| ".".into());
+        anyhow::bail!(
+            "no rubric given, and no rubrics/ folder here (looked for {cwd}/rubrics/)\n\
+             give one: examiner check NOTEBOOK --rubric RUBRIC.yaml (or --rubric FOLDER), or \
+             run examiner from the project folder, which has rubrics/"
+        );
+    }
     let all = crate::rubric::load_dir(dir).map_err(|e| {
-        anyhow::anyhow!("{e}\n(run from the project folder, or give a rubric with --rubric FILE)")
+        anyhow::anyhow!(
+            "{e}\n(give a rubric with --rubric FILE, or a folder of them with --rubric DIR)"
+        )
     })?;
     let rubrics: Vec<crate::rubric::Rubric> = all.into_iter().map(|(_, r)| r).collect();
     // From the question set's text, never from answers (issue 15, class 6).

@@ -168,6 +168,9 @@ pub fn judge(
         .zip(extractions)
         .map(|(q, e)| {
             let key = keys.get(&q.id).unwrap_or(&Key::InRubric);
+            if rubric.student {
+                return found_only(q, e);
+            }
             question_result(q, e, key, notebook)
         })
         .collect();
@@ -176,7 +179,8 @@ pub fn judge(
         .iter()
         .filter(|q| q.counted && q.status == Status::NeedsReview)
         .count();
-    let mut hidden = false;
+    // A student edition has no keys: no score either.
+    let mut hidden = rubric.student;
     if audience == Audience::Student {
         for (q, r) in rubric.questions.iter().zip(questions.iter_mut()) {
             hidden |= hide_for_student(q.reveal, r);
@@ -259,6 +263,72 @@ fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
         }
     }
     hidden
+}
+
+/// A question under a student edition (no key): what was found and read, never a verdict.
+/// `missing` when nothing was found, `unparseable` when an answer of a kind with a value
+/// (number, shape, formula, true/false) could not be read, `ungraded` otherwise.
+fn found_only(q: &crate::rubric::Question, e: Extraction) -> QuestionResult {
+    use crate::rubric::Answer;
+    let value = if e.is_missing() {
+        serde_json::Value::Null
+    } else {
+        parse_value(&q.answer, &e.text)
+    };
+    // True/false answers read as one value per statement: none read is no value.
+    let value = match value {
+        serde_json::Value::Array(v)
+            if matches!(q.answer, Answer::Truth { .. })
+                && v.iter().all(serde_json::Value::is_null) =>
+        {
+            serde_json::Value::Null
+        }
+        v => v,
+    };
+    let has_value = matches!(
+        q.answer,
+        Answer::Number { .. }
+            | Answer::Shape { .. }
+            | Answer::Expression { .. }
+            | Answer::Truth { .. }
+    );
+    let (status, feedback) = if e.is_missing() {
+        (
+            Status::Missing,
+            vec![if e.question_found {
+                "no answer found after this question".to_string()
+            } else {
+                "this question was not found in the notebook".to_string()
+            }],
+        )
+    } else if has_value && value.is_null() {
+        (
+            Status::Unparseable,
+            vec!["found, but no value of this kind could be read from it".to_string()],
+        )
+    } else {
+        (Status::Ungraded, Vec::new())
+    };
+    QuestionResult {
+        id: q.id.clone(),
+        title: q.title.clone(),
+        status,
+        points: None,
+        max_points: q.points,
+        answer: AnswerOut {
+            text: e.text,
+            value,
+            cells: e.cells,
+            line: e.line,
+            confidence: e.confidence,
+            method: e.method,
+        },
+        expected: None,
+        feedback,
+        required: q.required,
+        counted: true,
+        parts: Vec::new(),
+    }
 }
 
 fn question_result(

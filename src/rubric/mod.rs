@@ -10,8 +10,12 @@
 //! fields are errors, and every error carries `file:line:col`.
 
 #[cfg(feature = "torch")]
+pub mod draft;
+#[cfg(feature = "torch")]
 pub mod keys;
 mod load;
+pub mod student;
+mod todo;
 
 use std::collections::BTreeMap;
 
@@ -19,11 +23,16 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use load::{load_dir, load_file, load_str, load_str_in, LoadError};
+pub use todo::{todos, Todo};
 
 /// A whole rubric file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rubric {
+    /// A student edition (`examiner rubric student`): locators, kinds and points without
+    /// keys. Nothing graded with it gets a verdict: answers are only found and read.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub student: bool,
     /// Stable identifier, e.g. `cs236781-w2021-hw4-summary`.
     pub id: String,
     /// Shown in reports.
@@ -45,6 +54,9 @@ pub struct Rubric {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RubricFile {
+    /// A student edition (see [`Rubric::student`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub student: bool,
     /// Stable identifier, e.g. `cs236781-w2021-hw4-summary`.
     pub id: String,
     /// Shown in reports.
@@ -158,6 +170,10 @@ fn yes() -> bool {
     true
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// Where a question is in a notebook. Snippets are short, distinctive pieces of the
 /// question's own text (never of an answer); matching ignores case, whitespace and markup.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
@@ -226,7 +242,9 @@ pub enum Answer {
         /// The quantity's name in the question (`q`): the student's `q = ...` is the answer.
         #[serde(default)]
         name: Option<String>,
-        /// The reference formula, in the same syntax students use.
+        /// The reference formula, in the same syntax students use (absent only in a student
+        /// edition).
+        #[serde(default)]
         formula: String,
         /// Each variable's valid range, where the formulas are compared.
         variables: BTreeMap<String, [f64; 2]>,
@@ -250,7 +268,12 @@ pub enum Answer {
     /// True/false statements, in order.
     Truth { statements: Vec<Statement> },
     /// One option of several.
-    Choice { options: Vec<String>, key: String },
+    Choice {
+        options: Vec<String>,
+        /// The right option (absent only in a student edition).
+        #[serde(default)]
+        key: String,
+    },
     /// Free text judged by concept rules.
     Concepts {
         rules: Vec<ConceptRule>,
@@ -315,8 +338,12 @@ pub enum Reference {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Statement {
+    /// Whether the statement is true (absent only in a student edition, where statements are
+    /// written `{}`: how many there are, not what they are).
+    #[serde(default)]
     pub key: bool,
     /// One line saying why, for feedback and for reviewers of the rubric.
+    #[serde(default)]
     pub why: String,
     /// A distinctive snippet of the statement's own words, as the question prints it
     /// (course material): lets the checker align answers that retype the statement, and
