@@ -115,9 +115,31 @@ fn stemmer() -> &'static Stemmer {
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
 }
 
+/// Most distinct words remembered per thread by [`stem`]; past it the memory starts over.
+const STEM_MEMO_WORDS: usize = 50_000;
+
+thread_local! {
+    /// Stems already computed on this thread: a class writes the same few thousand words
+    /// again and again, and stemming each occurrence was most of the cost of reading an
+    /// answer (`cargo xtask bench instructions`).
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
-    stemmer().stem(word).into_owned()
+    STEMS.with(|memo| {
+        let mut memo = memo.borrow_mut();
+        if let Some(s) = memo.get(word) {
+            return s.clone();
+        }
+        let s = stemmer().stem(word).into_owned();
+        if memo.len() >= STEM_MEMO_WORDS {
+            memo.clear();
+        }
+        memo.insert(word.to_string(), s.clone());
+        s
+    })
 }
 
 /// One word of an answer.
