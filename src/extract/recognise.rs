@@ -53,7 +53,9 @@ fn occurrences(stream: &Stream, snippet: &str) -> Vec<usize> {
 
 /// The stream lines inside `rubric`'s answer regions in `notebook`.
 fn answer_lines(stream: &Stream, notebook: &Notebook, rubric: &Rubric) -> HashSet<usize> {
-    let mut fresh = Stream::new(notebook);
+    // Extraction marks the rubric's template cells on its stream: a copy of the one laid
+    // out already, rather than laying the notebook out again.
+    let mut fresh = stream.clone();
     let origins: HashSet<(usize, usize)> = super::extract_in(&mut fresh, notebook, rubric)
         .into_iter()
         .flat_map(|e| e.origins)

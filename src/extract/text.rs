@@ -31,7 +31,7 @@ pub struct Line {
 }
 
 /// All of a notebook's lines in order, and the normalised text used to find snippets.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Stream {
     pub lines: Vec<Line>,
     /// Normalised lines joined by single spaces.

@@ -42,7 +42,7 @@ Commands:
   bench instructions [N] [--whole-run]
                  setup, release build, then the instructions (valgrind callgrind) that
                  `examiner grade DIR --jobs 1` executes per notebook in grading one
-                 submission (examiner::grading::batch::grade_one; with --whole-run, in the whole
+                 submission (examiner::grading::batch::grade_read; with --whole-run, in the whole
                  process, reports included), from N and 2N copies of the corpus notebooks
                  (default N = 38): a figure that a busy machine does not change, for comparing
                  two versions of the code
@@ -501,7 +501,7 @@ fn write_copies(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
 
 /// The function whose calls `bench instructions` counts: grading one submission, from reading
 /// its file to its result (start-up, libtorch's loading and the report are left out).
-const GRADE_ONE: &str = "examiner::grading::batch::grade_one";
+const GRADE_ONE: &str = "examiner::grading::batch::grade_read";
 
 /// The instructions callgrind counts in `examiner grade dir --jobs 1` (rubric keys from a warm
 /// on-disk cache, so that libtorch computes nothing): inside `only` (a function name) when
