@@ -15,12 +15,16 @@
 //!   `(5x6x7x8)x42000`, symbolic `(batch_size, seq_length, 42000)`).
 //! - [`expr`]: a small expression parser and evaluator for formulas such as
 //!   `q = 1-(1-p_1)(1-p_2)`, and a finder for formulas and arithmetic in free text.
+//! - [`meaning`]: free text as words, stems, sentences and clauses, and the rule language's
+//!   phrases, proximity and formulas matched against it (the concepts checker judges with it;
+//!   the rubric loader checks rules with it, without libtorch).
 //!
 //! Every public function takes arbitrary text, looks at no more than [`MAX_INPUT_BYTES`] of it,
 //! and returns without panicking; recursion is bounded so hostile nesting cannot overflow the
 //! stack.
 
 pub mod expr;
+pub mod meaning;
 pub mod normalize;
 pub mod number;
 pub mod shape;

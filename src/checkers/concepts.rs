@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use super::meaning::{self, Doc, Formula, Hit, Phrase, Window};
 use super::{Part, Verdict};
+use crate::answer::meaning::{self, Doc, Formula, Hit, Phrase, Window};
 use crate::grading::Status;
 use crate::rubric::{ConceptRule, Decision, Polarity, Term, Within};
 

@@ -8,7 +8,6 @@ pub mod concepts;
 pub mod debatable;
 pub mod expression;
 pub mod manual;
-pub mod meaning;
 pub mod number;
 pub mod runs_clean;
 pub mod shape;

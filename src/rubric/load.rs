@@ -614,7 +614,7 @@ fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
 
 /// What is wrong with a term of the rule language, if anything.
 fn term_error(term: &Term) -> Option<String> {
-    use crate::checkers::meaning::{formula_error, phrase_error};
+    use crate::answer::meaning::{formula_error, phrase_error};
     match term {
         Term::Phrase(p) => phrase_error(p),
         Term::Form(TermForm {
