@@ -8,7 +8,7 @@
 //!   entities, LaTeX formatting commands (`\text{}`, `\mathbf`, `$`) are not words; a single
 //!   line break does not end a sentence (a bold heading and its definition on the next line
 //!   are one sentence), a blank line or a new list item does.
-//! - **Word forms** ([`same_word`]): words are compared by their Snowball (Porter 2) stem, so
+//! - **Word forms** (`same_word`): words are compared by their Snowball (Porter 2) stem, so
 //!   "vanishes", "vanishing" and "vanished" meet; long words also tolerate one typo (two for
 //!   words of ten letters or more) with the same first letter; `word*` matches any word
 //!   starting with `word` ("ellip*" meets "elliptical" and "ellipse").

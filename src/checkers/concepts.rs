@@ -2,7 +2,7 @@
 //!
 //! Each rule is a concept the answer should state, as terms of the rule language (phrases
 //! matched by word form across markup and line breaks, `near` terms, formulas, with a
-//! polarity; regular expressions as the escape hatch), weighted; see [`super::meaning`] for
+//! polarity; regular expressions as the escape hatch), weighted; see [`crate::answer::meaning`] for
 //! how text is read. A concept stated only in negation does not count; forbidden claims cost
 //! credit; answers shorter than `min_words` get at most half.
 //!
