@@ -46,6 +46,10 @@ pub enum Command {
         /// Folder to write the gradebook, results and feedback into.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The review file (grades, overrides and comments by people) to merge in
+        /// [default: reviews.csv in the current folder, when present]. Never inside --out.
+        #[arg(long, value_name = "FILE")]
+        reviews: Option<PathBuf>,
         /// With --out: also a Gradescope results.json per submission (gradescope/<student>.json).
         #[arg(long, requires = "out")]
         gradescope: bool,

@@ -14,6 +14,7 @@ pub struct GradeArgs {
     pub submissions: Vec<std::path::PathBuf>,
     pub rubric: Option<std::path::PathBuf>,
     pub out: Option<std::path::PathBuf>,
+    pub reviews: Option<std::path::PathBuf>,
     pub gradescope: bool,
     pub fail_under: Option<Threshold>,
     pub details: bool,
@@ -57,11 +58,28 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let graded = crate::grading::batch::grade_all(&submissions, &prepared, &|g| {
+    let mut graded = crate::grading::batch::grade_all(&submissions, &prepared, &|g| {
         bar.set_message(g.submission.student.clone());
         bar.inc(1);
     });
     bar.finish_and_clear();
+    let merged = crate::grading::reviews::merge(
+        args.reviews.as_deref(),
+        args.out.as_deref(),
+        &mut graded,
+        &prepared,
+    )?;
+    if let Some(m) = &merged {
+        for w in &m.warnings {
+            eprintln!("examiner: warning: {w}");
+        }
+        let applied = m.reviews - m.warnings.len();
+        eprintln!(
+            "examiner: {applied} of {} reviews applied from {}",
+            m.reviews,
+            m.file.display()
+        );
+    }
 
     let style = style();
     let mut text = String::new();
@@ -86,8 +104,8 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     if let Some(out) = &args.out {
         write_outputs(out, &report_rows, &items, args.gradescope)?;
         eprintln!(
-            "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json and \
-             feedback/ to {}",
+            "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json, \
+             reviews-todo.csv and feedback/ to {}",
             out.display()
         );
     }
@@ -179,6 +197,7 @@ fn write_outputs(
         ("junit.xml", report::junit::report(rows)),
         ("items.md", report::items::markdown(items)),
         ("items.json", serde_json::to_string_pretty(items)? + "\n"),
+        ("reviews-todo.csv", report::review_todo::csv(rows)),
     ];
     for (name, text) in files {
         write_atomic(&out.join(name), text.as_bytes())?;

@@ -28,6 +28,10 @@ pub const FIXED_COLUMNS: [&str; 7] = [
 /// submission's rubric). `status` is `ok` or `error: <reason>`; an error row has only
 /// `student`, `submission` and `status`.
 ///
+/// When any question of the run was reviewed by a person (see [`crate::grading::reviews`]), a
+/// last column `reviewed` lists, per submission, what was reviewed and by whom
+/// (`q3 by anna; tf/2 by ben`).
+///
 /// Text cells that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`,
 /// tab or carriage return) get a leading `'`, so a crafted file name cannot inject one.
 pub fn csv(rows: &[Row]) -> String {
@@ -35,15 +39,26 @@ pub fn csv(rows: &[Row]) -> String {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
+    let reviewed = rows
+        .iter()
+        .filter_map(Row::result)
+        .any(|r| r.questions.iter().any(|q| !q.reviews.is_empty()));
     let header: Vec<&str> = FIXED_COLUMNS
         .iter()
         .copied()
         .chain(ids.iter().copied())
+        .chain(reviewed.then_some("reviewed"))
         .collect();
     let mut records = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     for row in rows {
         records.push(match row {
-            Row::Graded { student, result } => graded(student, result, &ids),
+            Row::Graded { student, result } => {
+                let mut r = graded(student, result, &ids);
+                if reviewed {
+                    r.push(text_cell(&reviewed_cell(result)));
+                }
+                r
+            }
             Row::Failed {
                 student,
                 submission,
@@ -102,8 +117,17 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
     record
 }
 
+/// What was reviewed in `r`, and by whom: `q3 by anna; tf/2 by ben`.
+fn reviewed_cell(r: &SubmissionResult) -> String {
+    r.questions
+        .iter()
+        .flat_map(|q| q.reviews.iter().map(|m| m.summary(&q.id)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// `s`, defused for spreadsheets that evaluate cells starting with a formula character.
-fn text_cell(s: &str) -> String {
+pub(crate) fn text_cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

@@ -10,6 +10,7 @@ pub mod items;
 pub mod json;
 pub mod junit;
 pub mod reference;
+pub mod review_todo;
 pub mod row;
 pub mod rubric;
 pub mod terminal;
