@@ -9,6 +9,7 @@ pub mod answer;
 pub mod checkers;
 pub mod cli;
 pub mod commands;
+pub mod embed;
 pub mod exit_codes;
 pub mod extract;
 pub mod grading;

@@ -3,6 +3,7 @@
 //! are what every reporter reads.
 
 pub mod batch;
+pub mod groups;
 pub mod reviews;
 pub mod samples;
 pub mod value;
