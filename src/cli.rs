@@ -50,6 +50,10 @@ pub enum Command {
         /// [default: reviews.csv in the current folder, when present]. Never inside --out.
         #[arg(long, value_name = "FILE")]
         reviews: Option<PathBuf>,
+        /// Group each free-text question's answers by meaning (needs the model `cargo xtask
+        /// setup` installs); with --out, writes groups.json and groups.md.
+        #[arg(long)]
+        groups: bool,
         /// With --out: also a Gradescope results.json per submission (gradescope/<student>.json).
         #[arg(long, requires = "out")]
         gradescope: bool,

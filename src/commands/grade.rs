@@ -15,6 +15,7 @@ pub struct GradeArgs {
     pub rubric: Option<std::path::PathBuf>,
     pub out: Option<std::path::PathBuf>,
     pub reviews: Option<std::path::PathBuf>,
+    pub groups: bool,
     pub gradescope: bool,
     pub fail_under: Option<Threshold>,
     pub details: bool,
@@ -101,8 +102,22 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     if std::env::var_os("GITHUB_ACTIONS").is_some() {
         write_stdout(&report::annotations::commands(&report_rows))?;
     }
+    let groups = args.groups.then(|| {
+        let cache = crate::reference::cache::Cache::default_dir();
+        crate::grading::groups::for_run(&report_rows, &prepared, cache.as_deref())
+    });
+    if let Some(Some(g)) = &groups {
+        write_stdout(&report::groups::summary(g))?;
+    }
     if let Some(out) = &args.out {
         write_outputs(out, &report_rows, &items, args.gradescope)?;
+        if let Some(Some(g)) = &groups {
+            write_atomic(&out.join("groups.json"), report::groups::json(g).as_bytes())?;
+            write_atomic(
+                &out.join("groups.md"),
+                report::groups::markdown_doc(g).as_bytes(),
+            )?;
+        }
         eprintln!(
             "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json, \
              reviews-todo.csv and feedback/ to {}",

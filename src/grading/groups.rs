@@ -80,6 +80,25 @@ pub fn is_free_text(kind: &Answer) -> bool {
     matches!(kind, Answer::Concepts { .. } | Answer::Manual {})
 }
 
+/// For `grade --groups`: the groups of every free-text question in `rows`, or `None` (with the
+/// reason on standard error) when the model is not installed. Embeddings are cached in
+/// `cache` when given.
+pub fn for_run(
+    rows: &[Row],
+    rubrics: &[crate::grading::batch::Prepared],
+    cache: Option<&std::path::Path>,
+) -> Option<Vec<QuestionGroups>> {
+    let model = match Model::locate().and_then(|dir| Model::load(&dir, cache)) {
+        Ok(m) => m,
+        Err(why) => {
+            eprintln!("examiner: answer groups skipped: {why}");
+            return None;
+        }
+    };
+    let rubrics: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
+    Some(for_class(rows, &rubrics, &model))
+}
+
 /// The groups of every free-text question of `rubrics` in the graded `rows`.
 pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<QuestionGroups> {
     let mut out = Vec::new();

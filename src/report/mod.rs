@@ -6,6 +6,7 @@ pub mod feedback_html;
 pub mod feedback_md;
 pub mod gradebook;
 pub mod gradescope;
+pub mod groups;
 pub mod items;
 pub mod json;
 pub mod junit;
