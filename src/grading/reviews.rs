@@ -286,7 +286,10 @@ pub fn merge(
     let Some(file) = locate(explicit, out).map_err(anyhow::Error::msg)? else {
         return Ok(None);
     };
-    let reviews = read(&file)?;
+    let reviews = {
+        let _lock = ReviewLock::acquire(&file).map_err(anyhow::Error::msg)?;
+        read(&file)?
+    };
     let warnings = apply(graded, rubrics, &reviews, &file.display().to_string());
     Ok(Some(Merged {
         file,
@@ -758,6 +761,174 @@ fn rescore_from_parts(q: &mut QuestionResult) {
     q.status = status_for(sum, q.max_points);
 }
 
+/// How long to wait for another examiner's lock on the review file.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A lock older than this is left over from a process that died, and is broken.
+const LOCK_STALE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The lock `grade` (while it reads) and `review` (while it writes) take on a review file: a
+/// `<file>.lock` file created exclusively next to it, removed when dropped.
+#[derive(Debug)]
+pub struct ReviewLock {
+    path: PathBuf,
+}
+
+impl ReviewLock {
+    /// Takes the lock on `file`, waiting up to 10 s for another holder; a lock file older than
+    /// two minutes is taken to be left by a process that died.
+    pub fn acquire(file: &Path) -> Result<ReviewLock, String> {
+        let mut name = file.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = file.with_file_name(name);
+        let started = std::time::Instant::now();
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut f) => {
+                    use std::io::Write;
+                    let _ = writeln!(f, "{}", std::process::id());
+                    return Ok(ReviewLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let stale = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > LOCK_STALE);
+                    if stale {
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if started.elapsed() > LOCK_WAIT {
+                        return Err(format!(
+                            "{} is locked by another examiner (its lock {} is held); try again, \
+                             or remove the lock file if no examiner is running",
+                            file.display(),
+                            path.display()
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(format!("cannot lock {}: {e}", file.display())),
+            }
+        }
+    }
+}
+
+impl Drop for ReviewLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Records `review` in the review file at `path`, at once and atomically (a reader sees the old
+/// file or the new one): replaces the row for the same student and question (or part), or
+/// appends one; creates the file with [`COLUMNS`] when it does not exist. Other rows, other
+/// columns and the column order are kept, so a file edited in a spreadsheet stays as it was.
+/// Takes the [`ReviewLock`]. This is what the review page calls for every grade.
+pub fn record(path: &Path, review: &Review) -> Result<(), String> {
+    let _lock = ReviewLock::acquire(path)?;
+    let mut header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if path.exists() {
+        // Only a valid file is rewritten: an error is the TA's to fix, not ours to overwrite.
+        read(path).map_err(|e| e.to_string())?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&bytes)
+            .to_vec();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes.as_slice());
+        let mut records = reader.records();
+        if let Some(Ok(h)) = records.next() {
+            header = h.iter().map(str::to_string).collect();
+        }
+        for r in records {
+            let r = r.map_err(|e| format!("{}: {e}", path.display()))?;
+            rows.push(r.iter().map(str::to_string).collect());
+        }
+    }
+    let mut at: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in COLUMNS {
+        let i = match header.iter().position(|h| h.trim().eq_ignore_ascii_case(c)) {
+            Some(i) => i,
+            None => {
+                header.push(c.to_string());
+                header.len() - 1
+            }
+        };
+        at.insert(c, i);
+    }
+    let question = full_id(&review.question, review.part.as_deref());
+    let values = [
+        ("student", review.student.clone()),
+        ("question", question.clone()),
+        (
+            "points",
+            review.points.map(format_points).unwrap_or_default(),
+        ),
+        ("comment", review.comment.clone()),
+        ("grader", review.grader.clone()),
+        ("timestamp", review.timestamp.clone()),
+        ("answer_hash", review.answer_hash.clone()),
+    ];
+    let same = |row: &Vec<String>| {
+        let cell = |c: &str| row.get(at[c]).map_or("", |s| s.trim());
+        cell("student") == review.student
+            && cell("question").replace(' ', "") == question.replace(' ', "")
+    };
+    let index = match rows.iter().position(same) {
+        Some(i) => i,
+        None => {
+            rows.push(Vec::new());
+            rows.len() - 1
+        }
+    };
+    let row = &mut rows[index];
+    for (c, v) in values {
+        if row.len() <= at[c] {
+            row.resize(at[c] + 1, String::new());
+        }
+        row[at[c]] = v;
+    }
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for r in std::iter::once(&header).chain(rows.iter()) {
+        w.write_record(r).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let written = (|| -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -982,6 +1153,45 @@ mod tests {
         let outside = locate(Some(&dir.join("reviews.csv")), Some(&dir.join("out/new")));
         assert_eq!(outside.unwrap(), Some(dir.join("reviews.csv")));
         assert!(locate(Some(&dir.join("none.csv")), None).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_recorded_review_replaces_its_row_and_keeps_the_rest() {
+        let dir = std::env::temp_dir().join(format!("examiner-record-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("reviews.csv");
+        std::fs::write(
+            &path,
+            "Student,question,points,comment,my notes\nann,q1,1,old,keep me\nbob,q1,2,,\n",
+        )
+        .unwrap();
+        let mut r = review("q1", Some(2.5), "00aa", 0);
+        r.comment = "better, \"now\"".into();
+        record(&path, &r).unwrap();
+        record(&path, &review("tf/2", None, "", 0)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "Student,question,points,comment,my notes,grader,timestamp,answer_hash",
+                "ann,q1,2.5,\"better, \"\"now\"\"\",keep me,ta1,,00aa",
+                "bob,q1,2,,",
+                "ann,tf/2,,ok,,ta1,,",
+            ]
+        );
+        let back = read(&path).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0].comment, "better, \"now\"");
+        // No lock or temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1);
+        // A held lock makes a second taker wait, and is released on drop.
+        let lock = ReviewLock::acquire(&path).unwrap();
+        assert!(dir.join("reviews.csv.lock").exists());
+        drop(lock);
+        assert!(!dir.join("reviews.csv.lock").exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
