@@ -67,6 +67,21 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// The TA's review page: the answers awaiting a person, grouped by meaning, on
+    /// http://127.0.0.1 (a token in the printed URL); every grade goes to the review file at once.
+    Review {
+        /// Notebook files or folders [default: submissions/].
+        submissions: Vec<PathBuf>,
+        /// A rubric file, or a folder of them [default: rubrics/].
+        #[arg(long)]
+        rubric: Option<PathBuf>,
+        /// The review file to write [default: reviews.csv].
+        #[arg(long, value_name = "FILE")]
+        reviews: Option<PathBuf>,
+        /// Port on 127.0.0.1 [default: any free one].
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///
     /// Shows the answer extracted for every question, and which answers are missing or

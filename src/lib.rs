@@ -16,4 +16,5 @@ pub mod grading;
 pub mod notebook;
 pub mod reference;
 pub mod report;
+pub mod review_page;
 pub mod rubric;

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod grade;
 pub mod reference;
+pub mod review;
 pub mod rubric_lint;
 pub mod rubric_test;
 
@@ -24,6 +25,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Reference(r) => reference::run(r),
         Command::Rubric(RubricCommand::Lint { files }) => rubric_lint::run(&files),
         Command::Rubric(RubricCommand::Test { files }) => rubric_test::run(&files),
+        Command::Review {
+            submissions,
+            rubric,
+            reviews,
+            port,
+        } => review::run(submissions, rubric, reviews, port),
         Command::Check {
             notebook,
             rubric,
