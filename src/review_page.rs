@@ -16,8 +16,9 @@
 //!   browser posting grades);
 //! - every student string goes through [`crate::report::escape::html`], and a
 //!   Content-Security-Policy allows only inline styles and the page's own script (by nonce),
-//!   `Referrer-Policy: no-referrer` keeps the token out of other sites' logs;
-//! - requests are bounded (64 kB, 10 s to arrive), answered one at a time.
+//!   `Referrer-Policy: same-origin` keeps the token out of other sites' logs (`no-referrer`
+//!   would make the browser send `Origin: null` with the page's own forms);
+//! - requests are bounded (64 kB, 10 s to arrive, 16 at a time).
 //!
 //! Keyboard: `j`/`k` move to the next/previous group's points field, Enter grades it.
 
@@ -90,14 +91,29 @@ pub fn random_hex() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Serves `state` on `listener` until the process is stopped.
-pub fn serve(listener: TcpListener, mut state: State) {
+/// At most this many requests are served at once (a browser keeps idle connections open).
+const MAX_CONNECTIONS: usize = 16;
+
+/// Serves `state` on `listener` until the process is stopped, each connection on its own
+/// thread (grades are serialised by the review file's lock).
+pub fn serve(listener: TcpListener, state: State) {
+    let state = std::sync::Arc::new(state);
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for stream in listener.incoming().flatten() {
-        let _ = handle_stream(stream, &mut state);
+        use std::sync::atomic::Ordering;
+        if open.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue; // dropped: the client retries
+        }
+        open.fetch_add(1, Ordering::SeqCst);
+        let (state, open) = (state.clone(), open.clone());
+        std::thread::spawn(move || {
+            let _ = handle_stream(stream, &state);
+            open.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }
 
-fn handle_stream(mut stream: TcpStream, state: &mut State) -> std::io::Result<()> {
+fn handle_stream(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let response = match read_request(&stream) {
         Ok(req) => handle(&req, state),
@@ -205,7 +221,7 @@ fn plain(status: u16, body: impl Into<String>) -> Response {
 }
 
 /// The checks every request passes, then the page or a grade.
-pub fn handle(req: &Request, state: &mut State) -> Response {
+pub fn handle(req: &Request, state: &State) -> Response {
     let hosts = [
         format!("127.0.0.1:{}", state.port),
         format!("localhost:{}", state.port),
@@ -334,7 +350,16 @@ fn grade(form: &BTreeMap<String, String>, state: &State) -> Result<String, Strin
             },
         )?;
     }
-    Ok(anchor(&qid))
+    let rubric = state
+        .graded
+        .iter()
+        .find(|g| students.first() == Some(&g.submission.student.as_str()))
+        .and_then(|g| match &g.outcome {
+            Outcome::Graded(r) => Some(r.rubric.as_str()),
+            Outcome::Failed { .. } => None,
+        })
+        .unwrap_or_default();
+    Ok(anchor(&format!("{rubric}/{qid}")))
 }
 
 fn find<'a>(graded: &'a [Graded], student: &str, question: &str) -> Option<&'a QuestionResult> {
@@ -425,7 +450,7 @@ fn page(state: &State, nonce: &str) -> String {
         let _ = write!(
             out,
             "<section id=\"{}\"><h2>{} / {}</h2><p>{} answers, {pending} awaiting review.</p>",
-            html(&anchor(qid)),
+            html(&anchor(&format!("{rubric}/{qid}"))),
             html(rubric),
             html(qid),
             answers.len()
@@ -549,7 +574,7 @@ fn write_response(stream: &mut TcpStream, r: &Response) -> std::io::Result<()> {
     let mut head = format!(
         "HTTP/1.1 {} {reason}\r\nContent-Type: text/{}; charset=utf-8\r\nContent-Length: {}\r\n\
          Content-Security-Policy: {csp}\r\nX-Content-Type-Options: nosniff\r\n\
-         Referrer-Policy: no-referrer\r\nCache-Control: no-store\r\nConnection: close\r\n",
+         Referrer-Policy: same-origin\r\nCache-Control: no-store\r\nConnection: close\r\n",
         r.status,
         if r.nonce.is_empty() { "plain" } else { "html" },
         r.body.len()

@@ -110,7 +110,7 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
     let page = get(&format!("/?token={token}"), &host);
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Content-Security-Policy: default-src 'none'"));
-    assert!(page.contains("Referrer-Policy: no-referrer"));
+    assert!(page.contains("Referrer-Policy: same-origin"));
     assert!(page.contains("mlp-bce-derivatives"));
     // What a student wrote is text, never markup.
     assert!(
