@@ -74,7 +74,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         for w in &m.warnings {
             eprintln!("examiner: warning: {w}");
         }
-        let applied = m.reviews - m.warnings.len();
+        let applied = m.reviews.saturating_sub(m.warnings.len());
         eprintln!(
             "examiner: {applied} of {} reviews applied from {}",
             m.reviews,
