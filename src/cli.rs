@@ -48,6 +48,14 @@ pub enum Command {
         /// Folder to write the gradebook, results and feedback into.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The review file (grades, overrides and comments by people) to merge in
+        /// [default: reviews.csv in the current folder, when present]. Never inside --out.
+        #[arg(long, value_name = "FILE")]
+        reviews: Option<PathBuf>,
+        /// Group each free-text question's answers by meaning (needs the model `cargo xtask
+        /// setup` installs); with --out, writes groups.json and groups.md.
+        #[arg(long)]
+        groups: bool,
         /// With --out: also a Gradescope results.json per submission (gradescope/<student>.json).
         #[arg(long, requires = "out")]
         gradescope: bool,
@@ -81,6 +89,21 @@ pub enum Command {
         /// The other rubrics to tell this question set apart from [default: rubrics/].
         #[arg(long, value_name = "DIR")]
         rubrics: Option<PathBuf>,
+    },
+    /// The TA's review page: the answers awaiting a person, grouped by meaning, on
+    /// http://127.0.0.1 (a token in the printed URL); every grade goes to the review file at once.
+    Review {
+        /// Notebook files or folders [default: submissions/].
+        submissions: Vec<PathBuf>,
+        /// A rubric file, or a folder of them [default: rubrics/].
+        #[arg(long)]
+        rubric: Option<PathBuf>,
+        /// The review file to write [default: reviews.csv].
+        #[arg(long, value_name = "FILE")]
+        reviews: Option<PathBuf>,
+        /// Port on 127.0.0.1 [default: any free one].
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///

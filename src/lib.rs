@@ -11,6 +11,8 @@ pub mod checkers;
 pub mod cli;
 #[cfg(feature = "torch")]
 pub mod commands;
+#[cfg(feature = "torch")]
+pub mod embed;
 pub mod exit_codes;
 pub mod extract;
 #[cfg(feature = "torch")]
@@ -20,4 +22,6 @@ pub mod notebook;
 pub mod reference;
 #[cfg(feature = "torch")]
 pub mod report;
+#[cfg(feature = "torch")]
+pub mod review_page;
 pub mod rubric;

@@ -43,6 +43,8 @@ fn q(
         required: true,
         counted: true,
         parts: Vec::new(),
+        answer_hash: String::new(),
+        reviews: Vec::new(),
     }
 }
 

@@ -60,6 +60,8 @@ fn question(
         required: true,
         counted: true,
         parts: Vec::new(),
+        answer_hash: String::new(),
+        reviews: Vec::new(),
     }
 }
 

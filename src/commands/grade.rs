@@ -12,6 +12,8 @@ pub struct GradeArgs {
     pub submissions: Vec<std::path::PathBuf>,
     pub rubric: Option<std::path::PathBuf>,
     pub out: Option<std::path::PathBuf>,
+    pub reviews: Option<std::path::PathBuf>,
+    pub groups: bool,
     pub gradescope: bool,
     pub fail_under: Option<Threshold>,
     pub details: bool,
@@ -48,6 +50,10 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     } else {
         args.submissions
     };
+    // A review file inside --out would be replaced with the outputs: refused before anything
+    // is written (the merge after grading reads it).
+    crate::grading::reviews::locate(args.reviews.as_deref(), args.out.as_deref())
+        .map_err(anyhow::Error::msg)?;
     // The lock and the staging folder first: a second run into the same --out stops here.
     let output_set = match &args.out {
         Some(out) => Some(report::output_set::OutputSet::begin(out)?),
@@ -107,11 +113,28 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let graded = crate::grading::batch::grade_all(&submissions, &prepared, &|g| {
+    let mut graded = crate::grading::batch::grade_all(&submissions, &prepared, &|g| {
         bar.set_message(g.submission.student.clone());
         bar.inc(1);
     });
     bar.finish_and_clear();
+    let merged = crate::grading::reviews::merge(
+        args.reviews.as_deref(),
+        args.out.as_deref(),
+        &mut graded,
+        &prepared,
+    )?;
+    if let Some(m) = &merged {
+        for w in &m.warnings {
+            eprintln!("examiner: warning: {w}");
+        }
+        let applied = m.reviews.saturating_sub(m.warnings.len());
+        eprintln!(
+            "examiner: {applied} of {} reviews applied from {}",
+            m.reviews,
+            m.file.display()
+        );
+    }
 
     let style = style();
     let mut text = String::new();
@@ -138,6 +161,13 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     if std::env::var_os("GITHUB_ACTIONS").is_some() {
         write_raw(&report::annotations::commands(&report_rows))?;
     }
+    let groups = args.groups.then(|| {
+        let cache = crate::reference::cache::Cache::default_dir();
+        crate::grading::groups::for_run(&report_rows, &prepared, cache.as_deref())
+    });
+    if let Some(Some(g)) = &groups {
+        write_stdout(&report::groups::summary(g))?;
+    }
     for g in &graded {
         if let Outcome::Graded(r) = &g.outcome {
             for w in r.warnings.iter().chain(&r.grader_notes) {
@@ -156,10 +186,11 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
             &items,
             &discovery.skipped,
             args.gradescope,
+            groups.as_ref().and_then(|g| g.as_deref()),
         )?;
         eprintln!(
             "examiner: wrote gradebook.csv, results.json, junit.xml, items.md, items.json, \
-             report.html and feedback/ to {}",
+             report.html, reviews-todo.csv and feedback/ to {}",
             out.display()
         );
     }
@@ -273,6 +304,7 @@ fn write_outputs(
     items: &report::items::ItemAnalysis,
     skipped: &[crate::grading::batch::Skipped],
     gradescope: bool,
+    groups: Option<&[crate::grading::groups::QuestionGroups]>,
 ) -> anyhow::Result<()> {
     let mut skipped_text = String::new();
     for s in skipped {
@@ -295,9 +327,14 @@ fn write_outputs(
                 format!("feedback/{}.html", file_stem_for(s))
             }),
         ),
+        ("reviews-todo.csv", report::review_todo::csv(rows)),
     ];
     for (name, text) in files {
         set.write(name, text.as_bytes())?;
+    }
+    if let Some(g) = groups {
+        set.write("groups.json", report::groups::json(g).as_bytes())?;
+        set.write("groups.md", report::groups::markdown_doc(g).as_bytes())?;
     }
     for (row, stem) in rows.iter().zip(file_stems(rows)) {
         let Some(result) = row.result() else { continue };

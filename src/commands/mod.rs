@@ -7,6 +7,7 @@ pub mod check;
 pub mod grade;
 pub mod init;
 pub mod reference;
+pub mod review;
 pub mod rubric_calibrate;
 pub mod rubric_lint;
 pub mod rubric_student;
@@ -48,6 +49,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             details,
             json: format == Format::Json,
         }),
+        Command::Review {
+            submissions,
+            rubric,
+            reviews,
+            port,
+        } => review::run(submissions, rubric, reviews, port),
         Command::Check {
             notebook,
             rubric,
@@ -57,6 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             submissions,
             rubric,
             out,
+            reviews,
+            groups,
             gradescope,
             fail_under,
             details,
@@ -67,6 +76,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             submissions,
             rubric,
             out,
+            reviews,
+            groups,
             gradescope,
             fail_under,
             details,

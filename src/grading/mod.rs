@@ -4,6 +4,8 @@
 
 pub mod batch;
 pub mod calibrate;
+pub mod groups;
+pub mod reviews;
 pub mod samples;
 pub mod value;
 
@@ -80,6 +82,13 @@ pub struct QuestionResult {
     /// Sub-answers judged one by one (true/false statements, labelled parts); empty when the
     /// answer is judged whole.
     pub parts: Vec<PartResult>,
+    /// [`reviews::answer_hash`] of the cells the answer was found in: what a review names to
+    /// say which answer it was given for.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub answer_hash: String,
+    /// The reviews applied to this question (see [`reviews`]); empty when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reviews: Vec<reviews::ReviewMark>,
 }
 
 /// One sub-answer's result, under its question: `{"id", "status", "points", "max_points",
@@ -230,6 +239,34 @@ fn total(rubric: &Rubric, questions: &mut [QuestionResult]) -> f64 {
         .sum()
 }
 
+/// Recomputes `result`'s total, "answer k of n" choices and `pending_review` after its
+/// questions' points changed (a review was applied). `rubric` gives the choice rules; without
+/// it every question counts.
+pub(crate) fn rescore(rubric: Option<&Rubric>, result: &mut SubmissionResult) {
+    for q in &mut result.questions {
+        if !q.counted {
+            q.counted = true;
+            q.feedback.retain(|f| !f.starts_with("not counted: "));
+        }
+    }
+    let score = match rubric {
+        Some(rubric) => total(rubric, &mut result.questions),
+        None => result
+            .questions
+            .iter()
+            .map(|q| q.points.unwrap_or(0.0))
+            .sum(),
+    };
+    if result.score.is_some() {
+        result.score = Some(score);
+    }
+    result.pending_review = result
+        .questions
+        .iter()
+        .filter(|q| q.counted && q.status == Status::NeedsReview)
+        .count();
+}
+
 /// What a student's self-check may show, by the rubric's `reveal` policy; true when a
 /// verdict was hidden.
 fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
@@ -328,6 +365,9 @@ fn found_only(q: &crate::rubric::Question, e: Extraction) -> QuestionResult {
         required: q.required,
         counted: true,
         parts: Vec::new(),
+        // A student's self-check with an edition is never reviewed.
+        answer_hash: String::new(),
+        reviews: Vec::new(),
     }
 }
 
@@ -404,6 +444,7 @@ fn question_result(
             }
         })
         .collect();
+    let answer_hash = reviews::answer_hash(notebook, &e.cells);
     QuestionResult {
         id: q.id.clone(),
         title: q.title.clone(),
@@ -423,6 +464,8 @@ fn question_result(
         required: q.required,
         counted: true,
         parts,
+        answer_hash,
+        reviews: Vec::new(),
     }
 }
 
@@ -464,6 +507,8 @@ mod tests {
                 part("1", Status::Correct, true, true),
                 part("2", Status::Wrong, true, false),
             ],
+            answer_hash: String::new(),
+            reviews: Vec::new(),
         }
     }
 

@@ -95,9 +95,13 @@ fn question(out: &mut String, q: &QuestionResult) {
         "<section>\n<h2 dir=\"auto\">{}</h2>",
         html(&heading(q))
     );
+    let by = q
+        .reviewers()
+        .map(|by| format!(", reviewed by {}", html(&by)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "<p>{} {} points</p>",
+        "<p>{} {} points{by}</p>",
         status(q.status),
         html(&points(q))
     );

@@ -180,7 +180,15 @@ fn part_table(q: &QuestionResult) -> String {
 
 fn question(blocks: &mut Vec<String>, q: &QuestionResult) {
     blocks.push(format!("## {}", markdown(&heading(q))));
-    blocks.push(format!("**{}**, {} points", q.status.as_str(), points(q)));
+    blocks.push(match q.reviewers() {
+        Some(by) => format!(
+            "**{}**, {} points, reviewed by {}",
+            q.status.as_str(),
+            points(q),
+            markdown(&by)
+        ),
+        None => format!("**{}**, {} points", q.status.as_str(), points(q)),
+    });
     if q.status == Status::Missing {
         blocks.push("No answer was found.".to_string());
     } else {
@@ -252,6 +260,8 @@ mod tests {
                 part("1", serde_json::Value::Bool(false), Status::Correct),
                 part("2", serde_json::Value::Null, Status::NeedsReview),
             ],
+            answer_hash: String::new(),
+            reviews: Vec::new(),
         }
     }
 

@@ -29,6 +29,10 @@ pub const FIXED_COLUMNS: [&str; 7] = [
 /// files, an identical submission) or `error: <reason>`; an error row has only `student`,
 /// `submission` and `status`.
 ///
+/// When any question of the run was reviewed by a person (see [`crate::grading::reviews`]), a
+/// last column `reviewed` lists, per submission, what was reviewed and by whom
+/// (`q3 by anna; tf/2 by ben`).
+///
 /// Text cells (header cells included) that a spreadsheet would run as a formula (starting
 /// with `=`, `+`, `-`, `@`, `|`, `%`, tab or carriage return, also after leading spaces, or
 /// starting with a space) get a leading `'`, so a crafted file name or question id cannot
@@ -38,16 +42,27 @@ pub fn csv(rows: &[Row]) -> String {
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
+    let reviewed = rows
+        .iter()
+        .filter_map(Row::result)
+        .any(|r| r.questions.iter().any(|q| !q.reviews.is_empty()));
     let header: Vec<&str> = FIXED_COLUMNS
         .iter()
         .copied()
         .chain(ids.iter().copied())
+        .chain(reviewed.then_some("reviewed"))
         .collect();
     // Question ids come from a rubric, which is not always the teacher's own: defused too.
     let mut records = vec![header.iter().map(|s| text_cell(s)).collect::<Vec<_>>()];
     for row in rows {
         records.push(match row {
-            Row::Graded { student, result } => graded(student, result, &ids),
+            Row::Graded { student, result } => {
+                let mut r = graded(student, result, &ids);
+                if reviewed {
+                    r.push(text_cell(&reviewed_cell(result)));
+                }
+                r
+            }
             Row::Failed {
                 student,
                 submission,
@@ -118,10 +133,19 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
     record
 }
 
+/// What was reviewed in `r`, and by whom: `q3 by anna; tf/2 by ben`.
+fn reviewed_cell(r: &SubmissionResult) -> String {
+    r.questions
+        .iter()
+        .flat_map(|q| q.reviews.iter().map(|m| m.summary(&q.id)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// `s`, defused for spreadsheets that evaluate cells starting with a formula character,
 /// also after leading whitespace (some spreadsheets trim it before evaluating), and with
 /// control characters other than newline shown as visible escapes.
-fn text_cell(s: &str) -> String {
+pub(crate) fn text_cell(s: &str) -> String {
     let s: String = s
         .chars()
         .flat_map(|c| {

@@ -91,6 +91,9 @@ fn test(q: &QuestionResult) -> Test {
             format_points(q.max_points)
         ),
     }];
+    if let Some(by) = q.reviewers() {
+        lines.push(format!("Reviewed by {by}."));
+    }
     if q.status != Status::Missing {
         let (shown, more) = truncate(q.answer.text.trim(), ANSWER_SHOWN);
         lines.push(String::new());

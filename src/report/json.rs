@@ -15,6 +15,11 @@
 //! }
 //! ```
 //!
+//! A question also carries `answer_hash` (what a review names to say which answer it was
+//! given for) and, once a person reviewed it, `reviews`: `[{"part"?, "points",
+//! "automatic_points", "automatic_status", "comment"?, "grader"?, "timestamp"?, "source"}]`
+//! (see [`crate::grading::reviews`]); its `status` and `points` are then the reviewed ones.
+//!
 //! An entry with an `error` key is a failed submission; any other is graded. Keys come out in
 //! the order of the struct fields (not sorted, not hash order), so the file is byte-for-byte
 //! the same for the same results.

