@@ -40,7 +40,8 @@ Commands:
   bench [WHICH] [ARGS]
                  setup, then the benchmarks in release mode: `reference` (time and peak
                  memory of the reference computations), then `grading` (grading throughput
-                 against JSON parsing of the same notebooks, 1 and 2 threads); WHICH runs one
+                 against JSON parsing of the same notebooks, 1 and 2 threads), then `groups`
+                 (sentence-embedding throughput and grouping a class of 200); WHICH runs one
                  of them. ARGS go to each `cargo bench` (e.g. `--offline`). The grading
                  benchmark reads EXAMINER_BENCH_NOTEBOOKS (default 400) and
                  EXAMINER_BENCH_ROUNDS (default 7)
@@ -500,7 +501,7 @@ fn grade(extra: &[String]) -> Result<()> {
 }
 
 /// The benchmarks to run for `cargo xtask bench`, in order.
-const BENCHES: [&str; 2] = ["reference", "grading"];
+const BENCHES: [&str; 3] = ["reference", "grading", "groups"];
 /// Default N for `cargo xtask bench instructions`: twice the 19 corpus notebooks.
 const INSTRUCTIONS_NOTEBOOKS: usize = 38;
 
