@@ -21,27 +21,9 @@ pub fn shared() -> Option<PathBuf> {
     }
 }
 
-/// Splits one TSV line, honouring double-quoted fields with `""` escapes.
-pub fn tsv_fields(line: &str) -> Vec<String> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            '"' if field.is_empty() && !quoted => quoted = true,
-            '"' if quoted => quoted = false,
-            '\t' if !quoted => fields.push(std::mem::take(&mut field)),
-            c => field.push(c),
-        }
-    }
-    fields.push(field);
-    fields
-}
+/// Splits one TSV line, honouring double-quoted fields: the library's own reader of label
+/// files, so the tests read `../shared` exactly as `rubric calibrate` does.
+pub use examiner::grading::calibrate::tsv_fields;
 
 pub fn load_rubrics() -> Vec<Rubric> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics");
