@@ -116,7 +116,12 @@ fn groups_on_the_corpus_are_more_homogeneous_than_the_class() {
         .iter()
         .map(|(q, a)| {
             let texts: Vec<&str> = a.iter().map(|(t, _)| t.as_str()).collect();
-            (q, model.embed(&texts))
+            (
+                q,
+                model
+                    .embed(&texts)
+                    .expect("embeds through examiner-reference"),
+            )
         })
         .collect();
 

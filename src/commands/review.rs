@@ -19,7 +19,6 @@ pub fn run(
         submissions
     };
     let found = crate::grading::batch::discover(&inputs).map_err(anyhow::Error::msg)?;
-    tch::set_num_threads(1);
     let graded = crate::grading::batch::grade_all(&found, &prepared, &|_| {});
     let rows: Vec<crate::report::row::Row> = graded
         .iter()
@@ -40,11 +39,19 @@ pub fn run(
     let port = listener.local_addr()?.port();
     let token = crate::review_page::random_hex();
     let reviews_file = reviews.unwrap_or_else(|| crate::grading::reviews::DEFAULT_FILE.into());
-    println!("examiner: the review page is at http://127.0.0.1:{port}/?token={token}");
-    println!(
-        "examiner: grades go to {} at once; stop with Ctrl-C",
-        reviews_file.display()
-    );
+    // One write, and never an error: whoever started the server may stop reading its output
+    // once it has the address (a closed pipe must not stop the server).
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = write!(
+            out,
+            "examiner: the review page is at http://127.0.0.1:{port}/?token={token}\n\
+             examiner: grades go to {} at once; stop with Ctrl-C\n",
+            reviews_file.display()
+        );
+        let _ = out.flush();
+    }
     crate::review_page::serve(
         listener,
         crate::review_page::State {

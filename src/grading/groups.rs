@@ -96,11 +96,22 @@ pub fn for_run(
         }
     };
     let rubrics: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
-    Some(for_class(rows, &rubrics, &model))
+    match for_class(rows, &rubrics, &model) {
+        Ok(groups) => Some(groups),
+        Err(why) => {
+            eprintln!("examiner: answer groups skipped: {why}");
+            None
+        }
+    }
 }
 
-/// The groups of every free-text question of `rubrics` in the graded `rows`.
-pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<QuestionGroups> {
+/// The groups of every free-text question of `rubrics` in the graded `rows`; `Err` when the
+/// embeddings cannot be computed.
+pub fn for_class(
+    rows: &[Row],
+    rubrics: &[&Rubric],
+    model: &Model,
+) -> Result<Vec<QuestionGroups>, crate::embed::Unavailable> {
     let mut out = Vec::new();
     for rubric in rubrics {
         for q in rubric.questions.iter().filter(|q| is_free_text(&q.answer)) {
@@ -118,7 +129,7 @@ pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<Questi
                 .iter()
                 .map(|(_, x)| x.answer.text.as_str())
                 .collect();
-            let embeddings = model.embed(&texts);
+            let embeddings = model.embed(&texts)?;
             let clusters = cluster(&embeddings, THRESHOLD);
             let mut groups: Vec<Group> = clusters
                 .iter()
@@ -161,7 +172,7 @@ pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<Questi
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Agglomerative clustering with average linkage on cosine distance: the indices of
