@@ -68,6 +68,12 @@ fn rubric(dir: &Path) -> PathBuf {
     let end = start + doc[start..].find("```").unwrap();
     let path = dir.join("example.yaml");
     std::fs::write(&path, &doc[start..end]).unwrap();
+    // With its key lock (fresh: rubric_format.rs), so that no key needs libtorch.
+    std::fs::copy(
+        root().join("tests/fixtures/format-example.keys.json"),
+        dir.join("example.keys.json"),
+    )
+    .unwrap();
     path
 }
 

@@ -71,7 +71,24 @@ fn rubric(dir: &Path) -> PathBuf {
     let end = start + doc[start..].find("```").unwrap();
     let path = dir.join("example.yaml");
     std::fs::write(&path, &doc[start..end]).unwrap();
+    // With its key lock (fresh: rubric_format.rs), so that no key needs libtorch.
+    std::fs::copy(
+        root().join("tests/fixtures/format-example.keys.json"),
+        dir.join("example.keys.json"),
+    )
+    .unwrap();
     path
+}
+
+/// The example's key lock beside a copy of it at `rubric`, for rubric id `id` (same code).
+fn lock_beside(rubric: &Path, id: &str) {
+    let lock = std::fs::read_to_string(root().join("tests/fixtures/format-example.keys.json"))
+        .unwrap()
+        .replace(
+            "\"rubric\": \"example-summary-questions\"",
+            &format!("\"rubric\": \"{id}\""),
+        );
+    std::fs::write(examiner::rubric::lock::path_for(rubric), lock).unwrap();
 }
 
 /// A notebook of the example question set with `answer` after the question, and `before`
@@ -199,6 +216,7 @@ fn special_and_linked_files_are_error_rows_and_never_read() {
     let rubrics = dir.join("rubrics");
     std::fs::create_dir_all(&rubrics).unwrap();
     std::fs::copy(rubric(&dir), rubrics.join("a.yaml")).unwrap();
+    lock_beside(&rubrics.join("a.yaml"), "example-summary-questions");
     std::os::unix::fs::symlink("/dev/zero", rubrics.join("zz.yaml")).unwrap();
     let o = examiner(
         &[
@@ -592,6 +610,7 @@ fn answers_do_not_choose_the_rubric() {
     let a = std::fs::read_to_string(rubric(&dir)).unwrap();
     assert!(a.contains(r#"none: ["Graph Neural Networks"]"#));
     std::fs::write(rubrics.join("a.yaml"), &a).unwrap();
+    lock_beside(&rubrics.join("a.yaml"), "example-summary-questions");
     // Another question set: same heading, but about graph networks.
     let b = a
         .replace("id: example-summary-questions", "id: other-set")
@@ -608,6 +627,7 @@ fn answers_do_not_choose_the_rubric() {
             "Explain message passing",
         );
     std::fs::write(rubrics.join("b.yaml"), &b).unwrap();
+    lock_beside(&rubrics.join("b.yaml"), "other-set");
     std::fs::write(
         subs.join("ada.ipynb"),
         notebook(
@@ -639,6 +659,7 @@ fn answers_do_not_choose_the_rubric() {
         a.replace("id: example-summary-questions", "id: twin-set"),
     )
     .unwrap();
+    lock_beside(&rubrics.join("c.yaml"), "twin-set");
     let o = examiner(
         &[
             "grade",

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use examiner::reference::cache::Cache;
 use examiner::rubric::{self, keys, load_str};
 
@@ -19,13 +21,53 @@ fn documented_example() -> String {
     doc[start..end].to_string()
 }
 
+/// `r` with the documented example's committed key lock
+/// (`tests/fixtures/format-example.keys.json`), so its key needs no libtorch.
+fn locked(mut r: rubric::Rubric) -> rubric::Rubric {
+    let path = root().join("tests/fixtures/format-example.yaml");
+    r.lock = rubric::lock::read_for(&path, &r.id).unwrap_or_else(|e| panic!("{e}"));
+    assert!(r.lock.is_some(), "the example's lock is committed");
+    r
+}
+
 #[test]
 fn the_documented_example_loads_and_its_keys_compute() {
     let r = load_str("FORMAT.md", &documented_example()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(r.questions[0].id, "receptive-field");
-    let keys = keys::resolve(&r, &Cache::in_memory()).unwrap_or_else(|e| panic!("{e}"));
+    let keys = keys::resolve(&locked(r), &Cache::in_memory()).unwrap_or_else(|e| panic!("{e}"));
     // Conv 3x3 then 2x2 pooling: 3 + (2 - 1) * 1 = 4, as the example's `expect` says.
     assert_eq!(keys["receptive-field"].display(), "4");
+}
+
+/// The committed lock is what libtorch computes now (the other tests trust it).
+#[test]
+fn the_documented_examples_lock_is_what_a_fresh_computation_gives() {
+    if !common::reference_available("the_documented_examples_lock_is_fresh") {
+        return;
+    }
+    let r = load_str("FORMAT.md", &documented_example()).unwrap();
+    let (keys, fresh) = keys::lock(&r, &Cache::in_memory()).unwrap_or_else(|e| panic!("{e}"));
+    let r = r.clone();
+    assert_eq!(keys["receptive-field"].display(), "4");
+    let fresh: rubric::lock::KeyLock = serde_json::from_str(&fresh.to_json()).unwrap();
+    let committed = locked(r.clone()).lock.unwrap();
+    assert_eq!(committed.entries, fresh.entries);
+    assert_eq!(committed.engine, fresh.engine);
+}
+
+/// A lock that does not hold what the rubric asks for is an error that says to lock again,
+/// never a key.
+#[test]
+fn a_stale_lock_is_an_error() {
+    let r = load_str(
+        "FORMAT.md",
+        &documented_example().replace("nn.MaxPool2d(2)", "nn.MaxPool2d(3)"),
+    )
+    .unwrap();
+    assert!(r.code["cnn"].contains("MaxPool2d(3)"), "the code changed");
+    let err = keys::resolve(&locked(r), &Cache::in_memory()).expect_err("stale");
+    assert!(err.to_string().contains("is stale"), "{err}");
+    assert!(err.to_string().contains("examiner rubric lock"), "{err}");
 }
 
 fn error_for(edit: impl Fn(String) -> String) -> String {
@@ -66,7 +108,7 @@ fn an_expect_that_disagrees_with_the_computation_fails_lint() {
         &documented_example().replace("expect: 4", "expect: 5"),
     )
     .expect("valid format");
-    let err = keys::resolve(&r, &Cache::in_memory()).expect_err("lint must fail");
+    let err = keys::resolve(&locked(r), &Cache::in_memory()).expect_err("lint must fail");
     insta::assert_snapshot!(err.to_string());
 }
 
@@ -108,7 +150,10 @@ fn a_formula_that_disagrees_with_its_reference_fails_lint() {
     std::fs::create_dir_all(dir.join("bank")).unwrap();
     std::fs::write(dir.join("bank/cs236781-summary.yaml"), wrong).unwrap();
     let v1 = std::fs::read_to_string(root().join("rubrics/cs236781-hw4-summary-v1.yaml")).unwrap();
-    let r = rubric::load_str_in("v1.yaml", &v1, &dir).expect("valid format");
+    let mut r = rubric::load_str_in("v1.yaml", &v1, &dir).expect("valid format");
+    // The shipped lock: the formula is not part of any computation.
+    r.lock = rubric::lock::read_for(&root().join("rubrics/cs236781-hw4-summary-v1.yaml"), &r.id)
+        .unwrap();
     let err = keys::resolve(&r, &Cache::in_memory()).expect_err("lint must fail");
     assert!(err.to_string().contains("gives 0.02"), "{err}");
 }
@@ -146,7 +191,7 @@ fn every_shipped_rubric_passes_its_samples() {
 #[test]
 fn a_sample_with_the_wrong_expectation_fails_rubric_test() {
     let text = documented_example().replace("status: correct", "status: wrong");
-    let r = load_str("rubric.yaml", &text).unwrap();
+    let r = locked(load_str("rubric.yaml", &text).unwrap());
     let keys = keys::resolve(&r, &Cache::in_memory()).unwrap();
     let outcomes = examiner::grading::samples::run(&r, &keys);
     assert_eq!(outcomes.len(), 1);

@@ -100,3 +100,20 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Whether `examiner-reference` (libtorch) can be run, for a test that computes a key no lock
+/// holds or embeds answers. When it cannot (the light build's test run), prints a notice and
+/// the test returns early; under `EXAMINER_REQUIRE_REFERENCE` (the full test gate) its absence
+/// fails the test instead.
+pub fn reference_available(test: &str) -> bool {
+    match examiner::reference::client::locate() {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("EXAMINER_REQUIRE_REFERENCE").is_some() => {
+            panic!("{test} needs examiner-reference: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped {test}: {e}");
+            false
+        }
+    }
+}

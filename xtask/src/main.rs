@@ -33,9 +33,14 @@ Commands:
   setup          install libtorch (torch 2.13.0) into .libtorch/ unless LIBTORCH or
                  LIBTORCH_USE_PYTORCH is set, and the answer-group model (all-MiniLM-L6-v2)
                  into .minilm/; does nothing when they are already installed
-  test           setup, then cargo fmt --check, cargo clippy -D warnings, cargo test --workspace
-                 (the README's test command; .ci/run runs exactly this)
-  grade [ARGS]   setup, release build, then `examiner grade submissions/ --rubric rubrics/`
+  test           the light build first (examiner without libtorch, in target/light: its
+                 tests, then grading submissions/ with the rubrics' key locks), then setup,
+                 cargo fmt --check, cargo clippy -D warnings, cargo test --workspace, the full
+                 build grading submissions/ with every key computed (results.json must equal
+                 the light build's), `examiner rubric lock --check rubrics`, and the fuzz
+                 corpus replay (the README's test command; .ci/run runs exactly this)
+  grade [ARGS]   setup, release build (examiner and examiner-reference), then
+                 `examiner grade submissions/ --rubric rubrics/`
                  with ARGS passed on (e.g. `cargo xtask grade -- --out graded`)
   bench [WHICH] [ARGS]
                  setup, then the benchmarks in release mode: `reference` (time and peak
@@ -458,12 +463,19 @@ fn dir_size(dir: &Path) -> u64 {
 
 /// Runs `cargo <args>` from the project root, failing with the step's name.
 fn cargo(step: &str, args: &[&str], extra: &[String]) -> Result<()> {
+    cargo_with(step, args, extra, &[])
+}
+
+/// [`cargo`] with environment variables set for it.
+fn cargo_with(step: &str, args: &[&str], extra: &[String], envs: &[(&str, &str)]) -> Result<()> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    println!("xtask: {step}: cargo {}", args.join(" "));
+    let shown: Vec<String> = envs.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    println!("xtask: {step}: {}cargo {}", shown.concat(), args.join(" "));
     let started = Instant::now();
     let status = Command::new(&cargo)
         .args(args)
         .args(extra)
+        .envs(envs.iter().copied())
         .current_dir(project_root())
         .status()
         .map_err(|e| Error::new(format!("cannot run cargo: {e}")))?;
@@ -480,9 +492,18 @@ fn cargo(step: &str, args: &[&str], extra: &[String]) -> Result<()> {
 /// The README's main command: grade the bundled submissions with the bundled rubrics.
 fn grade(extra: &[String]) -> Result<()> {
     setup()?;
+    // examiner-reference too: a rubric without a key lock computes its keys with it.
     cargo(
         "build",
-        &["build", "--release", "--quiet", "--bin", "examiner"],
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "examiner",
+            "--bin",
+            "examiner-reference",
+        ],
         &[],
     )?;
     let root = project_root();
@@ -513,8 +534,29 @@ fn bench(args: &[String]) -> Result<()> {
         _ => (BENCHES.to_vec(), args),
     };
     setup()?;
+    // The grading and group benchmarks reach libtorch through the binary.
+    cargo(
+        "build",
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "--bin",
+            "examiner-reference",
+        ],
+        &[],
+    )?;
     for name in which {
-        cargo(&format!("bench {name}"), &["bench", "--bench", name], extra)?;
+        let package = if name == "reference" {
+            "examiner-reference"
+        } else {
+            "examiner"
+        };
+        cargo(
+            &format!("bench {name}"),
+            &["bench", "-p", package, "--bench", name],
+            extra,
+        )?;
     }
     Ok(())
 }
@@ -718,12 +760,15 @@ fn instructions(args: &[String]) -> Result<()> {
 /// The project's test gate: what the README's test command and `.ci/run` run.
 fn test(extra: &[String]) -> Result<()> {
     let started = Instant::now();
-    let libtorch = setup()?;
-    println!("xtask: libtorch: {libtorch}");
     if env::var_os("CI").is_some() {
         // Snapshots are checked, never written, in CI.
         env::set_var("INSTA_UPDATE", "no");
     }
+    // First the light build, before libtorch is set up, so that a dependency on it cannot
+    // hide: examiner alone, in its own target folder, with no examiner-reference to run.
+    light_build(extra)?;
+    let libtorch = setup()?;
+    println!("xtask: libtorch: {libtorch}");
     cargo("format", &["fmt", "--all", "--check"], &[])?;
     cargo(
         "lint",
@@ -737,17 +782,110 @@ fn test(extra: &[String]) -> Result<()> {
         ],
         &[],
     )?;
-    cargo(
+    // Every test that needs examiner-reference runs here: one that cannot find it fails.
+    cargo_with(
         "tests",
         &["test", "--workspace", "--exclude", "examiner-fuzz"],
         extra,
+        &[("EXAMINER_REQUIRE_REFERENCE", "1")],
     )?;
-    // On its own, so that examiner is built without libtorch for it (no feature unification).
+    full_grades_like_light()?;
     cargo("fuzz corpus replay", &["test", "-p", "examiner-fuzz"], &[])?;
     println!(
         "xtask: all checks passed in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Where the light build goes (its own folder: nothing of the full build is beside it).
+const LIGHT_TARGET: &str = "target/light";
+/// What the light and the full build's gradings of `submissions/` are written to.
+const LIGHT_GRADES: &str = "target/light/graded";
+const FULL_GRADES: &str = "target/full-graded";
+/// A path where no examiner-reference is: the light build must not find one anywhere.
+const NO_REFERENCE: &str = "/nonexistent/examiner-reference";
+
+/// The light build: examiner without libtorch (its tests, with no `examiner-reference` to
+/// run: tests that need it say so and skip), then `grade submissions/` with the rubrics' key
+/// locks only, for [`full_grades_like_light`] to compare.
+fn light_build(extra: &[String]) -> Result<()> {
+    let root = project_root();
+    let envs = [
+        ("CARGO_TARGET_DIR", LIGHT_TARGET),
+        ("EXAMINER_REFERENCE", NO_REFERENCE),
+    ];
+    cargo_with(
+        "light build tests",
+        &["test", "-p", "examiner"],
+        extra,
+        &envs,
+    )?;
+    let exe = root.join(LIGHT_TARGET).join("debug/examiner");
+    grade_into(&exe, LIGHT_GRADES, &[("EXAMINER_REFERENCE", NO_REFERENCE)])
+}
+
+/// The full build grades `submissions/` with every key computed afresh by examiner-reference
+/// (key locks ignored, an empty cache) exactly as the light build graded it with the locks:
+/// `results.json` must be the same file. Then the locks must hold what a fresh computation
+/// gives (`examiner rubric lock --check`).
+fn full_grades_like_light() -> Result<()> {
+    let root = project_root();
+    cargo(
+        "build",
+        &["build", "--bin", "examiner", "--bin", "examiner-reference"],
+        &[],
+    )?;
+    let exe = root.join("target/debug/examiner");
+    grade_into(&exe, FULL_GRADES, &[("EXAMINER_IGNORE_KEY_LOCKS", "1")])?;
+    let light = fs::read(root.join(LIGHT_GRADES).join("results.json"))
+        .map_err(|e| Error::new(format!("cannot read the light build's results.json: {e}")))?;
+    let full = fs::read(root.join(FULL_GRADES).join("results.json"))
+        .map_err(|e| Error::new(format!("cannot read the full build's results.json: {e}")))?;
+    if light != full {
+        return Err(Error::new(format!(
+            "the light build (key locks) and the full build (keys computed) grade submissions/ \
+             differently: compare {LIGHT_GRADES}/results.json with {FULL_GRADES}/results.json"
+        )));
+    }
+    println!(
+        "xtask: light and full builds grade submissions/ identically ({} bytes of results.json)",
+        light.len()
+    );
+    let status = Command::new(&exe)
+        .args(["rubric", "lock", "--check", "rubrics"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| Error::new(format!("cannot run examiner: {e}")))?;
+    if !status.success() {
+        return Err(Error::new(
+            "a key lock in rubrics/ is missing or stale: run `examiner rubric lock rubrics`",
+        ));
+    }
+    Ok(())
+}
+
+/// `exe grade submissions --rubric rubrics --out DIR` with an empty key cache; exit codes 0
+/// and 1 (a submission below --fail-under, or not gradable) both leave a complete `DIR`.
+fn grade_into(exe: &Path, out: &str, envs: &[(&str, &str)]) -> Result<()> {
+    let root = project_root();
+    let cache = root.join(out).with_extension("cache");
+    let _ = fs::remove_dir_all(&cache);
+    let _ = fs::remove_dir_all(root.join(out));
+    println!("xtask: grade: {} grade submissions -> {out}", exe.display());
+    let status = Command::new(exe)
+        .args(["grade", "submissions", "--rubric", "rubrics", "--out", out])
+        .env("EXAMINER_CACHE_DIR", &cache)
+        .envs(envs.iter().copied())
+        .current_dir(&root)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| Error::new(format!("cannot run {}: {e}", exe.display())))?;
+    if !root.join(out).join("results.json").is_file() {
+        return Err(Error::new(format!(
+            "grading submissions/ failed ({status})"
+        )));
+    }
     Ok(())
 }
 
