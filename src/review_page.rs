@@ -589,14 +589,17 @@ fn page(state: &State, nonce: &str) -> String {
                     })
                     .collect();
                 let present: Vec<&str> = present.into_iter().collect();
-                (
-                    qid.clone(),
-                    format!(
-                        "<p class=\"why\">One question in the variants {}: their answers are \
-                         reviewed and grouped together.</p>",
-                        html(&present.join(", "))
+                match present.as_slice() {
+                    [one] => (format!("{one} / {qid}"), String::new()),
+                    _ => (
+                        qid.clone(),
+                        format!(
+                            "<p class=\"why\">One question in the variants {}: their answers \
+                             are reviewed and grouped together.</p>",
+                            html(&present.join(", "))
+                        ),
                     ),
-                )
+                }
             }
         };
         let _ = write!(

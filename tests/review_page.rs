@@ -111,6 +111,25 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
     assert!(page.contains("Content-Security-Policy: default-src 'none'"));
     assert!(page.contains("Referrer-Policy: same-origin"));
     assert!(page.contains("mlp-bce-derivatives"));
+    // The backprop derivation is one bank question of the summary variants: one section for
+    // the class, whose derivations (Ada's V1, Edsger's V2, Grace's V3, by the samples' README)
+    // await review side by side.
+    assert_eq!(
+        page.matches("_mlp-bce-derivatives\"><h2>").count(),
+        1,
+        "one section"
+    );
+    let section = &page[page.find("_mlp-bce-derivatives\"><h2>").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    for variant in ["v1", "v2", "v3"] {
+        assert!(
+            section.contains(&format!("cs236781-hw4-summary-{variant}")),
+            "{variant} in {section}"
+        );
+    }
+    for student in ["ada_lovelace", "edsger_dijkstra", "grace_hopper"] {
+        assert!(section.contains(student), "{student}");
+    }
     // What a student wrote is text, never markup.
     assert!(
         page.contains("1 &lt; 2 &amp; &quot;3&quot;"),
