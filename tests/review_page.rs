@@ -181,13 +181,25 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
 /// Starts `examiner review ARGS` in `dir` (without the model: answers one by one); returns the
 /// server, its port, its token and its standard output (kept open while it runs).
 fn start(dir: &Path, args: &[&str]) -> (Server, u16, String, BufReader<std::process::ChildStdout>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_examiner"))
+    start_with(dir, args, false)
+}
+
+/// [`start`], with the installed model when `model` (answers grouped by meaning).
+fn start_with(
+    dir: &Path,
+    args: &[&str],
+    model: bool,
+) -> (Server, u16, String, BufReader<std::process::ChildStdout>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_examiner"));
+    if !model {
+        command.env("EXAMINER_MINILM_DIR", dir.join("no-model"));
+    }
+    let mut child = command
         .arg("review")
         .args(["--port", "0"])
         .args(args)
         .current_dir(dir)
         .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
-        .env("EXAMINER_MINILM_DIR", dir.join("no-model"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -376,5 +388,83 @@ fn review_out_refuses_what_grade_out_refuses() {
     // --gradescope only with --out.
     let (code, _) = refused(&dir, &["--gradescope"]);
     assert_eq!(code, Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn review_out_writes_the_groups_pooled_across_variants_with_current_points() {
+    let dir = class("groups");
+    let (server, port, token, _stdout) = start_with(&dir, &["--out", "graded"], true);
+    if !dir.join("graded/groups.json").exists() {
+        eprintln!("skipped: no groups (the model is not installed: cargo xtask setup)");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let groups = |dir: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("graded/groups.json")).unwrap())
+            .unwrap()
+    };
+    let derivation = |doc: &serde_json::Value| -> serde_json::Value {
+        let found: Vec<&serde_json::Value> = doc["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["question"] == "mlp-bce-derivatives")
+            .collect();
+        assert_eq!(found.len(), 1, "one entry for the question: {found:?}");
+        found[0].clone()
+    };
+    let ada = |q: &serde_json::Value| -> serde_json::Value {
+        q["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|g| g["members"].as_array().unwrap())
+            .find(|m| m["student"] == "ada_lovelace")
+            .unwrap()
+            .clone()
+    };
+    let q = derivation(&groups(&dir));
+    // The samples' README: Ada wrote V1, Edsger V2 and Grace V3; all three derived it.
+    for v in ["v1", "v2", "v3"] {
+        let id = format!("cs236781-hw4-summary-{v}");
+        assert!(
+            q["rubrics"].as_array().unwrap().iter().any(|r| *r == *id),
+            "{id} pooled: {}",
+            q["rubrics"]
+        );
+        assert!(q["rubric"].as_str().unwrap().contains(&id));
+    }
+    let members: Vec<&serde_json::Value> = q["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["members"].as_array().unwrap())
+        .collect();
+    for (student, v) in [
+        ("ada_lovelace", "v1"),
+        ("edsger_dijkstra", "v2"),
+        ("grace_hopper", "v3"),
+    ] {
+        let m = members.iter().find(|m| m["student"] == student).unwrap();
+        assert_eq!(m["rubric"], format!("cs236781-hw4-summary-{v}"), "{m}");
+    }
+    // Awaiting review: no points yet.
+    assert_eq!(ada(&q)["status"], "needs-review");
+    assert!(ada(&q)["points"].is_null());
+
+    let host = format!("127.0.0.1:{port}");
+    let body = format!(
+        "token={token}&question=mlp-bce-derivatives&students=ada_lovelace&points=3&grader=ta-lin"
+    );
+    let done = post(port, &host, &format!("http://{host}"), &body);
+    assert!(done.starts_with("HTTP/1.1 303"), "{done}");
+    let q = derivation(&groups(&dir));
+    assert_eq!(
+        ada(&q)["points"],
+        3.0,
+        "the groups carry the reviewed points"
+    );
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
