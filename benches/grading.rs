@@ -166,8 +166,6 @@ fn main() {
         })
         .collect();
     let keys_secs = started.elapsed().as_secs_f64();
-    // As `examiner grade` does once the keys are prepared.
-    tch::set_num_threads(1);
     let submissions: Vec<Submission> =
         examiner::grading::batch::discover(std::slice::from_ref(&dir))
             .expect("the copies are listed");

@@ -190,12 +190,27 @@ pub const MAX_DROPOUT_LAYERS: usize = 64;
 
 #[derive(Debug, Subcommand)]
 pub enum RubricCommand {
-    /// Validate a rubric: its schema, its locators, and its keys, computed with libtorch and
-    /// compared with the values it states (`expect:`).
+    /// Validate a rubric: its schema, its locators, and its keys (from its key lock, or
+    /// computed) compared with the values it states (`expect:`). A stale lock is an error.
     Lint {
         /// Rubric files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Compute a rubric's keys and lock them beside it (`NAME.keys.json` for `NAME.yaml`).
+    ///
+    /// Ship the lock with the rubric: with it, `check` and `grade` need no libtorch and no
+    /// cache (the light install). Whenever the rubric's code or references change, lock
+    /// again: a lock that does not hold what the rubric now asks for is an error, never used.
+    /// Computing needs `examiner-reference` (libtorch).
+    Lock {
+        /// Rubric files or folders.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write nothing: recompute every key (without the cache) and exit 1 when a lock is
+        /// missing or differs from the computation (for CI).
+        #[arg(long)]
+        check: bool,
     },
     /// Write the student edition of a rubric: no keys, mistakes, feedback or samples.
     ///

@@ -147,7 +147,7 @@ fn groups_on_the_corpus_are_more_homogeneous_than_the_class() {
             result,
         })
         .collect();
-    let pooled = for_class(&rows, &rubric_refs, &model);
+    let pooled = for_class(&rows, &rubric_refs, &model).expect("embeds through examiner-reference");
 
     // Per question: the answers the program groups (notebook, rubric, text), in its order,
     // and the reviewer's score of each where there is one.
@@ -184,7 +184,12 @@ fn groups_on_the_corpus_are_more_homogeneous_than_the_class() {
         .iter()
         .map(|(q, a)| {
             let texts: Vec<&str> = a.texts.iter().map(String::as_str).collect();
-            (*q, model.embed(&texts))
+            (
+                *q,
+                model
+                    .embed(&texts)
+                    .expect("embeds through examiner-reference"),
+            )
         })
         .collect();
 

@@ -98,10 +98,6 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
             .build_global()
             .ok();
     }
-    // Reference computations are done (keys are prepared); keep libtorch to one thread per
-    // worker in case a rubric computes more.
-    tch::set_num_threads(1);
-
     let interactive = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
     let bar = if interactive {
         let bar = indicatif::ProgressBar::new(submissions.len() as u64);

@@ -10,6 +10,7 @@ pub mod reference;
 pub mod review;
 pub mod rubric_calibrate;
 pub mod rubric_lint;
+pub mod rubric_lock;
 pub mod rubric_student;
 pub mod rubric_test;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Reference(r) => reference::run(r),
         Command::Rubric(RubricCommand::Lint { files }) => rubric_lint::run(&files),
         Command::Rubric(RubricCommand::Test { files }) => rubric_test::run(&files),
+        Command::Rubric(RubricCommand::Lock { files, check }) => rubric_lock::run(&files, check),
         Command::Rubric(RubricCommand::Student { file, out }) => {
             rubric_student::run(&file, out.as_deref())
         }

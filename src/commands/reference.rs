@@ -20,12 +20,8 @@ pub fn run(r: Reference) -> anyhow::Result<i32> {
             input,
             common,
         } => {
-            // The surrogate's tensors are small: libtorch's thread pool costs more than it
-            // saves (VGG-16: 4 s instead of 0.2 s on a loaded 2-core machine). Set for this
-            // process only, once, so results never depend on a thread count changing midway.
-            tch::set_num_threads(1);
-            let rf = with_code(&common, "receptive-field", &(&model, &input), |code| {
-                receptive_field::receptive_field(code, model.as_deref(), input.clone())
+            let rf = with_code(&common, "receptive-field", &(&model, &input), |source| {
+                receptive_field::receptive_field(source, model.as_deref(), input.clone())
             })?;
             print(common.format, &rf, report::reference::receptive_field)
         }
@@ -34,14 +30,14 @@ pub fn run(r: Reference) -> anyhow::Result<i32> {
             input,
             common,
         } => {
-            let p = with_code(&common, "parameters", &(&model, &input), |code| {
-                parameters::parameters(code, model.as_deref(), input.clone())
+            let p = with_code(&common, "parameters", &(&model, &input), |source| {
+                parameters::parameters(&Code::new(source)?, model.as_deref(), input.clone())
             })?;
             print(common.format, &p, report::reference::parameters)
         }
         Reference::Shape { name, common } => {
-            let s = with_code(&common, "shape", &name, |code| {
-                shape::shape(code, name.as_deref())
+            let s = with_code(&common, "shape", &name, |source| {
+                shape::shape(&Code::new(source)?, name.as_deref())
             })?;
             print(common.format, &s, report::reference::shape_report)
         }
@@ -79,13 +75,13 @@ pub fn run(r: Reference) -> anyhow::Result<i32> {
             common,
         } => {
             if profile {
-                let p = with_code(&common, "profile", &(&model, &input), |code| {
-                    gradient::profile(code, model.as_deref(), input.clone())
+                let p = with_code(&common, "profile", &(&model, &input), |source| {
+                    gradient::profile(source, model.as_deref(), input.clone())
                 })?;
                 print(common.format, &p, report::reference::profile)
             } else {
-                let g = with_code(&common, "gradient", &(&of, &wrt), |code| {
-                    gradient::gradient(code, of.as_deref(), &wrt)
+                let g = with_code(&common, "gradient", &(&of, &wrt), |source| {
+                    gradient::gradient(source, of.as_deref(), &wrt)
                 })?;
                 print(common.format, &g, report::reference::gradients)
             }
@@ -114,7 +110,7 @@ fn with_code<K: Serialize, T: Serialize + serde::de::DeserializeOwned>(
     common: &Common,
     kind: &str,
     params: &K,
-    compute: impl FnOnce(&Code) -> crate::reference::Result<T>,
+    compute: impl FnOnce(&str) -> crate::reference::Result<T>,
 ) -> anyhow::Result<T> {
     let (name, source) = read_code(&common.file)?;
     let cache = if common.no_cache {
@@ -124,12 +120,10 @@ fn with_code<K: Serialize, T: Serialize + serde::de::DeserializeOwned>(
     };
     let key = serde_json::json!({ "code": source, "params": params });
     let computed = if common.no_cache {
-        Code::new(&source).and_then(|code| compute(&code))
+        compute(&source)
     } else {
         cache
-            .get_or_compute(kind, &key, || {
-                Code::new(&source).and_then(|code| compute(&code))
-            })
+            .get_or_compute(kind, &key, || compute(&source))
             .map(|(v, _)| v)
     };
     computed.map_err(|e| located(&name, e))
@@ -139,7 +133,9 @@ fn with_code<K: Serialize, T: Serialize + serde::de::DeserializeOwned>(
 fn located(file: &str, e: crate::reference::Error) -> anyhow::Error {
     use crate::reference::Error;
     match e {
-        Error::Parse(_) | Error::Eval(_) => anyhow::anyhow!("{file}:{e}"),
+        Error::Parse(_) | Error::Eval(_) | Error::Remote { located: true, .. } => {
+            anyhow::anyhow!("{file}:{e}")
+        }
         other => anyhow::anyhow!("{file}: {other}"),
     }
 }

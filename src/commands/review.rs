@@ -76,7 +76,6 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
             report::sanitize::line(&format!("{inputs:?}"))
         );
     }
-    tch::set_num_threads(1);
     let graded = crate::grading::batch::grade_all(&discovery.submissions, &prepared, &|_| {});
     let rows: Vec<report::row::Row> = graded
         .iter()

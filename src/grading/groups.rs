@@ -168,12 +168,22 @@ pub fn for_run(
         }
     };
     let rubrics: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
-    Some(for_class(rows, &rubrics, &model))
+    match for_class(rows, &rubrics, &model) {
+        Ok(groups) => Some(groups),
+        Err(why) => {
+            eprintln!("examiner: answer groups skipped: {why}");
+            None
+        }
+    }
 }
 
 /// The groups of every free-text question of `rubrics` in the graded `rows`, one entry per
-/// question pooled across rubrics ([`pools`]).
-pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<QuestionGroups> {
+/// question pooled across rubrics ([`pools`]); `Err` when the embeddings cannot be computed.
+pub fn for_class(
+    rows: &[Row],
+    rubrics: &[&Rubric],
+    model: &Model,
+) -> Result<Vec<QuestionGroups>, crate::embed::Unavailable> {
     let free_text = |pool: &Pool| {
         rubrics.iter().any(|r| {
             r.id == pool.rubrics[0]
@@ -205,7 +215,7 @@ pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<Questi
             .iter()
             .map(|(_, _, x)| x.answer.text.as_str())
             .collect();
-        let embeddings = model.embed(&texts);
+        let embeddings = model.embed(&texts)?;
         let clusters = cluster(&embeddings, THRESHOLD);
         let mut groups: Vec<Group> = clusters
             .iter()
@@ -248,7 +258,7 @@ pub fn for_class(rows: &[Row], rubrics: &[&Rubric], model: &Model) -> Vec<Questi
             groups,
         });
     }
-    out
+    Ok(out)
 }
 
 /// `groups` with each member's points and status taken from `rows` (the class with the

@@ -1,5 +1,5 @@
 //! Reference results kept by the content of their inputs (the code, the computation and its
-//! parameters, and examiner's version), in memory and on disk, so that grading thousands of
+//! parameters, examiner's version and the revision of the computations), in memory and on disk, so that grading thousands of
 //! notebooks against one rubric computes each key once, and a second run computes nothing.
 //!
 //! The cache is an optimisation only: an unreadable or unwritable cache directory never fails
@@ -76,6 +76,7 @@ impl Cache {
     {
         let key = serde_json::json!({
             "examiner": env!("CARGO_PKG_VERSION"),
+            "engine": super::client::ENGINE,
             "kind": kind,
             "key": key,
         });

@@ -1,7 +1,5 @@
 //! What can go wrong in a reference computation, in words for the rubric author.
 
-use tch::TchError;
-
 use super::python::eval::EvalError;
 use super::python::ParseError;
 
@@ -17,6 +15,14 @@ pub enum Error {
     /// The request does not fit the code (no such model, no scalar to differentiate, ...).
     #[error("{0}")]
     Invalid(String),
+    /// A computation in `examiner-reference` failed; `located` when `message` starts with the
+    /// `line:col` of the question code it is about.
+    #[error("{message}")]
+    Remote { located: bool, message: String },
+    /// The computation needs libtorch and `examiner-reference` cannot be run (not installed,
+    /// or it failed): the message says what to do.
+    #[error("{0}")]
+    Unavailable(String),
     /// libtorch refused an operation (e.g. a layer that does not fit its input).
     #[error("libtorch refused {context}: {message}")]
     Torch { context: String, message: String },
@@ -31,34 +37,6 @@ pub enum Error {
         autograd: [i64; 2],
         closed_form: [i64; 2],
     },
-}
-
-impl Error {
-    /// Wraps a libtorch error with what was being done.
-    pub fn torch(context: impl Into<String>) -> impl FnOnce(TchError) -> Error {
-        let context = context.into();
-        move |source| Error::Torch {
-            context,
-            message: torch_message(&source),
-        }
-    }
-}
-
-/// libtorch's own message without the C++ backtrace that follows it.
-pub fn torch_message(err: &TchError) -> String {
-    let text = err.to_string();
-    let text = text
-        .split("\nException raised from")
-        .next()
-        .unwrap_or(&text);
-    let text = text.split("Exception raised from").next().unwrap_or(text);
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("unknown error")
-        .trim_start_matches("Torch(\"")
-        .trim_start_matches("Internal torch error: ")
-        .to_string()
 }
 
 /// Results of reference computations.

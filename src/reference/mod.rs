@@ -1,14 +1,16 @@
-//! Reference computations: answer keys computed with libtorch (through `tch`) from the
-//! question's own PyTorch code, so that a key is derived, never typed in.
+//! Reference computations: answer keys computed from the question's own PyTorch code, so that
+//! a key is derived, never typed in.
 //!
 //! [`python`] reads the code without executing it; [`layers`] holds the `torch.nn` layers it
-//! describes and instantiates them; the computations ([`receptive_field`], [`shape`],
-//! [`dropout`], [`gradient`], [`parameters`]) run them with libtorch and return plain,
-//! serialisable results; [`geometry`] gives output shapes from shapes alone;
-//! [`cache`] keeps those by content so a second evaluation costs nothing.
+//! describes; [`geometry`] gives output shapes from shapes alone, so [`shape`] and
+//! [`parameters`] need no libtorch. The computations that do ([`receptive_field`] by autograd,
+//! [`dropout`] measured, [`gradient`]) are defined here with their plain, serialisable results
+//! and run in the `examiner-reference` binary through [`client`], only when neither the
+//! rubric's key lock nor the [`cache`] holds the result.
 
 pub mod budget;
 pub mod cache;
+pub mod client;
 pub mod code;
 pub mod dropout;
 pub mod error;
@@ -19,7 +21,6 @@ pub mod parameters;
 pub mod python;
 pub mod receptive_field;
 pub mod shape;
-pub mod tensors;
 
 pub use code::Code;
 pub use error::{Error, Result};

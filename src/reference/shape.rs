@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::code::Code;
 use super::error::Result;
-use super::tensors::shape_of;
+use super::geometry;
 
 /// A computed shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,14 +19,13 @@ pub struct Shape {
 
 /// The shape of `name` (default: the last tensor the code assigns).
 pub fn shape(code: &Code, name: Option<&str>) -> Result<Shape> {
-    super::tensors::seeded(|| {
-        let (name, expr) = code.tensor(name)?;
-        let result = shape_of(&expr)?;
-        Ok(Shape {
-            name,
-            shape: result.shape,
-            peak_bytes: result.peak_bytes,
-            output_bytes: result.output_bytes,
-        })
+    let (name, expr) = code.tensor(name)?;
+    let (shape, dtype) = geometry::expr_shape(&expr)?;
+    let elements = shape.iter().fold(1i64, |n, d| n.saturating_mul(*d));
+    Ok(Shape {
+        name,
+        output_bytes: elements.saturating_mul(dtype.size()),
+        shape,
+        peak_bytes: 0,
     })
 }

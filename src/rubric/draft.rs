@@ -433,6 +433,7 @@ fn computation(
             required: true,
             samples: Vec::new(),
         }],
+        lock: None,
     };
     let keys = super::keys::resolve(&probe, cache).ok()?;
     let value = keys.get("probe")?.display();

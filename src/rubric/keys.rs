@@ -1,9 +1,14 @@
-//! Answer keys, resolved: a rubric's `reference` computations run (through the cache) and its
-//! `expect` cross-checks applied. This is what `rubric lint` proves and what grading uses.
+//! Answer keys, resolved: a rubric's `reference` computations taken from its key lock
+//! ([`super::lock`]) or, without one, run through the cache, and its `expect` cross-checks
+//! applied. This is what `rubric lint` proves and what grading uses.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use super::lock::KeyLock;
 
 use super::{Answer, Reference, Rubric};
 use crate::reference::cache::Cache;
@@ -77,8 +82,80 @@ pub struct KeyError {
     pub message: String,
 }
 
-/// Resolves every question's key.
+/// Where computed results come from: the rubric's lock, or the cache (and, on a miss,
+/// the computation), optionally recording what was used into a new lock.
+struct Source<'a> {
+    cache: &'a Cache,
+    lock: Option<&'a KeyLock>,
+    record: Option<RefCell<KeyLock>>,
+}
+
+impl Source<'_> {
+    /// The result of computation `kind` on `input`.
+    fn get<K, T>(
+        &self,
+        kind: &str,
+        input: &K,
+        compute: impl FnOnce() -> crate::reference::Result<T>,
+    ) -> crate::reference::Result<T>
+    where
+        K: Serialize,
+        T: Serialize + DeserializeOwned,
+    {
+        let input = serde_json::to_value(input)
+            .map_err(|e| crate::reference::Error::Invalid(format!("cannot encode: {e}")))?;
+        let result: T = match self.lock {
+            Some(lock) => {
+                let value = lock
+                    .get(kind, &input)
+                    .map_err(crate::reference::Error::Invalid)?;
+                serde_json::from_value(value).map_err(|e| {
+                    crate::reference::Error::Invalid(format!(
+                        "the key lock {} holds a {kind} result examiner cannot read ({e}): run \
+                         `examiner rubric lock` again",
+                        lock.path.display()
+                    ))
+                })?
+            }
+            None => self.cache.get_or_compute(kind, &input, compute)?.0,
+        };
+        if let Some(record) = &self.record {
+            if let Ok(value) = serde_json::to_value(&result) {
+                record.borrow_mut().insert(kind, input, value);
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// Resolves every question's key: from the rubric's key lock when it has one (and locks are
+/// not ignored, see [`super::lock`]), else through `cache`.
 pub fn resolve(rubric: &Rubric, cache: &Cache) -> Result<BTreeMap<String, Key>, KeyError> {
+    let source = Source {
+        cache,
+        lock: rubric.lock.as_ref().filter(|_| !super::lock::ignored()),
+        record: None,
+    };
+    resolve_from(rubric, &source)
+}
+
+/// Computes every key of `rubric` afresh (its own lock ignored; through `cache`) and returns
+/// them with the lock that holds the computations behind them (`examiner rubric lock`).
+pub fn lock(rubric: &Rubric, cache: &Cache) -> Result<(BTreeMap<String, Key>, KeyLock), KeyError> {
+    let source = Source {
+        cache,
+        lock: None,
+        record: Some(RefCell::new(KeyLock::new(&rubric.id))),
+    };
+    let keys = resolve_from(rubric, &source)?;
+    let lock = source
+        .record
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|| KeyLock::new(&rubric.id));
+    Ok((keys, lock))
+}
+
+fn resolve_from(rubric: &Rubric, cache: &Source) -> Result<BTreeMap<String, Key>, KeyError> {
     let mut keys = BTreeMap::new();
     if rubric.student {
         // A student edition has no keys to compute, and none is shown.
@@ -198,15 +275,14 @@ fn code_of<'a>(rubric: &'a Rubric, name: &str) -> Result<&'a str, String> {
         .ok_or_else(|| format!("no code named `{name}`"))
 }
 
-fn number_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key, String> {
+fn number_reference(rubric: &Rubric, r: &Reference, cache: &Source) -> Result<Key, String> {
     match r {
         Reference::ReceptiveField { code, model } => {
             let source = code_of(rubric, code)?;
             let key = serde_json::json!({"code": source, "params": [model, null]});
-            let (rf, _) = cache
-                .get_or_compute("receptive-field", &key, || {
-                    let code = Code::new(source)?;
-                    receptive_field::receptive_field(&code, model.as_deref(), None)
+            let rf = cache
+                .get("receptive-field", &key, || {
+                    receptive_field::receptive_field(source, model.as_deref(), None)
                 })
                 .map_err(|e| format!("code `{code}`: {e}"))?;
             if rf.receptive_field[0] != rf.receptive_field[1] {
@@ -241,8 +317,8 @@ fn number_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key
         } => {
             let source = code_of(rubric, code)?;
             let key = serde_json::json!({"code": source, "params": [model, null]});
-            let (p, _) = cache
-                .get_or_compute("parameters", &key, || {
+            let p = cache
+                .get("parameters", &key, || {
                     let code = Code::new(source)?;
                     parameters::parameters(&code, model.as_deref(), None)
                 })
@@ -283,14 +359,14 @@ fn number_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key
     }
 }
 
-fn shape_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key, String> {
+fn shape_reference(rubric: &Rubric, r: &Reference, cache: &Source) -> Result<Key, String> {
     let Reference::Shape { code, name } = r else {
         return Err("a shape answer needs a `shape` reference".into());
     };
     let source = code_of(rubric, code)?;
     let key = serde_json::json!({"code": source, "params": name});
-    let (s, _) = cache
-        .get_or_compute("shape", &key, || {
+    let s = cache
+        .get("shape", &key, || {
             let code = Code::new(source)?;
             shape::shape(&code, name.as_deref())
         })
@@ -307,7 +383,7 @@ fn shape_reference(rubric: &Rubric, r: &Reference, cache: &Cache) -> Result<Key,
 fn dropout_reference(
     rubric: &Rubric,
     r: &Reference,
-    cache: &Cache,
+    cache: &Source,
 ) -> Result<(f64, BTreeMap<String, f64>, String), String> {
     let Reference::Dropout { code, model } = r else {
         return Err("an expression key's reference must be a `dropout` computation".into());
@@ -316,8 +392,8 @@ fn dropout_reference(
     let parsed = Code::new(source).map_err(|e| format!("code `{code}`: {e}"))?;
     let p = dropout::probabilities(&parsed, model.as_deref())
         .map_err(|e| format!("code `{code}`: {e}"))?;
-    let (d, _) = cache
-        .get_or_compute("dropout", &p, || dropout::dropout(&p))
+    let d = cache
+        .get("dropout", &p, || dropout::dropout(&p))
         .map_err(|e| format!("code `{code}`: {e}"))?;
     if (d.q_measured - d.q).abs() > 4.0 * d.stderr.max(1e-12) {
         return Err(format!(

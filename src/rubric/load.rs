@@ -75,7 +75,11 @@ pub fn load_file(path: &Path) -> Result<Rubric, LoadError> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    load_str_in(&name, &text, path.parent().unwrap_or(Path::new(".")))
+    let mut rubric = load_str_in(&name, &text, path.parent().unwrap_or(Path::new(".")))?;
+    if !rubric.student {
+        rubric.lock = super::lock::read_for(path, &rubric.id).map_err(whole)?;
+    }
+    Ok(rubric)
 }
 
 /// Reads every `*.yaml` / `*.yml` rubric in `dir`, sorted by file name.
@@ -307,6 +311,7 @@ fn resolve(
             code,
             choose: written.choose,
             questions,
+            lock: None,
         },
         origins,
     ))

@@ -9,11 +9,10 @@
 //! The format is documented in `rubrics/FORMAT.md` and `rubrics/rubric.schema.json`. Unknown
 //! fields are errors, and every error carries `file:line:col`.
 
-#[cfg(feature = "torch")]
 pub mod draft;
-#[cfg(feature = "torch")]
 pub mod keys;
 mod load;
+pub mod lock;
 pub mod student;
 mod todo;
 
@@ -46,6 +45,10 @@ pub struct Rubric {
     #[serde(default)]
     pub choose: Vec<Choose>,
     pub questions: Vec<Question>,
+    /// The key lock shipped beside the rubric file ([`lock`]), read by [`load_file`].
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub lock: Option<lock::KeyLock>,
 }
 
 /// A rubric file as written: a [`Rubric`] whose questions may come from a question bank

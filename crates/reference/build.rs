@@ -7,10 +7,6 @@
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
-    if std::env::var_os("CARGO_FEATURE_TORCH").is_none() {
-        // Built without libtorch (the fuzz targets): nothing to point at.
-        return;
-    }
     let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     match std::env::var("DEP_TCH_LIBTORCH_LIB") {
         Ok(lib) if target_os == "linux" || target_os == "macos" => {

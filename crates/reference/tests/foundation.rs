@@ -1,7 +1,8 @@
 //! The first real use of libtorch: the CNN of the seeds' receptive-field question runs and has
 //! the output shape torch gives it.
 
-use examiner::reference::layers::{Conv2d, Layer, Mode, Network, Pool2d};
+use examiner::reference::layers::{Conv2d, Layer, Pool2d};
+use examiner_reference::network::{Mode, Network};
 use tch::{Device, Kind, Tensor};
 
 /// `nn.Conv2d(3,4,3,padding=1)`, ReLU, MaxPool2d(2), `nn.Conv2d(4,16,5,stride=2,padding=2)`,

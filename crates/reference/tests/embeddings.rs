@@ -1,9 +1,19 @@
 //! examiner's tch encoder gives the embeddings sentence-transformers gives (cosine >= 0.999 on
 //! every sentence of `tests/fixtures/embeddings/embeddings.json`, written once by `make.py`
-//! there from our own sentences: long, empty, LaTeX, French, unicode arrows, shouting).
+//! there from our own sentences: long, empty, LaTeX, French, unicode arrows, shouting), and
+//! examiner's client gets them through this crate's binary and caches them by content.
 //! Skipped with a notice when the model is not installed (`cargo xtask setup` installs it).
 
 use examiner::embed::{cosine, Model};
+use examiner_reference::embed::Encoder;
+
+/// examiner's client runs the binary built with these tests.
+fn use_this_binary() {
+    std::env::set_var(
+        examiner::reference::client::ENV,
+        env!("CARGO_BIN_EXE_examiner-reference"),
+    );
+}
 
 #[derive(serde::Deserialize)]
 struct Fixture {
@@ -12,6 +22,7 @@ struct Fixture {
 }
 
 fn model(cache: Option<&std::path::Path>) -> Option<Model> {
+    use_this_binary();
     match Model::locate() {
         Ok(dir) => Some(Model::load(&dir, cache).expect("the installed model loads")),
         Err(why) => {
@@ -23,13 +34,20 @@ fn model(cache: Option<&std::path::Path>) -> Option<Model> {
 
 #[test]
 fn embeddings_match_sentence_transformers() {
-    let Some(model) = model(None) else { return };
+    let dir = match Model::locate() {
+        Ok(dir) => dir,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let encoder = Encoder::load(&dir).expect("the installed model loads");
     let fixture: Fixture =
         serde_json::from_str(include_str!("fixtures/embeddings/embeddings.json"))
             .expect("fixture parses");
     assert!(fixture.sentences.len() >= 20);
     let texts: Vec<&str> = fixture.sentences.iter().map(String::as_str).collect();
-    let ours = model.embed(&texts);
+    let ours = encoder.embed(&fixture.sentences);
     let mut worst = 1.0f64;
     for ((text, expected), got) in texts.iter().zip(&fixture.embeddings).zip(&ours) {
         assert_eq!(got.len(), expected.len(), "{text:?}");
@@ -44,7 +62,7 @@ fn embeddings_match_sentence_transformers() {
     }
     eprintln!("worst cosine to sentence-transformers: {worst:.6}");
     // One at a time (no padding) gives the same as in a batch.
-    let alone = model.embed(&texts[..1]);
+    let alone = encoder.embed(&fixture.sentences[..1]);
     assert!(cosine(&alone[0], &ours[0]) > 0.99999);
 }
 
@@ -59,12 +77,20 @@ fn embeddings_are_cached_by_content() {
         "Dropout rescales by 1/(1-p).",
         "The receptive field is 112.",
     ];
-    let first = model.embed(&texts);
+    let first = model
+        .embed(&texts)
+        .expect("embeds through examiner-reference");
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert_eq!(files.len(), 1, "one cache file");
     // A new model reads the cache: the same vectors, without running the encoder.
     let again = Model::load(&Model::locate().unwrap(), Some(&dir)).unwrap();
-    let second = again.embed(&texts);
+    // Without a binary to run: only the cache can answer.
+    std::env::set_var(
+        examiner::reference::client::ENV,
+        "/nonexistent/examiner-reference",
+    );
+    let second = again.embed(&texts).expect("answered from the cache");
+    use_this_binary();
     assert_eq!(first, second);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,21 +9,22 @@ use std::path::Path;
 use std::rc::Rc;
 
 use examiner::reference::cache::Cache;
-use examiner::reference::dropout::{closed_form, dropout, probabilities};
+use examiner::reference::dropout::{closed_form, probabilities};
 use examiner::reference::geometry;
-use examiner::reference::gradient::{gradient, profile};
 use examiner::reference::layers::{Conv2d, Layer};
 use examiner::reference::parameters::parameters;
 use examiner::reference::python::eval::DType;
 use examiner::reference::python::eval::{Module, ModuleKind};
-use examiner::reference::receptive_field::{self, of_module, receptive_field};
 use examiner::reference::shape::shape;
-use examiner::reference::tensors::probe_output_shape;
 use examiner::reference::{Code, Error};
+use examiner_reference::dropout::dropout;
+use examiner_reference::gradient::{gradient, profile};
+use examiner_reference::receptive_field::{self, of_module, receptive_field};
+use examiner_reference::tensors::probe_output_shape;
 
 fn fixture(name: &str) -> Code {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/reference")
+        .join("../../tests/fixtures/reference")
         .join(name);
     let source = std::fs::read_to_string(&path).expect("fixture exists");
     Code::new(&source).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -426,13 +427,14 @@ fn seeded_results_do_not_depend_on_other_threads() {
 #[test]
 fn a_rubric_computes_parameter_keys() {
     use examiner::rubric::keys::{resolve, Key};
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics/FORMAT.md"))
-            .unwrap();
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rubrics/FORMAT.md"),
+    )
+    .unwrap();
     let start = doc.find("```yaml\n").unwrap() + 8;
     let end = start + doc[start..].find("```").unwrap();
     let block = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference/blocks_256.py"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/reference/blocks_256.py"),
     )
     .unwrap();
     let indented: String = block.lines().map(|l| format!("    {l}\n")).collect();

@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 
 use examiner::reference::cache::Cache;
 use examiner::reference::python::eval::{Module, ModuleKind};
-use examiner::reference::{dropout, gradient, parameters, receptive_field, shape, Code};
+use examiner::reference::{parameters, shape, Code};
+use examiner_reference::{dropout, gradient, receptive_field};
 
 const RUNS: usize = 5;
 
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/reference")
+        .join("../../tests/fixtures/reference")
         .join(name);
     std::fs::read_to_string(path).expect("fixture exists")
 }
@@ -165,7 +166,7 @@ fn main() {
             "dropout q for p = (0.1, 0.2), 4M activations",
             Box::new(|| {
                 let code = Code::new(&stack).unwrap();
-                let p = dropout::probabilities(&code, None).unwrap();
+                let p = examiner::reference::dropout::probabilities(&code, None).unwrap();
                 dropout::dropout(&p).unwrap();
             }),
         ),

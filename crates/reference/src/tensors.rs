@@ -1,7 +1,7 @@
 //! Evaluating the code's tensor expressions with libtorch: leaves become seeded tensors,
 //! modules become [`Network`]s (sharing parameters where Python would), a class's `forward`
 //! graph is evaluated on its input, and operators become torch operators. Also the output
-//! shape of an expression, from the layers' geometry ([`super::geometry`]), and the same
+//! shape of an expression, from the layers' geometry ([`examiner::reference::geometry`]), and the same
 //! shape probed with libtorch on a slice of the input (a cross-check for the tests).
 
 use std::cell::Cell;
@@ -11,10 +11,13 @@ use std::sync::{Mutex, PoisonError};
 
 use tch::{Device, Kind, Tensor};
 
-use super::error::{Error, Result};
-use super::layers::{Layer, Mode, Network};
-use super::python::ast::BinOp;
-use super::python::eval::{
+use examiner::reference::error::{Error, Result};
+use examiner::reference::layers::Layer;
+
+use crate::network::{Mode, Network};
+use crate::torch_error;
+use examiner::reference::python::ast::BinOp;
+use examiner::reference::python::eval::{
     DType, Elementwise, Init, Module, ModuleKind, Operand, Reduction, TensorExpr, ViewDim,
 };
 
@@ -110,7 +113,7 @@ impl Evaluator {
                     _ if !x.is_floating_point() => x.to_kind(self.mode.kind()),
                     _ => x.shallow_clone(),
                 };
-                net.forward(&x).map_err(Error::torch(format!(
+                net.forward(&x).map_err(torch_error(format!(
                     "to run {} at {}",
                     module.describe(),
                     module.span
@@ -151,7 +154,7 @@ impl Evaluator {
         if let Some(net) = self.networks.get(&module.id) {
             return Ok(net.clone());
         }
-        let net = Network::shared(&module.layers(), self.mode).map_err(Error::torch(format!(
+        let net = Network::shared(&module.layers(), self.mode).map_err(torch_error(format!(
             "to build the model at {}",
             module.span
         )))?;
@@ -185,7 +188,7 @@ impl Evaluator {
                     )));
                 }
                 let t = make_leaf(spec.shape.as_slice(), spec.dtype, &spec.init)
-                    .map_err(Error::torch(format!("to create the tensor at {span}")))?;
+                    .map_err(torch_error(format!("to create the tensor at {span}")))?;
                 let t = if spec.requires_grad || self.grad_leaves.contains(id) {
                     t.set_requires_grad(true)
                 } else {
@@ -218,7 +221,7 @@ impl Evaluator {
                 for item in items {
                     tensors.push(self.eval(item)?);
                 }
-                Tensor::f_cat(&tensors, *dim).map_err(Error::torch(format!("torch.cat at {span}")))
+                Tensor::f_cat(&tensors, *dim).map_err(torch_error(format!("torch.cat at {span}")))
             }
             TensorExpr::View { input, shape, span } => {
                 let x = self.eval(input)?;
@@ -240,7 +243,7 @@ impl Evaluator {
                     });
                 }
                 x.f_reshape(sizes.as_slice())
-                    .map_err(Error::torch(format!("view at {span}")))
+                    .map_err(torch_error(format!("view at {span}")))
             }
             TensorExpr::Binary {
                 op,
@@ -250,11 +253,11 @@ impl Evaluator {
             } => {
                 let l = self.operand(left)?;
                 let r = self.operand(right)?;
-                binary(*op, &l, &r).map_err(Error::torch(format!("`{}` at {span}", op.symbol())))
+                binary(*op, &l, &r).map_err(torch_error(format!("`{}` at {span}", op.symbol())))
             }
             TensorExpr::Neg(t) => {
                 let t = self.eval(t)?;
-                t.f_neg().map_err(Error::torch("a negation"))
+                t.f_neg().map_err(torch_error("a negation"))
             }
             TensorExpr::Map(f, t) => {
                 let t = self.eval(t)?;
@@ -268,7 +271,7 @@ impl Evaluator {
                     Elementwise::Sqrt => t.f_sqrt(),
                     Elementwise::Square => t.f_square(),
                 };
-                r.map_err(Error::torch(format!("{f:?}")))
+                r.map_err(torch_error(format!("{f:?}")))
             }
             TensorExpr::Reduce(r, t) => {
                 let t = self.eval(t)?;
@@ -277,7 +280,7 @@ impl Evaluator {
                     Reduction::Mean => t.f_mean(k),
                     Reduction::Sum => t.f_sum(k),
                 }
-                .map_err(Error::torch(format!("{r:?}")))
+                .map_err(torch_error(format!("{r:?}")))
             }
         }
     }
@@ -335,7 +338,7 @@ pub struct ShapeResult {
 /// The shape of `expr`, from the layers' geometry: nothing is materialised (an embedding of a
 /// (5, 6, 7, 8) index tensor into 42000 dimensions costs arithmetic, not 282 MB).
 pub fn shape_of(expr: &TensorExpr) -> Result<ShapeResult> {
-    let (shape, dtype) = super::geometry::expr_shape(expr)?;
+    let (shape, dtype) = examiner::reference::geometry::expr_shape(expr)?;
     Ok(ShapeResult {
         output_bytes: elements(&shape).saturating_mul(dtype.size()),
         shape,
@@ -370,7 +373,7 @@ fn independent_dims(layer: &Layer, rank: usize) -> usize {
 
 /// The output shape of a sequential `module` on an input of `shape`, probed with libtorch:
 /// each layer runs on a slice of its input (the leading dimensions it treats independently set
-/// to one). [`super::geometry`] computes the same shape by arithmetic; this is its
+/// to one). [`examiner::reference::geometry`] computes the same shape by arithmetic; this is its
 /// cross-check.
 pub fn probe_output_shape(
     module: &Module,
@@ -390,7 +393,7 @@ fn probe_layers(module: &Module, shape: &[i64], dtype: DType, peak: &mut i64) ->
     let mut dtype = dtype;
     for (index, (_, layer)) in layers.iter().enumerate() {
         let net = Network::new(std::slice::from_ref(layer), Mode::Default)
-            .map_err(Error::torch(format!("to build layer {index} ({layer})")))?;
+            .map_err(torch_error(format!("to build layer {index} ({layer})")))?;
         let keep = independent_dims(layer, shape.len());
         let mut probe = vec![1; keep];
         probe.extend_from_slice(&shape[keep..]);
@@ -414,8 +417,8 @@ fn probe_layers(module: &Module, shape: &[i64], dtype: DType, peak: &mut i64) ->
                 Tensor::f_zeros(probe.as_slice(), (Kind::Float, Device::Cpu))
             }
         }
-        .map_err(Error::torch("to allocate a probe"))?;
-        let out = net.forward(&input).map_err(Error::torch(format!(
+        .map_err(torch_error("to allocate a probe"))?;
+        let out = net.forward(&input).map_err(torch_error(format!(
             "layer {index} ({layer}) on shape {shape:?}"
         )))?;
         let bytes = (input.numel() * input.kind().elt_size_in_bytes()

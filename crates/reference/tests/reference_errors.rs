@@ -1,7 +1,8 @@
 //! What a rubric author reads when question code is outside the supported subset or does not
 //! fit the computation: the position, the construct, and what would work instead.
 
-use examiner::reference::{receptive_field, shape, Code};
+use examiner::reference::{shape, Code};
+use examiner_reference::receptive_field;
 
 fn code_error(source: &str) -> String {
     Code::new(source).expect_err("refused").to_string()
@@ -146,7 +147,7 @@ fn a_graph_that_reuses_values_is_not_exponential() {
     let code = Code::new(&source).expect("valid code");
     let s = shape::shape(&code, Some("y")).expect("computes");
     assert!(s.shape.is_empty());
-    let g = examiner::reference::gradient::gradient(&code, Some("y"), &["x".to_string()]);
+    let g = examiner_reference::gradient::gradient(&code, Some("y"), &["x".to_string()]);
     // `x` is rebound: the leaf is no longer `x`; the engine says so instead of hanging.
     assert!(g.is_err());
 }
