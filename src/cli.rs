@@ -92,18 +92,35 @@ pub enum Command {
     },
     /// The TA's review page: the answers awaiting a person, grouped by meaning, on
     /// http://127.0.0.1 (a token in the printed URL); every grade goes to the review file at once.
+    ///
+    /// A question that variants of a question set share (same id, points and answer key, as a
+    /// question bank's `use: ID` gives) is reviewed, and grouped, as one across the variants.
+    /// With --out DIR, the outputs `grade --out DIR` writes (gradebook.csv, results.json,
+    /// feedback, ...) are written at start and rewritten after every grade, with the review file
+    /// merged, each time as one complete set: DIR always holds the current gradebook.
     Review {
         /// Notebook files or folders [default: submissions/].
         submissions: Vec<PathBuf>,
         /// A rubric file, or a folder of them [default: rubrics/].
         #[arg(long)]
         rubric: Option<PathBuf>,
-        /// The review file to write [default: reviews.csv].
+        /// The review file to write [default: reviews.csv]. Never inside --out.
         #[arg(long, value_name = "FILE")]
         reviews: Option<PathBuf>,
         /// Port on 127.0.0.1 [default: any free one].
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Folder to keep the gradebook, results and feedback in, as `grade --out` writes
+        /// them, regenerated after every grade (the whole folder is replaced each time).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With --out: also a Gradescope results.json per submission (gradescope/<student>.json).
+        #[arg(long, requires = "out")]
+        gradescope: bool,
+        /// Follow a symbolic link inside a student's folder when it leads to a file in that
+        /// same folder, as `grade --follow-links`.
+        #[arg(long)]
+        follow_links: bool,
     },
     /// A student's self-check: what examiner finds in a notebook, question by question.
     ///

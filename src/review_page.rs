@@ -21,6 +21,14 @@
 //! - requests are bounded (64 kB, 10 s to arrive, 16 at a time).
 //!
 //! Keyboard: `j`/`k` move to the next/previous group's points field, Enter grades it.
+//!
+//! The page shows one section per question, pooled across the variants of a question set
+//! that share it ([`crate::grading::groups::pools`]): a class split over variants is reviewed
+//! (and grouped) as one class.
+//!
+//! With `review --out DIR` ([`Outputs`]), the grade outputs (the set `grade --out DIR` writes,
+//! with the review file merged) are regenerated into DIR at start and after every grade, as
+//! one atomic set, so the gradebook to hand in is always current.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -30,7 +38,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::grading::batch::{Graded, Outcome, Prepared};
-use crate::grading::groups::QuestionGroups;
+use crate::grading::groups::{Pool, QuestionGroups};
 use crate::grading::reviews::{self, Review};
 use crate::grading::{QuestionResult, Status};
 use crate::report::escape::html;
@@ -50,6 +58,77 @@ pub struct State {
     pub reviews_file: PathBuf,
     pub token: String,
     pub port: u16,
+    /// Where the grade outputs are kept current (`review --out DIR`).
+    pub outputs: Option<Outputs>,
+}
+
+/// Writes one complete output set of the class (reviews applied) into the output folder, for
+/// `review --out`: `Some(set)` is a set already begun (the first one, begun before grading),
+/// `None` begins a new one.
+pub type WriteOutputs = dyn Fn(&[Graded], Option<crate::report::output_set::OutputSet>) -> anyhow::Result<()>
+    + Send
+    + Sync;
+
+/// `review --out DIR`: the grade outputs regenerated after every grade.
+pub struct Outputs {
+    pub dir: PathBuf,
+    pub write: Box<WriteOutputs>,
+    /// Serialises regenerations (two grades posted at once); holds why the last one failed,
+    /// shown on the page until one succeeds.
+    pub last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Outputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outputs")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `review --out`: writes the class with the review file applied into the output folder
+/// (`set` when given, else a new set). The review file is read under its lock; when it cannot
+/// be read (a TA's edit broke it), the folder keeps its previous, complete set rather than a
+/// gradebook without the reviews, and the error is returned (and shown on the page). Does
+/// nothing without `--out`.
+pub fn regenerate(
+    state: &State,
+    set: Option<crate::report::output_set::OutputSet>,
+) -> Result<(), String> {
+    let Some(outputs) = &state.outputs else {
+        return Ok(());
+    };
+    let mut last = outputs
+        .last_error
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let result = (|| {
+        let mut graded = state.graded.clone();
+        let file = &state.reviews_file;
+        let list = {
+            let _lock = reviews::ReviewLock::acquire(file)?;
+            match reviews::read(file) {
+                Ok(list) => list,
+                Err(_) if !file.exists() => Vec::new(),
+                Err(e) => return Err(e.to_string()),
+            }
+        };
+        reviews::apply(
+            &mut graded,
+            &state.rubrics,
+            &list,
+            &file.display().to_string(),
+        );
+        (outputs.write)(&graded, set).map_err(|e| format!("{e:#}"))
+    })()
+    .map_err(|why| {
+        format!(
+            "the grade outputs in {} were not updated: {why}",
+            outputs.dir.display()
+        )
+    });
+    *last = result.clone().err();
+    result
 }
 
 /// A parsed request.
@@ -252,7 +331,7 @@ pub fn handle(req: &Request, state: &State) -> Response {
             location: None,
         }
         .with_page(state),
-        ("POST", "/grade") => match grade(&req.form, state) {
+        ("POST", "/grade") => match graded_then_regenerated(&req.form, state) {
             Ok(anchor) => Response {
                 status: 303,
                 body: String::new(),
@@ -286,6 +365,21 @@ fn reviewed(state: &State) -> (Vec<Graded>, Vec<String>) {
         Err(_) => Vec::new(),
     };
     (graded, warnings)
+}
+
+/// Records a posted grade, then (with `--out`) regenerates the outputs, also after a grade
+/// that failed part-way (rows already recorded must reach the gradebook). A failed
+/// regeneration does not fail the grade (it is in the review file): the page shows why.
+fn graded_then_regenerated(
+    form: &BTreeMap<String, String>,
+    state: &State,
+) -> Result<String, String> {
+    let result = grade(form, state);
+    if let Err(why) = regenerate(state, None) {
+        // Not `eprintln!`: a closed standard error must not stop the server.
+        let _ = writeln!(std::io::stderr(), "examiner: {why}");
+    }
+    result
 }
 
 /// Records the grade posted for one or more students' answers to one question.
@@ -359,7 +453,17 @@ fn grade(form: &BTreeMap<String, String>, state: &State) -> Result<String, Strin
             Outcome::Failed { .. } => None,
         })
         .unwrap_or_default();
+    let rubric = pools(state)
+        .into_iter()
+        .find(|p| p.holds(rubric, &qid))
+        .map_or_else(|| rubric.to_string(), |p| p.rubric());
     Ok(anchor(&format!("{rubric}/{qid}")))
+}
+
+/// The questions of the run's rubrics pooled across variants.
+fn pools(state: &State) -> Vec<Pool> {
+    let rubrics: Vec<&crate::rubric::Rubric> = state.rubrics.iter().map(|p| &p.rubric).collect();
+    crate::grading::groups::pools(&rubrics)
 }
 
 fn find<'a>(graded: &'a [Graded], student: &str, question: &str) -> Option<&'a QuestionResult> {
@@ -424,10 +528,28 @@ fn page(state: &State, nonce: &str) -> String {
          <kbd>Esc</kbd> leave a field.</p>",
         html(&state.reviews_file.display().to_string())
     );
+    if let Some(o) = &state.outputs {
+        let _ = write!(
+            out,
+            "<p>The gradebook and the other grade outputs in <code>{}</code> are regenerated \
+             after every grade.</p>",
+            html(&o.dir.display().to_string())
+        );
+        let last = o
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(why) = last {
+            let _ = write!(out, "<p class=\"warn\">{}</p>", html(&why));
+        }
+    }
     for w in &warnings {
         let _ = write!(out, "<p class=\"warn\">{}</p>", html(w));
     }
-    // question id -> [(student, result)]
+    // One section per question pooled across variants: (pooled rubrics, question id) ->
+    // [(student, result)].
+    let pools = pools(state);
     let mut by_question: BTreeMap<(String, String), Vec<(&str, &QuestionResult)>> = BTreeMap::new();
     for g in &graded {
         let Outcome::Graded(r) = &g.outcome else {
@@ -435,8 +557,12 @@ fn page(state: &State, nonce: &str) -> String {
         };
         for q in &r.questions {
             if q.status == Status::NeedsReview || !q.reviews.is_empty() {
+                let rubric = pools
+                    .iter()
+                    .find(|p| p.holds(&r.rubric, &q.id))
+                    .map_or_else(|| r.rubric.clone(), Pool::rubric);
                 by_question
-                    .entry((r.rubric.clone(), q.id.clone()))
+                    .entry((rubric, q.id.clone()))
                     .or_default()
                     .push((&g.submission.student, q));
             }
@@ -447,12 +573,40 @@ fn page(state: &State, nonce: &str) -> String {
             .iter()
             .filter(|(_, q)| q.status == Status::NeedsReview)
             .count();
+        // A pooled question is named once, with the variants its answers come from.
+        let (heading, variants) = match rubric.contains('+') {
+            false => (format!("{rubric} / {qid}"), String::new()),
+            true => {
+                let present: std::collections::BTreeSet<&str> = answers
+                    .iter()
+                    .filter_map(|(student, _)| {
+                        graded.iter().find_map(|g| match &g.outcome {
+                            Outcome::Graded(r) if g.submission.student == *student => {
+                                Some(r.rubric.as_str())
+                            }
+                            _ => None,
+                        })
+                    })
+                    .collect();
+                let present: Vec<&str> = present.into_iter().collect();
+                match present.as_slice() {
+                    [one] => (format!("{one} / {qid}"), String::new()),
+                    _ => (
+                        qid.clone(),
+                        format!(
+                            "<p class=\"why\">One question in the variants {}: their answers \
+                             are reviewed and grouped together.</p>",
+                            html(&present.join(", "))
+                        ),
+                    ),
+                }
+            }
+        };
         let _ = write!(
             out,
-            "<section id=\"{}\"><h2>{} / {}</h2><p>{} answers, {pending} awaiting review.</p>",
+            "<section id=\"{}\"><h2>{}</h2>{variants}<p>{} answers, {pending} awaiting review.</p>",
             html(&anchor(&format!("{rubric}/{qid}"))),
-            html(rubric),
-            html(qid),
+            html(&heading),
             answers.len()
         );
         for members in group_members(state, rubric, qid, answers) {

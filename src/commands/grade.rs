@@ -220,7 +220,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
 }
 
 /// The graded class as the reporters see it.
-fn report_rows(graded: &[crate::grading::batch::Graded]) -> Vec<report::row::Row<'_>> {
+pub(crate) fn report_rows(graded: &[crate::grading::batch::Graded]) -> Vec<report::row::Row<'_>> {
     use crate::grading::batch::Outcome;
     graded
         .iter()
@@ -294,7 +294,7 @@ fn file_stems(rows: &[report::row::Row<'_>]) -> Vec<String> {
 
 /// `grade --out`: the gradebook, results, JUnit, item analysis, the skipped files and
 /// per-student feedback, written as one set ([`report::output_set`]).
-fn write_outputs(
+pub(crate) fn write_outputs(
     mut set: report::output_set::OutputSet,
     rows: &[report::row::Row<'_>],
     items: &report::items::ItemAnalysis,

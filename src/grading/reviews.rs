@@ -228,16 +228,23 @@ pub fn locate(explicit: Option<&Path>, out: Option<&Path>) -> Result<Option<Path
         None => return Ok(None),
     };
     if let Some(out) = out {
-        if absolute(&path).starts_with(absolute(out)) {
-            return Err(format!(
-                "the review file {} is inside the --out folder {}, which a run may replace; \
-                 keep it outside (e.g. next to submissions/)",
-                path.display(),
-                out.display()
-            ));
-        }
+        refuse_inside(&path, out)?;
     }
     Ok(Some(path))
+}
+
+/// Refuses a review file `file` (existing or not) that lies inside `out`, a folder a run may
+/// replace (links resolved as far as the paths exist).
+pub fn refuse_inside(file: &Path, out: &Path) -> Result<(), String> {
+    if absolute(file).starts_with(absolute(out)) {
+        return Err(format!(
+            "the review file {} is inside the --out folder {}, which a run may replace; \
+             keep it outside (e.g. next to submissions/)",
+            file.display(),
+            out.display()
+        ));
+    }
+    Ok(())
 }
 
 /// `path` made absolute with symbolic links resolved as far as it exists (an `--out` folder
