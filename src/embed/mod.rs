@@ -81,8 +81,16 @@ impl std::error::Error for Unavailable {}
 
 impl Model {
     /// The model folder: [`ENV`] when set, else [`INSTALL_DIR`] in the current folder or in the
-    /// project folder examiner was built in; `Err` says where it looked and how to install it.
+    /// project folder examiner was built in; `Err` says where it looked and how to install it,
+    /// or that `examiner-reference`, which runs the model, cannot be found (the light install).
     pub fn locate() -> Result<PathBuf, Unavailable> {
+        let dir = Self::model_dir()?;
+        client::locate()
+            .map_err(|e| Unavailable(format!("answers are embedded with libtorch: {e}")))?;
+        Ok(dir)
+    }
+
+    fn model_dir() -> Result<PathBuf, Unavailable> {
         if let Some(dir) = std::env::var_os(ENV).filter(|d| !d.is_empty()) {
             let dir = PathBuf::from(dir);
             return if dir.join("model.safetensors").is_file() {
