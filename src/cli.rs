@@ -9,7 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// examiner reads a YAML answer key (a rubric), finds each student's answer in a Jupyter
 /// notebook without running it, and checks numeric answers against reference computations run
-/// with libtorch.
+/// with libtorch. Keys come from the rubric's key lock (`examiner rubric lock`) or the key
+/// cache; only a key in neither runs `examiner-reference`, the one program that loads
+/// libtorch (found beside examiner, on PATH, or at $EXAMINER_REFERENCE).
 #[derive(Debug, Parser)]
 #[command(name = "examiner", version, about, long_about)]
 pub struct Cli {
@@ -20,6 +22,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compute an answer key from a question's PyTorch code, with libtorch.
+    ///
+    /// Shapes and parameter counts are computed from the layers' geometry; receptive fields,
+    /// dropout and gradients run in `examiner-reference` (libtorch) unless cached.
     ///
     /// The code is read, never executed: examiner understands nn.Sequential of the common
     /// layers, `class Name(nn.Module)` with `__init__` and `forward`, tensors made by
