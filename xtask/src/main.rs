@@ -499,9 +499,9 @@ fn grade(extra: &[String]) -> Result<()> {
             "build",
             "--release",
             "--quiet",
-            "--bin",
+            "-p",
             "examiner",
-            "--bin",
+            "-p",
             "examiner-reference",
         ],
         &[],
@@ -833,7 +833,7 @@ fn full_grades_like_light() -> Result<()> {
     let root = project_root();
     cargo(
         "build",
-        &["build", "--bin", "examiner", "--bin", "examiner-reference"],
+        &["build", "-p", "examiner", "-p", "examiner-reference"],
         &[],
     )?;
     let exe = root.join("target/debug/examiner");
