@@ -541,7 +541,7 @@ fn bench(args: &[String]) -> Result<()> {
             "build",
             "--release",
             "--quiet",
-            "--bin",
+            "-p",
             "examiner-reference",
         ],
         &[],
