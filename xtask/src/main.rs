@@ -537,13 +537,7 @@ fn bench(args: &[String]) -> Result<()> {
     // The grading and group benchmarks reach libtorch through the binary.
     cargo(
         "build",
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "examiner-reference",
-        ],
+        &["build", "--release", "--quiet", "-p", "examiner-reference"],
         &[],
     )?;
     for name in which {
