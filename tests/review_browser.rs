@@ -237,7 +237,7 @@ fn a_ta_grades_a_group_in_headless_chromium() {
             }
         }
     };
-    let section = "section#cs236781-hw4-summary-v1_mlp-bce-derivatives";
+    let section = "section#cs236781-hw4-summary-v1_backprop";
     let type_into = |element: &str, text: &str| {
         http(
             port,
@@ -282,7 +282,7 @@ fn a_ta_grades_a_group_in_headless_chromium() {
 
     let reviews = std::fs::read_to_string(&file).unwrap();
     assert!(
-        reviews.contains("ada_lovelace,mlp-bce-derivatives,3,Clear and complete,ta-lin,unix:"),
+        reviews.contains("ada_lovelace,backprop,3,Clear and complete,ta-lin,unix:"),
         "{reviews}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_examiner"))

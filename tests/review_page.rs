@@ -108,7 +108,7 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Content-Security-Policy: default-src 'none'"));
     assert!(page.contains("Referrer-Policy: same-origin"));
-    assert!(page.contains("mlp-bce-derivatives"));
+    assert!(page.contains("backprop"));
     // What a student wrote is text, never markup.
     assert!(
         page.contains("1 &lt; 2 &amp; &quot;3&quot;"),
@@ -117,7 +117,7 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
     assert!(!page.contains("1 < 2"));
 
     let body = format!(
-        "token={token}&question=mlp-bce-derivatives&students=ada_lovelace&points=3&comment=clear+%26+complete&grader=ta-lin"
+        "token={token}&question=backprop&students=ada_lovelace&points=3&comment=clear+%26+complete&grader=ta-lin"
     );
     let refused = post(port, &host, "http://evil.example", &body);
     assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
@@ -129,7 +129,7 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
     assert!(done.starts_with("HTTP/1.1 303"), "{done}");
     let file = std::fs::read_to_string(dir.join("reviews.csv")).unwrap();
     assert!(
-        file.contains("ada_lovelace,mlp-bce-derivatives,3,clear & complete,ta-lin,unix:"),
+        file.contains("ada_lovelace,backprop,3,clear & complete,ta-lin,unix:"),
         "{file}"
     );
     // Reloading shows it reviewed.

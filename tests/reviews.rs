@@ -75,7 +75,7 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
     // The samples' README: Ada's backprop derivation is her one answer graded by hand.
     assert!(todo
         .iter()
-        .any(|t| t["student"] == "ada_lovelace" && t["question"] == "mlp-bce-derivatives"));
+        .any(|t| t["student"] == "ada_lovelace" && t["question"] == "backprop"));
     let pending: usize = before
         .values()
         .filter_map(|r| r["pending_review"].parse::<usize>().ok())
@@ -143,7 +143,7 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["id"] == "mlp-bce-derivatives")
+        .find(|q| q["id"] == "backprop")
         .unwrap();
     assert_eq!(q["status"], "correct");
     assert_eq!(q["reviews"][0]["grader"], "ta-lin");
@@ -183,12 +183,12 @@ fn an_edited_answer_invalidates_its_review() {
     let todo = rows(&dir.join("out1/reviews-todo.csv"));
     let t = todo
         .iter()
-        .find(|t| t["student"] == "ada_lovelace" && t["question"] == "mlp-bce-derivatives")
+        .find(|t| t["student"] == "ada_lovelace" && t["question"] == "backprop")
         .unwrap();
     std::fs::write(
         dir.join("my-reviews.csv"),
         format!(
-            "student,question,points,comment,answer_hash\nada_lovelace,mlp-bce-derivatives,3,,{}\n",
+            "student,question,points,comment,answer_hash\nada_lovelace,backprop,3,,{}\n",
             t["answer_hash"]
         ),
     )
@@ -208,7 +208,7 @@ fn an_edited_answer_invalidates_its_review() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["id"] == "mlp-bce-derivatives")
+        .find(|q| q["id"] == "backprop")
         .unwrap()["answer"]["cells"][0]
         .as_u64()
         .unwrap() as usize;
@@ -230,7 +230,7 @@ fn an_edited_answer_invalidates_its_review() {
     );
     assert!(
         stderr.contains(
-            "warning: my-reviews.csv:2: ada_lovelace's answer to mlp-bce-derivatives has changed"
+            "warning: my-reviews.csv:2: ada_lovelace's answer to backprop has changed"
         ),
         "{stderr}"
     );
@@ -261,7 +261,7 @@ fn a_review_file_inside_out_or_broken_is_refused() {
 
     std::fs::write(
         dir.join("reviews.csv"),
-        "student,question,points,comment\nada_lovelace,mlp-bce-derivatives,three,\n",
+        "student,question,points,comment\nada_lovelace,backprop,three,\n",
     )
     .unwrap();
     let out = examiner(&["grade"], &dir);

@@ -7,6 +7,7 @@ pub mod choice;
 pub mod concepts;
 pub mod debatable;
 pub mod expression;
+pub mod gradient;
 pub mod manual;
 pub mod number;
 pub mod runs_clean;
@@ -109,6 +110,10 @@ pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
         Answer::RunsClean {} if input.cells.is_empty() => runs_clean::check_transcript(input.text),
         Answer::RunsClean {} => runs_clean::check(input.notebook, input.cells),
         Answer::Manual {} => manual::check(),
+        Answer::Gradient(answer) => match key {
+            Key::Gradient { draws, .. } => gradient::check(answer, draws, input.text),
+            _ => manual::check(),
+        },
     };
     apply_mistakes(&question.mistakes, input.text, verdict)
 }

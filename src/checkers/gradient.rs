@@ -1,0 +1,997 @@
+//! Derivative answers (`kind: gradient`): each "∂L/∂W₂ = ..." the student wrote is bound to
+//! its tensor, read with [`crate::answer::tensor_expr`], evaluated at the key's seeded draws
+//! ([`crate::answer::tensor_eval`], no libtorch) and compared with autograd's gradient there.
+//! A formula that does not match is tried against the rubric's known mistakes, and the one it
+//! matches is named.
+//!
+//! Binding statements to tensors follows classes of writing seen across students:
+//!
+//! - a statement is one line of math (`$...$`, `$$...$$`, `\\`-separated lines of an
+//!   aligned block, or a plain-text line with `=`); a line that starts with `=` continues
+//!   the one before; the **last** side of a chain `a = b = c` is the result;
+//! - the left side names the tensor: `\frac{\partial L}{\partial W_2}`, `dL/dW2`, `∂L/∂W₂`,
+//!   `\nabla_{W_2} L`, `\delta W_2`, `dW_2`, `L'(W_2)`; or prose does: "the gradient w.r.t.
+//!   $W_2$ is $...$";
+//! - every other `name = formula` is the student's own definition (`\delta^{(i)} = ...`,
+//!   `\frac{d\ell}{d\hat y} = ...`, `z = ...`), used wherever the name appears;
+//! - a tensor labelled twice while another has no statement is a mislabelled line (students
+//!   copy the left side of the previous line): the extra statements go, in order, to the
+//!   tensors left without one, and the feedback says so.
+//!
+//! Verdicts per part: `correct` (matches an accepted form at every draw), `partial` (matches
+//! one known mistake of status partial, or is right once missing transposes are added),
+//! `wrong` (evaluates, matches nothing, or a mistake of status wrong), `needs-review` (could
+//! not be read, a name is not bound, the shapes cannot be made to fit), `missing`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::json;
+
+use super::{Part, Verdict};
+use crate::answer::gradient_key::{Draw, GradientDraws, Tensor64};
+use crate::answer::tensor_eval::{self, Act, Binding, Info, Mat, Outcome, Scope, Val};
+use crate::answer::tensor_expr::{self, key, MulKind, Node};
+use crate::grading::Status;
+use crate::rubric::{GradientAnswer, GradientConvention, GradientPart};
+
+/// Names of the whole loss on a derivative's left side (`L`, `L_S`, `L_{\mathcal{S}}`, `J`).
+const LOSS_NAMES: [&str; 8] = ["L", "LS", "Ls", "J", "Loss", "loss", "E", "Lossfunction"];
+/// Names of the per-sample loss (`\ell`, `l`).
+const SAMPLE_LOSS_NAMES: [&str; 2] = ["ell", "l"];
+/// Most statements read from one answer.
+const MAX_STATEMENTS: usize = 200;
+
+/// One statement of the answer: where it starts and its sides.
+#[derive(Debug, Clone)]
+struct Statement {
+    offset: usize,
+    sides: Vec<String>,
+}
+
+/// Splits the answer into statements (see the module doc).
+fn statements(text: &str) -> Vec<Statement> {
+    let text = &text[..text.len().min(crate::answer::MAX_INPUT_BYTES)];
+    let mut out: Vec<Statement> = Vec::new();
+    // Math segments and the prose between them, with their offsets.
+    let mut pieces: Vec<(usize, String, bool)> = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut prose_start = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let double = bytes.get(i + 1) == Some(&b'$');
+            let open = if double { 2 } else { 1 };
+            let close_pat = if double { "$$" } else { "$" };
+            if let Some(end) = text[i + open..].find(close_pat) {
+                if prose_start < i {
+                    pieces.push((prose_start, text[prose_start..i].to_string(), false));
+                }
+                let start = i + open;
+                pieces.push((start, text[start..start + end].to_string(), true));
+                i = start + end + open;
+                prose_start = i;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if prose_start < text.len() {
+        pieces.push((prose_start, text[prose_start..].to_string(), false));
+    }
+    let mut last_math_line_end: Option<usize> = None;
+    for (k, (offset, piece, math)) in pieces.iter().enumerate() {
+        if out.len() >= MAX_STATEMENTS {
+            break;
+        }
+        // Prose naming a tensor right before a formula: "the gradient w.r.t. $W_2$ is $...$".
+        if *math && !piece.contains('=') {
+            if let (Some((_, before, false)), Some((_, between, false)), Some((o2, next, true))) =
+                (
+                    k.checked_sub(1).and_then(|j| pieces.get(j)),
+                    pieces.get(k + 1),
+                    pieces.get(k + 2),
+                )
+            {
+                let b = before.to_lowercase();
+                let b = b.trim_end();
+                let between = between.trim().to_lowercase();
+                let names_tensor = b.ends_with("w.r.t.")
+                    || b.ends_with("w.r.t")
+                    || b.ends_with("wrt")
+                    || b.ends_with("with respect to")
+                    || b.ends_with("by");
+                let is_word = matches!(between.as_str(), "is" | ":" | "is:" | "=" | "are");
+                if names_tensor && is_word && !next.contains('=') {
+                    out.push(Statement {
+                        offset: *o2,
+                        sides: vec![format!("\\nabla_{{{piece}}} L"), next.clone()],
+                    });
+                    continue;
+                }
+            }
+        }
+        let normalized = piece
+            .replace("\\\\", "\n")
+            .replace("\\newline", "\n")
+            .replace("\\begin{aligned}", "\n")
+            .replace("\\end{aligned}", "\n")
+            .replace("\\begin{align*}", "\n")
+            .replace("\\end{align*}", "\n")
+            .replace("\\begin{align}", "\n")
+            .replace("\\end{align}", "\n")
+            .replace("\\begin{equation}", "\n")
+            .replace("\\end{equation}", "\n")
+            .replace("\\[", "\n")
+            .replace("\\]", "\n")
+            .replace("<br>", "\n");
+        let mut line_offset = *offset;
+        for line in normalized.split('\n') {
+            let here = line_offset;
+            line_offset += line.len() + 1;
+            let mut line = line.trim().to_string();
+            if !*math {
+                line = prose_formula(&line);
+            }
+            line = line.trim().trim_end_matches(['.', ',', ';']).to_string();
+            if line.is_empty() || !line.contains('=') {
+                continue;
+            }
+            let sides = tensor_expr::sides(&line);
+            let continues = sides.first().is_some_and(|s| s.trim().is_empty());
+            if continues {
+                if let Some(prev) = out.last_mut() {
+                    if last_math_line_end.is_some() {
+                        prev.sides.extend(sides.into_iter().skip(1));
+                        continue;
+                    }
+                }
+            }
+            // A prose line may hold several formulas: `a = b ; c = d`.
+            for part in split_semicolons(&line) {
+                let sides = tensor_expr::sides(&part);
+                if sides.len() >= 2 && out.len() < MAX_STATEMENTS {
+                    out.push(Statement {
+                        offset: here.min(text.len()),
+                        sides,
+                    });
+                }
+            }
+            last_math_line_end = Some(here);
+        }
+    }
+    out
+}
+
+fn split_semicolons(line: &str) -> Vec<String> {
+    line.split(" ; ")
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty())
+        .collect()
+}
+
+/// The formula of a plain-text line: list markers and bold dropped, and prose before a `:`
+/// (`For W1: dL/dW1 = ...`) cut.
+fn prose_formula(line: &str) -> String {
+    let mut s = line.replace("**", "").replace("__", "");
+    let t = s.trim_start();
+    // `1.`, `-`, `*`, `a)`
+    let t = t
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches(['.', ')', '-', '*', '•'])
+        .trim_start();
+    s = t.to_string();
+    if let Some(eq) = s.find('=') {
+        if let Some(colon) = s[..eq].rfind(':') {
+            s = s[colon + 1..].to_string();
+        }
+    }
+    s
+}
+
+/// What a statement's left side says.
+#[derive(Debug, Clone, PartialEq)]
+enum Lhs {
+    /// The derivative of the loss with respect to the tensor with this key.
+    Target(String),
+    /// The derivative of the per-sample loss with respect to a tensor (a fallback).
+    SampleTarget(String),
+    /// A definition of a name or derivative symbol, by [`key`].
+    Define(String),
+}
+
+fn classify(lhs: &Node) -> Option<Lhs> {
+    let strip = |n: &Node| -> String {
+        match n {
+            Node::Mul(a, b, _) if matches!(b.as_ref(), Node::Tuple(_) | Node::Sym { .. }) => {
+                key(a)
+            }
+            other => key(other),
+        }
+    };
+    match lhs {
+        Node::Deriv { of, wrt } => {
+            let of = strip(of);
+            let wrt = key(wrt);
+            if LOSS_NAMES.contains(&of.as_str()) {
+                Some(Lhs::Target(wrt))
+            } else if SAMPLE_LOSS_NAMES.contains(&of.as_str()) {
+                Some(Lhs::SampleTarget(wrt))
+            } else {
+                Some(Lhs::Define(key(lhs)))
+            }
+        }
+        // \delta W_1, dW_1, \Delta W_1
+        Node::Mul(a, b, MulKind::Product)
+            if matches!(a.as_ref(), Node::Sym { name, .. } if name == "delta" || name == "d" || name == "Delta")
+                && matches!(b.as_ref(), Node::Sym { .. }) =>
+        {
+            Some(Lhs::Target(key(b)))
+        }
+        // L'(W_1)
+        Node::Mul(a, b, MulKind::Product) if matches!(a.as_ref(), Node::Transpose(inner) if matches!(inner.as_ref(), Node::Sym { name, .. } if LOSS_NAMES.contains(&name.as_str()))) => {
+            Some(Lhs::Target(key(b)))
+        }
+        Node::Sym { .. } | Node::Call { .. } | Node::Transpose(_) | Node::Mul(..) => {
+            Some(Lhs::Define(key(lhs)))
+        }
+        _ => None,
+    }
+}
+
+/// One part's statement, as bound.
+#[derive(Debug, Clone)]
+struct Bound {
+    offset: usize,
+    /// The result side as written.
+    written: String,
+    /// Earlier sides of the chain (tried when the last cannot be read).
+    earlier: Vec<String>,
+    note: Option<String>,
+}
+
+/// The statements of `text` bound to the parts (by wrt), and the student's definitions.
+fn bind(
+    text: &str,
+    parts: &[GradientPart],
+    wrt_keys: &[Vec<String>],
+) -> (Vec<Option<Bound>>, HashMap<String, Node>) {
+    let mut defs: HashMap<String, Node> = HashMap::new();
+    let mut targets: Vec<(usize, Bound)> = Vec::new();
+    let mut sample_targets: Vec<(usize, Bound)> = Vec::new();
+    for st in statements(text) {
+        let Some(lhs_text) = st.sides.first() else {
+            continue;
+        };
+        let Ok(lhs) = tensor_expr::parse(lhs_text) else {
+            continue;
+        };
+        let Some(class) = classify(&lhs) else {
+            continue;
+        };
+        let last = st.sides.last().cloned().unwrap_or_default();
+        let earlier: Vec<String> = st.sides[1..st.sides.len() - 1].to_vec();
+        let part_of = |k: &str| wrt_keys.iter().position(|keys| keys.iter().any(|w| w == k));
+        let is_target = matches!(class, Lhs::Target(_));
+        match class {
+            Lhs::Target(k) | Lhs::SampleTarget(k) if part_of(&k).is_some() => {
+                let p = part_of(&k).expect("checked");
+                let bound = Bound {
+                    offset: st.offset,
+                    written: last.trim().to_string(),
+                    earlier,
+                    note: None,
+                };
+                if is_target {
+                    targets.push((p, bound));
+                } else {
+                    // Also a definition: the loss-per-sample derivative used elsewhere.
+                    if let Ok(n) = tensor_expr::parse(&last) {
+                        defs.insert(key(&lhs), n);
+                    }
+                    sample_targets.push((p, bound));
+                }
+            }
+            Lhs::Define(k) => {
+                if let Ok(n) = tensor_expr::parse(&last) {
+                    defs.insert(k, n);
+                } else if let Some(n) = earlier.iter().rev().find_map(|s| tensor_expr::parse(s).ok()) {
+                    defs.insert(k, n);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut bound: Vec<Option<Bound>> = vec![None; parts.len()];
+    let mut extras: Vec<(usize, Bound)> = Vec::new();
+    for (p, b) in targets {
+        if bound[p].is_none() {
+            bound[p] = Some(b);
+        } else {
+            extras.push((p, b));
+        }
+    }
+    // Mislabelled lines: extra statements for a tensor go, in order, to the tensors after it
+    // that have none. Otherwise the later statement is the student's final word.
+    for (p, b) in extras {
+        if let Some(free) = (p + 1..parts.len()).find(|&q| bound[q].is_none()) {
+            bound[free] = Some(Bound {
+                note: Some(format!(
+                    "this line is labelled as the derivative w.r.t. {}, which is given above; \
+                     it is read as the one w.r.t. {}",
+                    parts[p].wrt, parts[free].wrt
+                )),
+                ..b
+            });
+        } else {
+            bound[p] = Some(b);
+        }
+    }
+    for (p, b) in sample_targets {
+        if bound[p].is_none() {
+            bound[p] = Some(Bound {
+                note: Some("read from the derivative of the per-sample loss ℓ".into()),
+                ..b
+            });
+        }
+    }
+    (bound, defs)
+}
+
+/// The draws of one activation in the rubric's symbol table, ready to evaluate against.
+struct DrawScope {
+    act: Act,
+    activation: String,
+    bindings: HashMap<String, Binding>,
+    draw_index: usize,
+}
+
+fn mat_of(t: &Tensor64) -> Mat {
+    match t.shape.as_slice() {
+        [r, c] => Mat::new(*r, *c, t.values.clone()),
+        [n] => Mat::new(*n, 1, t.values.clone()),
+        _ => Mat::new(1, 1, t.values.first().copied().into_iter().collect()),
+    }
+}
+
+/// The rubric's symbols at one draw.
+fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<DrawScope, String> {
+    let mut bindings = HashMap::new();
+    for sym in &answer.symbols {
+        let binding = if let Some(t) = &sym.tensor {
+            Binding::Tensor(mat_of(
+                draw.inputs
+                    .get(t)
+                    .ok_or_else(|| format!("symbol tensor `{t}` is not an input"))?,
+            ))
+        } else if let Some(t) = &sym.column {
+            Binding::Column(mat_of(
+                draw.inputs
+                    .get(t)
+                    .ok_or_else(|| format!("symbol column `{t}` is not an input"))?,
+            ))
+        } else if let Some(c) = &sym.constant {
+            Binding::Scalar(
+                *draw
+                    .constants
+                    .get(c)
+                    .ok_or_else(|| format!("constant `{c}` is not defined"))?,
+            )
+        } else if let Some(s) = &sym.size {
+            Binding::Scalar(
+                *answer
+                    .sizes
+                    .get(s)
+                    .ok_or_else(|| format!("size `{s}` is not defined"))? as f64,
+            )
+        } else if let Some(d) = &sym.define {
+            Binding::Define(
+                tensor_expr::parse(d).map_err(|e| format!("the definition `{d}`: {e}"))?,
+            )
+        } else {
+            return Err(format!("symbol {:?} has no meaning", sym.spell));
+        };
+        for s in &sym.spell {
+            let k = key(&tensor_expr::parse(s).map_err(|e| format!("the spelling `{s}`: {e}"))?);
+            bindings.insert(k, binding.clone());
+        }
+    }
+    let act = match draw.activation.as_str() {
+        "sigmoid" => Act::Sigmoid,
+        _ => Act::Tanh,
+    };
+    Ok(DrawScope {
+        act,
+        activation: draw.activation.clone(),
+        bindings,
+        draw_index: index,
+    })
+}
+
+/// Autograd's value for a part under a convention, as an outcome.
+fn expected(answer: &GradientAnswer, part: &GradientPart, draw: &Draw, conv: GradientConvention) -> Option<Outcome> {
+    let g = mat_of(draw.grads.get(&part.tensor)?);
+    let n = *answer.sizes.get(&answer.samples)? as f64;
+    let scale = |m: &Mat, k: f64| Mat::new(m.r, m.c, m.v.iter().map(|x| x * k).collect());
+    let val = |m: Mat| {
+        if m.r == 1 && m.c == 1 {
+            Val::S(m.v[0])
+        } else {
+            Val::M(m)
+        }
+    };
+    if part.per_sample {
+        let cols: Vec<Mat> = (0..g.c).map(|j| g.column(j)).collect();
+        Some(match conv {
+            GradientConvention::Mean => Outcome::PerSample(cols.into_iter().map(val).collect()),
+            GradientConvention::Sum => {
+                Outcome::PerSample(cols.iter().map(|c| val(scale(c, n))).collect())
+            }
+            GradientConvention::Summed => {
+                let mut total = Mat::new(g.r, 1, vec![0.0; g.r]);
+                for c in &cols {
+                    for (t, v) in total.v.iter_mut().zip(&c.v) {
+                        *t += v;
+                    }
+                }
+                Outcome::Batch(val(total))
+            }
+        })
+    } else {
+        Some(Outcome::Batch(match conv {
+            GradientConvention::Sum => val(scale(&g, n)),
+            _ => val(g),
+        }))
+    }
+}
+
+/// How far apart two values are (max abs difference), when comparable; vectors and (if
+/// `transposed`) matrices are compared in either orientation.
+fn distance(a: &Val, b: &Val, transposed: bool) -> Option<f64> {
+    let (ma, mb) = (a.to_mat(), b.to_mat());
+    let diff = |x: &Mat, y: &Mat| {
+        x.v.iter()
+            .zip(&y.v)
+            .map(|(p, q)| (p - q).abs() / (1.0 + q.abs()))
+            .fold(0.0f64, f64::max)
+    };
+    if ma.r == mb.r && ma.c == mb.c {
+        return Some(diff(&ma, &mb));
+    }
+    let vector = (ma.r == 1 || ma.c == 1) && ma.v.len() == mb.v.len() && (mb.r == 1 || mb.c == 1);
+    if vector || (transposed && ma.r == mb.c && ma.c == mb.r) {
+        return Some(diff(&ma.t(), &mb));
+    }
+    None
+}
+
+fn outcome_distance(a: &Outcome, b: &Outcome, transposed: bool) -> Option<f64> {
+    match (a, b) {
+        (Outcome::Batch(x), Outcome::Batch(y)) => distance(x, y, transposed),
+        (Outcome::PerSample(xs), Outcome::PerSample(ys)) if xs.len() == ys.len() => {
+            let mut worst = 0.0f64;
+            for (x, y) in xs.iter().zip(ys) {
+                worst = worst.max(distance(x, y, transposed)?);
+            }
+            Some(worst)
+        }
+        _ => None,
+    }
+}
+
+/// The student's formula evaluated at every usable draw.
+struct Evaluated {
+    /// Per draw: (draw scope index, outcome).
+    outcomes: Vec<(usize, Outcome)>,
+    info: Info,
+}
+
+fn evaluate_all(
+    node: &Node,
+    scopes: &[DrawScope],
+    defs: &HashMap<String, Node>,
+    default_arg: &Node,
+    samples: usize,
+    repair: bool,
+    only_sigmoid: bool,
+) -> Result<Evaluated, tensor_eval::EvalError> {
+    let mut outcomes = Vec::new();
+    let mut info = Info::default();
+    for (k, s) in scopes.iter().enumerate() {
+        if only_sigmoid && s.act != Act::Sigmoid {
+            continue;
+        }
+        let scope = Scope {
+            rubric: &s.bindings,
+            student: defs,
+            act: s.act,
+            samples,
+            default_arg,
+        };
+        let (o, i) = tensor_eval::evaluate(node, &scope, repair)?;
+        info.repairs = info.repairs.max(i.repairs);
+        info.sigma |= i.sigma;
+        info.phi |= i.phi;
+        outcomes.push((k, o));
+    }
+    Ok(Evaluated { outcomes, info })
+}
+
+/// Whether `ev` matches `reference` (evaluated per draw by `f`) at every draw.
+fn matches_all(
+    ev: &Evaluated,
+    transposed: bool,
+    tol: f64,
+    mut reference: impl FnMut(usize) -> Option<Outcome>,
+) -> (bool, Option<(usize, f64)>) {
+    let mut worst: Option<(usize, f64)> = None;
+    for (k, o) in &ev.outcomes {
+        let Some(r) = reference(*k) else {
+            return (false, None);
+        };
+        match outcome_distance(o, &r, transposed) {
+            Some(d) if d <= tol => {}
+            Some(d) => {
+                if worst.is_none_or(|(_, w)| d > w) {
+                    worst = Some((*k, d));
+                }
+                return (false, worst);
+            }
+            None => return (false, None),
+        }
+    }
+    (!ev.outcomes.is_empty(), None)
+}
+
+/// The judgement of one part.
+#[derive(Debug, Clone)]
+pub struct PartVerdict {
+    pub status: Status,
+    pub score: f64,
+    pub diagnosis: Option<String>,
+    pub feedback: Vec<String>,
+    pub written: Option<String>,
+    pub read: Option<String>,
+    pub offset: Option<usize>,
+}
+
+/// Everything a part needs from the key, prepared once per answer.
+struct Prepared {
+    scopes: Vec<DrawScope>,
+    default_arg: Node,
+    samples: usize,
+    tol: f64,
+}
+
+fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, String> {
+    let scopes = draws
+        .draws
+        .iter()
+        .enumerate()
+        .map(|(i, d)| draw_scope(answer, d, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    let default_arg = tensor_expr::parse(&answer.activation_argument)
+        .map_err(|e| format!("activation_argument: {e}"))?;
+    let samples = *answer
+        .sizes
+        .get(&answer.samples)
+        .ok_or_else(|| format!("`samples: {}` is not one of the sizes", answer.samples))?;
+    Ok(Prepared {
+        scopes,
+        default_arg,
+        samples,
+        tol: answer.rel_tol.unwrap_or(1e-6),
+    })
+}
+
+/// The tensor's display name in feedback (`dL/dW2`).
+fn dname(part: &GradientPart) -> String {
+    format!("dL/d{}", part.wrt)
+}
+
+fn judge(
+    answer: &GradientAnswer,
+    draws: &GradientDraws,
+    prep: &Prepared,
+    part: &GradientPart,
+    node: &Node,
+    defs: &HashMap<String, Node>,
+) -> PartVerdict {
+    let mut v = PartVerdict {
+        status: Status::NeedsReview,
+        score: 0.0,
+        diagnosis: None,
+        feedback: Vec::new(),
+        written: None,
+        read: Some(node.to_string()),
+        offset: None,
+    };
+    let name = dname(part);
+    let eval = |repair: bool, only_sigmoid: bool| {
+        evaluate_all(
+            node,
+            &prep.scopes,
+            defs,
+            &prep.default_arg,
+            prep.samples,
+            repair,
+            only_sigmoid,
+        )
+    };
+    let mut ev = match eval(false, false) {
+        Ok(ev) => ev,
+        Err(tensor_eval::EvalError::Shape(s)) => match eval(true, false) {
+            Ok(ev) => ev,
+            Err(_) => {
+                v.feedback.push(format!(
+                    "needs review: your {name} could not be evaluated: {s}, and no placement \
+                     of transposes makes it fit"
+                ));
+                return v;
+            }
+        },
+        Err(e) => {
+            v.feedback
+                .push(format!("needs review: your {name} could not be evaluated: {e}"));
+            return v;
+        }
+    };
+    // A formula written with \sigma commits to the sigmoid: checked at the sigmoid draws.
+    if ev.info.sigma && !ev.info.phi {
+        let repair = ev.info.repairs > 0;
+        match eval(repair, true) {
+            Ok(e) if !e.outcomes.is_empty() => {
+                ev = e;
+                v.feedback.push(
+                    "your formula uses σ for the activation: it is checked with φ = σ (the \
+                     question's φ is any activation)"
+                        .into(),
+                );
+            }
+            _ => {
+                v.feedback.push(format!(
+                    "needs review: your {name} uses σ and the key has no sigmoid draws"
+                ));
+                return v;
+            }
+        }
+    }
+    let repaired = ev.info.repairs > 0;
+    let per_scope = |k: usize, conv: GradientConvention| {
+        draws
+            .draws
+            .get(prep.scopes[k].draw_index)
+            .and_then(|d| expected(answer, part, d, conv))
+    };
+    // 1. Accepted forms.
+    let mut first_miss: Option<(usize, f64)> = None;
+    for form in &part.accept {
+        let (ok, miss) = matches_all(&ev, part.transposed, prep.tol, |k| per_scope(k, form.convention));
+        if ok {
+            if repaired {
+                v.status = Status::Partial;
+                v.score = 0.5;
+                v.diagnosis = Some("transposed".into());
+                v.feedback.push(format!(
+                    "your {name} matches autograd once the missing transposes are added (as \
+                     written, the products do not fit)"
+                ));
+            } else {
+                v.status = Status::Correct;
+                v.score = 1.0;
+                v.feedback.push(format!(
+                    "your {name} matches autograd at all {} draws",
+                    ev.outcomes.len()
+                ));
+            }
+            return v;
+        }
+        if first_miss.is_none() {
+            first_miss = miss;
+        }
+    }
+    // 2. Known mistakes: the rubric's formulas, evaluated the same way.
+    for m in &part.mistakes {
+        let Ok(mnode) = tensor_expr::parse(&m.formula) else {
+            continue;
+        };
+        let mut cache: BTreeMap<usize, Option<Outcome>> = BTreeMap::new();
+        let (ok, _) = matches_all(&ev, part.transposed, prep.tol, |k| {
+            cache
+                .entry(k)
+                .or_insert_with(|| {
+                    let s = &prep.scopes[k];
+                    let empty = HashMap::new();
+                    let scope = Scope {
+                        rubric: &s.bindings,
+                        student: &empty,
+                        act: s.act,
+                        samples: prep.samples,
+                        default_arg: &prep.default_arg,
+                    };
+                    tensor_eval::evaluate(&mnode, &scope, false).ok().map(|(o, _)| o)
+                })
+                .clone()
+        });
+        if ok {
+            let wrong = m.status == "wrong";
+            v.status = if wrong { Status::Wrong } else { Status::Partial };
+            v.score = if wrong { 0.0 } else { m.score };
+            v.diagnosis = Some(m.id.clone());
+            v.feedback.push(m.message.clone());
+            if repaired {
+                v.feedback
+                    .push("also, some transposes are missing: as written the products do not fit".into());
+            }
+            return v;
+        }
+    }
+    // 3. Layout not accepted: the transpose of the key.
+    if !part.transposed {
+        for form in &part.accept {
+            let (ok, _) = matches_all(&ev, true, prep.tol, |k| per_scope(k, form.convention));
+            if ok {
+                v.status = Status::Partial;
+                v.score = 0.5;
+                v.diagnosis = Some("transposed".into());
+                v.feedback.push(format!(
+                    "your {name} is the transpose of autograd's: the gradient has the shape of {}",
+                    part.wrt
+                ));
+                return v;
+            }
+        }
+    }
+    // 4. Nothing matches.
+    v.status = Status::Wrong;
+    v.score = 0.0;
+    let shape = ev
+        .outcomes
+        .first()
+        .map(|(_, o)| match o {
+            Outcome::Batch(x) => x.shape_text(),
+            Outcome::PerSample(xs) => xs
+                .first()
+                .map(|x| format!("{} per sample", x.shape_text()))
+                .unwrap_or_default(),
+        })
+        .unwrap_or_default();
+    match first_miss {
+        Some((k, d)) => {
+            let s = &prep.scopes[k];
+            v.feedback.push(format!(
+                "your {name} does not match autograd: at draw {} (φ = {}) it is off by up to \
+                 {:.3} (relative)",
+                s.draw_index + 1,
+                s.activation,
+                d
+            ));
+        }
+        None => v.feedback.push(format!(
+            "your {name} does not match autograd (it evaluates to {shape}, which is not the \
+             form of the gradient)"
+        )),
+    }
+    if repaired {
+        v.feedback
+            .push("as written, its products do not fit; no placement of transposes matches".into());
+    }
+    v
+}
+
+/// Judges every part of a gradient answer.
+pub fn check_parts(answer: &GradientAnswer, draws: &GradientDraws, text: &str) -> Result<Vec<PartVerdict>, String> {
+    let prep = prepare(answer, draws)?;
+    let wrt_keys: Vec<Vec<String>> = answer
+        .parts
+        .iter()
+        .map(|p| wrt_spellings(answer, p))
+        .collect();
+    let (bound, defs) = bind(text, &answer.parts, &wrt_keys);
+    let mut out = Vec::new();
+    for (part, b) in answer.parts.iter().zip(bound) {
+        let Some(b) = b else {
+            out.push(PartVerdict {
+                status: Status::Missing,
+                score: 0.0,
+                diagnosis: None,
+                feedback: vec![format!("no formula for {} found", dname(part))],
+                written: None,
+                read: None,
+                offset: None,
+            });
+            continue;
+        };
+        let parsed = tensor_expr::parse(&b.written).map(|n| (n, b.written.clone())).or_else(|e| {
+            b.earlier
+                .iter()
+                .rev()
+                .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
+                .ok_or(e)
+        });
+        let mut v = match parsed {
+            Ok((node, _)) => judge(answer, draws, &prep, part, &node, &defs),
+            Err(e) => PartVerdict {
+                status: Status::NeedsReview,
+                score: 0.0,
+                diagnosis: None,
+                feedback: vec![format!(
+                    "needs review: the formula for {} could not be read: {e}",
+                    dname(part)
+                )],
+                written: None,
+                read: None,
+                offset: None,
+            },
+        };
+        if let Some(n) = b.note {
+            v.feedback.push(n);
+        }
+        v.written = Some(b.written);
+        v.offset = Some(b.offset);
+        out.push(v);
+    }
+    Ok(out)
+}
+
+/// The keys a part's tensor is written as (its symbol's spellings).
+fn wrt_spellings(answer: &GradientAnswer, part: &GradientPart) -> Vec<String> {
+    let mut out = Vec::new();
+    for sym in &answer.symbols {
+        let hit = sym.tensor.as_deref() == Some(part.tensor.as_str())
+            || sym.column.as_deref() == Some(part.tensor.as_str());
+        if hit {
+            for s in &sym.spell {
+                if let Ok(n) = tensor_expr::parse(s) {
+                    out.push(key(&n));
+                }
+            }
+        }
+    }
+    out.push(part.wrt.clone());
+    out
+}
+
+/// The verdict of a whole gradient answer: one part per derivative.
+pub fn check(answer: &GradientAnswer, draws: &GradientDraws, text: &str) -> Verdict {
+    let parts = match check_parts(answer, draws, text) {
+        Ok(p) => p,
+        Err(e) => {
+            return Verdict {
+                status: Status::NeedsReview,
+                score: 0.0,
+                feedback: vec![format!("needs review: the gradient key cannot be used: {e}")],
+                value: serde_json::Value::Null,
+                parts: Vec::new(),
+            }
+        }
+    };
+    let total_weight: f64 = answer.parts.iter().map(|p| p.weight.max(0.0)).sum::<f64>().max(1e-12);
+    let mut score = 0.0;
+    let mut feedback = Vec::new();
+    let mut out_parts = Vec::new();
+    let mut values = Vec::new();
+    for (p, v) in answer.parts.iter().zip(&parts) {
+        let weight = p.weight.max(0.0) / total_weight;
+        score += weight * v.score;
+        for f in &v.feedback {
+            feedback.push(format!("{}: {f}", p.wrt));
+        }
+        let value = json!({
+            "wrt": p.wrt,
+            "status": v.status.as_str(),
+            "formula": v.written,
+            "read": v.read,
+            "diagnosis": v.diagnosis,
+        });
+        values.push(value.clone());
+        out_parts.push(Part {
+            id: p.wrt.clone(),
+            status: v.status,
+            score: v.score,
+            weight,
+            value,
+            feedback: v.feedback.clone(),
+            offset: v.offset,
+            question_offset: None,
+        });
+    }
+    let all = |s: Status| parts.iter().all(|v| v.status == s);
+    let status = if parts.iter().any(|v| v.status == Status::NeedsReview) {
+        Status::NeedsReview
+    } else if all(Status::Missing) {
+        Status::Missing
+    } else if all(Status::Correct) {
+        Status::Correct
+    } else if score == 0.0 {
+        Status::Wrong
+    } else {
+        Status::Partial
+    };
+    Verdict {
+        status,
+        score,
+        feedback,
+        value: serde_json::Value::Array(values),
+        parts: out_parts,
+    }
+}
+
+/// Lint: every accepted form matches autograd at every draw, and every mistake evaluates and
+/// differs from the accepted forms. The error names the part and the formula.
+pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), String> {
+    let prep = prepare(answer, draws)?;
+    let empty = HashMap::new();
+    for part in &answer.parts {
+        if part.accept.is_empty() {
+            return Err(format!("part `{}` accepts no formula", part.wrt));
+        }
+        for form in &part.accept {
+            let node = tensor_expr::parse(&form.formula)
+                .map_err(|e| format!("part `{}`: `{}` does not parse: {e}", part.wrt, form.formula))?;
+            let ev = evaluate_all(&node, &prep.scopes, &empty, &prep.default_arg, prep.samples, false, false)
+                .map_err(|e| format!("part `{}`: `{}` cannot be evaluated: {e}", part.wrt, form.formula))?;
+            let (ok, miss) = matches_all(&ev, false, prep.tol, |k| {
+                draws
+                    .draws
+                    .get(prep.scopes[k].draw_index)
+                    .and_then(|d| expected(answer, part, d, form.convention))
+            });
+            if !ok {
+                return Err(format!(
+                    "part `{}`: the accepted formula `{}` does not match autograd{}",
+                    part.wrt,
+                    form.formula,
+                    miss.map(|(k, d)| format!(" (draw {}, off by {d:.3e})", k + 1))
+                        .unwrap_or_else(|| " (shapes differ)".into())
+                ));
+            }
+        }
+        for m in &part.mistakes {
+            if !matches!(m.status.as_str(), "partial" | "wrong") {
+                return Err(format!(
+                    "part `{}`: mistake `{}` has status `{}` (partial or wrong)",
+                    part.wrt, m.id, m.status
+                ));
+            }
+            let node = tensor_expr::parse(&m.formula)
+                .map_err(|e| format!("part `{}`: mistake `{}` does not parse: {e}", part.wrt, m.id))?;
+            let ev = evaluate_all(&node, &prep.scopes, &empty, &prep.default_arg, prep.samples, false, false)
+                .map_err(|e| format!("part `{}`: mistake `{}` cannot be evaluated: {e}", part.wrt, m.id))?;
+            for form in &part.accept {
+                let (same, _) = matches_all(&ev, part.transposed, prep.tol, |k| {
+                    draws
+                        .draws
+                        .get(prep.scopes[k].draw_index)
+                        .and_then(|d| expected(answer, part, d, form.convention))
+                });
+                if same {
+                    return Err(format!(
+                        "part `{}`: mistake `{}` gives the accepted gradient",
+                        part.wrt, m.id
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The spec autograd is asked for, from the rubric's answer and the code it names.
+pub fn spec(
+    answer: &GradientAnswer,
+    code: &str,
+) -> crate::answer::gradient_key::GradientSpec {
+    let mut wrt: Vec<String> = answer.parts.iter().map(|p| p.tensor.clone()).collect();
+    wrt.dedup();
+    crate::answer::gradient_key::GradientSpec {
+        code: code.to_string(),
+        of: answer.of.clone(),
+        wrt,
+        inputs: answer.inputs.clone(),
+        sizes: answer.sizes.clone(),
+        constants: answer.constants.clone(),
+        activations: answer.activations.clone(),
+        draws: answer.draws,
+        seed: answer.seed,
+    }
+}
