@@ -139,9 +139,10 @@ fn backprop_derivatives_agree_with_the_reviewers() {
         let mut per = BTreeMap::new();
         for part in &q.parts {
             let diag = part.value.get("diagnosis").and_then(|d| d.as_str()).unwrap_or("");
+            let why = part.feedback.first().cloned().unwrap_or_default();
             per.insert(
                 part.id.clone(),
-                (part.status.as_str().to_string(), diag.to_string()),
+                (part.status.as_str().to_string(), format!("{diag} | {why}")),
             );
         }
         statuses.insert(file, per);

@@ -535,6 +535,18 @@ pub fn parse(src: &str) -> Result<Node, ParseError> {
 
 /// Splits a statement at its top-level `=` signs (not inside brackets) into sides.
 pub fn sides(src: &str) -> Vec<String> {
+    let out = sides_at(src, true);
+    // Unbalanced round brackets (`\lambda(\norm{W}_F = ...`, a class of typo): split at
+    // every `=` outside braces instead.
+    let balanced = src.matches(['(', '[']).count() == src.matches([')', ']']).count();
+    if balanced {
+        out
+    } else {
+        sides_at(src, false)
+    }
+}
+
+fn sides_at(src: &str, round: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut cur = String::new();
@@ -543,8 +555,10 @@ pub fn sides(src: &str) -> Vec<String> {
     while i < chars.len() {
         let c = chars[i];
         match c {
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth -= 1,
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            '(' | '[' if round => depth += 1,
+            ')' | ']' if round => depth -= 1,
             _ => {}
         }
         // `==`, `:=`, `\coloneqq` and `=` all separate; `\neq`, `<=`, `>=` do not occur.
@@ -1279,8 +1293,15 @@ pub fn key(node: &Node) -> String {
         Node::Pow(a, b) => format!("{}^{}", key(a), key(b)),
         Node::Transpose(a) => format!("{}^T", key(a)),
         Node::Call {
-            func, derivative, ..
-        } => format!("{}{}", func.name(), if *derivative { "'" } else { "" }),
+            func,
+            derivative,
+            arg,
+        } => format!(
+            "{}{}{}",
+            func.name(),
+            if *derivative { "'" } else { "" },
+            arg.as_ref().map(|a| format!("({})", key(a))).unwrap_or_default()
+        ),
         Node::Deriv { of, wrt } => format!("d{}/d{}", key(of), key(wrt)),
         Node::Grad { wrt, body } => format!("grad_{}({})", key(wrt), key(body)),
         Node::Sum(a) => format!("sum({})", key(a)),
@@ -1349,7 +1370,7 @@ mod tests {
         );
         assert_eq!(k(r"\nabla_{W_1}{L_s}"), "dLs/dW1");
         assert_eq!(k("∂L/∂W₂"), "dL/dW2");
-        assert_eq!(k(r"\varphi'(z)"), "phi'");
+        assert_eq!(k(r"\varphi'(z)"), "phi'(z)");
         assert_eq!(k(r"x^{(i)T}"), "x^T");
     }
 

@@ -110,7 +110,17 @@ fn statements(text: &str) -> Vec<Statement> {
                 }
             }
         }
+        // Inside math a line break is only a space (markdown renders `$...$` and `$$...$$`
+        // across lines as one formula); `\\`, environments and implication arrows separate.
+        let piece = if *math {
+            piece.replace('\n', " ")
+        } else {
+            piece.clone()
+        };
         let normalized = piece
+            .replace("\\Longrightarrow", "\n")
+            .replace("\\Rightarrow", "\n")
+            .replace("\\implies", "\n")
             .replace("\\\\", "\n")
             .replace("\\newline", "\n")
             .replace("\\begin{aligned}", "\n")
@@ -147,11 +157,13 @@ fn statements(text: &str) -> Vec<Statement> {
                 }
             }
             // A prose line may hold several formulas: `a = b ; c = d`.
-            for part in split_semicolons(&line) {
+            for (k, part) in split_semicolons(&line).into_iter().enumerate() {
                 let sides = tensor_expr::sides(&part);
                 if sides.len() >= 2 && out.len() < MAX_STATEMENTS {
+                    // Offsets order the statements (see `defs_for`); several on one line
+                    // stay in their order.
                     out.push(Statement {
-                        offset: here.min(text.len()),
+                        offset: (here + k).min(text.len()),
                         sides,
                     });
                 }
@@ -254,8 +266,8 @@ fn bind(
     text: &str,
     parts: &[GradientPart],
     wrt_keys: &[Vec<String>],
-) -> (Vec<Option<Bound>>, HashMap<String, Node>) {
-    let mut defs: HashMap<String, Node> = HashMap::new();
+) -> (Vec<Option<Bound>>, Vec<Def>) {
+    let mut defs: Vec<Def> = Vec::new();
     let mut targets: Vec<(usize, Bound)> = Vec::new();
     let mut sample_targets: Vec<(usize, Bound)> = Vec::new();
     for st in statements(text) {
@@ -286,16 +298,16 @@ fn bind(
                 } else {
                     // Also a definition: the loss-per-sample derivative used elsewhere.
                     if let Ok(n) = tensor_expr::parse(&last) {
-                        defs.insert(key(&lhs), n);
+                        defs.push((st.offset, key(&lhs), n));
                     }
                     sample_targets.push((p, bound));
                 }
             }
             Lhs::Define(k) => {
                 if let Ok(n) = tensor_expr::parse(&last) {
-                    defs.insert(k, n);
+                    defs.push((st.offset, k, n));
                 } else if let Some(n) = earlier.iter().rev().find_map(|s| tensor_expr::parse(s).ok()) {
-                    defs.insert(k, n);
+                    defs.push((st.offset, k, n));
                 }
             }
             _ => {}
@@ -335,6 +347,36 @@ fn bind(
         }
     }
     (bound, defs)
+}
+
+/// A student's definition: where it stands, the name (by [`key`]) and the formula.
+type Def = (usize, String, Node);
+
+/// The student's definitions as seen from a statement at `offset`. A name defined more than
+/// once (a label copied from the previous block) means, for each statement, the first
+/// definition at or after it (students state a result, then the pieces it is built from),
+/// else the last one before it.
+fn defs_for(defs: &[Def], offset: usize) -> HashMap<String, Node> {
+    let mut out: HashMap<String, (usize, Node)> = HashMap::new();
+    for (at, k, n) in defs {
+        let better = match out.get(k) {
+            None => true,
+            Some((prev, _)) => {
+                let prev_after = *prev >= offset;
+                let this_after = *at >= offset;
+                match (prev_after, this_after) {
+                    (true, true) => at < prev,
+                    (false, true) => true,
+                    (true, false) => false,
+                    (false, false) => at > prev,
+                }
+            }
+        };
+        if better {
+            out.insert(k.clone(), (*at, n.clone()));
+        }
+    }
+    out.into_iter().map(|(k, (_, n))| (k, n)).collect()
 }
 
 /// The draws of one activation in the rubric's symbol table, ready to evaluate against.
@@ -448,6 +490,10 @@ fn expected(answer: &GradientAnswer, part: &GradientPart, draw: &Draw, conv: Gra
 /// `transposed`) matrices are compared in either orientation.
 fn distance(a: &Val, b: &Val, transposed: bool) -> Option<f64> {
     let (ma, mb) = (a.to_mat(), b.to_mat());
+    // NaN compares as nothing: a formula that is not finite at a draw matches no key.
+    if ma.v.iter().chain(&mb.v).any(|x| !x.is_finite()) {
+        return None;
+    }
     let diff = |x: &Mat, y: &Mat| {
         x.v.iter()
             .zip(&y.v)
@@ -595,6 +641,7 @@ fn judge(
     part: &GradientPart,
     node: &Node,
     defs: &HashMap<String, Node>,
+    question: &str,
 ) -> PartVerdict {
     let mut v = PartVerdict {
         status: Status::NeedsReview,
@@ -655,6 +702,18 @@ fn judge(
             }
         }
     }
+    let finite = |o: &Outcome| match o {
+        Outcome::Batch(x) => x.to_mat().v.iter().all(|v| v.is_finite()),
+        Outcome::PerSample(xs) => xs.iter().all(|x| x.to_mat().v.iter().all(|v| v.is_finite())),
+    };
+    if let Some((k, _)) = ev.outcomes.iter().find(|(_, o)| !finite(o)) {
+        v.feedback.push(format!(
+            "needs review: your {name} is not a finite number at draw {} (a logarithm or \
+             division outside its domain: a name may mean something else than the rubric reads)",
+            prep.scopes[*k].draw_index + 1
+        ));
+        return v;
+    }
     let repaired = ev.info.repairs > 0;
     let per_scope = |k: usize, conv: GradientConvention| {
         draws
@@ -664,7 +723,14 @@ fn judge(
     };
     // 1. Accepted forms.
     let mut first_miss: Option<(usize, f64)> = None;
-    for form in &part.accept {
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let question = squash(question);
+    // A form for some wordings only applies where the question's text is known.
+    let applies = |form: &&crate::rubric::GradientForm| match &form.unless_question_has {
+        None => true,
+        Some(snippet) => !question.is_empty() && !question.contains(&squash(snippet)),
+    };
+    for form in part.accept.iter().filter(applies) {
         let (ok, miss) = matches_all(&ev, part.transposed, prep.tol, |k| per_scope(k, form.convention));
         if ok {
             if repaired {
@@ -727,7 +793,7 @@ fn judge(
     }
     // 3. Layout not accepted: the transpose of the key.
     if !part.transposed {
-        for form in &part.accept {
+        for form in part.accept.iter().filter(applies) {
             let (ok, _) = matches_all(&ev, true, prep.tol, |k| per_scope(k, form.convention));
             if ok {
                 v.status = Status::Partial;
@@ -779,7 +845,12 @@ fn judge(
 }
 
 /// Judges every part of a gradient answer.
-pub fn check_parts(answer: &GradientAnswer, draws: &GradientDraws, text: &str) -> Result<Vec<PartVerdict>, String> {
+pub fn check_parts(
+    answer: &GradientAnswer,
+    draws: &GradientDraws,
+    question: &str,
+    text: &str,
+) -> Result<Vec<PartVerdict>, String> {
     let prep = prepare(answer, draws)?;
     let wrt_keys: Vec<Vec<String>> = answer
         .parts
@@ -788,8 +859,30 @@ pub fn check_parts(answer: &GradientAnswer, draws: &GradientDraws, text: &str) -
         .collect();
     let (bound, defs) = bind(text, &answer.parts, &wrt_keys);
     let mut out = Vec::new();
+    // Derivations handed in as pictures (a class of answer): what is not in the text may be
+    // in the image, so a tensor without a formula is for a person to read.
+    let lower = text.to_lowercase();
+    let has_image = ["<img", "![", "attachment:", "[image"]
+        .iter()
+        .any(|m| lower.contains(m));
     for (part, b) in answer.parts.iter().zip(bound) {
         let Some(b) = b else {
+            if has_image {
+                out.push(PartVerdict {
+                    status: Status::NeedsReview,
+                    score: 0.0,
+                    diagnosis: None,
+                    feedback: vec![format!(
+                        "needs review: no formula for {} in the text, and the answer holds an \
+                         image",
+                        dname(part)
+                    )],
+                    written: None,
+                    read: None,
+                    offset: None,
+                });
+                continue;
+            }
             out.push(PartVerdict {
                 status: Status::Missing,
                 score: 0.0,
@@ -809,7 +902,15 @@ pub fn check_parts(answer: &GradientAnswer, draws: &GradientDraws, text: &str) -
                 .ok_or(e)
         });
         let mut v = match parsed {
-            Ok((node, _)) => judge(answer, draws, &prep, part, &node, &defs),
+            Ok((node, _)) => judge(
+                answer,
+                draws,
+                &prep,
+                part,
+                &node,
+                &defs_for(&defs, b.offset),
+                question,
+            ),
             Err(e) => PartVerdict {
                 status: Status::NeedsReview,
                 score: 0.0,
@@ -852,8 +953,8 @@ fn wrt_spellings(answer: &GradientAnswer, part: &GradientPart) -> Vec<String> {
 }
 
 /// The verdict of a whole gradient answer: one part per derivative.
-pub fn check(answer: &GradientAnswer, draws: &GradientDraws, text: &str) -> Verdict {
-    let parts = match check_parts(answer, draws, text) {
+pub fn check(answer: &GradientAnswer, draws: &GradientDraws, question: &str, text: &str) -> Verdict {
+    let parts = match check_parts(answer, draws, question, text) {
         Ok(p) => p,
         Err(e) => {
             return Verdict {
@@ -957,7 +1058,8 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                 .map_err(|e| format!("part `{}`: mistake `{}` does not parse: {e}", part.wrt, m.id))?;
             let ev = evaluate_all(&node, &prep.scopes, &empty, &prep.default_arg, prep.samples, false, false)
                 .map_err(|e| format!("part `{}`: mistake `{}` cannot be evaluated: {e}", part.wrt, m.id))?;
-            for form in &part.accept {
+            // A form accepted only for some wordings may be a mistake for the others.
+            for form in part.accept.iter().filter(|f| f.unless_question_has.is_none()) {
                 let (same, _) = matches_all(&ev, part.transposed, prep.tol, |k| {
                     draws
                         .draws

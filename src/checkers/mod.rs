@@ -111,7 +111,18 @@ pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
         Answer::RunsClean {} => runs_clean::check(input.notebook, input.cells),
         Answer::Manual {} => manual::check(),
         Answer::Gradient(answer) => match key {
-            Key::Gradient { draws, .. } => gradient::check(answer, draws, input.text),
+            Key::Gradient { draws, .. } => {
+                // The question's own text only where it is this question's (answers grouped
+                // after a section come with the next question's text).
+                let squash = |s: &str| s.split_whitespace().collect::<String>();
+                let own = question
+                    .locate
+                    .start
+                    .as_deref()
+                    .is_some_and(|start| squash(input.question_text).contains(&squash(start)));
+                let question_text = if own { input.question_text } else { "" };
+                gradient::check(answer, draws, question_text, input.text)
+            }
             _ => manual::check(),
         },
     };

@@ -407,6 +407,11 @@ pub struct GradientForm {
     pub formula: String,
     #[serde(default)]
     pub convention: GradientConvention,
+    /// Accepted only where the question's own text (as it stands in the notebook) lacks this
+    /// snippet, compared without whitespace: a wording without sample indices (`^{(i)}`)
+    /// makes a batch form right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unless_question_has: Option<String>,
 }
 
 /// A known mistake: the formula a student with that mistake writes.
