@@ -48,11 +48,20 @@ fn table(rows: &[(&Row, String)], keep: impl Fn(&Row) -> bool) -> Table {
 }
 
 fn print_table(title: &str, t: &Table) {
-    println!("\n{title}\n{:<10}{}", "reviewer", STATUSES.map(|s| format!("{s:>14}")).join(""));
+    println!(
+        "\n{title}\n{:<10}{}",
+        "reviewer",
+        STATUSES.map(|s| format!("{s:>14}")).join("")
+    );
     for v in VERDICTS {
         let cells: String = STATUSES
             .iter()
-            .map(|s| format!("{:>14}", t.get(&(v.to_string(), s.to_string())).unwrap_or(&0)))
+            .map(|s| {
+                format!(
+                    "{:>14}",
+                    t.get(&(v.to_string(), s.to_string())).unwrap_or(&0)
+                )
+            })
             .collect();
         println!("{v:<10}{cells}");
     }
@@ -66,7 +75,11 @@ fn print_table(title: &str, t: &Table) {
         .sum();
     let labelled: usize = ["correct", "partial", "wrong"]
         .iter()
-        .flat_map(|v| STATUSES.iter().map(move |s| t.get(&(v.to_string(), s.to_string())).copied().unwrap_or(0)))
+        .flat_map(|v| {
+            STATUSES
+                .iter()
+                .map(move |s| t.get(&(v.to_string(), s.to_string())).copied().unwrap_or(0))
+        })
         .sum();
     let agree: usize = ["correct", "partial", "wrong"]
         .iter()
@@ -84,8 +97,12 @@ fn backprop_derivatives_agree_with_the_reviewers() {
         return;
     };
     let path = shared.join("corpus/GRADIENTS.tsv");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("../shared exists but {} cannot be read: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "../shared exists but {} cannot be read: {e}",
+            path.display()
+        )
+    });
     let variants: BTreeMap<String, String> = common::manifest(&shared)
         .into_iter()
         .map(|r| {
@@ -107,12 +124,18 @@ fn backprop_derivatives_agree_with_the_reviewers() {
             continue;
         }
         let col = |name: &str| {
-            let i = header.iter().position(|h| h == name).expect("GRADIENTS.tsv column");
+            let i = header
+                .iter()
+                .position(|h| h == name)
+                .expect("GRADIENTS.tsv column");
             f.get(i).cloned().unwrap_or_default()
         };
         let file = col("file");
         rows.push(Row {
-            variant: variants.get(&file).cloned().unwrap_or_else(|| "seed".into()),
+            variant: variants
+                .get(&file)
+                .cloned()
+                .unwrap_or_else(|| "seed".into()),
             file,
             wrt: col("wrt"),
             verdict: col("verdict"),
@@ -123,7 +146,11 @@ fn backprop_derivatives_agree_with_the_reviewers() {
     let rubrics = common::load_rubrics();
     let cache = Cache::in_memory();
     let mut statuses: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
-    for file in rows.iter().map(|r| r.file.clone()).collect::<std::collections::BTreeSet<_>>() {
+    for file in rows
+        .iter()
+        .map(|r| r.file.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let corpus = shared.join("corpus").join(&file);
         let p = if corpus.is_file() {
             corpus
@@ -138,7 +165,11 @@ fn backprop_derivatives_agree_with_the_reviewers() {
             .unwrap_or_else(|| panic!("{file}: no backprop question"));
         let mut per = BTreeMap::new();
         for part in &q.parts {
-            let diag = part.value.get("diagnosis").and_then(|d| d.as_str()).unwrap_or("");
+            let diag = part
+                .value
+                .get("diagnosis")
+                .and_then(|d| d.as_str())
+                .unwrap_or("");
             let why = part.feedback.first().cloned().unwrap_or_default();
             per.insert(
                 part.id.clone(),
@@ -192,7 +223,11 @@ fn backprop_derivatives_agree_with_the_reviewers() {
             ));
         }
     }
-    assert!(failures.is_empty(), "confident disagreements:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "confident disagreements:\n{}",
+        failures.join("\n")
+    );
     let labelled: Vec<_> = graded
         .iter()
         .filter(|(r, _)| matches!(r.verdict.as_str(), "correct" | "partial" | "wrong"))

@@ -128,7 +128,9 @@ impl GradientSpec {
             let shape = resolve_shape(&input.shape, &self.sizes)?;
             let n: usize = shape.iter().product();
             if n == 0 || n > MAX_ELEMENTS {
-                return Err(format!("input `{name}` has {n} elements (1 to {MAX_ELEMENTS})"));
+                return Err(format!(
+                    "input `{name}` has {n} elements (1 to {MAX_ELEMENTS})"
+                ));
             }
             let mut values = Vec::with_capacity(n);
             for _ in 0..n {
@@ -212,7 +214,11 @@ fn nested(t: &Tensor64) -> String {
     match t.shape.as_slice() {
         [_] => format!(
             "[{}]",
-            t.values.iter().map(|v| num(*v)).collect::<Vec<_>>().join(", ")
+            t.values
+                .iter()
+                .map(|v| num(*v))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         [r, c] => {
             let rows: Vec<String> = (0..*r)

@@ -219,7 +219,11 @@ struct Ctx<'s, 'a> {
 }
 
 /// Evaluates `node` (with transposes repaired when `repair`).
-pub fn evaluate(node: &Node, scope: &Scope<'_>, repair: bool) -> Result<(Outcome, Info), EvalError> {
+pub fn evaluate(
+    node: &Node,
+    scope: &Scope<'_>,
+    repair: bool,
+) -> Result<(Outcome, Info), EvalError> {
     let mut ctx = Ctx {
         scope,
         sample: None,
@@ -252,7 +256,9 @@ fn shape_err(op: &str, a: &Val, b: &Val) -> EvalError {
 
 fn check_size(m: &Mat) -> Result<(), EvalError> {
     if m.len() > MAX_ELEMENTS {
-        Err(EvalError::Unsupported("a value too large to evaluate".into()))
+        Err(EvalError::Unsupported(
+            "a value too large to evaluate".into(),
+        ))
     } else {
         Ok(())
     }
@@ -262,7 +268,9 @@ impl Ctx<'_, '_> {
     fn eval(&mut self, node: &Node) -> Result<Val, EvalError> {
         self.depth += 1;
         if self.depth > 4 * MAX_EXPANSION + 200 {
-            return Err(EvalError::Unsupported("the formula is nested too deeply".into()));
+            return Err(EvalError::Unsupported(
+                "the formula is nested too deeply".into(),
+            ));
         }
         let out = self.eval_inner(node).map(Val::norm);
         self.depth -= 1;
@@ -379,7 +387,11 @@ impl Ctx<'_, '_> {
                 None => Err(EvalError::FreeSample),
                 Some(i) if i < m.c => {
                     let col = m.column(i);
-                    Ok(Some(if col.r == 1 { Val::S(col.v[0]) } else { Val::M(col) }))
+                    Ok(Some(if col.r == 1 {
+                        Val::S(col.v[0])
+                    } else {
+                        Val::M(col)
+                    }))
                 }
                 Some(_) => Err(EvalError::Unsupported("sample index out of range".into())),
             },
@@ -463,10 +475,8 @@ impl Ctx<'_, '_> {
             }
             (Val::D(p), Val::M(m)) if m.r == p.len() => {
                 let mut out = m.clone();
-                for i in 0..m.r {
-                    for j in 0..m.c {
-                        out.v[i * m.c + j] *= p[i];
-                    }
+                for (row, k) in out.v.chunks_mut(m.c.max(1)).zip(p) {
+                    row.iter_mut().for_each(|x| *x *= k);
                 }
                 return Ok(Val::M(out));
             }
@@ -613,11 +623,23 @@ mod tests {
 
     fn scope_parts() -> (HashMap<String, Binding>, Node) {
         let mut r = HashMap::new();
-        r.insert("W".into(), Binding::Tensor(Mat::new(2, 3, vec![1., 2., 3., 4., 5., 6.])));
-        r.insert("X".into(), Binding::Tensor(Mat::new(3, 2, vec![1., 0., 0., 1., 1., 1.])));
-        r.insert("x".into(), Binding::Column(Mat::new(3, 2, vec![1., 0., 0., 1., 1., 1.])));
+        r.insert(
+            "W".into(),
+            Binding::Tensor(Mat::new(2, 3, vec![1., 2., 3., 4., 5., 6.])),
+        );
+        r.insert(
+            "X".into(),
+            Binding::Tensor(Mat::new(3, 2, vec![1., 0., 0., 1., 1., 1.])),
+        );
+        r.insert(
+            "x".into(),
+            Binding::Column(Mat::new(3, 2, vec![1., 0., 0., 1., 1., 1.])),
+        );
         r.insert("N".into(), Binding::Scalar(2.0));
-        r.insert("V".into(), Binding::Tensor(Mat::new(2, 2, vec![1., 2., 3., 4.])));
+        r.insert(
+            "V".into(),
+            Binding::Tensor(Mat::new(2, 2, vec![1., 2., 3., 4.])),
+        );
         r.insert("z".into(), Binding::Define(parse("W x").unwrap()));
         (r, parse("z").unwrap())
     }
@@ -653,7 +675,10 @@ mod tests {
         assert_eq!(m.v, vec![0.5, 0.5, 1.0]);
         assert!(matches!(eval("x^{(i)}", false), Ok(Outcome::PerSample(v)) if v.len() == 2));
         // A bare derivative of the activation is at the default argument.
-        assert!(matches!(eval(r"\varphi' W", false), Ok(Outcome::PerSample(_))));
+        assert!(matches!(
+            eval(r"\varphi' W", false),
+            Ok(Outcome::PerSample(_))
+        ));
         assert!(matches!(eval("q", false), Err(EvalError::Unbound(_))));
     }
 }

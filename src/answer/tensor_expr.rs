@@ -95,9 +95,15 @@ pub enum Node {
         arg: Option<Box<Node>>,
     },
     /// `\frac{\partial of}{\partial wrt}` and its spellings.
-    Deriv { of: Box<Node>, wrt: Box<Node> },
+    Deriv {
+        of: Box<Node>,
+        wrt: Box<Node>,
+    },
     /// `\nabla_{wrt} {body}`: the derivative of the activation inside `body`.
-    Grad { wrt: Box<Node>, body: Box<Node> },
+    Grad {
+        wrt: Box<Node>,
+        body: Box<Node>,
+    },
     /// `\sum` over the samples.
     Sum(Box<Node>),
     /// `\|arg\|` (Frobenius).
@@ -334,7 +340,9 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                     out.push(Tok::Norm);
                     i += 2;
                 } else {
-                    return Err(ParseError("a single `|` (absolute value) is not read".into()));
+                    return Err(ParseError(
+                        "a single `|` (absolute value) is not read".into(),
+                    ));
                 }
             }
             '‖' => {
@@ -515,6 +523,13 @@ fn skip_group(chars: &[char], mut i: usize) -> usize {
 /// Parses one side of an equation (`\frac{1}{N}\sum_i \delta^{(i)} h^{(i)\top} + \lambda W_2`).
 pub fn parse(src: &str) -> Result<Node, ParseError> {
     let src = src.replace("y_hat", "yhat").replace("y_{hat}", "yhat");
+    // `\mat{W}2`, `\vec{b}1`: a subscript written without `_` after a decorated name.
+    static DECORATED_DIGIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = DECORATED_DIGIT.get_or_init(|| {
+        regex::Regex::new(r"\\(mat|vec|mathbf|bm|boldsymbol)\s*\{\s*([A-Za-z])\s*\}([0-9])")
+            .expect("valid")
+    });
+    let src = re.replace_all(&src, "${2}_${3}");
     let toks = lex(&src)?;
     let mut p = Parser {
         toks: &toks,
@@ -1045,9 +1060,7 @@ impl Parser<'_> {
                     self.postfix()?
                 };
                 match body {
-                    Node::Call {
-                        func, arg, ..
-                    } if func.is_activation() => Node::Call {
+                    Node::Call { func, arg, .. } if func.is_activation() => Node::Call {
                         func,
                         derivative: true,
                         arg,
@@ -1251,10 +1264,9 @@ fn subscripted(node: Node, sub: &[Tok]) -> Result<Node, ParseError> {
         .collect();
     let sample_letter = |s: &str| matches!(s, "i" | "n" | "j" | "k");
     match (node, text) {
-        (Node::Sym { name, sample }, Some(t)) if sample_letter(&t) => Ok(Node::Sym {
-            name,
-            sample: sample || true,
-        }),
+        (Node::Sym { name, .. }, Some(t)) if sample_letter(&t) => {
+            Ok(Node::Sym { name, sample: true })
+        }
         (Node::Sym { name, sample }, Some(t)) => Ok(Node::Sym {
             name: format!("{name}{t}"),
             sample,
@@ -1264,7 +1276,14 @@ fn subscripted(node: Node, sub: &[Tok]) -> Result<Node, ParseError> {
             &[Tok::Ident(t)],
         )?))),
         (other, Some(t)) if sample_letter(&t) => Ok(mark_sample(other)),
-        (Node::Call { func, derivative, arg }, Some(_)) => {
+        (
+            Node::Call {
+                func,
+                derivative,
+                arg,
+            },
+            Some(_),
+        ) => {
             // \varphi_1(z): layer-numbered activation, the same function.
             Ok(Node::Call {
                 func,
@@ -1300,7 +1319,9 @@ pub fn key(node: &Node) -> String {
             "{}{}{}",
             func.name(),
             if *derivative { "'" } else { "" },
-            arg.as_ref().map(|a| format!("({})", key(a))).unwrap_or_default()
+            arg.as_ref()
+                .map(|a| format!("({})", key(a)))
+                .unwrap_or_default()
         ),
         Node::Deriv { of, wrt } => format!("d{}/d{}", key(of), key(wrt)),
         Node::Grad { wrt, body } => format!("grad_{}({})", key(wrt), key(body)),
@@ -1359,9 +1380,13 @@ mod tests {
     #[test]
     fn reads_the_common_spellings() {
         assert_eq!(k(r"\mat{W}_2"), "W2");
+        assert_eq!(k(r"\mat{W}2"), "W2");
         assert_eq!(k("W2"), "W2");
         assert_eq!(k(r"\hat{y}^{(i)}"), "yhat");
-        assert_eq!(k(r"\frac{\partial L_{\mathcal{S}}}{\partial \mat{W}_1}"), "dLS/dW1");
+        assert_eq!(
+            k(r"\frac{\partial L_{\mathcal{S}}}{\partial \mat{W}_1}"),
+            "dLS/dW1"
+        );
         assert_eq!(k("dL/dW1"), "dL/dW1");
         assert_eq!(k(r"\frac{d\ell}{d\hat y}"), "dell/dyhat");
         assert_eq!(
@@ -1389,8 +1414,25 @@ mod tests {
     #[test]
     fn hostile_input_is_an_error_not_a_panic() {
         for s in [
-            "", "(((((", "\\frac", "^", "_", "\\sum", "‖", "a = = b", "\\hat", "\\hat{",
-            "x^{(i", "\\nabla_", "d/d", "∂", "{}", "\\frac{d}{d}", "φ'^'^", "1/", "--",
+            "",
+            "(((((",
+            "\\frac",
+            "^",
+            "_",
+            "\\sum",
+            "‖",
+            "a = = b",
+            "\\hat",
+            "\\hat{",
+            "x^{(i",
+            "\\nabla_",
+            "d/d",
+            "∂",
+            "{}",
+            "\\frac{d}{d}",
+            "φ'^'^",
+            "1/",
+            "--",
         ] {
             let _ = parse(s);
         }

@@ -85,13 +85,11 @@ fn statements(text: &str) -> Vec<Statement> {
         }
         // Prose naming a tensor right before a formula: "the gradient w.r.t. $W_2$ is $...$".
         if *math && !piece.contains('=') {
-            if let (Some((_, before, false)), Some((_, between, false)), Some((o2, next, true))) =
-                (
-                    k.checked_sub(1).and_then(|j| pieces.get(j)),
-                    pieces.get(k + 1),
-                    pieces.get(k + 2),
-                )
-            {
+            if let (Some((_, before, false)), Some((_, between, false)), Some((o2, next, true))) = (
+                k.checked_sub(1).and_then(|j| pieces.get(j)),
+                pieces.get(k + 1),
+                pieces.get(k + 2),
+            ) {
                 let b = before.to_lowercase();
                 let b = b.trim_end();
                 let between = between.trim().to_lowercase();
@@ -118,6 +116,8 @@ fn statements(text: &str) -> Vec<Statement> {
             piece.clone()
         };
         let normalized = piece
+            .replace("\\qquad", "\n")
+            .replace("\\quad", "\n")
             .replace("\\Longrightarrow", "\n")
             .replace("\\Rightarrow", "\n")
             .replace("\\implies", "\n")
@@ -214,9 +214,7 @@ enum Lhs {
 fn classify(lhs: &Node) -> Option<Lhs> {
     let strip = |n: &Node| -> String {
         match n {
-            Node::Mul(a, b, _) if matches!(b.as_ref(), Node::Tuple(_) | Node::Sym { .. }) => {
-                key(a)
-            }
+            Node::Mul(a, b, _) if matches!(b.as_ref(), Node::Tuple(_) | Node::Sym { .. }) => key(a),
             other => key(other),
         }
     };
@@ -306,7 +304,11 @@ fn bind(
             Lhs::Define(k) => {
                 if let Ok(n) = tensor_expr::parse(&last) {
                     defs.push((st.offset, k, n));
-                } else if let Some(n) = earlier.iter().rev().find_map(|s| tensor_expr::parse(s).ok()) {
+                } else if let Some(n) = earlier
+                    .iter()
+                    .rev()
+                    .find_map(|s| tensor_expr::parse(s).ok())
+                {
                     defs.push((st.offset, k, n));
                 }
             }
@@ -450,7 +452,12 @@ fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<Draw
 }
 
 /// Autograd's value for a part under a convention, as an outcome.
-fn expected(answer: &GradientAnswer, part: &GradientPart, draw: &Draw, conv: GradientConvention) -> Option<Outcome> {
+fn expected(
+    answer: &GradientAnswer,
+    part: &GradientPart,
+    draw: &Draw,
+    conv: GradientConvention,
+) -> Option<Outcome> {
     let g = mat_of(draw.grads.get(&part.tensor)?);
     let n = *answer.sizes.get(&answer.samples)? as f64;
     let scale = |m: &Mat, k: f64| Mat::new(m.r, m.c, m.v.iter().map(|x| x * k).collect());
@@ -588,6 +595,54 @@ fn matches_all(
     (!ev.outcomes.is_empty(), None)
 }
 
+/// Whether the student's formula (with the definitions it uses) writes `\sigma` and
+/// `\varphi`.
+fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool) {
+    fn walk(n: &Node, defs: &HashMap<String, Node>, depth: usize, out: &mut (bool, bool)) {
+        if depth > tensor_eval::MAX_EXPANSION {
+            return;
+        }
+        if let Node::Call { func, .. } = n {
+            match func {
+                tensor_expr::Func::Sigma => out.0 = true,
+                tensor_expr::Func::Phi => out.1 = true,
+                _ => {}
+            }
+        }
+        let mut go = |m: &Node| walk(m, defs, depth + 1, out);
+        match n {
+            Node::Call { arg, .. } => {
+                if let Some(a) = arg {
+                    go(a);
+                }
+            }
+            Node::Sym { .. } | Node::Deriv { .. } => {
+                if let Some(d) = defs.get(&key(n)) {
+                    go(d);
+                }
+                if let Node::Deriv { of, .. } = n {
+                    go(of);
+                }
+            }
+            Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => go(a),
+            Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Mul(a, b, _)
+            | Node::Div(a, b)
+            | Node::Pow(a, b) => {
+                go(a);
+                go(b);
+            }
+            Node::Grad { body, .. } => go(body),
+            Node::Tuple(items) => items.iter().for_each(go),
+            Node::Num(_) => {}
+        }
+    }
+    let mut out = (false, false);
+    walk(node, defs, 0, &mut out);
+    out
+}
+
 /// The judgement of one part.
 #[derive(Debug, Clone)]
 pub struct PartVerdict {
@@ -677,13 +732,16 @@ fn judge(
             }
         },
         Err(e) => {
-            v.feedback
-                .push(format!("needs review: your {name} could not be evaluated: {e}"));
+            v.feedback.push(format!(
+                "needs review: your {name} could not be evaluated: {e}"
+            ));
             return v;
         }
     };
-    // A formula written with \sigma commits to the sigmoid: checked at the sigmoid draws.
-    if ev.info.sigma && !ev.info.phi {
+    // A formula written with \sigma (and not \varphi) commits to the sigmoid: checked at
+    // the sigmoid draws. What the student wrote counts, not the rubric's definitions.
+    let (sigma, phi) = written_activations(node, defs);
+    if sigma && !phi {
         let repair = ev.info.repairs > 0;
         match eval(repair, true) {
             Ok(e) if !e.outcomes.is_empty() => {
@@ -704,7 +762,9 @@ fn judge(
     }
     let finite = |o: &Outcome| match o {
         Outcome::Batch(x) => x.to_mat().v.iter().all(|v| v.is_finite()),
-        Outcome::PerSample(xs) => xs.iter().all(|x| x.to_mat().v.iter().all(|v| v.is_finite())),
+        Outcome::PerSample(xs) => xs
+            .iter()
+            .all(|x| x.to_mat().v.iter().all(|v| v.is_finite())),
     };
     if let Some((k, _)) = ev.outcomes.iter().find(|(_, o)| !finite(o)) {
         v.feedback.push(format!(
@@ -731,7 +791,9 @@ fn judge(
         Some(snippet) => !question.is_empty() && !question.contains(&squash(snippet)),
     };
     for form in part.accept.iter().filter(applies) {
-        let (ok, miss) = matches_all(&ev, part.transposed, prep.tol, |k| per_scope(k, form.convention));
+        let (ok, miss) = matches_all(&ev, part.transposed, prep.tol, |k| {
+            per_scope(k, form.convention)
+        });
         if ok {
             if repaired {
                 v.status = Status::Partial;
@@ -774,19 +836,26 @@ fn judge(
                         samples: prep.samples,
                         default_arg: &prep.default_arg,
                     };
-                    tensor_eval::evaluate(&mnode, &scope, false).ok().map(|(o, _)| o)
+                    tensor_eval::evaluate(&mnode, &scope, false)
+                        .ok()
+                        .map(|(o, _)| o)
                 })
                 .clone()
         });
         if ok {
             let wrong = m.status == "wrong";
-            v.status = if wrong { Status::Wrong } else { Status::Partial };
+            v.status = if wrong {
+                Status::Wrong
+            } else {
+                Status::Partial
+            };
             v.score = if wrong { 0.0 } else { m.score };
             v.diagnosis = Some(m.id.clone());
             v.feedback.push(m.message.clone());
             if repaired {
-                v.feedback
-                    .push("also, some transposes are missing: as written the products do not fit".into());
+                v.feedback.push(
+                    "also, some transposes are missing: as written the products do not fit".into(),
+                );
             }
             return v;
         }
@@ -894,13 +963,15 @@ pub fn check_parts(
             });
             continue;
         };
-        let parsed = tensor_expr::parse(&b.written).map(|n| (n, b.written.clone())).or_else(|e| {
-            b.earlier
-                .iter()
-                .rev()
-                .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
-                .ok_or(e)
-        });
+        let parsed = tensor_expr::parse(&b.written)
+            .map(|n| (n, b.written.clone()))
+            .or_else(|e| {
+                b.earlier
+                    .iter()
+                    .rev()
+                    .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
+                    .ok_or(e)
+            });
         let mut v = match parsed {
             Ok((node, _)) => judge(
                 answer,
@@ -953,20 +1024,32 @@ fn wrt_spellings(answer: &GradientAnswer, part: &GradientPart) -> Vec<String> {
 }
 
 /// The verdict of a whole gradient answer: one part per derivative.
-pub fn check(answer: &GradientAnswer, draws: &GradientDraws, question: &str, text: &str) -> Verdict {
+pub fn check(
+    answer: &GradientAnswer,
+    draws: &GradientDraws,
+    question: &str,
+    text: &str,
+) -> Verdict {
     let parts = match check_parts(answer, draws, question, text) {
         Ok(p) => p,
         Err(e) => {
             return Verdict {
                 status: Status::NeedsReview,
                 score: 0.0,
-                feedback: vec![format!("needs review: the gradient key cannot be used: {e}")],
+                feedback: vec![format!(
+                    "needs review: the gradient key cannot be used: {e}"
+                )],
                 value: serde_json::Value::Null,
                 parts: Vec::new(),
             }
         }
     };
-    let total_weight: f64 = answer.parts.iter().map(|p| p.weight.max(0.0)).sum::<f64>().max(1e-12);
+    let total_weight: f64 = answer
+        .parts
+        .iter()
+        .map(|p| p.weight.max(0.0))
+        .sum::<f64>()
+        .max(1e-12);
     let mut score = 0.0;
     let mut feedback = Vec::new();
     let mut out_parts = Vec::new();
@@ -979,7 +1062,6 @@ pub fn check(answer: &GradientAnswer, draws: &GradientDraws, question: &str, tex
         }
         let value = json!({
             "wrt": p.wrt,
-            "status": v.status.as_str(),
             "formula": v.written,
             "read": v.read,
             "diagnosis": v.diagnosis,
@@ -1027,10 +1109,27 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
             return Err(format!("part `{}` accepts no formula", part.wrt));
         }
         for form in &part.accept {
-            let node = tensor_expr::parse(&form.formula)
-                .map_err(|e| format!("part `{}`: `{}` does not parse: {e}", part.wrt, form.formula))?;
-            let ev = evaluate_all(&node, &prep.scopes, &empty, &prep.default_arg, prep.samples, false, false)
-                .map_err(|e| format!("part `{}`: `{}` cannot be evaluated: {e}", part.wrt, form.formula))?;
+            let node = tensor_expr::parse(&form.formula).map_err(|e| {
+                format!(
+                    "part `{}`: `{}` does not parse: {e}",
+                    part.wrt, form.formula
+                )
+            })?;
+            let ev = evaluate_all(
+                &node,
+                &prep.scopes,
+                &empty,
+                &prep.default_arg,
+                prep.samples,
+                false,
+                false,
+            )
+            .map_err(|e| {
+                format!(
+                    "part `{}`: `{}` cannot be evaluated: {e}",
+                    part.wrt, form.formula
+                )
+            })?;
             let (ok, miss) = matches_all(&ev, false, prep.tol, |k| {
                 draws
                     .draws
@@ -1054,12 +1153,33 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, m.id, m.status
                 ));
             }
-            let node = tensor_expr::parse(&m.formula)
-                .map_err(|e| format!("part `{}`: mistake `{}` does not parse: {e}", part.wrt, m.id))?;
-            let ev = evaluate_all(&node, &prep.scopes, &empty, &prep.default_arg, prep.samples, false, false)
-                .map_err(|e| format!("part `{}`: mistake `{}` cannot be evaluated: {e}", part.wrt, m.id))?;
+            let node = tensor_expr::parse(&m.formula).map_err(|e| {
+                format!(
+                    "part `{}`: mistake `{}` does not parse: {e}",
+                    part.wrt, m.id
+                )
+            })?;
+            let ev = evaluate_all(
+                &node,
+                &prep.scopes,
+                &empty,
+                &prep.default_arg,
+                prep.samples,
+                false,
+                false,
+            )
+            .map_err(|e| {
+                format!(
+                    "part `{}`: mistake `{}` cannot be evaluated: {e}",
+                    part.wrt, m.id
+                )
+            })?;
             // A form accepted only for some wordings may be a mistake for the others.
-            for form in part.accept.iter().filter(|f| f.unless_question_has.is_none()) {
+            for form in part
+                .accept
+                .iter()
+                .filter(|f| f.unless_question_has.is_none())
+            {
                 let (same, _) = matches_all(&ev, part.transposed, prep.tol, |k| {
                     draws
                         .draws
@@ -1079,10 +1199,7 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
 }
 
 /// The spec autograd is asked for, from the rubric's answer and the code it names.
-pub fn spec(
-    answer: &GradientAnswer,
-    code: &str,
-) -> crate::answer::gradient_key::GradientSpec {
+pub fn spec(answer: &GradientAnswer, code: &str) -> crate::answer::gradient_key::GradientSpec {
     let mut wrt: Vec<String> = answer.parts.iter().map(|p| p.tensor.clone()).collect();
     wrt.dedup();
     crate::answer::gradient_key::GradientSpec {
@@ -1095,5 +1212,73 @@ pub fn spec(
         activations: answer.activations.clone(),
         draws: answer.draws,
         seed: answer.seed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Forms written for these tests (none copied from a student), each in a class of writing
+    //! the module doc names, with the verdict it must get.
+
+    use std::sync::OnceLock;
+
+    use super::*;
+    use crate::rubric::keys::Key;
+    use crate::rubric::{Answer, Rubric};
+
+    fn fixture() -> &'static (Rubric, Key) {
+        static F: OnceLock<(Rubric, Key)> = OnceLock::new();
+        F.get_or_init(|| {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics");
+            let rubric = crate::rubric::load_file(&dir.join("cs236781-hw4-summary-v2.yaml"))
+                .expect("the shipped rubric loads");
+            let cache = crate::reference::cache::Cache::in_memory();
+            let keys = crate::rubric::keys::resolve(&rubric, &cache).expect("keys resolve");
+            let key = keys["backprop"].clone();
+            (rubric, key)
+        })
+    }
+
+    /// (wrt, status, diagnosis) per part of `text`, with the indexed question wording.
+    fn grade(text: &str) -> Vec<(String, &'static str, String)> {
+        let (rubric, key) = fixture();
+        let q = rubric
+            .questions
+            .iter()
+            .find(|q| q.id == "backprop")
+            .unwrap();
+        let (Answer::Gradient(a), Key::Gradient { draws, .. }) = (&q.answer, key) else {
+            panic!("backprop is a gradient question")
+        };
+        let parts = check_parts(a, draws, "y^{(i)} = W_2 x^{(i)}", text).unwrap();
+        a.parts
+            .iter()
+            .zip(parts)
+            .map(|(p, v)| {
+                (
+                    p.wrt.clone(),
+                    v.status.as_str(),
+                    v.diagnosis.unwrap_or_default() + &v.feedback.join(" / "),
+                )
+            })
+            .collect()
+    }
+
+    fn status_of(text: &str, wrt: &str) -> (&'static str, String) {
+        grade(text)
+            .into_iter()
+            .find(|(w, _, _)| w == wrt)
+            .map(|(_, s, d)| (s, d))
+            .unwrap()
+    }
+
+    #[test]
+    fn sigmoid_output_shortcut_is_named() {
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial \vec{b}_1} = \frac{1}{m} \sum_{i=1}^m (\hat{y}^{(i)} - y^{(i)}) \cdot W_2^\top \cdot \sigma'(\vec{z}_1^{(i)})$",
+            "b1",
+        );
+        assert_eq!(s, "wrong", "{d}");
+        assert!(d.starts_with("output-sigmoid"), "{d}");
     }
 }

@@ -23,7 +23,11 @@ pub fn compute(spec: &GradientSpec) -> Result<GradientDraws, String> {
         };
         for index in 0..spec.draws {
             let inputs = spec.inputs(index)?;
-            let source = format!("{}{}", prelude(spec, &inputs), spec.code.replace("phi(", call));
+            let source = format!(
+                "{}{}",
+                prelude(spec, &inputs),
+                spec.code.replace("phi(", call)
+            );
             let code = Code::new(&source).map_err(|e| format!("the computation: {e}"))?;
             let g = super::gradient::gradient(&code, Some(&spec.of), &spec.wrt)
                 .map_err(|e| format!("autograd at draw {index} ({activation}): {e}"))?;

@@ -214,7 +214,8 @@ fn gradient_reference(
     let spec = crate::checkers::gradient::spec(answer, source);
     let (draws, _) = cache
         .get_or_compute("gradient-draws", &spec, || {
-            crate::reference::gradient_draws::compute(&spec).map_err(crate::reference::Error::Invalid)
+            crate::reference::gradient_draws::compute(&spec)
+                .map_err(crate::reference::Error::Invalid)
         })
         .map_err(|e| format!("code `{}`: {e}", answer.code))?;
     crate::checkers::gradient::verify(answer, &draws)?;

@@ -505,7 +505,10 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
                     return Err(here("a gradient answer needs at least one part".into()));
                 }
                 if !g.sizes.contains_key(&g.samples) {
-                    return Err(here(format!("`samples: {}` is not one of the sizes", g.samples)));
+                    return Err(here(format!(
+                        "`samples: {}` is not one of the sizes",
+                        g.samples
+                    )));
                 }
                 for p in &g.parts {
                     if !g.inputs.contains_key(&p.tensor) {
