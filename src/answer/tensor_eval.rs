@@ -429,6 +429,14 @@ impl Ctx<'_, '_> {
             Some(a) => self.eval(a)?,
             None => self.eval(scope.default_arg)?,
         };
+        if func == Func::Diag {
+            return match arg {
+                Val::M(m) if m.is_vector() => Ok(Val::D(m.v)),
+                Val::D(d) => Ok(Val::D(d)),
+                Val::S(x) => Ok(Val::S(x)),
+                Val::M(_) => Err(EvalError::Unsupported("diag of a matrix".into())),
+            };
+        }
         let act = match func {
             Func::Phi => {
                 self.info.phi = true;

@@ -44,6 +44,8 @@ pub enum Func {
     Log,
     Exp,
     Tanh,
+    /// `\operatorname{diag}(v)`: the diagonal matrix of a vector.
+    Diag,
 }
 
 impl Func {
@@ -54,6 +56,7 @@ impl Func {
             Func::Log => "log",
             Func::Exp => "exp",
             Func::Tanh => "tanh",
+            Func::Diag => "diag",
         }
     }
     /// Whether a bare use (no argument) means "at the layer's pre-activation".
@@ -148,6 +151,8 @@ enum Tok {
     Norm,
     NormCmd,
     Top,
+    /// `|`: only as `|S|`, the size of a set.
+    Bar,
 }
 
 /// LaTeX commands that only decorate their argument.
@@ -261,6 +266,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                     "prime" => out.push(Tok::Prime),
                     "norm" => out.push(Tok::NormCmd),
                     "Vert" | "lVert" | "rVert" | "Arrowvert" => out.push(Tok::Norm),
+                    "vert" | "lvert" | "rvert" | "mid" => out.push(Tok::Bar),
                     "log" | "ln" => out.push(Tok::Func(Func::Log)),
                     "exp" => out.push(Tok::Func(Func::Exp)),
                     "tanh" => out.push(Tok::Func(Func::Tanh)),
@@ -335,14 +341,13 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                 i += 1;
             }
             '|' => {
-                // `||W||` is a norm; a single bar is not read.
+                // `||W||` is a norm; a single bar is `|S|`.
                 if chars.get(i + 1) == Some(&'|') {
                     out.push(Tok::Norm);
                     i += 2;
                 } else {
-                    return Err(ParseError(
-                        "a single `|` (absolute value) is not read".into(),
-                    ));
+                    out.push(Tok::Bar);
+                    i += 1;
                 }
             }
             '‖' => {
@@ -394,6 +399,28 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                 out.push(Tok::Ident("yhat".into()));
                 i += 1;
             }
+            // Unicode sample indices: `xᵢ`, `x⁽ⁱ⁾`.
+            'ᵢ' => {
+                out.push(Tok::Under);
+                out.push(Tok::Ident("i".into()));
+                i += 1;
+            }
+            '⁽' => {
+                let mut k = i + 1;
+                while k < chars.len() && k < i + 4 && chars[k] != '⁾' {
+                    k += 1;
+                }
+                out.extend([
+                    Tok::Caret,
+                    Tok::LBrace,
+                    Tok::LParen,
+                    Tok::Ident("i".into()),
+                    Tok::RParen,
+                    Tok::RBrace,
+                ]);
+                i = (k + 1).min(chars.len());
+            }
+            'ⁱ' | '⁾' => i += 1,
             '₁' | '₂' => {
                 out.push(Tok::Under);
                 out.push(Tok::Num(if c == '₁' { 1.0 } else { 2.0 }));
@@ -422,7 +449,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
 /// is `d L`).
 fn words(run: &str, out: &mut Vec<Tok>) {
     let run = run.trim_end_matches('\u{302}');
-    let known: [(&str, Tok); 12] = [
+    let known: [(&str, Tok); 13] = [
         ("lambda", Tok::Ident("lambda".into())),
         ("lam", Tok::Ident("lambda".into())),
         ("delta", Tok::Ident("delta".into())),
@@ -435,6 +462,7 @@ fn words(run: &str, out: &mut Vec<Tok>) {
         ("exp", Tok::Func(Func::Exp)),
         ("tanh", Tok::Func(Func::Tanh)),
         ("yhat", Tok::Ident("yhat".into())),
+        ("diag", Tok::Func(Func::Diag)),
     ];
     for (w, t) in &known {
         if run.eq_ignore_ascii_case(w) {
@@ -530,6 +558,13 @@ pub fn parse(src: &str) -> Result<Node, ParseError> {
             .expect("valid")
     });
     let src = re.replace_all(&src, "${2}_${3}");
+    // `\operatorname{diag}`, `\mathrm{d}`: a word in a font command is the word.
+    static FONT_WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let font = FONT_WORD.get_or_init(|| {
+        regex::Regex::new(r"\\(operatorname|mathrm|text|textrm|mathit)\s*\{\s*([A-Za-z]+)\s*\}")
+            .expect("valid")
+    });
+    let src = font.replace_all(&src, " ${2} ");
     let toks = lex(&src)?;
     let mut p = Parser {
         toks: &toks,
@@ -1094,6 +1129,20 @@ impl Parser<'_> {
                     return Err(ParseError("an unclosed norm".into()));
                 }
                 self.norm_suffix(inner)?
+            }
+            Tok::Bar => {
+                // |S|, |\mathcal{S}|: the size of the sample set, a name of its own.
+                let inner = self.expr()?;
+                if !self.eat(&Tok::Bar) {
+                    return Err(ParseError("an unclosed `|`".into()));
+                }
+                match inner {
+                    Node::Sym { name, .. } => Node::Sym {
+                        name: format!("|{name}|"),
+                        sample: false,
+                    },
+                    _ => return Err(ParseError("an absolute value is not read".into())),
+                }
             }
             Tok::NormCmd => {
                 let Some(inner) = self.argument()? else {

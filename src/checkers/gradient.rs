@@ -23,7 +23,7 @@
 //! `wrong` (evaluates, matches nothing, or a mistake of status wrong), `needs-review` (could
 //! not be read, a name is not bound, the shapes cannot be made to fit), `missing`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::json;
 
@@ -174,11 +174,41 @@ fn statements(text: &str) -> Vec<Statement> {
     out
 }
 
+/// One line's statements: split at `;`, and at top-level commas when what follows the comma
+/// is itself an equation (`z = W_1 x + b_1, \delta = ...`).
 fn split_semicolons(line: &str) -> Vec<String> {
-    line.split(" ; ")
-        .map(str::to_string)
-        .filter(|s| !s.trim().is_empty())
-        .collect()
+    let mut out = Vec::new();
+    for piece in line.split(';') {
+        let mut parts: Vec<String> = Vec::new();
+        let mut depth = 0i32;
+        let mut cur = String::new();
+        for c in piece.chars() {
+            match c {
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                _ => {}
+            }
+            if c == ',' && depth == 0 {
+                parts.push(std::mem::take(&mut cur));
+            } else {
+                cur.push(c);
+            }
+        }
+        parts.push(cur);
+        // Rejoin a comma that does not start an equation (`f(a, b)` outside brackets, lists).
+        let mut joined: Vec<String> = Vec::new();
+        for p in parts {
+            match joined.last_mut() {
+                Some(prev) if !p.contains('=') => {
+                    prev.push(',');
+                    prev.push_str(&p);
+                }
+                _ => joined.push(p),
+            }
+        }
+        out.extend(joined.into_iter().filter(|s| !s.trim().is_empty()));
+    }
+    out
 }
 
 /// The formula of a plain-text line: list markers and bold dropped, and prose before a `:`
@@ -257,6 +287,8 @@ struct Bound {
     /// Earlier sides of the chain (tried when the last cannot be read).
     earlier: Vec<String>,
     note: Option<String>,
+    /// Labelled with the per-sample loss (`∂ℓ/∂x`), not the loss `L`.
+    sample_loss: bool,
 }
 
 /// The statements of `text` bound to the parts (by wrt), and the student's definitions.
@@ -290,6 +322,7 @@ fn bind(
                     written: last.trim().to_string(),
                     earlier,
                     note: None,
+                    sample_loss: !is_target,
                 };
                 if is_target {
                     targets.push((p, bound));
@@ -301,7 +334,10 @@ fn bind(
                     sample_targets.push((p, bound));
                 }
             }
-            Lhs::Define(k) => {
+            // A derivative of the loss by something else (`\\frac{\\partial \\ell}{\\partial \\hat y}`)
+            // is a definition like any other.
+            Lhs::Define(_) | Lhs::Target(_) | Lhs::SampleTarget(_) => {
+                let k = key(&lhs);
                 if let Ok(n) = tensor_expr::parse(&last) {
                     defs.push((st.offset, k, n));
                 } else if let Some(n) = earlier
@@ -312,7 +348,6 @@ fn bind(
                     defs.push((st.offset, k, n));
                 }
             }
-            _ => {}
         }
     }
     let mut bound: Vec<Option<Bound>> = vec![None; parts.len()];
@@ -647,12 +682,24 @@ fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool
 #[derive(Debug, Clone)]
 pub struct PartVerdict {
     pub status: Status,
+    /// Sent to review because its value has another tensor's shape (a mislabelled line?).
+    pub suspect: bool,
     pub score: f64,
     pub diagnosis: Option<String>,
     pub feedback: Vec<String>,
     pub written: Option<String>,
     pub read: Option<String>,
     pub offset: Option<usize>,
+}
+
+/// What a part's judgement needs to know about where its formula stands.
+struct JudgeCtx<'a> {
+    /// The question's own text (empty when unknown).
+    question: &'a str,
+    /// The line is labelled with the per-sample loss ℓ.
+    sample_loss: bool,
+    /// The answer says it uses numerator layout.
+    numerator: bool,
 }
 
 /// Everything a part needs from the key, prepared once per answer.
@@ -696,10 +743,11 @@ fn judge(
     part: &GradientPart,
     node: &Node,
     defs: &HashMap<String, Node>,
-    question: &str,
+    ctx: &JudgeCtx<'_>,
 ) -> PartVerdict {
     let mut v = PartVerdict {
         status: Status::NeedsReview,
+        suspect: false,
         score: 0.0,
         diagnosis: None,
         feedback: Vec::new(),
@@ -775,143 +823,183 @@ fn judge(
         return v;
     }
     let repaired = ev.info.repairs > 0;
+    let transposed_ok = part.transposed || ctx.numerator;
     let per_scope = |k: usize, conv: GradientConvention| {
         draws
             .draws
             .get(prep.scopes[k].draw_index)
             .and_then(|d| expected(answer, part, d, conv))
     };
-    // 1. Accepted forms.
-    let mut first_miss: Option<(usize, f64)> = None;
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let question = squash(question);
-    // A form for some wordings only applies where the question's text is known.
-    let applies = |form: &&crate::rubric::GradientForm| match &form.unless_question_has {
-        None => true,
-        Some(snippet) => !question.is_empty() && !question.contains(&squash(snippet)),
-    };
-    for form in part.accept.iter().filter(applies) {
-        let (ok, miss) = matches_all(&ev, part.transposed, prep.tol, |k| {
-            per_scope(k, form.convention)
-        });
-        if ok {
-            if repaired {
-                v.status = Status::Partial;
-                v.score = 0.5;
-                v.diagnosis = Some("transposed".into());
-                v.feedback.push(format!(
-                    "your {name} matches autograd once the missing transposes are added (as \
-                     written, the products do not fit)"
-                ));
-            } else {
-                v.status = Status::Correct;
-                v.score = 1.0;
-                v.feedback.push(format!(
-                    "your {name} matches autograd at all {} draws",
-                    ev.outcomes.len()
-                ));
-            }
-            return v;
-        }
-        if first_miss.is_none() {
-            first_miss = miss;
-        }
-    }
-    // 2. Known mistakes: the rubric's formulas, evaluated the same way.
-    for m in &part.mistakes {
-        let Ok(mnode) = tensor_expr::parse(&m.formula) else {
-            continue;
+    let question = squash(ctx.question);
+    // A form for one wording applies only where the question's text is known to be it; the
+    // per-sample loss's gradient (`sum`) only on a line labelled with ℓ.
+    let applies = |form: &&crate::rubric::GradientForm| {
+        let wording = match &form.if_question_has {
+            None => true,
+            Some(snippet) => question.contains(&squash(snippet)),
         };
-        let mut cache: BTreeMap<usize, Option<Outcome>> = BTreeMap::new();
-        let (ok, _) = matches_all(&ev, part.transposed, prep.tol, |k| {
-            cache
-                .entry(k)
-                .or_insert_with(|| {
-                    let s = &prep.scopes[k];
-                    let empty = HashMap::new();
-                    let scope = Scope {
-                        rubric: &s.bindings,
-                        student: &empty,
-                        act: s.act,
-                        samples: prep.samples,
-                        default_arg: &prep.default_arg,
-                    };
-                    tensor_eval::evaluate(&mnode, &scope, false)
-                        .ok()
-                        .map(|(o, _)| o)
-                })
-                .clone()
-        });
-        if ok {
-            let wrong = m.status == "wrong";
-            v.status = if wrong {
-                Status::Wrong
-            } else {
-                Status::Partial
+        let label = form.convention != GradientConvention::Sum || ctx.sample_loss;
+        wording && label
+    };
+    // What the formula matches: an accepted form, else the first known mistake.
+    enum Found<'m> {
+        Accepted,
+        Mistake(&'m crate::rubric::GradientMistake),
+        Transposed,
+        Nothing(Option<(usize, f64)>),
+    }
+    let found = 'found: {
+        let mut first_miss: Option<(usize, f64)> = None;
+        for form in part.accept.iter().filter(applies) {
+            let (ok, miss) =
+                matches_all(&ev, transposed_ok, prep.tol, |k| per_scope(k, form.convention));
+            if ok {
+                break 'found Found::Accepted;
+            }
+            if first_miss.is_none() {
+                first_miss = miss;
+            }
+        }
+        for m in &part.mistakes {
+            let Ok(mnode) = tensor_expr::parse(&m.formula) else {
+                continue;
             };
+            let empty = HashMap::new();
+            let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
+                let s = &prep.scopes[k];
+                let scope = Scope {
+                    rubric: &s.bindings,
+                    student: &empty,
+                    act: s.act,
+                    samples: prep.samples,
+                    default_arg: &prep.default_arg,
+                };
+                tensor_eval::evaluate(&mnode, &scope, false)
+                    .ok()
+                    .map(|(o, _)| o)
+            });
+            if ok {
+                break 'found Found::Mistake(m);
+            }
+        }
+        if !transposed_ok {
+            for form in part.accept.iter().filter(applies) {
+                let (ok, _) = matches_all(&ev, true, prep.tol, |k| per_scope(k, form.convention));
+                if ok {
+                    break 'found Found::Transposed;
+                }
+            }
+        }
+        Found::Nothing(first_miss)
+    };
+    // A product that only fits with transposes the student did not write is for a person:
+    // the reader cannot tell a slip from a misreading. The feedback says what it found.
+    if repaired {
+        let hint = match &found {
+            Found::Accepted => "with the missing transposes added it matches autograd".to_string(),
+            Found::Mistake(m) => format!(
+                "with the missing transposes added it matches the known mistake `{}`",
+                m.id
+            ),
+            _ => "no placement of transposes makes it match".to_string(),
+        };
+        v.status = Status::NeedsReview;
+        v.feedback.push(format!(
+            "needs review: as written, the products in your {name} do not fit; {hint}"
+        ));
+        return v;
+    }
+    match found {
+        Found::Accepted => {
+            v.status = Status::Correct;
+            v.score = 1.0;
+            v.feedback.push(format!(
+                "your {name} matches autograd at all {} draws",
+                ev.outcomes.len()
+            ));
+        }
+        Found::Mistake(m) => {
+            let wrong = m.status == "wrong";
+            v.status = if wrong { Status::Wrong } else { Status::Partial };
             v.score = if wrong { 0.0 } else { m.score };
             v.diagnosis = Some(m.id.clone());
             v.feedback.push(m.message.clone());
-            if repaired {
-                v.feedback.push(
-                    "also, some transposes are missing: as written the products do not fit".into(),
-                );
-            }
-            return v;
         }
-    }
-    // 3. Layout not accepted: the transpose of the key.
-    if !part.transposed {
-        for form in part.accept.iter().filter(applies) {
-            let (ok, _) = matches_all(&ev, true, prep.tol, |k| per_scope(k, form.convention));
-            if ok {
-                v.status = Status::Partial;
-                v.score = 0.5;
-                v.diagnosis = Some("transposed".into());
+        Found::Transposed => {
+            v.status = Status::Partial;
+            v.score = 0.5;
+            v.diagnosis = Some("transposed".into());
+            v.feedback.push(format!(
+                "your {name} is the transpose of autograd's: the gradient has the shape of {} \
+                 (say so if you use numerator layout)",
+                part.wrt
+            ));
+        }
+        Found::Nothing(first_miss) => {
+            // A value whose shape no form of this gradient has is a label or a reading
+            // problem more likely than a wrong derivation.
+            let want = draws
+                .draws
+                .first()
+                .and_then(|d| expected(answer, part, d, GradientConvention::Mean));
+            let got = ev.outcomes.first().map(|(_, o)| o);
+            let fits = |a: &Val, b: &Val| distance(a, b, true).is_some();
+            let shape_ok = match (got, &want) {
+                (Some(Outcome::Batch(a)), Some(Outcome::Batch(b))) => fits(a, b),
+                (Some(Outcome::PerSample(xs)), Some(Outcome::PerSample(ys))) => {
+                    xs.first().zip(ys.first()).is_some_and(|(a, b)| fits(a, b))
+                }
+                (Some(Outcome::Batch(a)), Some(Outcome::PerSample(ys))) => {
+                    ys.first().is_some_and(|b| fits(a, b))
+                }
+                (Some(Outcome::PerSample(xs)), Some(Outcome::Batch(b))) => {
+                    xs.first().is_some_and(|a| fits(a, b))
+                }
+                _ => true,
+            };
+            if !shape_ok {
+                let shape = |o: Option<&Outcome>| match o {
+                    Some(Outcome::Batch(x)) => x.shape_text(),
+                    Some(Outcome::PerSample(xs)) => {
+                        xs.first().map(Val::shape_text).unwrap_or_default()
+                    }
+                    None => String::new(),
+                };
+                v.status = Status::NeedsReview;
+                v.suspect = true;
                 v.feedback.push(format!(
-                    "your {name} is the transpose of autograd's: the gradient has the shape of {}",
-                    part.wrt
+                    "needs review: your {name} evaluates to {}, but the gradient w.r.t. {} is \
+                     {}: a line labelled with another tensor?",
+                    shape(got),
+                    part.wrt,
+                    shape(want.as_ref())
                 ));
                 return v;
             }
+            v.status = Status::Wrong;
+            v.score = 0.0;
+            match first_miss {
+                Some((k, d)) => {
+                    let s = &prep.scopes[k];
+                    v.feedback.push(format!(
+                        "your {name} does not match autograd: at draw {} (φ = {}) it is off \
+                         by up to {:.3} (relative to 1 + |autograd|)",
+                        s.draw_index + 1,
+                        s.activation,
+                        d
+                    ));
+                }
+                None => v.feedback.push(format!(
+                    "your {name} does not match autograd (it is per sample where the \
+                     gradient is one value, or the other way round)"
+                )),
+            }
         }
-    }
-    // 4. Nothing matches.
-    v.status = Status::Wrong;
-    v.score = 0.0;
-    let shape = ev
-        .outcomes
-        .first()
-        .map(|(_, o)| match o {
-            Outcome::Batch(x) => x.shape_text(),
-            Outcome::PerSample(xs) => xs
-                .first()
-                .map(|x| format!("{} per sample", x.shape_text()))
-                .unwrap_or_default(),
-        })
-        .unwrap_or_default();
-    match first_miss {
-        Some((k, d)) => {
-            let s = &prep.scopes[k];
-            v.feedback.push(format!(
-                "your {name} does not match autograd: at draw {} (φ = {}) it is off by up to \
-                 {:.3} (relative)",
-                s.draw_index + 1,
-                s.activation,
-                d
-            ));
-        }
-        None => v.feedback.push(format!(
-            "your {name} does not match autograd (it evaluates to {shape}, which is not the \
-             form of the gradient)"
-        )),
-    }
-    if repaired {
-        v.feedback
-            .push("as written, its products do not fit; no placement of transposes matches".into());
     }
     v
 }
+
 
 /// Judges every part of a gradient answer.
 pub fn check_parts(
@@ -927,39 +1015,49 @@ pub fn check_parts(
         .map(|p| wrt_spellings(answer, p))
         .collect();
     let (bound, defs) = bind(text, &answer.parts, &wrt_keys);
-    let mut out = Vec::new();
+    let lower = text.to_lowercase();
+    let numerator = answer
+        .numerator_layout
+        .iter()
+        .any(|p| lower.contains(&p.to_lowercase()));
     // Derivations handed in as pictures (a class of answer): what is not in the text may be
     // in the image, so a tensor without a formula is for a person to read.
-    let lower = text.to_lowercase();
     let has_image = ["<img", "![", "attachment:", "[image"]
         .iter()
         .any(|m| lower.contains(m));
+    // An answer with words but no formula bound to any tensor (prose, code, a pointer to
+    // another answer) is for a person too.
+    let nothing_bound = bound.iter().all(Option::is_none) && !text.trim().is_empty();
+    let mut out: Vec<PartVerdict> = Vec::new();
+    let unread = |part: &GradientPart, status: Status, why: String| PartVerdict {
+        status,
+        suspect: false,
+        score: 0.0,
+        diagnosis: None,
+        feedback: vec![why.replace("{}", &dname(part))],
+        written: None,
+        read: None,
+        offset: None,
+    };
     for (part, b) in answer.parts.iter().zip(bound) {
         let Some(b) = b else {
-            if has_image {
-                out.push(PartVerdict {
-                    status: Status::NeedsReview,
-                    score: 0.0,
-                    diagnosis: None,
-                    feedback: vec![format!(
-                        "needs review: no formula for {} in the text, and the answer holds an \
-                         image",
-                        dname(part)
-                    )],
-                    written: None,
-                    read: None,
-                    offset: None,
-                });
-                continue;
-            }
-            out.push(PartVerdict {
-                status: Status::Missing,
-                score: 0.0,
-                diagnosis: None,
-                feedback: vec![format!("no formula for {} found", dname(part))],
-                written: None,
-                read: None,
-                offset: None,
+            out.push(if has_image {
+                unread(
+                    part,
+                    Status::NeedsReview,
+                    "needs review: no formula for {} in the text, and the answer holds an image"
+                        .into(),
+                )
+            } else if nothing_bound {
+                unread(
+                    part,
+                    Status::NeedsReview,
+                    "needs review: no line of the answer reads as a derivative of the loss \
+                     ({} included)"
+                        .into(),
+                )
+            } else {
+                unread(part, Status::Missing, "no formula for {} found".into())
             });
             continue;
         };
@@ -972,6 +1070,11 @@ pub fn check_parts(
                     .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
                     .ok_or(e)
             });
+        let ctx = JudgeCtx {
+            question,
+            sample_loss: b.sample_loss,
+            numerator,
+        };
         let mut v = match parsed {
             Ok((node, _)) => judge(
                 answer,
@@ -980,20 +1083,13 @@ pub fn check_parts(
                 part,
                 &node,
                 &defs_for(&defs, b.offset),
-                question,
+                &ctx,
             ),
-            Err(e) => PartVerdict {
-                status: Status::NeedsReview,
-                score: 0.0,
-                diagnosis: None,
-                feedback: vec![format!(
-                    "needs review: the formula for {} could not be read: {e}",
-                    dname(part)
-                )],
-                written: None,
-                read: None,
-                offset: None,
-            },
+            Err(e) => unread(
+                part,
+                Status::NeedsReview,
+                format!("needs review: the formula for {{}} could not be read: {e}"),
+            ),
         };
         if let Some(n) = b.note {
             v.feedback.push(n);
@@ -1001,6 +1097,19 @@ pub fn check_parts(
         v.written = Some(b.written);
         v.offset = Some(b.offset);
         out.push(v);
+    }
+    // A line that has another tensor's shape may be the missing one, mislabelled.
+    if out.iter().any(|v| v.suspect) {
+        for (part, v) in answer.parts.iter().zip(out.iter_mut()) {
+            if v.status == Status::Missing {
+                v.status = Status::NeedsReview;
+                v.feedback = vec![format!(
+                    "needs review: no line is labelled {}, and a line labelled with another \
+                     tensor has a shape that does not fit it",
+                    dname(part)
+                )];
+            }
+        }
     }
     Ok(out)
 }
@@ -1178,7 +1287,7 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
             for form in part
                 .accept
                 .iter()
-                .filter(|f| f.unless_question_has.is_none())
+                .filter(|f| f.if_question_has.is_none() && f.convention != GradientConvention::Sum)
             {
                 let (same, _) = matches_all(&ev, part.transposed, prep.tol, |k| {
                     draws
@@ -1280,5 +1389,16 @@ mod tests {
         );
         assert_eq!(s, "wrong", "{d}");
         assert!(d.starts_with("output-sigmoid"), "{d}");
+    }
+}
+#[cfg(test)]
+mod debug_tests {
+    #[test]
+    fn debug_entry() {
+        let Ok(text) = std::env::var("GRAD_DEBUG") else { return };
+        let st = super::statements(&text);
+        for s in &st {
+            eprintln!("STMT {:?}", s.sides);
+        }
     }
 }

@@ -333,6 +333,10 @@ pub struct GradientAnswer {
     /// Relative tolerance of the comparison [default: 1e-6].
     #[serde(default)]
     pub rel_tol: Option<f64>,
+    /// Phrases (matched case-insensitively) by which an answer says it uses numerator
+    /// layout: then a gradient shaped like its tensor's transpose is accepted for every part.
+    #[serde(default)]
+    pub numerator_layout: Vec<String>,
     /// What a bare `\varphi'` (no argument) is applied to, in the student notation
     /// [default: `z_1`].
     #[serde(default = "default_activation_argument")]
@@ -407,11 +411,11 @@ pub struct GradientForm {
     pub formula: String,
     #[serde(default)]
     pub convention: GradientConvention,
-    /// Accepted only where the question's own text (as it stands in the notebook) lacks this
-    /// snippet, compared without whitespace: a wording without sample indices (`^{(i)}`)
-    /// makes a batch form right.
+    /// Accepted only where the question's own text (as it stands in the notebook) holds this
+    /// snippet, compared without whitespace: a wording without sample indices makes a batch
+    /// form right.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unless_question_has: Option<String>,
+    pub if_question_has: Option<String>,
 }
 
 /// A known mistake: the formula a student with that mistake writes.
