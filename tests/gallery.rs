@@ -72,9 +72,9 @@ struct Entry {
     answer: Option<String>,
     #[serde(default)]
     cells: Option<Vec<String>>,
-    /// What `answer.value` must be (every class but `gradient`).
+    /// What `answer.value` must be (every class but `gradient`, which gives `parts`).
     #[serde(default)]
-    read: Option<Value>,
+    read: Value,
     /// Per part (a derivative's tensor): the status and diagnosis it must get.
     #[serde(default)]
     parts: Option<BTreeMap<String, PartWant>>,
@@ -271,10 +271,7 @@ fn forms() {
                 entry.class, entry.question, status, got
             )
             .unwrap();
-            let Some(read) = &entry.read else {
-                failures.push(format!("{at}: give `read` (or `parts` for a gradient)"));
-                continue;
-            };
+            let read = &entry.read;
             if !same(got, read) {
                 failures.push(format!(
                     "{at} [{}] {}: read {got}, want {read}\n    text: {:?}",

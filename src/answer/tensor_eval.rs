@@ -178,6 +178,8 @@ pub enum EvalError {
     FreeSample,
     Unbound(String),
     Shape(String),
+    /// Terms of a sum with shapes that cannot be added (no transpose is tried).
+    SumShape(String),
     Unsupported(String),
 }
 
@@ -186,7 +188,7 @@ impl std::fmt::Display for EvalError {
         match self {
             EvalError::FreeSample => f.write_str("a sample index is used outside a sum"),
             EvalError::Unbound(s) => write!(f, "`{s}` is not defined"),
-            EvalError::Shape(s) => write!(f, "{s}"),
+            EvalError::Shape(s) | EvalError::SumShape(s) => write!(f, "{s}"),
             EvalError::Unsupported(s) => write!(f, "{s}"),
         }
     }
@@ -289,6 +291,13 @@ impl Ctx<'_, '_> {
             Node::Sub(a, b) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
                 add(a, b, -1.0)
+            }
+            // `\ell'(\hat y)`, `m'(W_1)`: a function the student defined, applied.
+            Node::Mul(..) if self.scope.student.contains_key(&key(node)) => {
+                match self.defined(&key(node))? {
+                    Some(v) => Ok(v),
+                    None => Err(EvalError::Unbound(key(node))),
+                }
             }
             Node::Mul(a, b, kind) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
@@ -620,7 +629,11 @@ fn add(a: Val, b: Val, sign: f64) -> Result<Val, EvalError> {
                 x.v.iter().zip(&y.v).map(|(p, q)| p + sign * q).collect(),
             )))
         }
-        _ => Err(shape_err("the sum", &a, &b)),
+        _ => Err(EvalError::SumShape(format!(
+            "a sum of {} and {}",
+            a.shape_text(),
+            b.shape_text()
+        ))),
     }
 }
 

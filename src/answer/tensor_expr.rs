@@ -153,6 +153,8 @@ enum Tok {
     Top,
     /// `|`: only as `|S|`, the size of a set.
     Bar,
+    /// A word of prose: never read as a formula.
+    Word(String),
 }
 
 /// LaTeX commands that only decorate their argument.
@@ -211,6 +213,18 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
         let c = chars[i];
         match c {
             c if c.is_whitespace() || c == '~' || c == '&' || c == '$' => i += 1,
+            // numpy's and MATLAB's `.T` (transpose) and `.*` (elementwise product).
+            '.' if chars.get(i + 1) == Some(&'T')
+                && !chars.get(i + 2).is_some_and(|d| d.is_ascii_alphanumeric()) =>
+            {
+                out.push(Tok::Caret);
+                out.push(Tok::Top);
+                i += 2;
+            }
+            '.' if chars.get(i + 1) == Some(&'*') => {
+                out.push(Tok::Odot);
+                i += 2;
+            }
             '0'..='9' | '.' if c != '.' || chars.get(i + 1).is_some_and(|d| d.is_ascii_digit()) => {
                 let start = i;
                 while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
@@ -449,7 +463,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
 /// is `d L`).
 fn words(run: &str, out: &mut Vec<Tok>) {
     let run = run.trim_end_matches('\u{302}');
-    let known: [(&str, Tok); 13] = [
+    let known: [(&str, Tok); 14] = [
         ("lambda", Tok::Ident("lambda".into())),
         ("lam", Tok::Ident("lambda".into())),
         ("delta", Tok::Ident("delta".into())),
@@ -463,6 +477,7 @@ fn words(run: &str, out: &mut Vec<Tok>) {
         ("tanh", Tok::Func(Func::Tanh)),
         ("yhat", Tok::Ident("yhat".into())),
         ("diag", Tok::Func(Func::Diag)),
+        ("grad", Tok::Nabla),
     ];
     for (w, t) in &known {
         if run.eq_ignore_ascii_case(w) {
@@ -472,6 +487,11 @@ fn words(run: &str, out: &mut Vec<Tok>) {
     }
     if run == "sum" {
         out.push(Tok::Sum);
+        return;
+    }
+    // A plain word (`number`, `samples`): prose, never a product of one-letter names.
+    if run.len() >= 4 && run.chars().all(|c| c.is_ascii_alphabetic()) {
+        out.push(Tok::Word(run.to_string()));
         return;
     }
     let cs: Vec<char> = run.chars().collect();
@@ -635,6 +655,7 @@ fn describe(t: &Tok) -> String {
         Tok::Func(f) => format!("`{}`", f.name()),
         Tok::RParen | Tok::RBrace => "a closing bracket".into(),
         Tok::Eq => "`=`".into(),
+        Tok::Word(w) => format!("the word `{w}`"),
         Tok::Comma => "`,`".into(),
         other => format!("{other:?}").to_lowercase(),
     }
@@ -892,6 +913,15 @@ impl Parser<'_> {
                     self.pos += 1;
                     node = Node::Transpose(Box::new(node));
                 }
+                // `x(i)`: a sample index in brackets right after a name.
+                Some(Tok::LParen)
+                    if matches!(node, Node::Sym { .. })
+                        && matches!(self.peek_at(1), Some(Tok::Ident(s)) if matches!(s.as_str(), "i" | "n" | "j"))
+                        && self.peek_at(2) == Some(&Tok::RParen) =>
+                {
+                    self.pos += 3;
+                    node = mark_sample(node);
+                }
                 _ => break,
             }
         }
@@ -1067,7 +1097,14 @@ impl Parser<'_> {
             Tok::Sum => {
                 // Bounds: _{i=1}^{N}, _i, {i=1}^m (a typo for _{...}), ^N.
                 loop {
-                    if self.eat(&Tok::Under) || self.eat(&Tok::Caret) {
+                    if self.eat(&Tok::Caret) {
+                        let upper = self.subscript();
+                        if matches!(upper.as_slice(), [Tok::Num(_)]) {
+                            return Err(ParseError(
+                                "the sum runs to a number, not to the sample count".into(),
+                            ));
+                        }
+                    } else if self.eat(&Tok::Under) {
                         let _ = self.subscript();
                     } else if self.peek() == Some(&Tok::LBrace) && self.brace_has_eq() {
                         self.pos += 1;

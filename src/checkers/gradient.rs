@@ -91,14 +91,20 @@ fn statements(text: &str) -> Vec<Statement> {
                 pieces.get(k + 2),
             ) {
                 let b = before.to_lowercase();
-                let b = b.trim_end();
-                let between = between.trim().to_lowercase();
+                let b = b.trim_end().trim_end_matches(['*', '_']).trim_end();
+                let between = between
+                    .replace(['*', '_'], "")
+                    .trim()
+                    .to_lowercase();
                 let names_tensor = b.ends_with("w.r.t.")
                     || b.ends_with("w.r.t")
                     || b.ends_with("wrt")
                     || b.ends_with("with respect to")
                     || b.ends_with("by");
-                let is_word = matches!(between.as_str(), "is" | ":" | "is:" | "=" | "are");
+                let is_word = matches!(
+                    between.as_str(),
+                    "is" | ":" | "is:" | "=" | "are" | "" | "reads" | "equals"
+                );
                 if names_tensor && is_word && !next.contains('=') {
                     out.push(Statement {
                         offset: *o2,
@@ -107,6 +113,15 @@ fn statements(text: &str) -> Vec<Statement> {
                     continue;
                 }
             }
+        }
+        // A math piece without `=` may still name a derivative (`$\\frac{\\partial L}{\\partial
+        // W_1}$ = the same as above`): kept as a one-sided statement, a label.
+        if *math && !piece.contains('=') && piece.len() < 400 && out.len() < MAX_STATEMENTS {
+            out.push(Statement {
+                offset: *offset,
+                sides: vec![piece.clone()],
+            });
+            continue;
         }
         // Inside math a line break is only a space (markdown renders `$...$` and `$$...$$`
         // across lines as one formula); `\\`, environments and implication arrows separate.
@@ -147,7 +162,9 @@ fn statements(text: &str) -> Vec<Statement> {
                 continue;
             }
             let sides = tensor_expr::sides(&line);
-            let continues = sides.first().is_some_and(|s| s.trim().is_empty());
+            let continues = sides
+                .first()
+                .is_some_and(|s| s.trim().trim_matches('&').trim().is_empty());
             if continues {
                 if let Some(prev) = out.last_mut() {
                     if last_math_line_end.is_some() {
@@ -178,6 +195,16 @@ fn statements(text: &str) -> Vec<Statement> {
 /// is itself an equation (`z = W_1 x + b_1, \delta = ...`).
 fn split_semicolons(line: &str) -> Vec<String> {
     let mut out = Vec::new();
+    // `a = b with c = d`, `a = b where c = d`: two equations joined by a word.
+    let mut line = line.to_string();
+    for word in [" with ", " where ", " and ", " for "] {
+        if let Some(at) = line.find(word) {
+            let (head, tail) = line.split_at(at);
+            if head.contains('=') && tail.contains('=') {
+                line = format!("{head};{}", &tail[word.len()..]);
+            }
+        }
+    }
     for piece in line.split(';') {
         let mut parts: Vec<String> = Vec::new();
         let mut depth = 0i32;
@@ -225,6 +252,14 @@ fn prose_formula(line: &str) -> String {
     if let Some(eq) = s.find('=') {
         if let Some(colon) = s[..eq].rfind(':') {
             s = s[colon + 1..].to_string();
+        }
+    }
+    // `Let d_i = ...`, `where z = ...`: a lead word before a definition.
+    let lower = s.trim_start().to_lowercase();
+    for word in ["let ", "where ", "with ", "and ", "define ", "denote ", "so ", "then ", "thus "] {
+        if lower.starts_with(word) {
+            s = s.trim_start()[word.len()..].to_string();
+            break;
         }
     }
     s
@@ -289,6 +324,8 @@ struct Bound {
     note: Option<String>,
     /// Labelled with the per-sample loss (`∂ℓ/∂x`), not the loss `L`.
     sample_loss: bool,
+    /// Why this part goes to a person instead (a label used twice, a label without formula).
+    problem: Option<String>,
 }
 
 /// The statements of `text` bound to the parts (by wrt), and the student's definitions.
@@ -300,6 +337,7 @@ fn bind(
     let mut defs: Vec<Def> = Vec::new();
     let mut targets: Vec<(usize, Bound)> = Vec::new();
     let mut sample_targets: Vec<(usize, Bound)> = Vec::new();
+    let mut mentioned = vec![false; parts.len()];
     for st in statements(text) {
         let Some(lhs_text) = st.sides.first() else {
             continue;
@@ -310,6 +348,14 @@ fn bind(
         let Some(class) = classify(&lhs) else {
             continue;
         };
+        if st.sides.len() < 2 {
+            if let Lhs::Target(k) | Lhs::SampleTarget(k) = &class {
+                if let Some(p) = wrt_keys.iter().position(|keys| keys.iter().any(|w| w == k)) {
+                    mentioned[p] = true;
+                }
+            }
+            continue;
+        }
         let last = st.sides.last().cloned().unwrap_or_default();
         let earlier: Vec<String> = st.sides[1..st.sides.len() - 1].to_vec();
         let part_of = |k: &str| wrt_keys.iter().position(|keys| keys.iter().any(|w| w == k));
@@ -323,6 +369,7 @@ fn bind(
                     earlier,
                     note: None,
                     sample_loss: !is_target,
+                    problem: None,
                 };
                 if is_target {
                     targets.push((p, bound));
@@ -351,28 +398,33 @@ fn bind(
         }
     }
     let mut bound: Vec<Option<Bound>> = vec![None; parts.len()];
-    let mut extras: Vec<(usize, Bound)> = Vec::new();
+    // A tensor labelled twice: which line is its derivative, and whether the other is another
+    // tensor's with a copied label, is for a person to decide.
     for (p, b) in targets {
-        if bound[p].is_none() {
-            bound[p] = Some(b);
-        } else {
-            extras.push((p, b));
+        match &mut bound[p] {
+            None => bound[p] = Some(b),
+            Some(first) => {
+                first.problem = Some(format!(
+                    "two lines are labelled as the derivative w.r.t. {}: one of them may be \
+                     another tensor's",
+                    parts[p].wrt
+                ));
+            }
         }
     }
-    // Mislabelled lines: extra statements for a tensor go, in order, to the tensors after it
-    // that have none. Otherwise the later statement is the student's final word.
-    for (p, b) in extras {
-        if let Some(free) = (p + 1..parts.len()).find(|&q| bound[q].is_none()) {
-            bound[free] = Some(Bound {
-                note: Some(format!(
-                    "this line is labelled as the derivative w.r.t. {}, which is given above; \
-                     it is read as the one w.r.t. {}",
-                    parts[p].wrt, parts[free].wrt
+    for (p, m) in mentioned.iter().enumerate() {
+        if *m && bound[p].is_none() {
+            bound[p] = Some(Bound {
+                offset: 0,
+                written: String::new(),
+                earlier: Vec::new(),
+                note: None,
+                sample_loss: false,
+                problem: Some(format!(
+                    "the derivative w.r.t. {} is named, but no formula for it is read",
+                    parts[p].wrt
                 )),
-                ..b
             });
-        } else {
-            bound[p] = Some(b);
         }
     }
     for (p, b) in sample_targets {
@@ -779,6 +831,15 @@ fn judge(
                 return v;
             }
         },
+        // Terms of different shapes added: no gradient has that form, whatever the
+        // notation (a class: W1/W2 mixed up, a bias added to a weight).
+        Err(tensor_eval::EvalError::SumShape(s)) => {
+            v.status = Status::Wrong;
+            v.feedback.push(format!(
+                "your {name} adds terms of different shapes ({s}): it cannot be a gradient"
+            ));
+            return v;
+        }
         Err(e) => {
             v.feedback.push(format!(
                 "needs review: your {name} could not be evaluated: {e}"
@@ -1027,7 +1088,9 @@ pub fn check_parts(
         .any(|m| lower.contains(m));
     // An answer with words but no formula bound to any tensor (prose, code, a pointer to
     // another answer) is for a person too.
-    let nothing_bound = bound.iter().all(Option::is_none) && !text.trim().is_empty();
+    let nothing_bound = bound.iter().all(Option::is_none)
+        && !text.trim().is_empty()
+        && statements(text).iter().all(|s| s.sides.len() < 2);
     let mut out: Vec<PartVerdict> = Vec::new();
     let unread = |part: &GradientPart, status: Status, why: String| PartVerdict {
         status,
@@ -1061,6 +1124,14 @@ pub fn check_parts(
             });
             continue;
         };
+        if let Some(problem) = &b.problem {
+            let mut v = unread(part, Status::NeedsReview, format!("needs review: {problem}"));
+            v.suspect = true;
+            v.written = (!b.written.is_empty()).then(|| b.written.clone());
+            v.offset = (!b.written.is_empty()).then_some(b.offset);
+            out.push(v);
+            continue;
+        }
         let parsed = tensor_expr::parse(&b.written)
             .map(|n| (n, b.written.clone()))
             .or_else(|e| {
