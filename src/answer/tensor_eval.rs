@@ -3,7 +3,8 @@
 //!
 //! Values are scalars, matrices, or the diagonal Jacobian of an elementwise function
 //! (`\varphi'(z)` next to a matrix scales its rows or columns; next to a vector of its
-//! length it is elementwise, the way students write `W_2^\top\delta\,\varphi'(z)`).
+//! length, on either side and in either orientation, it is elementwise, the way students
+//! write `W_2^\top\delta\,\varphi'(z)` or `\varphi'\,W_2`).
 //! Juxtaposition and `\cdot` are a matrix product when the inner sizes agree, elementwise
 //! when the shapes are equal, and a shape error otherwise. A shape error can be *repaired*
 //! (on request) by transposing one or both factors of the product that failed: the count of
@@ -496,6 +497,15 @@ impl Ctx<'_, '_> {
                     row.iter_mut().for_each(|x| *x *= k);
                 }
                 return Ok(Val::M(out));
+            }
+            // A diagonal next to a vector of its length, either side, in either orientation:
+            // the elementwise product (`\varphi'(z)\,W_2` with W_2 a row).
+            (Val::D(p), Val::M(m)) if m.r == 1 && m.c == p.len() => {
+                return Ok(Val::M(Mat::new(
+                    1,
+                    m.c,
+                    m.v.iter().zip(p).map(|(x, y)| x * y).collect(),
+                )))
             }
             (Val::M(m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
                 let mut out = m.clone();

@@ -92,10 +92,7 @@ fn statements(text: &str) -> Vec<Statement> {
             ) {
                 let b = before.to_lowercase();
                 let b = b.trim_end().trim_end_matches(['*', '_']).trim_end();
-                let between = between
-                    .replace(['*', '_'], "")
-                    .trim()
-                    .to_lowercase();
+                let between = between.replace(['*', '_'], "").trim().to_lowercase();
                 let names_tensor = b.ends_with("w.r.t.")
                     || b.ends_with("w.r.t")
                     || b.ends_with("wrt")
@@ -256,7 +253,9 @@ fn prose_formula(line: &str) -> String {
     }
     // `Let d_i = ...`, `where z = ...`: a lead word before a definition.
     let lower = s.trim_start().to_lowercase();
-    for word in ["let ", "where ", "with ", "and ", "define ", "denote ", "so ", "then ", "thus "] {
+    for word in [
+        "let ", "where ", "with ", "and ", "define ", "denote ", "so ", "then ", "thus ",
+    ] {
         if lower.starts_with(word) {
             s = s.trim_start()[word.len()..].to_string();
             break;
@@ -913,8 +912,9 @@ fn judge(
     let found = 'found: {
         let mut first_miss: Option<(usize, f64)> = None;
         for form in part.accept.iter().filter(applies) {
-            let (ok, miss) =
-                matches_all(&ev, transposed_ok, prep.tol, |k| per_scope(k, form.convention));
+            let (ok, miss) = matches_all(&ev, transposed_ok, prep.tol, |k| {
+                per_scope(k, form.convention)
+            });
             if ok {
                 break 'found Found::Accepted;
             }
@@ -982,7 +982,11 @@ fn judge(
         }
         Found::Mistake(m) => {
             let wrong = m.status == "wrong";
-            v.status = if wrong { Status::Wrong } else { Status::Partial };
+            v.status = if wrong {
+                Status::Wrong
+            } else {
+                Status::Partial
+            };
             v.score = if wrong { 0.0 } else { m.score };
             v.diagnosis = Some(m.id.clone());
             v.feedback.push(m.message.clone());
@@ -1061,7 +1065,6 @@ fn judge(
     v
 }
 
-
 /// Judges every part of a gradient answer.
 pub fn check_parts(
     answer: &GradientAnswer,
@@ -1125,7 +1128,11 @@ pub fn check_parts(
             continue;
         };
         if let Some(problem) = &b.problem {
-            let mut v = unread(part, Status::NeedsReview, format!("needs review: {problem}"));
+            let mut v = unread(
+                part,
+                Status::NeedsReview,
+                format!("needs review: {problem}"),
+            );
             v.suspect = true;
             v.written = (!b.written.is_empty()).then(|| b.written.clone());
             v.offset = (!b.written.is_empty()).then_some(b.offset);
@@ -1466,7 +1473,9 @@ mod tests {
 mod debug_tests {
     #[test]
     fn debug_entry() {
-        let Ok(text) = std::env::var("GRAD_DEBUG") else { return };
+        let Ok(text) = std::env::var("GRAD_DEBUG") else {
+            return;
+        };
         let st = super::statements(&text);
         for s in &st {
             eprintln!("STMT {:?}", s.sides);
