@@ -158,6 +158,9 @@ pub enum Binding {
     Scalar(f64),
     /// A formula in the student notation (`z_1 = W_1 x + b_1`).
     Define(Node),
+    /// A whole tensor whose columns are the samples (`X`): transposed when the answer stacks
+    /// the samples as rows.
+    Batch(Mat),
 }
 
 /// Everything a formula is evaluated against.
@@ -170,6 +173,9 @@ pub struct Scope<'a> {
     pub samples: usize,
     /// What a bare `\varphi'` is applied to (`z1`).
     pub default_arg: &'a Node,
+    /// Batch form: outside a sum over samples, a per-sample name without a sample index
+    /// (`y`, `x`) means all samples at once; `Some(true)` when the samples are rows.
+    pub batch: Option<bool>,
 }
 
 /// Why a formula could not be evaluated.
@@ -215,6 +221,8 @@ pub struct Info {
 
 struct Ctx<'s, 'a> {
     scope: &'s Scope<'a>,
+    /// Evaluating a rubric definition of a rows-layout answer: samples as columns.
+    force_cols: bool,
     sample: Option<usize>,
     depth: usize,
     repair: bool,
@@ -229,6 +237,7 @@ pub fn evaluate(
 ) -> Result<(Outcome, Info), EvalError> {
     let mut ctx = Ctx {
         scope,
+        force_cols: false,
         sample: None,
         depth: 0,
         repair,
@@ -268,6 +277,11 @@ fn check_size(m: &Mat) -> Result<(), EvalError> {
 }
 
 impl Ctx<'_, '_> {
+    /// Batch form with the samples as rows (and not inside a rubric definition).
+    fn rows(&self) -> bool {
+        self.scope.batch == Some(true) && !self.force_cols
+    }
+
     fn eval(&mut self, node: &Node) -> Result<Val, EvalError> {
         self.depth += 1;
         if self.depth > 4 * MAX_EXPANSION + 200 {
@@ -287,11 +301,11 @@ impl Ctx<'_, '_> {
             Node::Neg(a) => Ok(scale(self.eval(a)?, -1.0)),
             Node::Add(a, b) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
-                add(a, b, 1.0)
+                add(a, b, 1.0, self.scope.samples)
             }
             Node::Sub(a, b) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
-                add(a, b, -1.0)
+                add(a, b, -1.0, self.scope.samples)
             }
             // `\ell'(\hat y)`, `m'(W_1)`: a function the student defined, applied.
             Node::Mul(..) if self.scope.student.contains_key(&key(node)) => {
@@ -363,7 +377,7 @@ impl Ctx<'_, '_> {
                     let v = v?;
                     total = Some(match total {
                         None => v,
-                        Some(t) => add(t, v, 1.0)?,
+                        Some(t) => add(t, v, 1.0, self.scope.samples)?,
                     });
                 }
                 total.ok_or_else(|| EvalError::Unsupported("no samples".into()))
@@ -390,11 +404,28 @@ impl Ctx<'_, '_> {
             return self.eval(def).map(Some);
         }
         match self.scope.rubric.get(k) {
+            // The rubric's definitions are written with the samples as columns: in an answer
+            // that stacks them as rows, they are evaluated so and transposed.
+            Some(Binding::Define(def)) if self.rows() => {
+                self.force_cols = true;
+                let v = self.eval(def);
+                self.force_cols = false;
+                Ok(Some(match v? {
+                    Val::M(m) if m.c == self.scope.samples && m.c > 1 => Val::M(m.t()),
+                    other => other,
+                }))
+            }
             Some(Binding::Define(def)) => self.eval(def).map(Some),
             Some(Binding::Tensor(m)) => Ok(Some(Val::M(m.clone()))),
             Some(Binding::Scalar(x)) => Ok(Some(Val::S(*x))),
+            Some(Binding::Batch(m)) => {
+                Ok(Some(Val::M(if self.rows() { m.t() } else { m.clone() })))
+            }
             Some(Binding::Column(m)) => match self.sample {
-                None => Err(EvalError::FreeSample),
+                None => match self.scope.batch {
+                    None => Err(EvalError::FreeSample),
+                    Some(_) => Ok(Some(Val::M(if self.rows() { m.t() } else { m.clone() }))),
+                },
                 Some(i) if i < m.c => {
                     let col = m.column(i);
                     Ok(Some(if col.r == 1 {
@@ -429,6 +460,14 @@ impl Ctx<'_, '_> {
                     }
                 }
             }
+        }
+        // `\mathbf{1}`: the vector of N ones (sums and broadcasts over the samples).
+        if name == "ones" {
+            return Ok(Val::M(Mat::new(
+                self.scope.samples,
+                1,
+                vec![1.0; self.scope.samples],
+            )));
         }
         Err(EvalError::Unbound(name.to_string()))
     }
@@ -616,7 +655,7 @@ fn hadamard(a: Val, b: Val) -> Result<Val, EvalError> {
 }
 
 /// `a + sign·b`.
-fn add(a: Val, b: Val, sign: f64) -> Result<Val, EvalError> {
+fn add(a: Val, b: Val, sign: f64, samples: usize) -> Result<Val, EvalError> {
     let a = match a {
         Val::D(d) => Val::M(Mat::new(d.len(), 1, d)),
         v => v,
@@ -637,6 +676,26 @@ fn add(a: Val, b: Val, sign: f64) -> Result<Val, EvalError> {
                 x.r,
                 x.c,
                 x.v.iter().zip(&y.v).map(|(p, q)| p + sign * q).collect(),
+            )))
+        }
+        // A bias added to a batch (one column or row per sample): broadcast over the
+        // samples (`W_1 X + b_1`).
+        (Val::M(x), Val::M(y)) if y.c == 1 && y.r == x.r && x.c > 1 && x.c == samples => {
+            Ok(Val::M(Mat::new(
+                x.r,
+                x.c,
+                (0..x.v.len())
+                    .map(|k| x.v[k] + sign * y.v[k / x.c])
+                    .collect(),
+            )))
+        }
+        (Val::M(x), Val::M(y)) if y.r == 1 && y.c == x.c && x.r > 1 && x.r == samples => {
+            Ok(Val::M(Mat::new(
+                x.r,
+                x.c,
+                (0..x.v.len())
+                    .map(|k| x.v[k] + sign * y.v[k % x.c])
+                    .collect(),
             )))
         }
         _ => Err(EvalError::SumShape(format!(
@@ -684,6 +743,7 @@ mod tests {
             act: Act::Tanh,
             samples: 2,
             default_arg: &z,
+            batch: None,
         };
         evaluate(&parse(s).unwrap(), &scope, repair).map(|(o, _)| o)
     }

@@ -463,7 +463,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
 /// is `d L`).
 fn words(run: &str, out: &mut Vec<Tok>) {
     let run = run.trim_end_matches('\u{302}');
-    let known: [(&str, Tok); 14] = [
+    let known: [(&str, Tok); 15] = [
         ("lambda", Tok::Ident("lambda".into())),
         ("lam", Tok::Ident("lambda".into())),
         ("delta", Tok::Ident("delta".into())),
@@ -478,6 +478,7 @@ fn words(run: &str, out: &mut Vec<Tok>) {
         ("yhat", Tok::Ident("yhat".into())),
         ("diag", Tok::Func(Func::Diag)),
         ("grad", Tok::Nabla),
+        ("ones", Tok::Ident("ones".into())),
     ];
     for (w, t) in &known {
         if run.eq_ignore_ascii_case(w) {
@@ -585,6 +586,13 @@ pub fn parse(src: &str) -> Result<Node, ParseError> {
             .expect("valid")
     });
     let src = font.replace_all(&src, " ${2} ");
+    // `\mathbf{1}`, `\vec{1}`, `𝟙`: the vector of ones.
+    static ONES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let ones = ONES.get_or_init(|| {
+        regex::Regex::new(r"\\(mathbf|vec|boldsymbol|mathbb|bm|mathds)\s*\{\s*1\s*\}|𝟙")
+            .expect("valid")
+    });
+    let src = ones.replace_all(&src, " ones ");
     let toks = lex(&src)?;
     let mut p = Parser {
         toks: &toks,

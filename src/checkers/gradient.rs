@@ -337,6 +337,7 @@ fn bind(
     let mut targets: Vec<(usize, Bound)> = Vec::new();
     let mut sample_targets: Vec<(usize, Bound)> = Vec::new();
     let mut mentioned = vec![false; parts.len()];
+    let mut ambiguous: Vec<Option<String>> = vec![None; parts.len()];
     for st in statements(text) {
         let Some(lhs_text) = st.sides.first() else {
             continue;
@@ -360,6 +361,23 @@ fn bind(
         let part_of = |k: &str| wrt_keys.iter().position(|keys| keys.iter().any(|w| w == k));
         let is_target = matches!(class, Lhs::Target(_));
         match class {
+            // `∂L/∂W` where the question has W1 and W2: which one is for a person to say.
+            Lhs::Target(k) | Lhs::SampleTarget(k)
+                if part_of(&k).is_none()
+                    && !k.is_empty()
+                    && k.chars().all(|c| c.is_ascii_alphabetic())
+                    && wrt_keys
+                        .iter()
+                        .filter(|keys| keys.iter().any(|w| w.len() > k.len() && w.starts_with(&k)))
+                        .count()
+                        > 1 =>
+            {
+                for (p, keys) in wrt_keys.iter().enumerate() {
+                    if keys.iter().any(|w| w.len() > k.len() && w.starts_with(&k)) {
+                        ambiguous[p] = Some(k.clone());
+                    }
+                }
+            }
             Lhs::Target(k) | Lhs::SampleTarget(k) if part_of(&k).is_some() => {
                 let p = part_of(&k).expect("checked");
                 let bound = Bound {
@@ -409,6 +427,21 @@ fn bind(
                     parts[p].wrt
                 ));
             }
+        }
+    }
+    for (p, k) in ambiguous.iter().enumerate() {
+        if let (Some(k), None) = (k, &bound[p]) {
+            bound[p] = Some(Bound {
+                offset: 0,
+                written: String::new(),
+                earlier: Vec::new(),
+                note: None,
+                sample_loss: false,
+                problem: Some(format!(
+                    "a line is labelled as the derivative w.r.t. {k}, which may be {}",
+                    parts[p].wrt
+                )),
+            });
         }
     }
     for (p, m) in mentioned.iter().enumerate() {
@@ -487,7 +520,20 @@ fn mat_of(t: &Tensor64) -> Mat {
 fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<DrawScope, String> {
     let mut bindings = HashMap::new();
     for sym in &answer.symbols {
-        let binding = if let Some(t) = &sym.tensor {
+        let has_samples = |t: &str| {
+            answer.inputs.get(t).is_some_and(|i| {
+                i.shape.iter().any(|d| {
+                    matches!(d, crate::answer::gradient_key::SizeRef::Named(n) if *n == answer.samples)
+                })
+            })
+        };
+        let binding = if let Some(t) = sym.tensor.as_ref().filter(|t| has_samples(t)) {
+            Binding::Batch(mat_of(
+                draw.inputs
+                    .get(t)
+                    .ok_or_else(|| format!("symbol tensor `{t}` is not an input"))?,
+            ))
+        } else if let Some(t) = &sym.tensor {
             Binding::Tensor(mat_of(
                 draw.inputs
                     .get(t)
@@ -605,6 +651,22 @@ fn distance(a: &Val, b: &Val, transposed: bool) -> Option<f64> {
 
 fn outcome_distance(a: &Outcome, b: &Outcome, transposed: bool) -> Option<f64> {
     match (a, b) {
+        // A batch matrix against per-sample vectors: its columns (or rows) are the samples'.
+        (Outcome::Batch(Val::M(m)), Outcome::PerSample(ys)) if m.r > 1 && m.c > 1 => {
+            let cols: Vec<Mat> = if m.c == ys.len() {
+                (0..m.c).map(|j| m.column(j)).collect()
+            } else if m.r == ys.len() {
+                let t = m.t();
+                (0..t.c).map(|j| t.column(j)).collect()
+            } else {
+                return None;
+            };
+            let mut worst = 0.0f64;
+            for (c, y) in cols.iter().zip(ys) {
+                worst = worst.max(distance(&Val::M(c.clone()), y, transposed)?);
+            }
+            Some(worst)
+        }
         (Outcome::Batch(x), Outcome::Batch(y)) => distance(x, y, transposed),
         (Outcome::PerSample(xs), Outcome::PerSample(ys)) if xs.len() == ys.len() => {
             let mut worst = 0.0f64;
@@ -626,16 +688,15 @@ struct Evaluated {
 
 fn evaluate_all(
     node: &Node,
-    scopes: &[DrawScope],
+    prep: &Prepared,
     defs: &HashMap<String, Node>,
-    default_arg: &Node,
-    samples: usize,
     repair: bool,
     only_sigmoid: bool,
+    batch: Option<bool>,
 ) -> Result<Evaluated, tensor_eval::EvalError> {
     let mut outcomes = Vec::new();
     let mut info = Info::default();
-    for (k, s) in scopes.iter().enumerate() {
+    for (k, s) in prep.scopes.iter().enumerate() {
         if only_sigmoid && s.act != Act::Sigmoid {
             continue;
         }
@@ -643,8 +704,9 @@ fn evaluate_all(
             rubric: &s.bindings,
             student: defs,
             act: s.act,
-            samples,
-            default_arg,
+            samples: prep.samples,
+            default_arg: &prep.default_arg,
+            batch,
         };
         let (o, i) = tensor_eval::evaluate(node, &scope, repair)?;
         info.repairs = info.repairs.max(i.repairs);
@@ -679,6 +741,43 @@ fn matches_all(
         }
     }
     (!ev.outcomes.is_empty(), None)
+}
+
+/// Lower case without whitespace, for matching phrases.
+fn squash_lower(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether a formula (with the definitions it uses) is in batch form: it names the data
+/// matrix `X`, `Y`, `\hat Y` or the ones vector.
+fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
+    fn walk(n: &Node, defs: &HashMap<String, Node>, depth: usize) -> bool {
+        if depth > tensor_eval::MAX_EXPANSION {
+            return false;
+        }
+        let go = |m: &Node| walk(m, defs, depth + 1);
+        match n {
+            Node::Sym { name, .. } => {
+                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones")
+                    || defs.get(name).is_some_and(go)
+            }
+            Node::Deriv { .. } => defs.get(&key(n)).is_some_and(go),
+            Node::Call { arg, .. } => arg.as_deref().is_some_and(go),
+            Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => go(a),
+            Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Mul(a, b, _)
+            | Node::Div(a, b)
+            | Node::Pow(a, b) => go(a) || go(b),
+            Node::Grad { body, .. } => go(body),
+            Node::Tuple(items) => items.iter().any(go),
+            Node::Num(_) => false,
+        }
+    }
+    walk(node, defs, 0)
 }
 
 /// Whether the student's formula (with the definitions it uses) writes `\sigma` and
@@ -751,6 +850,8 @@ struct JudgeCtx<'a> {
     sample_loss: bool,
     /// The answer says it uses numerator layout.
     numerator: bool,
+    /// Batch form (`X`, `\\mathbf{1}`): `Some(true)` with the samples as rows.
+    batch: Option<bool>,
 }
 
 /// Everything a part needs from the key, prepared once per answer.
@@ -808,15 +909,7 @@ fn judge(
     };
     let name = dname(part);
     let eval = |repair: bool, only_sigmoid: bool| {
-        evaluate_all(
-            node,
-            &prep.scopes,
-            defs,
-            &prep.default_arg,
-            prep.samples,
-            repair,
-            only_sigmoid,
-        )
+        evaluate_all(node, prep, defs, repair, only_sigmoid, ctx.batch)
     };
     let mut ev = match eval(false, false) {
         Ok(ev) => ev,
@@ -935,6 +1028,7 @@ fn judge(
                     act: s.act,
                     samples: prep.samples,
                     default_arg: &prep.default_arg,
+                    batch: None,
                 };
                 tensor_eval::evaluate(&mnode, &scope, false)
                     .ok()
@@ -1080,6 +1174,7 @@ pub fn check_parts(
         .collect();
     let (bound, defs) = bind(text, &answer.parts, &wrt_keys);
     let lower = text.to_lowercase();
+    let squashed_lower = squash_lower(text);
     let numerator = answer
         .numerator_layout
         .iter()
@@ -1148,21 +1243,23 @@ pub fn check_parts(
                     .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
                     .ok_or(e)
             });
+        let defs_here = defs_for(&defs, b.offset);
+        let batch = parsed.as_ref().ok().and_then(|(node, _)| {
+            batch_form(node, &defs_here).then(|| {
+                answer
+                    .rows_layout
+                    .iter()
+                    .any(|p| squashed_lower.contains(&squash_lower(p)))
+            })
+        });
         let ctx = JudgeCtx {
             question,
             sample_loss: b.sample_loss,
             numerator,
+            batch,
         };
         let mut v = match parsed {
-            Ok((node, _)) => judge(
-                answer,
-                draws,
-                &prep,
-                part,
-                &node,
-                &defs_for(&defs, b.offset),
-                &ctx,
-            ),
+            Ok((node, _)) => judge(answer, draws, &prep, part, &node, &defs_here, &ctx),
             Err(e) => unread(
                 part,
                 Status::NeedsReview,
@@ -1302,16 +1399,7 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, form.formula
                 )
             })?;
-            let ev = evaluate_all(
-                &node,
-                &prep.scopes,
-                &empty,
-                &prep.default_arg,
-                prep.samples,
-                false,
-                false,
-            )
-            .map_err(|e| {
+            let ev = evaluate_all(&node, &prep, &empty, false, false, None).map_err(|e| {
                 format!(
                     "part `{}`: `{}` cannot be evaluated: {e}",
                     part.wrt, form.formula
@@ -1346,16 +1434,7 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, m.id
                 )
             })?;
-            let ev = evaluate_all(
-                &node,
-                &prep.scopes,
-                &empty,
-                &prep.default_arg,
-                prep.samples,
-                false,
-                false,
-            )
-            .map_err(|e| {
+            let ev = evaluate_all(&node, &prep, &empty, false, false, None).map_err(|e| {
                 format!(
                     "part `{}`: mistake `{}` cannot be evaluated: {e}",
                     part.wrt, m.id
@@ -1467,18 +1546,5 @@ mod tests {
         );
         assert_eq!(s, "wrong", "{d}");
         assert!(d.starts_with("output-sigmoid"), "{d}");
-    }
-}
-#[cfg(test)]
-mod debug_tests {
-    #[test]
-    fn debug_entry() {
-        let Ok(text) = std::env::var("GRAD_DEBUG") else {
-            return;
-        };
-        let st = super::statements(&text);
-        for s in &st {
-            eprintln!("STMT {:?}", s.sides);
-        }
     }
 }

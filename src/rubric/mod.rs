@@ -337,6 +337,11 @@ pub struct GradientAnswer {
     /// layout: then a gradient shaped like its tensor's transpose is accepted for every part.
     #[serde(default)]
     pub numerator_layout: Vec<String>,
+    /// Phrases (matched case-insensitively, without spaces) by which a batch-form answer
+    /// says its samples are the rows of `X` (the rubric's per-sample tensors have them as
+    /// columns).
+    #[serde(default)]
+    pub rows_layout: Vec<String>,
     /// What a bare `\varphi'` (no argument) is applied to, in the student notation
     /// [default: `z_1`].
     #[serde(default = "default_activation_argument")]
