@@ -1524,7 +1524,7 @@ mod tests {
                 (
                     p.wrt.clone(),
                     v.status.as_str(),
-                    v.diagnosis.unwrap_or_default() + &v.feedback.join(" / "),
+                    v.diagnosis.unwrap_or_default() + " " + &v.feedback.join(" / "),
                 )
             })
             .collect()
@@ -1544,7 +1544,51 @@ mod tests {
             r"$\frac{\partial L}{\partial \vec{b}_1} = \frac{1}{m} \sum_{i=1}^m (\hat{y}^{(i)} - y^{(i)}) \cdot W_2^\top \cdot \sigma'(\vec{z}_1^{(i)})$",
             "b1",
         );
-        assert_eq!(s, "wrong", "{d}");
+        assert_eq!(s, "partial", "{d}");
         assert!(d.starts_with("output-sigmoid"), "{d}");
+        assert!(d.contains("checked with φ = σ"), "{d}");
+    }
+
+    #[test]
+    fn the_last_link_of_a_chain_is_the_result() {
+        // The symbolic first link has the regulariser, the last drops it.
+        let (s, d) = status_of(
+            r"$$\frac{\partial L}{\partial W_2} = \frac{1}{N}\sum_i \frac{\partial \ell}{\partial \hat y^{(i)}} \frac{\partial \hat y^{(i)}}{\partial W_2} + \lambda W_2 = \frac{1}{N}\sum_i \delta^{(i)} h^{(i)T}$$",
+            "W2",
+        );
+        assert_eq!(s, "partial", "{d}");
+        assert!(d.starts_with("missing-regularisation"), "{d}");
+    }
+
+    #[test]
+    fn definitions_after_the_formula_are_used() {
+        let text = "$$\\frac{\\partial L}{\\partial b_1} = \\frac{1}{N}\\sum_i g_i$$ where $g_i = (W_2^T e_i) \\odot \\varphi'(W_1 x_i + b_1)$ and $e_i = \\frac{\\hat y_i - y_i}{\\hat y_i (1 - \\hat y_i)}$";
+        let (s, d) = status_of(text, "b1");
+        assert_eq!(s, "correct", "{d}");
+    }
+
+    #[test]
+    fn a_transposed_w1_gradient_is_partial_unless_numerator_layout_is_stated() {
+        let f = r"$\frac{\partial L}{\partial W_1} = \frac{1}{N}\sum_i x^{(i)} \left(W_2^T \delta^{(i)} \odot \varphi'(z^{(i)})\right)^T + \lambda W_1^T$";
+        let (s, d) = status_of(f, "W1");
+        assert_eq!((s, d.split(' ').next().unwrap_or("")), ("partial", "transposed"), "{d}");
+        let stated = format!("I use numerator layout. {f}");
+        assert_eq!(status_of(&stated, "W1").0, "correct");
+    }
+
+    #[test]
+    fn hostile_answers_are_bounded_and_never_panic() {
+        let long = format!("$$\\frac{{\\partial L}}{{\\partial W_1}} = {}x$$", "(".repeat(5000));
+        let many = "$a = b$ ".repeat(5000);
+        let chain = format!("$\\frac{{\\partial L}}{{\\partial b_2}} = {}$", "\\delta = ".repeat(3000));
+        let cycle = "$\\delta = \\delta + 1$ $$\\frac{\\partial L}{\\partial b_2} = \\delta$$";
+        let started = std::time::Instant::now();
+        for text in [long.as_str(), many.as_str(), chain.as_str(), cycle, "\u{0}$$$", "∂∂∂/∂"] {
+            let got = grade(text);
+            assert_eq!(got.len(), 5);
+        }
+        let (s, _) = status_of(cycle, "b2");
+        assert_eq!(s, "needs-review");
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 }
