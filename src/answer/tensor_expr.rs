@@ -1425,21 +1425,50 @@ pub fn key(node: &Node) -> String {
     }
 }
 
+impl Node {
+    /// Binding strength when printed: sums 1, products 2, signs 3, powers and transposes 4,
+    /// everything else 5.
+    fn precedence(&self) -> u8 {
+        match self {
+            Node::Add(..) | Node::Sub(..) => 1,
+            Node::Mul(..) | Node::Div(..) | Node::Sum(_) => 2,
+            Node::Neg(_) => 3,
+            Node::Pow(..) | Node::Transpose(_) => 4,
+            _ => 5,
+        }
+    }
+}
+
+/// `node`, bracketed when it binds less tightly than `min`.
+struct Bracketed<'a>(&'a Node, u8);
+
+impl fmt::Display for Bracketed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.precedence() < self.1 {
+            write!(f, "({})", self.0)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+/// Plain text with as few brackets as the precedence needs: `1/N Σᵢ δ⁽ⁱ⁾ hᵀ + λ W2`.
 impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = |n: &'_ Node, min: u8| Bracketed(n, min).to_string();
         match self {
             Node::Num(v) => write!(f, "{v}"),
             Node::Sym { name, sample } => {
                 write!(f, "{name}{}", if *sample { "⁽ⁱ⁾" } else { "" })
             }
-            Node::Neg(a) => write!(f, "-{a}"),
-            Node::Add(a, b) => write!(f, "{a} + {b}"),
-            Node::Sub(a, b) => write!(f, "{a} - ({b})"),
-            Node::Mul(a, b, MulKind::Product) => write!(f, "({a})·({b})"),
-            Node::Mul(a, b, MulKind::Hadamard) => write!(f, "({a})⊙({b})"),
-            Node::Div(a, b) => write!(f, "({a})/({b})"),
-            Node::Pow(a, b) => write!(f, "({a})^({b})"),
-            Node::Transpose(a) => write!(f, "({a})ᵀ"),
+            Node::Neg(a) => write!(f, "-{}", b(a, 3)),
+            Node::Add(x, y) => write!(f, "{} + {}", b(x, 1), b(y, 2)),
+            Node::Sub(x, y) => write!(f, "{} - {}", b(x, 1), b(y, 2)),
+            Node::Mul(x, y, MulKind::Product) => write!(f, "{} {}", b(x, 2), b(y, 3)),
+            Node::Mul(x, y, MulKind::Hadamard) => write!(f, "{} ⊙ {}", b(x, 2), b(y, 3)),
+            Node::Div(x, y) => write!(f, "{}/{}", b(x, 3), b(y, 4)),
+            Node::Pow(x, y) => write!(f, "{}^{}", b(x, 5), b(y, 5)),
+            Node::Transpose(a) => write!(f, "{}ᵀ", b(a, 5)),
             Node::Call {
                 func,
                 derivative,
@@ -1451,9 +1480,9 @@ impl fmt::Display for Node {
                     None => Ok(()),
                 }
             }
-            Node::Deriv { of, wrt } => write!(f, "∂({of})/∂({wrt})"),
-            Node::Grad { wrt, body } => write!(f, "∇_({wrt})({body})"),
-            Node::Sum(a) => write!(f, "Σᵢ[{a}]"),
+            Node::Deriv { of, wrt } => write!(f, "∂{}/∂{}", b(of, 5), b(wrt, 5)),
+            Node::Grad { wrt, body } => write!(f, "∇_{}({body})", b(wrt, 5)),
+            Node::Sum(a) => write!(f, "Σᵢ {}", b(a, 2)),
             Node::Norm(a) => write!(f, "‖{a}‖"),
             Node::Tuple(items) => {
                 let parts: Vec<String> = items.iter().map(|n| n.to_string()).collect();

@@ -1571,19 +1571,36 @@ mod tests {
     fn a_transposed_w1_gradient_is_partial_unless_numerator_layout_is_stated() {
         let f = r"$\frac{\partial L}{\partial W_1} = \frac{1}{N}\sum_i x^{(i)} \left(W_2^T \delta^{(i)} \odot \varphi'(z^{(i)})\right)^T + \lambda W_1^T$";
         let (s, d) = status_of(f, "W1");
-        assert_eq!((s, d.split(' ').next().unwrap_or("")), ("partial", "transposed"), "{d}");
+        assert_eq!(
+            (s, d.split(' ').next().unwrap_or("")),
+            ("partial", "transposed"),
+            "{d}"
+        );
         let stated = format!("I use numerator layout. {f}");
         assert_eq!(status_of(&stated, "W1").0, "correct");
     }
 
     #[test]
     fn hostile_answers_are_bounded_and_never_panic() {
-        let long = format!("$$\\frac{{\\partial L}}{{\\partial W_1}} = {}x$$", "(".repeat(5000));
+        let long = format!(
+            "$$\\frac{{\\partial L}}{{\\partial W_1}} = {}x$$",
+            "(".repeat(5000)
+        );
         let many = "$a = b$ ".repeat(5000);
-        let chain = format!("$\\frac{{\\partial L}}{{\\partial b_2}} = {}$", "\\delta = ".repeat(3000));
+        let chain = format!(
+            "$\\frac{{\\partial L}}{{\\partial b_2}} = {}$",
+            "\\delta = ".repeat(3000)
+        );
         let cycle = "$\\delta = \\delta + 1$ $$\\frac{\\partial L}{\\partial b_2} = \\delta$$";
         let started = std::time::Instant::now();
-        for text in [long.as_str(), many.as_str(), chain.as_str(), cycle, "\u{0}$$$", "∂∂∂/∂"] {
+        for text in [
+            long.as_str(),
+            many.as_str(),
+            chain.as_str(),
+            cycle,
+            "\u{0}$$$",
+            "∂∂∂/∂",
+        ] {
             let got = grade(text);
             assert_eq!(got.len(), 5);
         }
