@@ -23,6 +23,8 @@ use super::tensor_expr::{key, Func, MulKind, Node};
 
 /// Deepest chain of definitions expanded (a student's `a = b`, `b = a` stops here).
 pub const MAX_EXPANSION: usize = 24;
+/// At most this many nodes evaluated per formula and draw.
+pub const MAX_STEPS: usize = 200_000;
 /// At most this many elements in any value (the draws are small).
 const MAX_ELEMENTS: usize = 1 << 16;
 
@@ -221,6 +223,9 @@ pub struct Info {
 
 struct Ctx<'s, 'a> {
     scope: &'s Scope<'a>,
+    /// Nodes evaluated so far: definitions are expanded where used, so a hostile chain
+    /// (`a_2 = a_1 + a_1`, `a_3 = a_2 + a_2`, ...) is stopped by this budget.
+    steps: usize,
     /// Evaluating a rubric definition of a rows-layout answer: samples as columns.
     force_cols: bool,
     sample: Option<usize>,
@@ -237,6 +242,7 @@ pub fn evaluate(
 ) -> Result<(Outcome, Info), EvalError> {
     let mut ctx = Ctx {
         scope,
+        steps: 0,
         force_cols: false,
         sample: None,
         depth: 0,
@@ -283,6 +289,12 @@ impl Ctx<'_, '_> {
     }
 
     fn eval(&mut self, node: &Node) -> Result<Val, EvalError> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(EvalError::Unsupported(
+                "the formula takes too long to evaluate".into(),
+            ));
+        }
         self.depth += 1;
         if self.depth > 4 * MAX_EXPANSION + 200 {
             return Err(EvalError::Unsupported(
@@ -308,7 +320,11 @@ impl Ctx<'_, '_> {
                 add(a, b, -1.0, self.scope.samples)
             }
             // `\ell'(\hat y)`, `m'(W_1)`: a function the student defined, applied.
-            Node::Mul(..) if self.scope.student.contains_key(&key(node)) => {
+            Node::Mul(f, _, _)
+                if !self.scope.student.is_empty()
+                    && matches!(f.as_ref(), Node::Sym { .. } | Node::Transpose(_))
+                    && self.scope.student.contains_key(&key(node)) =>
+            {
                 match self.defined(&key(node))? {
                     Some(v) => Ok(v),
                     None => Err(EvalError::Unbound(key(node))),

@@ -1563,5 +1563,49 @@ mod tests {
         assert!(parse(&deep).is_err());
         let long = "x+".repeat(5_000);
         assert!(parse(&long).is_err());
+        // Random strings of the pieces formulas are made of: an error or a tree, never a panic.
+        let pieces = [
+            "\\frac",
+            "{",
+            "}",
+            "(",
+            ")",
+            "^",
+            "_",
+            "\\sum",
+            "'",
+            "\\partial",
+            "d",
+            "W_1",
+            "x",
+            "=",
+            "+",
+            "-",
+            "\\odot",
+            "\\varphi",
+            "|",
+            "‖",
+            "\\nabla",
+            "^{(i)}",
+            "1",
+            "\\mathbf{1}",
+            ".T",
+            ",",
+            "\\hat",
+            "ᵀ",
+            "⁽",
+            "\\left(",
+            "\\right)",
+            "/",
+        ];
+        let mut rng = crate::answer::gradient_key::SplitMix::new(11);
+        for _ in 0..3000 {
+            let n = (rng.next_u64() % 24) as usize;
+            let s: String = (0..n)
+                .map(|_| pieces[(rng.next_u64() % pieces.len() as u64) as usize])
+                .collect();
+            let _ = parse(&s);
+            let _ = sides(&s);
+        }
     }
 }

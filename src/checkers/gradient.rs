@@ -754,36 +754,53 @@ fn squash_lower(s: &str) -> String {
 /// Whether a formula (with the definitions it uses) is in batch form: it names the data
 /// matrix `X`, `Y`, `\hat Y` or the ones vector.
 fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
-    fn walk(n: &Node, defs: &HashMap<String, Node>, depth: usize) -> bool {
+    fn walk(
+        n: &Node,
+        defs: &HashMap<String, Node>,
+        depth: usize,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> bool {
         if depth > tensor_eval::MAX_EXPANSION {
             return false;
         }
-        let go = |m: &Node| walk(m, defs, depth + 1);
+        // Each definition is looked into once (a chain of definitions stays linear).
+        let expand = |k: String, seen: &mut std::collections::HashSet<String>| {
+            seen.insert(k.clone()) && defs.get(&k).is_some_and(|d| walk(d, defs, depth + 1, seen))
+        };
         match n {
             Node::Sym { name, .. } => {
-                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones")
-                    || defs.get(name).is_some_and(go)
+                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones") || expand(name.clone(), seen)
             }
-            Node::Deriv { .. } => defs.get(&key(n)).is_some_and(go),
-            Node::Call { arg, .. } => arg.as_deref().is_some_and(go),
-            Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => go(a),
+            Node::Deriv { .. } => expand(key(n), seen),
+            Node::Call { arg, .. } => arg
+                .as_deref()
+                .is_some_and(|a| walk(a, defs, depth + 1, seen)),
+            Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => {
+                walk(a, defs, depth + 1, seen)
+            }
             Node::Add(a, b)
             | Node::Sub(a, b)
             | Node::Mul(a, b, _)
             | Node::Div(a, b)
-            | Node::Pow(a, b) => go(a) || go(b),
-            Node::Grad { body, .. } => go(body),
-            Node::Tuple(items) => items.iter().any(go),
+            | Node::Pow(a, b) => walk(a, defs, depth + 1, seen) || walk(b, defs, depth + 1, seen),
+            Node::Grad { body, .. } => walk(body, defs, depth + 1, seen),
+            Node::Tuple(items) => items.iter().any(|i| walk(i, defs, depth + 1, seen)),
             Node::Num(_) => false,
         }
     }
-    walk(node, defs, 0)
+    walk(node, defs, 0, &mut std::collections::HashSet::new())
 }
 
 /// Whether the student's formula (with the definitions it uses) writes `\sigma` and
 /// `\varphi`.
 fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool) {
-    fn walk(n: &Node, defs: &HashMap<String, Node>, depth: usize, out: &mut (bool, bool)) {
+    fn walk(
+        n: &Node,
+        defs: &HashMap<String, Node>,
+        depth: usize,
+        out: &mut (bool, bool),
+        seen: &mut std::collections::HashSet<String>,
+    ) {
         if depth > tensor_eval::MAX_EXPANSION {
             return;
         }
@@ -794,21 +811,24 @@ fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool
                 _ => {}
             }
         }
-        let mut go = |m: &Node| walk(m, defs, depth + 1, out);
+        if let Node::Sym { .. } | Node::Deriv { .. } = n {
+            let k = key(n);
+            // Each definition is looked into once (a chain of definitions stays linear).
+            if let Some(d) = defs.get(&k) {
+                if seen.insert(k) {
+                    walk(d, defs, depth + 1, out, seen);
+                }
+            }
+        }
+        let mut go = |m: &Node| walk(m, defs, depth + 1, out, seen);
         match n {
             Node::Call { arg, .. } => {
                 if let Some(a) = arg {
                     go(a);
                 }
             }
-            Node::Sym { .. } | Node::Deriv { .. } => {
-                if let Some(d) = defs.get(&key(n)) {
-                    go(d);
-                }
-                if let Node::Deriv { of, .. } = n {
-                    go(of);
-                }
-            }
+            Node::Sym { .. } => {}
+            Node::Deriv { of, .. } => go(of),
             Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => go(a),
             Node::Add(a, b)
             | Node::Sub(a, b)
@@ -824,7 +844,13 @@ fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool
         }
     }
     let mut out = (false, false);
-    walk(node, defs, 0, &mut out);
+    walk(
+        node,
+        defs,
+        0,
+        &mut out,
+        &mut std::collections::HashSet::new(),
+    );
     out
 }
 
@@ -1606,6 +1632,49 @@ mod tests {
         }
         let (s, _) = status_of(cycle, "b2");
         assert_eq!(s, "needs-review");
+        // Definitions that double at every step: stopped by the evaluation budget.
+        let mut doubling = String::from("$a_0 = \\delta$ ");
+        for k in 1..40 {
+            doubling.push_str(&format!("$a_{{{k}}} = a_{{{}}} + a_{{{}}}$ ", k - 1, k - 1));
+        }
+        doubling.push_str("$$\\frac{\\partial L}{\\partial b_2} = a_{39}$$");
+        assert_eq!(status_of(&doubling, "b2").0, "needs-review");
         assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn random_answers_get_a_verdict_without_panicking() {
+        let pieces = [
+            "$$",
+            "$",
+            "\n",
+            "\\frac{\\partial L}{\\partial W_1} = ",
+            "\\frac{\\partial L}{\\partial b_2} = ",
+            "\\delta^{(i)}",
+            " = ",
+            "\\sum_{i=1}^N ",
+            "W_2^T",
+            "\\odot",
+            "\\varphi'(z)",
+            "x^{(i)T}",
+            "+ \\lambda W_1",
+            "(",
+            ")",
+            "\\frac{1}{N}",
+            "; ",
+            ", ",
+            " where ",
+            "X",
+            "\\mathbf{1}",
+            "h",
+        ];
+        let mut rng = crate::answer::gradient_key::SplitMix::new(5);
+        for _ in 0..300 {
+            let n = (rng.next_u64() % 30) as usize;
+            let text: String = (0..n)
+                .map(|_| pieces[(rng.next_u64() % pieces.len() as u64) as usize])
+                .collect();
+            assert_eq!(grade(&text).len(), 5, "{text}");
+        }
     }
 }
