@@ -173,6 +173,7 @@ impl GradientSpec {
     }
 }
 
+/// A shape with its named sizes replaced by their values (one or two dimensions).
 fn resolve_shape(shape: &[SizeRef], sizes: &BTreeMap<String, usize>) -> Result<Vec<usize>, String> {
     if shape.is_empty() || shape.len() > 2 {
         return Err("input shapes have one or two dimensions".into());
@@ -209,6 +210,7 @@ pub fn prelude(spec: &GradientSpec, inputs: &BTreeMap<String, Tensor64>) -> Stri
     s
 }
 
+/// A tensor as a nested Python list.
 fn nested(t: &Tensor64) -> String {
     let num = |v: f64| format!("{v:?}");
     match t.shape.as_slice() {

@@ -41,6 +41,7 @@ impl Mat {
     pub fn new(r: usize, c: usize, v: Vec<f64>) -> Mat {
         Mat { r, c, v }
     }
+    /// Entry `(i, j)`.
     fn at(&self, i: usize, j: usize) -> f64 {
         self.v[i * self.c + j]
     }
@@ -54,6 +55,7 @@ impl Mat {
         }
         Mat::new(self.c, self.r, v)
     }
+    /// The matrix product (the caller has checked the inner sizes).
     fn matmul(&self, o: &Mat) -> Mat {
         let mut v = vec![0.0; self.r * o.c];
         for i in 0..self.r {
@@ -66,6 +68,7 @@ impl Mat {
         }
         Mat::new(self.r, o.c, v)
     }
+    /// Entrywise `f` of two matrices of one shape.
     fn zip(&self, o: &Mat, f: impl Fn(f64, f64) -> f64) -> Mat {
         Mat::new(
             self.r,
@@ -73,6 +76,7 @@ impl Mat {
             self.v.iter().zip(&o.v).map(|(a, b)| f(*a, *b)).collect(),
         )
     }
+    /// Entrywise `f`.
     fn map(&self, f: impl Fn(f64) -> f64) -> Mat {
         Mat::new(self.r, self.c, self.v.iter().map(|a| f(*a)).collect())
     }
@@ -80,9 +84,11 @@ impl Mat {
     pub fn column(&self, j: usize) -> Mat {
         Mat::new(self.r, 1, (0..self.r).map(|i| self.at(i, j)).collect())
     }
+    /// One row or one column.
     fn is_vector(&self) -> bool {
         self.r == 1 || self.c == 1
     }
+    /// The number of entries.
     fn len(&self) -> usize {
         self.v.len()
     }
@@ -98,6 +104,7 @@ pub enum Val {
 }
 
 impl Val {
+    /// A 1×1 matrix or one-entry diagonal as the scalar it is.
     fn norm(self) -> Val {
         match self {
             Val::M(m) if m.r == 1 && m.c == 1 => Val::S(m.v[0]),
@@ -131,12 +138,14 @@ pub enum Act {
 }
 
 impl Act {
+    /// The activation at `x`.
     fn f(self, x: f64) -> f64 {
         match self {
             Act::Tanh => x.tanh(),
             Act::Sigmoid => sigmoid(x),
         }
     }
+    /// Its derivative at `x`.
     fn df(self, x: f64) -> f64 {
         match self {
             Act::Tanh => 1.0 - x.tanh().powi(2),
@@ -145,6 +154,7 @@ impl Act {
     }
 }
 
+/// The logistic function.
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
@@ -221,6 +231,7 @@ pub struct Info {
     pub phi: bool,
 }
 
+/// One evaluation's state: the sample in scope, depth and step budgets, what was noticed.
 struct Ctx<'s, 'a> {
     scope: &'s Scope<'a>,
     /// Nodes evaluated so far: definitions are expanded where used, so a hostile chain
@@ -264,6 +275,7 @@ pub fn evaluate(
     }
 }
 
+/// The error for an operation whose operands' shapes do not fit.
 fn shape_err(op: &str, a: &Val, b: &Val) -> EvalError {
     EvalError::Shape(format!(
         "{op} of {} and {} does not fit",
@@ -272,6 +284,7 @@ fn shape_err(op: &str, a: &Val, b: &Val) -> EvalError {
     ))
 }
 
+/// Refuses values larger than the draws can produce.
 fn check_size(m: &Mat) -> Result<(), EvalError> {
     if m.len() > MAX_ELEMENTS {
         Err(EvalError::Unsupported(
@@ -288,6 +301,7 @@ impl Ctx<'_, '_> {
         self.scope.batch == Some(true) && !self.force_cols
     }
 
+    /// Evaluates `node` within the depth and step budgets.
     fn eval(&mut self, node: &Node) -> Result<Val, EvalError> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
@@ -306,6 +320,7 @@ impl Ctx<'_, '_> {
         out
     }
 
+    /// One node's value.
     fn eval_inner(&mut self, node: &Node) -> Result<Val, EvalError> {
         match node {
             Node::Num(v) => Ok(Val::S(*v)),
@@ -456,6 +471,8 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// A name's value: the student's definition, the rubric's symbol, or a sample-indexed
+    /// spelling of one (`x_i`).
     fn symbol(&mut self, name: &str, sample: bool) -> Result<Val, EvalError> {
         if sample && self.sample.is_none() {
             // `x^{(i)}` outside a sum: the index is free (unless it names no per-sample value,
@@ -488,6 +505,7 @@ impl Ctx<'_, '_> {
         Err(EvalError::Unbound(name.to_string()))
     }
 
+    /// A function (or the activation's derivative) applied to its argument, elementwise.
     fn call(&mut self, func: Func, derivative: bool, arg: Option<&Node>) -> Result<Val, EvalError> {
         let scope = self.scope;
         let arg = match arg {
@@ -539,6 +557,7 @@ impl Ctx<'_, '_> {
         })
     }
 
+    /// A product written by juxtaposition or `\cdot`, settled by the shapes (see the module doc).
     fn product(&mut self, a: Val, b: Val) -> Result<Val, EvalError> {
         match (&a, &b) {
             (Val::S(x), _) => return Ok(scale(b, *x)),
@@ -636,6 +655,7 @@ fn differentiate_activation(body: &Node) -> Option<Node> {
     done.then_some(out)
 }
 
+/// `k` times a value.
 fn scale(v: Val, k: f64) -> Val {
     match v {
         Val::S(x) => Val::S(x * k),
@@ -644,6 +664,7 @@ fn scale(v: Val, k: f64) -> Val {
     }
 }
 
+/// The elementwise product.
 fn hadamard(a: Val, b: Val) -> Result<Val, EvalError> {
     match (&a, &b) {
         (Val::S(x), _) => Ok(scale(b, *x)),

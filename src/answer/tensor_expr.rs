@@ -49,6 +49,7 @@ pub enum Func {
 }
 
 impl Func {
+    /// The function's name in keys and messages.
     fn name(self) -> &'static str {
         match self {
             Func::Phi => "phi",
@@ -202,6 +203,7 @@ const IGNORED: [&str; 20] = [
     "hspace",
 ];
 
+/// Tokens of a formula (see the module doc for what is read).
 fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
     if src.chars().count() > MAX_CHARS {
         return Err(ParseError(format!("longer than {MAX_CHARS} characters")));
@@ -536,6 +538,7 @@ fn hat_argument(chars: &[char], mut i: usize) -> (String, usize) {
     (chars[start..i].iter().collect(), i)
 }
 
+/// `s` without the decorating commands (`\vec`, `\mathbf`, ...).
 fn strip_wrappers(s: &str) -> String {
     let mut out = s.to_string();
     for w in WRAPPERS {
@@ -624,6 +627,7 @@ pub fn sides(src: &str) -> Vec<String> {
     }
 }
 
+/// The sides of `src` split at `=` outside braces (and outside round brackets with `round`).
 fn sides_at(src: &str, round: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut depth = 0i32;
@@ -656,6 +660,7 @@ fn sides_at(src: &str, round: bool) -> Vec<String> {
     out
 }
 
+/// A token as an error message names it.
 fn describe(t: &Tok) -> String {
     match t {
         Tok::Num(v) => format!("`{v}`"),
@@ -669,6 +674,7 @@ fn describe(t: &Tok) -> String {
     }
 }
 
+/// A recursive-descent parser over tokens, with a depth budget.
 struct Parser<'a> {
     toks: &'a [Tok],
     pos: usize,
@@ -678,12 +684,15 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// The next token.
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
     }
+    /// The token `k` places ahead.
     fn peek_at(&self, k: usize) -> Option<&Tok> {
         self.toks.get(self.pos + k)
     }
+    /// Consumes `t` when it is next.
     fn eat(&mut self, t: &Tok) -> bool {
         if self.peek() == Some(t) {
             self.pos += 1;
@@ -692,6 +701,7 @@ impl Parser<'_> {
             false
         }
     }
+    /// One level deeper, or an error past [`MAX_DEPTH`].
     fn enter(&mut self) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -701,6 +711,7 @@ impl Parser<'_> {
         }
     }
 
+    /// `term (('+' | '-') term)*`.
     fn expr(&mut self) -> Result<Node, ParseError> {
         self.enter()?;
         let mut left = self.term()?;
@@ -719,6 +730,7 @@ impl Parser<'_> {
         Ok(left)
     }
 
+    /// Whether the next token starts a factor of an implicit product.
     fn starts_factor(&self) -> bool {
         matches!(
             self.peek(),
@@ -737,6 +749,7 @@ impl Parser<'_> {
         ) || (self.peek() == Some(&Tok::Norm) && !self.closing_norm)
     }
 
+    /// Factors joined by juxtaposition, `*`, `\cdot`, `\odot` or `/`, left to right.
     fn term(&mut self) -> Result<Node, ParseError> {
         self.enter()?;
         let mut left = self.unary()?;
@@ -767,6 +780,7 @@ impl Parser<'_> {
         Ok(left)
     }
 
+    /// A signed factor.
     fn unary(&mut self) -> Result<Node, ParseError> {
         self.enter()?;
         let out = if self.eat(&Tok::Minus) {
@@ -904,6 +918,7 @@ impl Parser<'_> {
         }
     }
 
+    /// A primary with its superscripts, subscripts, primes and sample index.
     fn postfix(&mut self) -> Result<Node, ParseError> {
         let mut node = self.primary()?;
         loop {
@@ -954,6 +969,7 @@ impl Parser<'_> {
         Ok(inner)
     }
 
+    /// An expression, or a comma-separated list (a function's arguments).
     fn expr_or_tuple(&mut self) -> Result<Node, ParseError> {
         let first = self.expr()?;
         if self.peek() != Some(&Tok::Comma) {
@@ -980,6 +996,7 @@ impl Parser<'_> {
         Ok(None)
     }
 
+    /// A number, name, bracketed group, function, fraction, sum, gradient or norm.
     fn primary(&mut self) -> Result<Node, ParseError> {
         self.enter()?;
         let Some(tok) = self.peek().cloned() else {
@@ -1212,6 +1229,7 @@ impl Parser<'_> {
         Ok(Node::Norm(Box::new(inner)))
     }
 
+    /// Whether the brace group ahead holds `=` (the bounds of `\sum{i=1}`).
     fn brace_has_eq(&self) -> bool {
         let mut k = self.pos + 1;
         while let Some(t) = self.toks.get(k) {
@@ -1224,6 +1242,7 @@ impl Parser<'_> {
         false
     }
 
+    /// The tokens up to the closing brace (consumed).
     fn subscript_rest(&mut self) -> Vec<Tok> {
         let start = self.pos;
         while let Some(t) = self.peek() {
@@ -1253,6 +1272,7 @@ impl Parser<'_> {
         }
     }
 
+    /// The tokens up to the matching closing brace (consumed).
     fn brace_rest(&mut self) -> Vec<Tok> {
         let start = self.pos;
         let mut depth = 1;
@@ -1274,6 +1294,7 @@ impl Parser<'_> {
         g
     }
 
+    /// A whole token list as one expression.
     fn sub_parse(&self, toks: &[Tok]) -> Result<Node, ParseError> {
         let mut p = Parser {
             toks,
@@ -1336,6 +1357,7 @@ fn derivative_operand(toks: &[Tok]) -> Option<Vec<Tok>> {
     }
 }
 
+/// `node` with a sample index (`x` -> `x^{(i)}`).
 fn mark_sample(node: Node) -> Node {
     match node {
         Node::Sym { name, .. } => Node::Sym { name, sample: true },

@@ -275,6 +275,8 @@ enum Lhs {
     Define(String),
 }
 
+/// What a statement's left side names: the loss's derivative by a tensor, the per-sample
+/// loss's, or a definition.
 fn classify(lhs: &Node) -> Option<Lhs> {
     let strip = |n: &Node| -> String {
         match n {
@@ -508,6 +510,7 @@ struct DrawScope {
     draw_index: usize,
 }
 
+/// A stored tensor as a matrix (a vector as a column).
 fn mat_of(t: &Tensor64) -> Mat {
     match t.shape.as_slice() {
         [r, c] => Mat::new(*r, *c, t.values.clone()),
@@ -649,6 +652,9 @@ fn distance(a: &Val, b: &Val, transposed: bool) -> Option<f64> {
     None
 }
 
+/// The largest relative difference between two outcomes, when they are comparable (a batch
+/// value against a batch value, per-sample values against per-sample values or the columns
+/// of a batch matrix).
 fn outcome_distance(a: &Outcome, b: &Outcome, transposed: bool) -> Option<f64> {
     match (a, b) {
         // A batch matrix against per-sample vectors: its columns (or rows) are the samples'.
@@ -686,6 +692,7 @@ struct Evaluated {
     info: Info,
 }
 
+/// `node` evaluated at every draw (only the sigmoid ones with `only_sigmoid`).
 fn evaluate_all(
     node: &Node,
     prep: &Prepared,
@@ -888,6 +895,7 @@ struct Prepared {
     tol: f64,
 }
 
+/// The draws' scopes, the default activation argument and the sample count, once per answer.
 fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, String> {
     let scopes = draws
         .draws
@@ -914,6 +922,8 @@ fn dname(part: &GradientPart) -> String {
     format!("dL/d{}", part.wrt)
 }
 
+/// One part's verdict: the formula evaluated at the draws and compared with the accepted forms,
+/// then with the known mistakes, then with the transposed key.
 fn judge(
     answer: &GradientAnswer,
     draws: &GradientDraws,
