@@ -152,6 +152,16 @@ fn statements(text: &str) -> Vec<Statement> {
             line_offset += line.len() + 1;
             let mut line = line.trim().to_string();
             if !*math {
+                // "the gradient w.r.t. W2 is 1/N sum_i ...", in plain text.
+                if let Some((wrt, rest)) = prose_gradient(&line) {
+                    if out.len() < MAX_STATEMENTS {
+                        out.push(Statement {
+                            offset: here.min(text.len()),
+                            sides: vec![format!("\\nabla_{{{wrt}}} L"), rest],
+                        });
+                    }
+                    continue;
+                }
                 line = prose_formula(&line);
             }
             line = line.trim().trim_end_matches(['.', ',', ';']).to_string();
@@ -262,6 +272,21 @@ fn prose_formula(line: &str) -> String {
         }
     }
     s
+}
+
+/// A plain-text sentence naming the tensor in words: "the gradient (of L) w.r.t. W2 is ...",
+/// "derivative with respect to b_1: ..."; the tensor and the formula.
+fn prose_gradient(line: &str) -> Option<(String, String)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:gradient|derivative)\s+(?:of\s+\S+\s+)?(?:w\.?\s*r\.?\s*t\.?|with\s+respect\s+to)\s+([A-Za-z][A-Za-z0-9_{}\\]{0,20}?)\s*(?:is|:|=|equals)\s*(.+)$",
+        )
+        .expect("valid")
+    });
+    let c = re.captures(line)?;
+    let rest = c.get(2)?.as_str().trim().to_string();
+    (!rest.is_empty() && !rest.contains('=')).then(|| (c[1].to_string(), rest))
 }
 
 /// What a statement's left side says.
@@ -1594,6 +1619,13 @@ mod tests {
         );
         assert_eq!(s, "partial", "{d}");
         assert!(d.starts_with("missing-regularisation"), "{d}");
+    }
+
+    #[test]
+    fn a_tensor_named_in_words_is_bound() {
+        let text = "The gradient w.r.t. W2 is 1/N * sum_i delta_i * phi(W1 x_i + b1)^T + lambda * W2\nand the derivative with respect to b_2: 1/N sum_i delta_i";
+        assert_eq!(status_of(text, "W2").0, "correct");
+        assert_eq!(status_of(text, "b2").0, "correct");
     }
 
     #[test]
