@@ -544,6 +544,28 @@ fn mat_of(t: &Tensor64) -> Mat {
     }
 }
 
+/// A formula of the rubric (a spelling, a definition, an accepted form or a mistake), parsed
+/// once per process: the same rubric judges every submission, and parsing dominates.
+fn parse_rubric(src: &str) -> Result<Node, tensor_expr::ParseError> {
+    use std::sync::{OnceLock, PoisonError, RwLock};
+    type Parsed = HashMap<String, Result<Node, tensor_expr::ParseError>>;
+    static CACHE: OnceLock<RwLock<Parsed>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    if let Some(hit) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(src)
+    {
+        return hit.clone();
+    }
+    let parsed = tensor_expr::parse(src);
+    let mut map = cache.write().unwrap_or_else(PoisonError::into_inner);
+    if map.len() < 4096 {
+        map.insert(src.to_string(), parsed.clone());
+    }
+    parsed
+}
+
 /// The rubric's symbols at one draw.
 fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<DrawScope, String> {
     let mut bindings = HashMap::new();
@@ -588,14 +610,12 @@ fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<Draw
                     .ok_or_else(|| format!("size `{s}` is not defined"))? as f64,
             )
         } else if let Some(d) = &sym.define {
-            Binding::Define(
-                tensor_expr::parse(d).map_err(|e| format!("the definition `{d}`: {e}"))?,
-            )
+            Binding::Define(parse_rubric(d).map_err(|e| format!("the definition `{d}`: {e}"))?)
         } else {
             return Err(format!("symbol {:?} has no meaning", sym.spell));
         };
         for s in &sym.spell {
-            let k = key(&tensor_expr::parse(s).map_err(|e| format!("the spelling `{s}`: {e}"))?);
+            let k = key(&parse_rubric(s).map_err(|e| format!("the spelling `{s}`: {e}"))?);
             bindings.insert(k, binding.clone());
         }
     }
@@ -928,7 +948,7 @@ fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, S
         .enumerate()
         .map(|(i, d)| draw_scope(answer, d, i))
         .collect::<Result<Vec<_>, _>>()?;
-    let default_arg = tensor_expr::parse(&answer.activation_argument)
+    let default_arg = parse_rubric(&answer.activation_argument)
         .map_err(|e| format!("activation_argument: {e}"))?;
     let samples = *answer
         .sizes
@@ -1077,7 +1097,7 @@ fn judge(
             }
         }
         for m in &part.mistakes {
-            let Ok(mnode) = tensor_expr::parse(&m.formula) else {
+            let Ok(mnode) = parse_rubric(&m.formula) else {
                 continue;
             };
             let empty = HashMap::new();
@@ -1358,7 +1378,7 @@ fn wrt_spellings(answer: &GradientAnswer, part: &GradientPart) -> Vec<String> {
             || sym.column.as_deref() == Some(part.tensor.as_str());
         if hit {
             for s in &sym.spell {
-                if let Ok(n) = tensor_expr::parse(s) {
+                if let Ok(n) = parse_rubric(s) {
                     out.push(key(&n));
                 }
             }
