@@ -22,8 +22,19 @@
 //! cell's printed output. Each entry is graded as a whole notebook with the shipped rubric,
 //! so the test covers finding the answer as well as reading it.
 //!
+//! A `gradient` entry (a derivation for the backpropagation question) gives `parts` instead
+//! of `read`: per tensor, the status its derivative must get and, optionally, the diagnosis:
+//!
+//! ```yaml
+//! - class: gradient
+//!   question: backprop
+//!   answer: "$$\\frac{\\partial L}{\\partial W_2} = ...$$"
+//!   parts: {W2: {status: correct}, W1: {status: partial, diagnosis: missing-regularisation}}
+//! ```
+//!
 //! The test checks every entry, requires at least ten entries per class, and snapshots the
-//! table of what was read (`tests/snapshots/gallery__forms.snap`).
+//! table of what was read (`tests/snapshots/gallery__forms.snap`; gradient entries, judged
+//! part by part, are left out of it).
 
 mod common;
 
@@ -38,13 +49,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// The classes of writing issue 9 names; each needs at least [`MIN_PER_CLASS`] forms.
-const CLASSES: [&str; 6] = [
+const CLASSES: [&str; 7] = [
     "region",
     "conclusion",
     "shape",
     "multipart",
     "truth",
     "formula",
+    "gradient",
 ];
 const MIN_PER_CLASS: usize = 10;
 const DEFAULT_RUBRIC: &str = "cs236781-hw4-summary-v1";
@@ -60,12 +72,26 @@ struct Entry {
     answer: Option<String>,
     #[serde(default)]
     cells: Option<Vec<String>>,
+    /// What `answer.value` must be (every class but `gradient`, which gives `parts`).
+    #[serde(default)]
     read: Value,
+    /// Per part (a derivative's tensor): the status and diagnosis it must get.
+    #[serde(default)]
+    parts: Option<BTreeMap<String, PartWant>>,
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
     #[allow(dead_code)]
     note: Option<String>,
+}
+
+/// What one part of an answer must get.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartWant {
+    status: String,
+    #[serde(default)]
+    diagnosis: Option<String>,
 }
 
 /// The question's own cell, as a blank template would show it.
@@ -208,16 +234,48 @@ fn forms() {
             };
             let got = &q.answer.value;
             let status = q.status.as_str();
+            if let Some(parts) = &entry.parts {
+                for (wrt, want) in parts {
+                    let Some(p) = q.parts.iter().find(|p| p.id == *wrt) else {
+                        // No answer at all: every part is missing.
+                        if !(q.status.as_str() == "missing" && want.status == "missing") {
+                            failures.push(format!("{at}: no part {wrt} ({status})"));
+                        }
+                        continue;
+                    };
+                    let diagnosis = p.value.get("diagnosis").and_then(Value::as_str);
+                    let bad_status = p.status.as_str() != want.status;
+                    let bad_diagnosis = want
+                        .diagnosis
+                        .as_deref()
+                        .is_some_and(|d| diagnosis != Some(d));
+                    if bad_status || bad_diagnosis {
+                        failures.push(format!(
+                            "{at} [{}] {}/{wrt}: {} {}, want {} {}; read {}; feedback {:?}",
+                            entry.class,
+                            entry.question,
+                            p.status.as_str(),
+                            diagnosis.unwrap_or("-"),
+                            want.status,
+                            want.diagnosis.as_deref().unwrap_or("-"),
+                            p.value.get("read").unwrap_or(&Value::Null),
+                            p.feedback
+                        ));
+                    }
+                }
+                continue;
+            }
             writeln!(
                 table,
                 "{at:<18} {:<10} {:<22} {:<13} {}",
                 entry.class, entry.question, status, got
             )
             .unwrap();
-            if !same(got, &entry.read) {
+            let read = &entry.read;
+            if !same(got, read) {
                 failures.push(format!(
-                    "{at} [{}] {}: read {got}, want {}\n    text: {:?}",
-                    entry.class, entry.question, entry.read, q.answer.text
+                    "{at} [{}] {}: read {got}, want {read}\n    text: {:?}",
+                    entry.class, entry.question, q.answer.text
                 ));
             }
             if let Some(want) = &entry.status {

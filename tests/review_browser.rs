@@ -241,7 +241,7 @@ fn a_ta_grades_a_group_in_headless_chromium() {
     };
     // The derivation is one question across the summary variants (one section, whatever the
     // pooled variants' ids); the form of the group that holds Ada's answer.
-    let section = "section[id$=\"_mlp-bce-derivatives\"] \
+    let section = "section[id$=\"_backprop\"] \
                    input[name=students][value*=\"ada_lovelace\"] ~ label";
     let type_into = |element: &str, text: &str| {
         http(
@@ -287,7 +287,7 @@ fn a_ta_grades_a_group_in_headless_chromium() {
 
     let reviews = std::fs::read_to_string(&file).unwrap();
     assert!(
-        reviews.contains("ada_lovelace,mlp-bce-derivatives,3,Clear and complete,ta-lin,unix:"),
+        reviews.contains("ada_lovelace,backprop,3,Clear and complete,ta-lin,unix:"),
         "{reviews}"
     );
     // `review --out graded` regenerates the gradebook right after writing the review file

@@ -72,10 +72,11 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
     run_ok(&["grade", "--out", "out1"], &dir);
     let before = by_student(&rows(&dir.join("out1/gradebook.csv")));
     let todo = rows(&dir.join("out1/reviews-todo.csv"));
-    // The samples' README: Ada's backprop derivation is her one answer graded by hand.
+    // The samples' README: Ada's dL/dx (written with a Jacobian the reader does not know) is
+    // her one answer graded by hand.
     assert!(todo
         .iter()
-        .any(|t| t["student"] == "ada_lovelace" && t["question"] == "mlp-bce-derivatives"));
+        .any(|t| t["student"] == "ada_lovelace" && t["question"] == "backprop/x"));
     let pending: usize = before
         .values()
         .filter_map(|r| r["pending_review"].parse::<usize>().ok())
@@ -84,8 +85,26 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
 
     let mut file = String::from("student,question,points,comment,grader,answer_hash\n");
     let mut added: BTreeMap<String, f64> = BTreeMap::new();
+    // A part's review releases its question's automatic points too (the question is scored
+    // as the sum of its parts once none awaits review): the gain is bounded by the question.
+    let results1: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out1/results.json")).unwrap())
+            .unwrap();
+    let question_max = |student: &str, question: &str| -> Option<f64> {
+        results1["submissions"]
+            .as_array()?
+            .iter()
+            .find(|s| s["student"] == student)?["questions"]
+            .as_array()?
+            .iter()
+            .find(|q| q["id"] == question)?["max_points"]
+            .as_f64()
+    };
     for t in &todo {
-        let max: f64 = t["max_points"].parse().unwrap();
+        let max: f64 = match t["question"].split_once('/') {
+            Some((q, _)) => question_max(&t["student"], q).unwrap(),
+            None => t["max_points"].parse().unwrap(),
+        };
         *added.entry(t["student"].clone()).or_default() += max;
         file.push_str(&format!(
             "{},{},{},\"fine, thorough\",ta-lin,{}\n",
@@ -126,7 +145,7 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
             assert!(row["reviewed"].contains("by ta-lin"), "{row:?}");
         }
     }
-    // The samples' README: Ada scores 48 of 51 automatically, plus 3 by hand.
+    // The samples' README: Ada scores 50.4 of 51 automatically, plus 0.6 by hand.
     assert_eq!(after["ada_lovelace"]["score"], "51");
 
     // Every other output shows the review.
@@ -143,7 +162,7 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["id"] == "mlp-bce-derivatives")
+        .find(|q| q["id"] == "backprop")
         .unwrap();
     assert_eq!(q["status"], "correct");
     assert_eq!(q["reviews"][0]["grader"], "ta-lin");
@@ -183,12 +202,12 @@ fn an_edited_answer_invalidates_its_review() {
     let todo = rows(&dir.join("out1/reviews-todo.csv"));
     let t = todo
         .iter()
-        .find(|t| t["student"] == "ada_lovelace" && t["question"] == "mlp-bce-derivatives")
+        .find(|t| t["student"] == "ada_lovelace" && t["question"] == "backprop/x")
         .unwrap();
     std::fs::write(
         dir.join("my-reviews.csv"),
         format!(
-            "student,question,points,comment,answer_hash\nada_lovelace,mlp-bce-derivatives,3,,{}\n",
+            "student,question,points,comment,answer_hash\nada_lovelace,backprop/x,0.6,,{}\n",
             t["answer_hash"]
         ),
     )
@@ -208,7 +227,7 @@ fn an_edited_answer_invalidates_its_review() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|q| q["id"] == "mlp-bce-derivatives")
+        .find(|q| q["id"] == "backprop")
         .unwrap()["answer"]["cells"][0]
         .as_u64()
         .unwrap() as usize;
@@ -229,9 +248,8 @@ fn an_edited_answer_invalidates_its_review() {
         &dir,
     );
     assert!(
-        stderr.contains(
-            "warning: my-reviews.csv:2: ada_lovelace's answer to mlp-bce-derivatives has changed"
-        ),
+        stderr
+            .contains("warning: my-reviews.csv:2: ada_lovelace's answer to backprop/x has changed"),
         "{stderr}"
     );
     assert!(stderr.contains("0 of 1 reviews applied"), "{stderr}");
@@ -261,7 +279,7 @@ fn a_review_file_inside_out_or_broken_is_refused() {
 
     std::fs::write(
         dir.join("reviews.csv"),
-        "student,question,points,comment\nada_lovelace,mlp-bce-derivatives,three,\n",
+        "student,question,points,comment\nada_lovelace,backprop,three,\n",
     )
     .unwrap();
     let out = examiner(&["grade"], &dir);

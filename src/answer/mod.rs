@@ -24,10 +24,13 @@
 //! stack.
 
 pub mod expr;
+pub mod gradient_key;
 pub mod meaning;
 pub mod normalize;
 pub mod number;
 pub mod shape;
+pub mod tensor_eval;
+pub mod tensor_expr;
 
 use serde::Serialize;
 

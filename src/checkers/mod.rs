@@ -7,6 +7,7 @@ pub mod choice;
 pub mod concepts;
 pub mod debatable;
 pub mod expression;
+pub mod gradient;
 pub mod manual;
 pub mod number;
 pub mod runs_clean;
@@ -109,6 +110,21 @@ pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
         Answer::RunsClean {} if input.cells.is_empty() => runs_clean::check_transcript(input.text),
         Answer::RunsClean {} => runs_clean::check(input.notebook, input.cells),
         Answer::Manual {} => manual::check(),
+        Answer::Gradient(answer) => match key {
+            Key::Gradient { draws, .. } => {
+                // The question's own text only where it is this question's (answers grouped
+                // after a section come with the next question's text).
+                let squash = |s: &str| s.split_whitespace().collect::<String>();
+                let own = question
+                    .locate
+                    .start
+                    .as_deref()
+                    .is_some_and(|start| squash(input.question_text).contains(&squash(start)));
+                let question_text = if own { input.question_text } else { "" };
+                gradient::check(answer, draws, question_text, input.text)
+            }
+            _ => manual::check(),
+        },
     };
     apply_mistakes(&question.mistakes, input.text, verdict)
 }

@@ -147,9 +147,14 @@ pub fn pools(rubrics: &[&Rubric]) -> Vec<Pool> {
     out.into_iter().map(|(p, _)| p).collect()
 }
 
-/// Whether answers to `kind` are free text that groups by meaning.
+/// Whether answers to `kind` are written text a TA reads, grouped by meaning: explanations
+/// (`concepts`, `manual`) and derivations (`gradient`: the ones examiner cannot bind go to
+/// review, and similar derivations are graded together).
 pub fn is_free_text(kind: &Answer) -> bool {
-    matches!(kind, Answer::Concepts { .. } | Answer::Manual {})
+    matches!(
+        kind,
+        Answer::Concepts { .. } | Answer::Manual {} | Answer::Gradient(_)
+    )
 }
 
 /// For `grade --groups`: the groups of every free-text question in `rows`, or `None` (with the

@@ -297,6 +297,10 @@ fn hide_for_student(reveal: Reveal, r: &mut QuestionResult) -> bool {
             if reveal == Reveal::Verdict {
                 p.feedback.clear();
             }
+            // A derivative's diagnosis is feedback.
+            if let Some(read) = p.value.as_object_mut() {
+                read.remove("diagnosis");
+            }
         }
     }
     hidden

@@ -16,6 +16,7 @@ pub mod dropout;
 pub mod error;
 pub mod geometry;
 pub mod gradient;
+pub mod gradient_draws;
 pub mod layers;
 pub mod parameters;
 pub mod python;

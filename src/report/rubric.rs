@@ -25,6 +25,19 @@ pub fn key_line(id: &str, key: &Key) -> Option<String> {
                 format_number(*v)
             ))
         }
+        // Lint has checked every accepted formula against autograd at every draw.
+        Key::Gradient {
+            formulas, source, ..
+        } => {
+            let mut out = format!(
+                "  {id}: {} derivatives, each accepted formula matches {source}\n",
+                formulas.len()
+            );
+            for (wrt, f) in formulas {
+                out.push_str(&format!("    dL/d{wrt} = {f}\n"));
+            }
+            Some(out)
+        }
         _ => None,
     }
 }

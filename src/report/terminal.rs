@@ -180,6 +180,14 @@ pub(crate) fn part_reading(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "none".to_string(),
         serde_json::Value::Bool(b) => b.to_string(),
+        // A derivative: the formula as read, and the diagnosis where one was named.
+        serde_json::Value::Object(o) if o.contains_key("wrt") => {
+            let read = o.get("read").and_then(|r| r.as_str()).unwrap_or("none");
+            match o.get("diagnosis").and_then(|d| d.as_str()) {
+                Some(d) => format!("{read} [{d}]"),
+                None => read.to_string(),
+            }
+        }
         other => shown_value(other).unwrap_or_default(),
     }
 }

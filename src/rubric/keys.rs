@@ -40,6 +40,13 @@ pub enum Key {
         reference_at: BTreeMap<String, f64>,
         source: String,
     },
+    /// Autograd's gradients at the seeded draws of a `kind: gradient` question, and the
+    /// accepted formula per part (shown to graders).
+    Gradient {
+        draws: crate::answer::gradient_key::GradientDraws,
+        formulas: BTreeMap<String, String>,
+        source: String,
+    },
     /// Kinds without a computed key (truth, choice, concepts, ...): the rubric holds it.
     InRubric,
 }
@@ -51,6 +58,11 @@ impl Key {
             Key::Number { value, .. } => format_number(*value),
             Key::Shape { value, .. } => format!("{value:?}"),
             Key::Expression { formula, .. } => formula.clone(),
+            Key::Gradient { formulas, .. } => formulas
+                .iter()
+                .map(|(wrt, f)| format!("dL/d{wrt} = {f}"))
+                .collect::<Vec<_>>()
+                .join("; "),
             Key::InRubric => String::new(),
         }
     }
@@ -260,11 +272,43 @@ fn resolve_from(rubric: &Rubric, cache: &Source) -> Result<BTreeMap<String, Key>
                     source: "the rubric's formula".into(),
                 },
             },
+            Answer::Gradient(answer) => gradient_reference(rubric, answer, cache).map_err(fail)?,
             _ => Key::InRubric,
         };
         keys.insert(q.id.clone(), key);
     }
     Ok(keys)
+}
+
+/// Autograd at the draws (through the cache), then the rubric's own formulas checked
+/// against it: an accepted formula that disagrees with autograd is a key error.
+fn gradient_reference(
+    rubric: &Rubric,
+    answer: &crate::rubric::GradientAnswer,
+    cache: &Source,
+) -> Result<Key, String> {
+    let source = code_of(rubric, &answer.code)?;
+    let spec = crate::checkers::gradient::spec(answer, source);
+    let draws = cache
+        .get("gradient-draws", &spec, || {
+            crate::reference::gradient_draws::compute(&spec)
+                .map_err(crate::reference::Error::Invalid)
+        })
+        .map_err(|e| format!("code `{}`: {e}", answer.code))?;
+    crate::checkers::gradient::verify(answer, &draws)?;
+    Ok(Key::Gradient {
+        formulas: answer
+            .parts
+            .iter()
+            .filter_map(|p| p.accept.first().map(|f| (p.wrt.clone(), f.formula.clone())))
+            .collect(),
+        source: format!(
+            "autograd at {} seeded draws per activation ({})",
+            answer.draws,
+            answer.activations.join(", ")
+        ),
+        draws,
+    })
 }
 
 fn code_of<'a>(rubric: &'a Rubric, name: &str) -> Result<&'a str, String> {

@@ -497,6 +497,36 @@ fn validate(rubric: &Rubric, file: &str, positions: &[(u64, u64)]) -> Result<(),
                     }
                 }
             }
+            Answer::Gradient(g) => {
+                if !rubric.code.contains_key(&g.code) {
+                    return Err(here(format!(
+                        "the gradient uses code `{}`, which the rubric's `code:` does not \
+                         define (it defines: {})",
+                        g.code,
+                        list(rubric.code.keys())
+                    )));
+                }
+                if g.parts.is_empty() {
+                    return Err(here("a gradient answer needs at least one part".into()));
+                }
+                if !g.sizes.contains_key(&g.samples) {
+                    return Err(here(format!(
+                        "`samples: {}` is not one of the sizes",
+                        g.samples
+                    )));
+                }
+                for p in &g.parts {
+                    if !g.inputs.contains_key(&p.tensor) {
+                        return Err(here(format!(
+                            "part `{}` differentiates `{}`, which is not an input",
+                            p.wrt, p.tensor
+                        )));
+                    }
+                    if p.accept.is_empty() {
+                        return Err(here(format!("part `{}` accepts no formula", p.wrt)));
+                    }
+                }
+            }
             Answer::Truth { statements } if statements.is_empty() => {
                 return Err(here("a truth answer needs at least one statement".into()))
             }

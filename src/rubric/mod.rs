@@ -297,6 +297,178 @@ pub enum Answer {
     RunsClean {},
     /// Shown to the grader, not scored automatically.
     Manual {},
+    /// Derivatives (backpropagation): each part's formula is read in the student's notation,
+    /// evaluated at seeded draws and compared with autograd's gradient there.
+    Gradient(Box<GradientAnswer>),
+}
+
+/// A `kind: gradient` answer: the computation autograd differentiates, its draws, the
+/// symbols students may use, and one part per tensor differentiated.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradientAnswer {
+    /// The computation: a `code:` entry in the question-code subset of Python, where `phi(`
+    /// stands for the activation. Inputs and constants are bound before it runs.
+    pub code: String,
+    /// The scalar the code assigns that is differentiated [default: `loss`].
+    #[serde(default = "default_of")]
+    pub of: String,
+    /// Small concrete sizes for the symbolic ones (`N: 5, d: 4, h: 3`).
+    pub sizes: BTreeMap<String, usize>,
+    /// The size that counts samples: per-sample tensors have one column per sample.
+    pub samples: String,
+    /// The code's input tensors, their shapes and draw domains (the domain keeps the
+    /// question's loss finite, e.g. `0 < ŷ < 1` for a BCE on an unsquashed output).
+    pub inputs: BTreeMap<String, crate::answer::gradient_key::GradientInput>,
+    /// Scalars bound before the code (`lam: 0.3`).
+    #[serde(default)]
+    pub constants: BTreeMap<String, f64>,
+    /// The concrete activations `phi` is drawn as: a formula written with `\varphi` must
+    /// match under each [default: tanh, sigmoid].
+    #[serde(default = "default_activations")]
+    pub activations: Vec<String>,
+    /// Draws per activation [default: 3].
+    #[serde(default = "default_draws")]
+    pub draws: usize,
+    /// The draws' seed [default: 0].
+    #[serde(default)]
+    pub seed: u64,
+    /// Relative tolerance of the comparison [default: 1e-6].
+    #[serde(default)]
+    pub rel_tol: Option<f64>,
+    /// Phrases (matched case-insensitively) by which an answer says it uses numerator
+    /// layout: then a gradient shaped like its tensor's transpose is accepted for every part.
+    #[serde(default)]
+    pub numerator_layout: Vec<String>,
+    /// Phrases (matched case-insensitively, without spaces) by which a batch-form answer
+    /// says its samples are the rows of `X` (the rubric's per-sample tensors have them as
+    /// columns).
+    #[serde(default)]
+    pub rows_layout: Vec<String>,
+    /// What a bare `\varphi'` (no argument) is applied to, in the student notation
+    /// [default: `z_1`].
+    #[serde(default = "default_activation_argument")]
+    pub activation_argument: String,
+    /// The names students may use and what each stands for.
+    pub symbols: Vec<GradientSymbol>,
+    /// One part per tensor differentiated, in the question's order.
+    pub parts: Vec<GradientPart>,
+}
+
+fn default_of() -> String {
+    "loss".into()
+}
+fn default_activations() -> Vec<String> {
+    vec!["tanh".into(), "sigmoid".into()]
+}
+fn default_draws() -> usize {
+    3
+}
+fn default_activation_argument() -> String {
+    "z_1".into()
+}
+fn default_weight() -> f64 {
+    1.0
+}
+fn default_mistake_score() -> f64 {
+    0.5
+}
+
+/// A name students may use in a gradient answer: its spellings (read with the answer reader,
+/// so `W_2`, `\mat{W}_2` and `W2` are one spelling) and exactly one meaning.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradientSymbol {
+    pub spell: Vec<String>,
+    /// A whole input tensor of the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor: Option<String>,
+    /// One sample's column of an input tensor (`x^{(i)}` of `X`); a one-row tensor gives
+    /// scalars (`y^{(i)}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// A scalar of `constants`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constant: Option<String>,
+    /// A size of `sizes` (the sample count `N`, `m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// A formula in the student notation (`W_1 x + b_1`, `\varphi(z_1)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub define: Option<String>,
+}
+
+/// How an accepted formula relates to autograd's gradient of the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum GradientConvention {
+    /// Exactly autograd's gradient (per sample: its column).
+    #[default]
+    Mean,
+    /// The loss summed instead of averaged: N times autograd's.
+    Sum,
+    /// The per-sample gradients summed over the samples (batch form of a per-sample tensor).
+    Summed,
+}
+
+/// One formula a part accepts.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradientForm {
+    /// In the student notation; lint evaluates it at the draws against autograd.
+    pub formula: String,
+    #[serde(default)]
+    pub convention: GradientConvention,
+    /// Accepted only where the question's own text (as it stands in the notebook) holds this
+    /// snippet, compared without whitespace: a wording without sample indices makes a batch
+    /// form right.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_question_has: Option<String>,
+}
+
+/// A known mistake: the formula a student with that mistake writes.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradientMistake {
+    /// The diagnosis id (`missing-regularisation`, `missing-mean`, ...).
+    pub id: String,
+    pub formula: String,
+    /// `partial` (one slip) or `wrong` [default: partial].
+    #[serde(default = "default_mistake_status")]
+    pub status: String,
+    /// Credit, 0 to 1 [default: 0.5].
+    #[serde(default = "default_mistake_score")]
+    pub score: f64,
+    /// What the student is told (`your dL/dW2 matches autograd once ...`).
+    pub message: String,
+}
+
+fn default_mistake_status() -> String {
+    "partial".into()
+}
+
+/// One derivative of a gradient answer.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GradientPart {
+    /// Its name in reports and in `parts` (`W1`, `x`).
+    pub wrt: String,
+    /// The code's tensor (`W1`; `X` for a per-sample `x`).
+    pub tensor: String,
+    /// The derivative with respect to one sample's column (`x^{(i)}`).
+    #[serde(default)]
+    pub per_sample: bool,
+    /// Its share of the question, relative to the other parts [default: 1].
+    #[serde(default = "default_weight")]
+    pub weight: f64,
+    /// Whether a gradient shaped like the tensor's transpose (numerator layout) is accepted
+    /// [default: true]; vectors are accepted in either orientation.
+    #[serde(default = "yes")]
+    pub transposed: bool,
+    /// The formulas accepted as right (the first is shown as the key).
+    pub accept: Vec<GradientForm>,
+    #[serde(default)]
+    pub mistakes: Vec<GradientMistake>,
 }
 
 /// A reference computation on one of the rubric's `code` entries.

@@ -129,6 +129,8 @@ pub fn student_edition(rubric: &Rubric) -> String {
             Answer::Concepts { .. } => "{kind: concepts, rules: []}".to_string(),
             Answer::RunsClean {} => "{kind: runs-clean}".to_string(),
             Answer::Manual {} => "{kind: manual}".to_string(),
+            // A gradient key is its accepted formulas: the student edition only finds the answer.
+            Answer::Gradient(_) => "{kind: manual}".to_string(),
         };
         let _ = writeln!(out, "    answer: {answer}");
     }
