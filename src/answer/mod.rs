@@ -29,6 +29,7 @@ pub mod meaning;
 pub mod normalize;
 pub mod number;
 pub mod shape;
+pub mod stated;
 pub mod tensor_eval;
 pub mod tensor_expr;
 

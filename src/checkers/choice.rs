@@ -1,8 +1,8 @@
 //! One option of several: the student's choice, by label (`B`, `(b)`) or by the option's
 //! text, against the key.
 
+use super::Status;
 use super::Verdict;
-use crate::grading::Status;
 
 /// Which option `text` chooses: a bare label (`B`, `b)`, `(B)`) at its start, else the one
 /// option whose text it contains.

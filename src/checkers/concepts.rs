@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use regex::Regex;
 
+use super::Status;
 use super::{Part, Verdict};
 use crate::answer::meaning::{self, Doc, Formula, Hit, Phrase, Window};
-use crate::grading::Status;
 use crate::rubric::{ConceptRule, Decision, Polarity, Term, Within};
 
 /// The cap of a wrong decision when the rubric gives none.

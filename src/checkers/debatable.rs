@@ -3,7 +3,7 @@
 //! true`). The truth checker asks [`other_verdict`] what to do with a verdict that is not
 //! the key; everything else about reading verdicts stays in `truth.rs`.
 
-use crate::grading::Status;
+use super::Status;
 use crate::rubric::{Accept, Statement};
 
 /// Words an explanation needs to count as a justification.

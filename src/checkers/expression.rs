@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use super::Status;
 use super::Verdict;
+use crate::answer::stated::formula_reading;
 use crate::answer::{canonical_var, formula_answer, parse_expr, Expr, ExprRole};
-use crate::grading::value::formula_reading;
-use crate::grading::Status;
 use crate::rubric::keys::{format_number, Key};
 
 /// Points at which two formulas are compared.

@@ -27,11 +27,11 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
+use super::Status;
 use super::{Part, Verdict};
 use crate::answer::gradient_key::{Draw, GradientDraws, Tensor64};
 use crate::answer::tensor_eval::{self, Act, Binding, Info, Mat, Outcome, Scope, Val};
 use crate::answer::tensor_expr::{self, key, MulKind, Node};
-use crate::grading::Status;
 use crate::rubric::{GradientAnswer, GradientConvention, GradientPart};
 
 /// Names of the whole loss on a derivative's left side (`L`, `L_S`, `L_{\mathcal{S}}`, `J`).

@@ -1,8 +1,8 @@
 //! Answers a person grades: shown to the grader with identical answers grouped, never scored
 //! automatically.
 
+use super::Status;
 use super::Verdict;
-use crate::grading::Status;
 
 /// Marks the answer for review.
 pub fn check() -> Verdict {

@@ -14,12 +14,12 @@ pub mod runs_clean;
 pub mod shape;
 pub mod truth;
 
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use regex::Regex;
 
-use crate::grading::Status;
 use crate::notebook::Notebook;
 use crate::rubric::keys::Key;
 use crate::rubric::{Answer, Mistake, Question};
@@ -40,7 +40,7 @@ pub struct Verdict {
 
 /// The judgement of one sub-answer: a true/false statement, a labelled part, (later) a
 /// concept or a derivative. Reported under its question as `parts` (see
-/// [`crate::grading::PartResult`]).
+/// `grading::PartResult`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Part {
     /// Stable within the question: `1`, `2`, ... for statements, the label for parts.
@@ -181,4 +181,33 @@ pub fn rubric_regex(pattern: &str) -> Option<Arc<Regex>> {
         .unwrap_or_else(PoisonError::into_inner)
         .insert(pattern.to_string(), compiled.clone());
     compiled
+}
+
+/// The verdict on one question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Correct,
+    Partial,
+    Wrong,
+    Missing,
+    Unparseable,
+    NeedsReview,
+    /// Found, but no checker has judged it.
+    Ungraded,
+}
+
+impl Status {
+    /// The word used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Correct => "correct",
+            Status::Partial => "partial",
+            Status::Wrong => "wrong",
+            Status::Missing => "missing",
+            Status::Unparseable => "unparseable",
+            Status::NeedsReview => "needs-review",
+            Status::Ungraded => "ungraded",
+        }
+    }
 }

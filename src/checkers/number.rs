@@ -4,10 +4,10 @@
 //! field, the student's intermediate numbers are compared with the reference trace and the
 //! feedback names the first layer where they part.
 
+use super::Status;
 use super::Verdict;
+use crate::answer::stated::stated_number;
 use crate::answer::{numbers, Conclusion};
-use crate::grading::value::stated_number;
-use crate::grading::Status;
 use crate::reference::receptive_field::TraceStep;
 use crate::rubric::keys::{format_number, Key};
 

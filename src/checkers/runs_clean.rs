@@ -1,8 +1,8 @@
 //! Code that must run: judged from the outputs the student's notebook saved (never by running
 //! it). An error output (`NameError`, a failed `assert`) fails the answer and is quoted.
 
+use super::Status;
 use super::Verdict;
-use crate::grading::Status;
 use crate::notebook::{Notebook, OutputKind};
 
 /// An error line as Python prints it: `NameError: name 'x' is not defined`, a traceback.

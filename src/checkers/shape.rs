@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 
+use super::Status;
 use super::Verdict;
+use crate::answer::stated::{dims_json, shape_reading};
 use crate::answer::{Dim, ALL_OF_X};
-use crate::grading::value::{dims_json, shape_reading};
-use crate::grading::Status;
 use crate::rubric::keys::Key;
 
 /// `(5, 6, 7, 8, 42000)` or `(X.shape[0], ..., 42000)`.

@@ -28,8 +28,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::Status;
 use super::{Part, Verdict};
-use crate::grading::Status;
 use crate::rubric::Statement;
 
 /// The reading of one statement.

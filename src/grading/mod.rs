@@ -19,36 +19,8 @@ use crate::notebook::Notebook;
 use crate::rubric::keys::Key;
 use crate::rubric::{Reveal, Rubric};
 
+pub use crate::checkers::Status;
 pub use value::parse_value;
-
-/// The verdict on one question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    Correct,
-    Partial,
-    Wrong,
-    Missing,
-    Unparseable,
-    NeedsReview,
-    /// Found, but no checker has judged it.
-    Ungraded,
-}
-
-impl Status {
-    /// The word used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Correct => "correct",
-            Status::Partial => "partial",
-            Status::Wrong => "wrong",
-            Status::Missing => "missing",
-            Status::Unparseable => "unparseable",
-            Status::NeedsReview => "needs-review",
-            Status::Ungraded => "ungraded",
-        }
-    }
-}
 
 /// What was found for a question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
