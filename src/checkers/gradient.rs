@@ -19,9 +19,11 @@
 //!   tensors left without one, and the feedback says so.
 //!
 //! Verdicts per part: `correct` (matches an accepted form at every draw), `partial` (matches
-//! one known mistake of status partial, or is right once missing transposes are added),
-//! `wrong` (evaluates, matches nothing, or a mistake of status wrong), `needs-review` (could
-//! not be read, a name is not bound, the shapes cannot be made to fit), `missing`.
+//! one known mistake of status partial, or two of them at once: see [`mistake_pairs`], or the
+//! transposed key), `wrong` (evaluates, matches nothing, or involves a mistake of status
+//! wrong), `needs-review` (could
+//! not be read, a name is not bound, cannot be evaluated as written: terms of different shapes
+//! added or a product whose shapes do not fit), `missing`.
 
 use std::collections::HashMap;
 
@@ -1004,12 +1006,14 @@ fn judge(
                 return v;
             }
         },
-        // Terms of different shapes added: no gradient has that form, whatever the
-        // notation (a class: W1/W2 mixed up, a bias added to a weight).
+        // Terms of different shapes added (W1/W2 mixed up, a bias added to a weight, a typo
+        // such as φ(W1 + b1) that drops a factor): the formula cannot be evaluated as written,
+        // so the reader cannot tell a typo from a wrong derivation. The corpus reviewers grade
+        // such typos partial and such mix-ups wrong: a person decides, with the reason.
         Err(tensor_eval::EvalError::SumShape(s)) => {
-            v.status = Status::Wrong;
             v.feedback.push(format!(
-                "your {name} adds terms of different shapes ({s}): it cannot be a gradient"
+                "needs review: your {name} adds terms of different shapes ({s}), so it cannot \
+                 be evaluated as written (a typo, or a wrong derivation?)"
             ));
             return v;
         }
@@ -1080,6 +1084,10 @@ fn judge(
     enum Found<'m> {
         Accepted,
         Mistake(&'m crate::rubric::GradientMistake),
+        Pair(
+            &'m crate::rubric::GradientMistake,
+            &'m crate::rubric::GradientMistake,
+        ),
         Transposed,
         Nothing(Option<(usize, f64)>),
     }
@@ -1127,6 +1135,26 @@ fn judge(
                 }
             }
         }
+        for (a, b, mnode) in mistake_pairs(part).iter() {
+            let empty = HashMap::new();
+            let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
+                let s = &prep.scopes[k];
+                let scope = Scope {
+                    rubric: &s.bindings,
+                    student: &empty,
+                    act: s.act,
+                    samples: prep.samples,
+                    default_arg: &prep.default_arg,
+                    batch: None,
+                };
+                tensor_eval::evaluate(mnode, &scope, false)
+                    .ok()
+                    .map(|(o, _)| o)
+            });
+            if ok {
+                break 'found Found::Pair(&part.mistakes[*a], &part.mistakes[*b]);
+            }
+        }
         Found::Nothing(first_miss)
     };
     // A product that only fits with transposes the student did not write is for a person:
@@ -1137,6 +1165,11 @@ fn judge(
             Found::Mistake(m) => format!(
                 "with the missing transposes added it matches the known mistake `{}`",
                 m.id
+            ),
+            Found::Pair(a, b) => format!(
+                "with the missing transposes added it matches the known mistakes `{}` and `{}` \
+                 at once",
+                a.id, b.id
             ),
             _ => "no placement of transposes makes it match".to_string(),
         };
@@ -1165,6 +1198,26 @@ fn judge(
             v.score = if wrong { 0.0 } else { m.score };
             v.diagnosis = Some(m.id.clone());
             v.feedback.push(m.message.clone());
+        }
+        Found::Pair(a, b) => {
+            // Two slips at once still earn partial credit (the course's reviewers give it),
+            // less than one slip; a pair with a mistake of status wrong is wrong.
+            let wrong = a.status == "wrong" || b.status == "wrong";
+            v.status = if wrong {
+                Status::Wrong
+            } else {
+                Status::Partial
+            };
+            v.score = if wrong {
+                0.0
+            } else {
+                a.score.min(b.score) / 2.0
+            };
+            v.diagnosis = Some(format!("{}+{}", a.id, b.id));
+            v.feedback.push(format!(
+                "two known mistakes at once: {}; and {}",
+                a.message, b.message
+            ));
         }
         Found::Transposed => {
             v.status = Status::Partial;
@@ -1238,6 +1291,185 @@ fn judge(
         }
     }
     v
+}
+
+/// Most pairs of known mistakes tried per part (bounded time whatever the rubric lists).
+const MAX_PAIRS: usize = 64;
+
+/// A known mistake as a rewrite of an accepted formula: the smallest subtree of `accepted`
+/// that differs from `mistake`, and what the mistake has there. Two nodes of the same kind
+/// (same operator, function or tuple length) that differ in exactly one child differ inside
+/// that child; otherwise the whole node is the rewrite. `None` when they are equal.
+fn rewrite(accepted: &Node, mistake: &Node) -> Option<(Node, Node)> {
+    if accepted == mistake {
+        return None;
+    }
+    let ca = children(accepted);
+    let cm = children(mistake);
+    let same_kind = std::mem::discriminant(accepted) == std::mem::discriminant(mistake)
+        && ca.len() == cm.len()
+        && !ca.is_empty()
+        && match (accepted, mistake) {
+            (Node::Mul(_, _, x), Node::Mul(_, _, y)) => x == y,
+            (
+                Node::Call {
+                    func: f,
+                    derivative: d,
+                    ..
+                },
+                Node::Call {
+                    func: g,
+                    derivative: e,
+                    ..
+                },
+            ) => f == g && d == e,
+            _ => true,
+        };
+    if same_kind {
+        let differing: Vec<usize> = (0..ca.len()).filter(|&i| ca[i] != cm[i]).collect();
+        if let [i] = differing.as_slice() {
+            return rewrite(ca[*i], cm[*i]);
+        }
+    }
+    Some((accepted.clone(), mistake.clone()))
+}
+
+/// A node's children, in order.
+fn children(n: &Node) -> Vec<&Node> {
+    match n {
+        Node::Num(_) | Node::Sym { .. } => Vec::new(),
+        Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => vec![a],
+        Node::Add(a, b)
+        | Node::Sub(a, b)
+        | Node::Mul(a, b, _)
+        | Node::Div(a, b)
+        | Node::Pow(a, b) => vec![a, b],
+        Node::Call { arg, .. } => arg.iter().map(|a| a.as_ref()).collect(),
+        Node::Deriv { of, wrt } => vec![of, wrt],
+        Node::Grad { wrt, body } => vec![wrt, body],
+        Node::Tuple(items) => items.iter().collect(),
+    }
+}
+
+/// How many times `pat` occurs in `n` as a subtree.
+fn occurrences(n: &Node, pat: &Node) -> usize {
+    if n == pat {
+        return 1;
+    }
+    children(n).into_iter().map(|c| occurrences(c, pat)).sum()
+}
+
+/// `n` with every occurrence of `pat` replaced by `with`.
+fn replaced(n: &Node, pat: &Node, with: &Node) -> Node {
+    if n == pat {
+        return with.clone();
+    }
+    let r = |c: &Node| Box::new(replaced(c, pat, with));
+    match n {
+        Node::Num(_) | Node::Sym { .. } => n.clone(),
+        Node::Neg(a) => Node::Neg(r(a)),
+        Node::Transpose(a) => Node::Transpose(r(a)),
+        Node::Sum(a) => Node::Sum(r(a)),
+        Node::Norm(a) => Node::Norm(r(a)),
+        Node::Add(a, b) => Node::Add(r(a), r(b)),
+        Node::Sub(a, b) => Node::Sub(r(a), r(b)),
+        Node::Mul(a, b, k) => Node::Mul(r(a), r(b), *k),
+        Node::Div(a, b) => Node::Div(r(a), r(b)),
+        Node::Pow(a, b) => Node::Pow(r(a), r(b)),
+        Node::Call {
+            func,
+            derivative,
+            arg,
+        } => Node::Call {
+            func: *func,
+            derivative: *derivative,
+            arg: arg.as_ref().map(|a| r(a)),
+        },
+        Node::Deriv { of, wrt } => Node::Deriv {
+            of: r(of),
+            wrt: r(wrt),
+        },
+        Node::Grad { wrt, body } => Node::Grad {
+            wrt: r(wrt),
+            body: r(body),
+        },
+        Node::Tuple(items) => Node::Tuple(items.iter().map(|c| replaced(c, pat, with)).collect()),
+    }
+}
+
+/// Pairs of a part's known mistakes made at once, as formulas: (index of the first mistake,
+/// index of the second, the formula with both). Students who slip twice (no 1/N and a sum
+/// over the samples; a doubled 1/N and λ‖W‖) are given partial credit by the course's
+/// reviewers, so a formula that matches once two known mistakes are undone is diagnosed with
+/// both. Each mistake is read as a rewrite of the part's first accepted form of the plain
+/// mean convention ([`rewrite`]); two rewrites compose when one's changed subtree occurs
+/// exactly once in the formula the other leaves (tried in both orders), and the result is
+/// neither accepted nor one of the single mistakes. Two formulas of the same mistake id are
+/// not a pair. At most [`MAX_PAIRS`] pairs; built once per process per part.
+fn mistake_pairs(part: &GradientPart) -> std::sync::Arc<Vec<(usize, usize, Node)>> {
+    use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+    type Pairs = HashMap<String, Arc<Vec<(usize, usize, Node)>>>;
+    static CACHE: OnceLock<RwLock<Pairs>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    let cache_key = serde_json::to_string(&(&part.accept, &part.mistakes)).unwrap_or_default();
+    if let Some(hit) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&cache_key)
+    {
+        return hit.clone();
+    }
+    let mut out = Vec::new();
+    let base = part
+        .accept
+        .iter()
+        .find(|f| f.convention == GradientConvention::Mean && f.if_question_has.is_none())
+        .and_then(|f| parse_rubric(&f.formula).ok());
+    if let Some(base) = base {
+        let singles: Vec<Option<Node>> = part
+            .mistakes
+            .iter()
+            .map(|m| parse_rubric(&m.formula).ok())
+            .collect();
+        let rewrites: Vec<Option<(Node, Node)>> = singles
+            .iter()
+            .map(|m| m.as_ref().and_then(|m| rewrite(&base, m)))
+            .collect();
+        'pairs: for i in 0..part.mistakes.len() {
+            for j in i + 1..part.mistakes.len() {
+                if out.len() >= MAX_PAIRS {
+                    break 'pairs;
+                }
+                if part.mistakes[i].id == part.mistakes[j].id {
+                    continue;
+                }
+                let (Some(ri), Some(rj)) = (&rewrites[i], &rewrites[j]) else {
+                    continue;
+                };
+                let compose = |first: &(Node, Node), second: &(Node, Node)| {
+                    if occurrences(&base, &first.0) != 1 {
+                        return None;
+                    }
+                    let once = replaced(&base, &first.0, &first.1);
+                    (occurrences(&once, &second.0) == 1)
+                        .then(|| replaced(&once, &second.0, &second.1))
+                };
+                let Some(both) = compose(ri, rj).or_else(|| compose(rj, ri)) else {
+                    continue;
+                };
+                if both == base || singles.iter().flatten().any(|s| *s == both) {
+                    continue;
+                }
+                out.push((i, j, both));
+            }
+        }
+    }
+    let out = Arc::new(out);
+    let mut map = cache.write().unwrap_or_else(PoisonError::into_inner);
+    if map.len() < 256 {
+        map.insert(cache_key, out.clone());
+    }
+    out
 }
 
 /// Judges every part of a gradient answer.
@@ -1617,6 +1849,24 @@ mod tests {
             .find(|(w, _, _)| w == wrt)
             .map(|(_, s, d)| (s, d))
             .unwrap()
+    }
+
+    #[test]
+    fn pairs_of_known_mistakes_compose() {
+        let (rubric, _) = fixture();
+        let q = rubric
+            .questions
+            .iter()
+            .find(|q| q.id == "backprop")
+            .unwrap();
+        let Answer::Gradient(a) = &q.answer else {
+            panic!("backprop is a gradient question")
+        };
+        for p in &a.parts {
+            for (i, j, n) in mistake_pairs(p).iter() {
+                eprintln!("{} {}+{}: {n}", p.wrt, p.mistakes[*i].id, p.mistakes[*j].id);
+            }
+        }
     }
 
     #[test]
