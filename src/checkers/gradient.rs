@@ -1862,11 +1862,50 @@ mod tests {
         let Answer::Gradient(a) = &q.answer else {
             panic!("backprop is a gradient question")
         };
+        let ids = |wrt: &str| -> Vec<String> {
+            let p = a.parts.iter().find(|p| p.wrt == wrt).unwrap();
+            mistake_pairs(p)
+                .iter()
+                .map(|(i, j, _)| format!("{}+{}", p.mistakes[*i].id, p.mistakes[*j].id))
+                .collect()
+        };
+        // Slips in different places of the formula compose; one mistake id is never paired
+        // with itself.
+        let w2 = ids("W2");
+        assert!(w2.contains(&"missing-regularisation+missing-mean".into()), "{w2:?}");
+        assert!(!w2.iter().any(|p| p == "missing-mean+missing-mean"), "{w2:?}");
+        let x = ids("x");
+        assert!(x.contains(&"summed-over-samples+double-mean".into()), "{x:?}");
         for p in &a.parts {
-            for (i, j, n) in mistake_pairs(p).iter() {
-                eprintln!("{} {}+{}: {n}", p.wrt, p.mistakes[*i].id, p.mistakes[*j].id);
-            }
+            assert!(mistake_pairs(p).len() <= MAX_PAIRS);
         }
+    }
+
+    #[test]
+    fn two_slips_are_partial_with_both_named_and_three_are_wrong() {
+        // No 1/N and λ‖W2‖ for λW2 (written for this test).
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial W_2} = \sum_{i=1}^{N} \delta^{(i)} h^{(i)T} + \lambda \|W_2\|_F$",
+            "W2",
+        );
+        assert_eq!(s, "partial", "{d}");
+        assert!(d.starts_with("regularisation-norm+missing-mean"), "{d}");
+        // No 1/N, no λW2 and the sign flipped.
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial W_2} = -\sum_{i=1}^{N} \delta^{(i)} h^{(i)T}$",
+            "W2",
+        );
+        assert_eq!(s, "wrong", "{d}");
+    }
+
+    #[test]
+    fn terms_of_different_shapes_go_to_review() {
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial W_2} = \frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} \varphi(W_1 + b_1)^T + \lambda W_2$",
+            "W2",
+        );
+        assert_eq!(s, "needs-review", "{d}");
+        assert!(d.contains("different shapes"), "{d}");
     }
 
     #[test]
@@ -1875,7 +1914,8 @@ mod tests {
             r"$\frac{\partial L}{\partial \vec{b}_1} = \frac{1}{m} \sum_{i=1}^m (\hat{y}^{(i)} - y^{(i)}) \cdot W_2^\top \cdot \sigma'(\vec{z}_1^{(i)})$",
             "b1",
         );
-        assert_eq!(s, "partial", "{d}");
+        // Another model's gradient: wrong, the diagnosis still named.
+        assert_eq!(s, "wrong", "{d}");
         assert!(d.starts_with("output-sigmoid"), "{d}");
         assert!(d.contains("checked with φ = σ"), "{d}");
     }
