@@ -13,10 +13,12 @@
 //!   `\nabla_{W_2} L`, `\delta W_2`, `dW_2`, `L'(W_2)`; or prose does: "the gradient w.r.t.
 //!   $W_2$ is $...$";
 //! - every other `name = formula` is the student's own definition (`\delta^{(i)} = ...`,
-//!   `\frac{d\ell}{d\hat y} = ...`, `z = ...`), used wherever the name appears;
-//! - a tensor labelled twice while another has no statement is a mislabelled line (students
-//!   copy the left side of the previous line): the extra statements go, in order, to the
-//!   tensors left without one, and the feedback says so.
+//!   `\frac{d\ell}{d\hat y} = ...`, `z = ...`), used wherever the name appears; so is a name
+//!   declared in words with its meaning quoted (`Notation: m is "y hat"`, see
+//!   [`prose_declaration`]);
+//! - a tensor labelled twice (students copy the left side of the previous line) goes to
+//!   review, and so do the tensors left without a line when a labelled line has another
+//!   tensor's shape: which line is whose is for a person to say.
 //!
 //! Verdicts per part: `correct` (matches an accepted form at every draw), `partial` (matches
 //! one known mistake of status partial, or two of them at once: see [`mistake_pairs`], or the
@@ -154,6 +156,16 @@ fn statements(text: &str) -> Vec<Statement> {
             line_offset += line.len() + 1;
             let mut line = line.trim().to_string();
             if !*math {
+                // `Notation: m is "y hat"`: a name declared in words.
+                if let Some((name, meaning)) = prose_declaration(&line) {
+                    if out.len() < MAX_STATEMENTS {
+                        out.push(Statement {
+                            offset: here.min(text.len()),
+                            sides: vec![name, meaning],
+                        });
+                    }
+                    continue;
+                }
                 // "the gradient w.r.t. W2 is 1/N sum_i ...", in plain text.
                 if let Some((wrt, rest)) = prose_gradient(&line) {
                     if out.len() < MAX_STATEMENTS {
@@ -274,6 +286,49 @@ fn prose_formula(line: &str) -> String {
         }
     }
     s
+}
+
+/// A plain-text line that declares a name in words: `Notation: m is "y hat"`, `where k
+/// denotes "y hat"`, `h stands for "phi(z)"` (a class of writing: students rename a quantity
+/// once, in prose, and use the short name in every formula). The name is one letter with an
+/// optional subscript; the meaning must be quoted (an unquoted `x is the input` is prose, not
+/// a definition) and is a formula, or a letter spelled with its accent in words (`y hat`,
+/// `hat y`, `y-hat`). The declaration is the student's definition of the name, so it replaces
+/// the rubric's meaning of that name (`m` read as the sample count otherwise).
+fn prose_declaration(line: &str) -> Option<(String, String)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)^(?:notation\s*:\s*|where\s+|let\s+|here\s+)?([A-Za-z](?:_\{?[A-Za-z0-9]{1,3}\}?)?)\s+(?:is|denotes|stands\s+for|means)\s+["“'`]([^"”'`]{1,60})["”'`]\s*[.,;]?$"#,
+        )
+        .expect("valid")
+    });
+    let c = re.captures(line.trim().trim_start_matches(['-', '*', '•']).trim())?;
+    let name = c[1].to_string();
+    let meaning = c[2].trim();
+    let words = meaning.to_lowercase();
+    let accent = |w: &str| -> Option<String> {
+        for (word, cmd) in [("hat", "hat"), ("bar", "bar"), ("tilde", "tilde")] {
+            let w = w.trim();
+            let Some(letter) = w
+                .strip_suffix(word)
+                .map(|l| l.trim().trim_end_matches('-').trim())
+                .or_else(|| {
+                    w.strip_prefix(word)
+                        .map(|l| l.trim().trim_start_matches('-').trim())
+                })
+            else {
+                continue;
+            };
+            if letter.len() == 1 && letter.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Some(format!("\\{cmd}{{{letter}}}"));
+            }
+        }
+        None
+    };
+    let formula = accent(&words).unwrap_or_else(|| meaning.to_string());
+    tensor_expr::parse(&formula).ok()?;
+    Some((name, formula))
 }
 
 /// A plain-text sentence naming the tensor in words: "the gradient (of L) w.r.t. W2 is ...",
@@ -1872,10 +1927,19 @@ mod tests {
         // Slips in different places of the formula compose; one mistake id is never paired
         // with itself.
         let w2 = ids("W2");
-        assert!(w2.contains(&"missing-regularisation+missing-mean".into()), "{w2:?}");
-        assert!(!w2.iter().any(|p| p == "missing-mean+missing-mean"), "{w2:?}");
+        assert!(
+            w2.contains(&"missing-regularisation+missing-mean".into()),
+            "{w2:?}"
+        );
+        assert!(
+            !w2.iter().any(|p| p == "missing-mean+missing-mean"),
+            "{w2:?}"
+        );
         let x = ids("x");
-        assert!(x.contains(&"summed-over-samples+double-mean".into()), "{x:?}");
+        assert!(
+            x.contains(&"summed-over-samples+double-mean".into()),
+            "{x:?}"
+        );
         for p in &a.parts {
             assert!(mistake_pairs(p).len() <= MAX_PAIRS);
         }
@@ -1896,6 +1960,26 @@ mod tests {
             "W2",
         );
         assert_eq!(s, "wrong", "{d}");
+    }
+
+    #[test]
+    fn names_declared_in_words_are_definitions() {
+        let d = |l: &str| prose_declaration(l).map(|(n, f)| format!("{n} = {f}"));
+        assert_eq!(
+            d(r#"Notation: k is "y hat"."#).as_deref(),
+            Some(r"k = \hat{y}")
+        );
+        assert_eq!(
+            d(r#"where q denotes "hat-y""#).as_deref(),
+            Some(r"q = \hat{y}")
+        );
+        assert_eq!(
+            d(r#"h_1 stands for "phi(z)""#).as_deref(),
+            Some("h_1 = phi(z)")
+        );
+        // Unquoted, or more than a name on the left: prose.
+        assert_eq!(d("x is the input"), None);
+        assert_eq!(d(r#"the loss is "convex""#), None);
     }
 
     #[test]
