@@ -326,7 +326,24 @@ fn prose_declaration(line: &str) -> Option<(String, String)> {
         }
         None
     };
-    let formula = accent(&words).unwrap_or_else(|| meaning.to_string());
+    // A quoted phrase in words (`"number of samples"`) is not a formula: every word of three
+    // letters or more must be a function or command name.
+    const WORDS: [&str; 21] = [
+        "phi", "varphi", "sigma", "hat", "log", "exp", "tanh", "delta", "lambda", "frac", "mathbf",
+        "vec", "mat", "top", "odot", "sum", "relu", "cdot", "circ", "left", "right",
+    ];
+    let formula = match accent(&words) {
+        Some(f) => f,
+        None => {
+            let prose = meaning
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .any(|w| w.len() >= 3 && !WORDS.contains(&w.to_lowercase().as_str()));
+            if prose {
+                return None;
+            }
+            meaning.to_string()
+        }
+    };
     tensor_expr::parse(&formula).ok()?;
     Some((name, formula))
 }
@@ -1980,6 +1997,7 @@ mod tests {
         // Unquoted, or more than a name on the left: prose.
         assert_eq!(d("x is the input"), None);
         assert_eq!(d(r#"the loss is "convex""#), None);
+        assert_eq!(d(r#"N is "the number of samples""#), None);
     }
 
     #[test]
