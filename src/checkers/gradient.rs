@@ -13,15 +13,19 @@
 //!   `\nabla_{W_2} L`, `\delta W_2`, `dW_2`, `L'(W_2)`; or prose does: "the gradient w.r.t.
 //!   $W_2$ is $...$";
 //! - every other `name = formula` is the student's own definition (`\delta^{(i)} = ...`,
-//!   `\frac{d\ell}{d\hat y} = ...`, `z = ...`), used wherever the name appears;
-//! - a tensor labelled twice while another has no statement is a mislabelled line (students
-//!   copy the left side of the previous line): the extra statements go, in order, to the
-//!   tensors left without one, and the feedback says so.
+//!   `\frac{d\ell}{d\hat y} = ...`, `z = ...`), used wherever the name appears; so is a name
+//!   declared in words with its meaning quoted (`Notation: m is "y hat"`, see
+//!   [`prose_declaration`]);
+//! - a tensor labelled twice (students copy the left side of the previous line) goes to
+//!   review, and so do the tensors left without a line when a labelled line has another
+//!   tensor's shape: which line is whose is for a person to say.
 //!
 //! Verdicts per part: `correct` (matches an accepted form at every draw), `partial` (matches
-//! one known mistake of status partial, or is right once missing transposes are added),
-//! `wrong` (evaluates, matches nothing, or a mistake of status wrong), `needs-review` (could
-//! not be read, a name is not bound, the shapes cannot be made to fit), `missing`.
+//! one known mistake of status partial, or two of them at once: see [`mistake_pairs`], or the
+//! transposed key), `wrong` (evaluates, matches nothing, or involves a mistake of status
+//! wrong), `needs-review` (could
+//! not be read, a name is not bound, cannot be evaluated as written: terms of different shapes
+//! added or a product whose shapes do not fit), `missing`.
 
 use std::collections::HashMap;
 
@@ -152,6 +156,16 @@ fn statements(text: &str) -> Vec<Statement> {
             line_offset += line.len() + 1;
             let mut line = line.trim().to_string();
             if !*math {
+                // `Notation: m is "y hat"`: a name declared in words.
+                if let Some((name, meaning)) = prose_declaration(&line) {
+                    if out.len() < MAX_STATEMENTS {
+                        out.push(Statement {
+                            offset: here.min(text.len()),
+                            sides: vec![name, meaning],
+                        });
+                    }
+                    continue;
+                }
                 // "the gradient w.r.t. W2 is 1/N sum_i ...", in plain text.
                 if let Some((wrt, rest)) = prose_gradient(&line) {
                     if out.len() < MAX_STATEMENTS {
@@ -272,6 +286,66 @@ fn prose_formula(line: &str) -> String {
         }
     }
     s
+}
+
+/// A plain-text line that declares a name in words: `Notation: m is "y hat"`, `where k
+/// denotes "y hat"`, `h stands for "phi(z)"` (a class of writing: students rename a quantity
+/// once, in prose, and use the short name in every formula). The name is one letter with an
+/// optional subscript; the meaning must be quoted (an unquoted `x is the input` is prose, not
+/// a definition) and is a formula, or a letter spelled with its accent in words (`y hat`,
+/// `hat y`, `y-hat`). The declaration is the student's definition of the name, so it replaces
+/// the rubric's meaning of that name (`m` read as the sample count otherwise).
+fn prose_declaration(line: &str) -> Option<(String, String)> {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)^(?:notation\s*:\s*|where\s+|let\s+|here\s+)?([A-Za-z](?:_\{?[A-Za-z0-9]{1,3}\}?)?)\s+(?:is|denotes|stands\s+for|means)\s+["“'`]([^"”'`]{1,60})["”'`]\s*[.,;]?$"#,
+        )
+        .expect("valid")
+    });
+    let c = re.captures(line.trim().trim_start_matches(['-', '*', '•']).trim())?;
+    let name = c[1].to_string();
+    let meaning = c[2].trim();
+    let words = meaning.to_lowercase();
+    let accent = |w: &str| -> Option<String> {
+        for (word, cmd) in [("hat", "hat"), ("bar", "bar"), ("tilde", "tilde")] {
+            let w = w.trim();
+            let Some(letter) = w
+                .strip_suffix(word)
+                .map(|l| l.trim().trim_end_matches('-').trim())
+                .or_else(|| {
+                    w.strip_prefix(word)
+                        .map(|l| l.trim().trim_start_matches('-').trim())
+                })
+            else {
+                continue;
+            };
+            if letter.len() == 1 && letter.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Some(format!("\\{cmd}{{{letter}}}"));
+            }
+        }
+        None
+    };
+    // A quoted phrase in words (`"number of samples"`) is not a formula: every word of three
+    // letters or more must be a function or command name.
+    const WORDS: [&str; 21] = [
+        "phi", "varphi", "sigma", "hat", "log", "exp", "tanh", "delta", "lambda", "frac", "mathbf",
+        "vec", "mat", "top", "odot", "sum", "relu", "cdot", "circ", "left", "right",
+    ];
+    let formula = match accent(&words) {
+        Some(f) => f,
+        None => {
+            let prose = meaning
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .any(|w| w.len() >= 3 && !WORDS.contains(&w.to_lowercase().as_str()));
+            if prose {
+                return None;
+            }
+            meaning.to_string()
+        }
+    };
+    tensor_expr::parse(&formula).ok()?;
+    Some((name, formula))
 }
 
 /// A plain-text sentence naming the tensor in words: "the gradient (of L) w.r.t. W2 is ...",
@@ -1004,12 +1078,14 @@ fn judge(
                 return v;
             }
         },
-        // Terms of different shapes added: no gradient has that form, whatever the
-        // notation (a class: W1/W2 mixed up, a bias added to a weight).
+        // Terms of different shapes added (W1/W2 mixed up, a bias added to a weight, a typo
+        // such as φ(W1 + b1) that drops a factor): the formula cannot be evaluated as written,
+        // so the reader cannot tell a typo from a wrong derivation. The corpus reviewers grade
+        // such typos partial and such mix-ups wrong: a person decides, with the reason.
         Err(tensor_eval::EvalError::SumShape(s)) => {
-            v.status = Status::Wrong;
             v.feedback.push(format!(
-                "your {name} adds terms of different shapes ({s}): it cannot be a gradient"
+                "needs review: your {name} adds terms of different shapes ({s}), so it cannot \
+                 be evaluated as written (a typo, or a wrong derivation?)"
             ));
             return v;
         }
@@ -1080,6 +1156,10 @@ fn judge(
     enum Found<'m> {
         Accepted,
         Mistake(&'m crate::rubric::GradientMistake),
+        Pair(
+            &'m crate::rubric::GradientMistake,
+            &'m crate::rubric::GradientMistake,
+        ),
         Transposed,
         Nothing(Option<(usize, f64)>),
     }
@@ -1127,6 +1207,26 @@ fn judge(
                 }
             }
         }
+        for (a, b, mnode) in mistake_pairs(part).iter() {
+            let empty = HashMap::new();
+            let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
+                let s = &prep.scopes[k];
+                let scope = Scope {
+                    rubric: &s.bindings,
+                    student: &empty,
+                    act: s.act,
+                    samples: prep.samples,
+                    default_arg: &prep.default_arg,
+                    batch: None,
+                };
+                tensor_eval::evaluate(mnode, &scope, false)
+                    .ok()
+                    .map(|(o, _)| o)
+            });
+            if ok {
+                break 'found Found::Pair(&part.mistakes[*a], &part.mistakes[*b]);
+            }
+        }
         Found::Nothing(first_miss)
     };
     // A product that only fits with transposes the student did not write is for a person:
@@ -1137,6 +1237,11 @@ fn judge(
             Found::Mistake(m) => format!(
                 "with the missing transposes added it matches the known mistake `{}`",
                 m.id
+            ),
+            Found::Pair(a, b) => format!(
+                "with the missing transposes added it matches the known mistakes `{}` and `{}` \
+                 at once",
+                a.id, b.id
             ),
             _ => "no placement of transposes makes it match".to_string(),
         };
@@ -1165,6 +1270,26 @@ fn judge(
             v.score = if wrong { 0.0 } else { m.score };
             v.diagnosis = Some(m.id.clone());
             v.feedback.push(m.message.clone());
+        }
+        Found::Pair(a, b) => {
+            // Two slips at once still earn partial credit (the course's reviewers give it),
+            // less than one slip; a pair with a mistake of status wrong is wrong.
+            let wrong = a.status == "wrong" || b.status == "wrong";
+            v.status = if wrong {
+                Status::Wrong
+            } else {
+                Status::Partial
+            };
+            v.score = if wrong {
+                0.0
+            } else {
+                a.score.min(b.score) / 2.0
+            };
+            v.diagnosis = Some(format!("{}+{}", a.id, b.id));
+            v.feedback.push(format!(
+                "two known mistakes at once: {}; and {}",
+                a.message, b.message
+            ));
         }
         Found::Transposed => {
             v.status = Status::Partial;
@@ -1238,6 +1363,185 @@ fn judge(
         }
     }
     v
+}
+
+/// Most pairs of known mistakes tried per part (bounded time whatever the rubric lists).
+const MAX_PAIRS: usize = 64;
+
+/// A known mistake as a rewrite of an accepted formula: the smallest subtree of `accepted`
+/// that differs from `mistake`, and what the mistake has there. Two nodes of the same kind
+/// (same operator, function or tuple length) that differ in exactly one child differ inside
+/// that child; otherwise the whole node is the rewrite. `None` when they are equal.
+fn rewrite(accepted: &Node, mistake: &Node) -> Option<(Node, Node)> {
+    if accepted == mistake {
+        return None;
+    }
+    let ca = children(accepted);
+    let cm = children(mistake);
+    let same_kind = std::mem::discriminant(accepted) == std::mem::discriminant(mistake)
+        && ca.len() == cm.len()
+        && !ca.is_empty()
+        && match (accepted, mistake) {
+            (Node::Mul(_, _, x), Node::Mul(_, _, y)) => x == y,
+            (
+                Node::Call {
+                    func: f,
+                    derivative: d,
+                    ..
+                },
+                Node::Call {
+                    func: g,
+                    derivative: e,
+                    ..
+                },
+            ) => f == g && d == e,
+            _ => true,
+        };
+    if same_kind {
+        let differing: Vec<usize> = (0..ca.len()).filter(|&i| ca[i] != cm[i]).collect();
+        if let [i] = differing.as_slice() {
+            return rewrite(ca[*i], cm[*i]);
+        }
+    }
+    Some((accepted.clone(), mistake.clone()))
+}
+
+/// A node's children, in order.
+fn children(n: &Node) -> Vec<&Node> {
+    match n {
+        Node::Num(_) | Node::Sym { .. } => Vec::new(),
+        Node::Neg(a) | Node::Transpose(a) | Node::Sum(a) | Node::Norm(a) => vec![a],
+        Node::Add(a, b)
+        | Node::Sub(a, b)
+        | Node::Mul(a, b, _)
+        | Node::Div(a, b)
+        | Node::Pow(a, b) => vec![a, b],
+        Node::Call { arg, .. } => arg.iter().map(|a| a.as_ref()).collect(),
+        Node::Deriv { of, wrt } => vec![of, wrt],
+        Node::Grad { wrt, body } => vec![wrt, body],
+        Node::Tuple(items) => items.iter().collect(),
+    }
+}
+
+/// How many times `pat` occurs in `n` as a subtree.
+fn occurrences(n: &Node, pat: &Node) -> usize {
+    if n == pat {
+        return 1;
+    }
+    children(n).into_iter().map(|c| occurrences(c, pat)).sum()
+}
+
+/// `n` with every occurrence of `pat` replaced by `with`.
+fn replaced(n: &Node, pat: &Node, with: &Node) -> Node {
+    if n == pat {
+        return with.clone();
+    }
+    let r = |c: &Node| Box::new(replaced(c, pat, with));
+    match n {
+        Node::Num(_) | Node::Sym { .. } => n.clone(),
+        Node::Neg(a) => Node::Neg(r(a)),
+        Node::Transpose(a) => Node::Transpose(r(a)),
+        Node::Sum(a) => Node::Sum(r(a)),
+        Node::Norm(a) => Node::Norm(r(a)),
+        Node::Add(a, b) => Node::Add(r(a), r(b)),
+        Node::Sub(a, b) => Node::Sub(r(a), r(b)),
+        Node::Mul(a, b, k) => Node::Mul(r(a), r(b), *k),
+        Node::Div(a, b) => Node::Div(r(a), r(b)),
+        Node::Pow(a, b) => Node::Pow(r(a), r(b)),
+        Node::Call {
+            func,
+            derivative,
+            arg,
+        } => Node::Call {
+            func: *func,
+            derivative: *derivative,
+            arg: arg.as_ref().map(|a| r(a)),
+        },
+        Node::Deriv { of, wrt } => Node::Deriv {
+            of: r(of),
+            wrt: r(wrt),
+        },
+        Node::Grad { wrt, body } => Node::Grad {
+            wrt: r(wrt),
+            body: r(body),
+        },
+        Node::Tuple(items) => Node::Tuple(items.iter().map(|c| replaced(c, pat, with)).collect()),
+    }
+}
+
+/// Pairs of a part's known mistakes made at once, as formulas: (index of the first mistake,
+/// index of the second, the formula with both). Students who slip twice (no 1/N and a sum
+/// over the samples; a doubled 1/N and λ‖W‖) are given partial credit by the course's
+/// reviewers, so a formula that matches once two known mistakes are undone is diagnosed with
+/// both. Each mistake is read as a rewrite of the part's first accepted form of the plain
+/// mean convention ([`rewrite`]); two rewrites compose when one's changed subtree occurs
+/// exactly once in the formula the other leaves (tried in both orders), and the result is
+/// neither accepted nor one of the single mistakes. Two formulas of the same mistake id are
+/// not a pair. At most [`MAX_PAIRS`] pairs; built once per process per part.
+fn mistake_pairs(part: &GradientPart) -> std::sync::Arc<Vec<(usize, usize, Node)>> {
+    use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+    type Pairs = HashMap<String, Arc<Vec<(usize, usize, Node)>>>;
+    static CACHE: OnceLock<RwLock<Pairs>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    let cache_key = serde_json::to_string(&(&part.accept, &part.mistakes)).unwrap_or_default();
+    if let Some(hit) = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&cache_key)
+    {
+        return hit.clone();
+    }
+    let mut out = Vec::new();
+    let base = part
+        .accept
+        .iter()
+        .find(|f| f.convention == GradientConvention::Mean && f.if_question_has.is_none())
+        .and_then(|f| parse_rubric(&f.formula).ok());
+    if let Some(base) = base {
+        let singles: Vec<Option<Node>> = part
+            .mistakes
+            .iter()
+            .map(|m| parse_rubric(&m.formula).ok())
+            .collect();
+        let rewrites: Vec<Option<(Node, Node)>> = singles
+            .iter()
+            .map(|m| m.as_ref().and_then(|m| rewrite(&base, m)))
+            .collect();
+        'pairs: for i in 0..part.mistakes.len() {
+            for j in i + 1..part.mistakes.len() {
+                if out.len() >= MAX_PAIRS {
+                    break 'pairs;
+                }
+                if part.mistakes[i].id == part.mistakes[j].id {
+                    continue;
+                }
+                let (Some(ri), Some(rj)) = (&rewrites[i], &rewrites[j]) else {
+                    continue;
+                };
+                let compose = |first: &(Node, Node), second: &(Node, Node)| {
+                    if occurrences(&base, &first.0) != 1 {
+                        return None;
+                    }
+                    let once = replaced(&base, &first.0, &first.1);
+                    (occurrences(&once, &second.0) == 1)
+                        .then(|| replaced(&once, &second.0, &second.1))
+                };
+                let Some(both) = compose(ri, rj).or_else(|| compose(rj, ri)) else {
+                    continue;
+                };
+                if both == base || singles.iter().flatten().any(|s| *s == both) {
+                    continue;
+                }
+                out.push((i, j, both));
+            }
+        }
+    }
+    let out = Arc::new(out);
+    let mut map = cache.write().unwrap_or_else(PoisonError::into_inner);
+    if map.len() < 256 {
+        map.insert(cache_key, out.clone());
+    }
+    out
 }
 
 /// Judges every part of a gradient answer.
@@ -1620,12 +1924,100 @@ mod tests {
     }
 
     #[test]
+    fn pairs_of_known_mistakes_compose() {
+        let (rubric, _) = fixture();
+        let q = rubric
+            .questions
+            .iter()
+            .find(|q| q.id == "backprop")
+            .unwrap();
+        let Answer::Gradient(a) = &q.answer else {
+            panic!("backprop is a gradient question")
+        };
+        let ids = |wrt: &str| -> Vec<String> {
+            let p = a.parts.iter().find(|p| p.wrt == wrt).unwrap();
+            mistake_pairs(p)
+                .iter()
+                .map(|(i, j, _)| format!("{}+{}", p.mistakes[*i].id, p.mistakes[*j].id))
+                .collect()
+        };
+        // Slips in different places of the formula compose; one mistake id is never paired
+        // with itself.
+        let w2 = ids("W2");
+        assert!(
+            w2.contains(&"missing-regularisation+missing-mean".into()),
+            "{w2:?}"
+        );
+        assert!(
+            !w2.iter().any(|p| p == "missing-mean+missing-mean"),
+            "{w2:?}"
+        );
+        let x = ids("x");
+        assert!(
+            x.contains(&"summed-over-samples+double-mean".into()),
+            "{x:?}"
+        );
+        for p in &a.parts {
+            assert!(mistake_pairs(p).len() <= MAX_PAIRS);
+        }
+    }
+
+    #[test]
+    fn two_slips_are_partial_with_both_named_and_three_are_wrong() {
+        // No 1/N and λ‖W2‖ for λW2 (written for this test).
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial W_2} = \sum_{i=1}^{N} \delta^{(i)} h^{(i)T} + \lambda \|W_2\|_F$",
+            "W2",
+        );
+        assert_eq!(s, "partial", "{d}");
+        assert!(d.starts_with("regularisation-norm+missing-mean"), "{d}");
+        // No 1/N, no λW2 and the sign flipped.
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial W_2} = -\sum_{i=1}^{N} \delta^{(i)} h^{(i)T}$",
+            "W2",
+        );
+        assert_eq!(s, "wrong", "{d}");
+    }
+
+    #[test]
+    fn names_declared_in_words_are_definitions() {
+        let d = |l: &str| prose_declaration(l).map(|(n, f)| format!("{n} = {f}"));
+        assert_eq!(
+            d(r#"Notation: k is "y hat"."#).as_deref(),
+            Some(r"k = \hat{y}")
+        );
+        assert_eq!(
+            d(r#"where q denotes "hat-y""#).as_deref(),
+            Some(r"q = \hat{y}")
+        );
+        assert_eq!(
+            d(r#"h_1 stands for "phi(z)""#).as_deref(),
+            Some("h_1 = phi(z)")
+        );
+        // Unquoted, or more than a name on the left: prose.
+        assert_eq!(d("x is the input"), None);
+        assert_eq!(d(r#"the loss is "convex""#), None);
+        assert_eq!(d(r#"N is "the number of samples""#), None);
+    }
+
+    #[test]
+    fn terms_of_different_shapes_go_to_review() {
+        let (s, d) = status_of(
+            r"$\frac{\partial L}{\partial W_2} = \frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} \varphi(W_1 + b_1)^T + \lambda W_2$",
+            "W2",
+        );
+        assert_eq!(s, "needs-review", "{d}");
+        assert!(d.contains("different shapes"), "{d}");
+    }
+
+    #[test]
     fn sigmoid_output_shortcut_is_named() {
         let (s, d) = status_of(
             r"$\frac{\partial L}{\partial \vec{b}_1} = \frac{1}{m} \sum_{i=1}^m (\hat{y}^{(i)} - y^{(i)}) \cdot W_2^\top \cdot \sigma'(\vec{z}_1^{(i)})$",
             "b1",
         );
-        assert_eq!(s, "partial", "{d}");
+        // Another model's gradient: wrong, the diagnosis still named.
+        assert_eq!(s, "wrong", "{d}");
         assert!(d.starts_with("output-sigmoid"), "{d}");
         assert!(d.contains("checked with φ = σ"), "{d}");
     }
