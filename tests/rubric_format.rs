@@ -201,3 +201,43 @@ fn a_sample_with_the_wrong_expectation_fails_rubric_test() {
         ["status is correct, the rubric expects wrong"]
     );
 }
+
+/// `rubric lint` checks a gradient question's own formulas against autograd at the locked
+/// draws: an accepted formula missing its regularisation term fails, naming the question.
+#[test]
+fn a_derivative_formula_that_disagrees_with_autograd_fails_lint() {
+    let bank = std::fs::read_to_string(root().join("rubrics/bank/cs236781-summary.yaml")).unwrap();
+    let right = r"- formula: '\frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} h^{(i)\top} + \lambda W_2'";
+    assert!(bank.contains(right), "the bank's dL/dW2");
+    let wrong = bank.replace(
+        right,
+        r"- formula: '\frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} h^{(i)\top}'",
+    );
+    let dir = std::env::temp_dir().join(format!("examiner-gradient-lint-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("bank")).unwrap();
+    std::fs::write(dir.join("bank/cs236781-summary.yaml"), wrong).unwrap();
+    let v2 = std::fs::read_to_string(root().join("rubrics/cs236781-hw4-summary-v2.yaml")).unwrap();
+    std::fs::write(dir.join("v2.yaml"), v2).unwrap();
+    // The draws do not depend on the formulas: the shipped lock still holds them.
+    std::fs::copy(
+        root().join("rubrics/cs236781-hw4-summary-v2.keys.json"),
+        dir.join("v2.keys.json"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_examiner"))
+        .args(["rubric", "lint", "v2.yaml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("question `backprop`"), "{err}");
+    // The unbroken rubric passes.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_examiner"))
+        .args(["rubric", "lint", "rubrics/cs236781-hw4-summary-v2.yaml"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

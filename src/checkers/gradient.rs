@@ -1768,6 +1768,28 @@ pub fn check(
     }
 }
 
+/// Checks every `kind: gradient` question of `rubric` against its resolved key: each accepted
+/// formula must match autograd at the draws and each known mistake must differ from them
+/// (what `rubric lint` and `rubric lock` prove). `Err` names the question.
+pub fn verify_rubric(
+    rubric: &crate::rubric::Rubric,
+    keys: &std::collections::BTreeMap<String, crate::rubric::keys::Key>,
+) -> Result<(), crate::rubric::keys::KeyError> {
+    for q in &rubric.questions {
+        if let (
+            crate::rubric::Answer::Gradient(answer),
+            Some(crate::rubric::keys::Key::Gradient { draws, .. }),
+        ) = (&q.answer, keys.get(&q.id))
+        {
+            verify(answer, draws).map_err(|message| crate::rubric::keys::KeyError {
+                question: q.id.clone(),
+                message,
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Lint: every accepted form matches autograd at every draw, and every mistake evaluates and
 /// differs from the accepted forms. The error names the part and the formula.
 pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), String> {
@@ -1847,23 +1869,6 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
         }
     }
     Ok(())
-}
-
-/// The spec autograd is asked for, from the rubric's answer and the code it names.
-pub fn spec(answer: &GradientAnswer, code: &str) -> crate::answer::gradient_key::GradientSpec {
-    let mut wrt: Vec<String> = answer.parts.iter().map(|p| p.tensor.clone()).collect();
-    wrt.dedup();
-    crate::answer::gradient_key::GradientSpec {
-        code: code.to_string(),
-        of: answer.of.clone(),
-        wrt,
-        inputs: answer.inputs.clone(),
-        sizes: answer.sizes.clone(),
-        constants: answer.constants.clone(),
-        activations: answer.activations.clone(),
-        draws: answer.draws,
-        seed: answer.seed,
-    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,10 @@ pub fn run(files: &[std::path::PathBuf]) -> anyhow::Result<i32> {
                 continue;
             }
         };
-        match crate::rubric::keys::resolve(&rubric, &cache) {
+        let resolved = crate::rubric::keys::resolve(&rubric, &cache).and_then(|keys| {
+            crate::checkers::gradient::verify_rubric(&rubric, &keys).map(|()| keys)
+        });
+        match resolved {
             Ok(keys) => {
                 let mut out = format!(
                     "{}: ok: `{}`, {} questions, {} points\n",

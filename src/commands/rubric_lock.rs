@@ -52,7 +52,8 @@ fn lock_one(file: &Path, cache: &Cache, check: bool) -> anyhow::Result<String> {
             file.display()
         ));
     }
-    let (_, fresh) = crate::rubric::keys::lock(&rubric, cache)?;
+    let (keys, fresh) = crate::rubric::keys::lock(&rubric, cache)?;
+    crate::checkers::gradient::verify_rubric(&rubric, &keys)?;
     if check {
         // Compared as read back from its text, like the lock on disk.
         let fresh: KeyLock = serde_json::from_str(&fresh.to_json())?;

@@ -288,14 +288,15 @@ fn gradient_reference(
     cache: &Source,
 ) -> Result<Key, String> {
     let source = code_of(rubric, &answer.code)?;
-    let spec = crate::checkers::gradient::spec(answer, source);
+    let spec = gradient_spec(answer, source);
     let draws = cache
         .get("gradient-draws", &spec, || {
             crate::reference::gradient_draws::compute(&spec)
                 .map_err(crate::reference::Error::Invalid)
         })
         .map_err(|e| format!("code `{}`: {e}", answer.code))?;
-    crate::checkers::gradient::verify(answer, &draws)?;
+    // The rubric's own formulas are checked against these draws by `rubric lint` and
+    // `rubric lock` (`checkers::gradient::verify`).
     Ok(Key::Gradient {
         formulas: answer
             .parts
@@ -309,6 +310,26 @@ fn gradient_reference(
         ),
         draws,
     })
+}
+
+/// The spec autograd is asked for, from the rubric's answer and the code it names.
+pub fn gradient_spec(
+    answer: &super::GradientAnswer,
+    code: &str,
+) -> crate::answer::gradient_key::GradientSpec {
+    let mut wrt: Vec<String> = answer.parts.iter().map(|p| p.tensor.clone()).collect();
+    wrt.dedup();
+    crate::answer::gradient_key::GradientSpec {
+        code: code.to_string(),
+        of: answer.of.clone(),
+        wrt,
+        inputs: answer.inputs.clone(),
+        sizes: answer.sizes.clone(),
+        constants: answer.constants.clone(),
+        activations: answer.activations.clone(),
+        draws: answer.draws,
+        seed: answer.seed,
+    }
 }
 
 fn code_of<'a>(rubric: &'a Rubric, name: &str) -> Result<&'a str, String> {
