@@ -168,6 +168,122 @@ pub struct Doc<'a> {
     pub tokens: Vec<Token>,
     /// Byte range of each sentence in `text`.
     pub sentences: Vec<Range<usize>>,
+    /// The distinct words of `tokens`, for looking a phrase's words up instead of comparing
+    /// them with every token.
+    vocab: Vocab,
+}
+
+/// One distinct word of a [`Doc`], with what matching needs of it computed once.
+#[derive(Debug, Clone)]
+struct VocabWord {
+    word: String,
+    /// Characters in `word`.
+    chars: usize,
+    /// Whether `word` has an ASCII digit (never matched up to a typo).
+    digit: bool,
+    /// The tokens that are this word, in order.
+    positions: Vec<usize>,
+}
+
+/// The distinct words of a document, sorted, so that a phrase's word finds the tokens it
+/// matches by lookup (its stem, its spelling, a prefix range, the words of the same first
+/// letter for typos) rather than by a comparison with every token: the matcher's cost no
+/// longer grows with the answer's length times the rubric's number of words.
+#[derive(Debug, Clone, Default)]
+struct Vocab {
+    /// Sorted by `word`.
+    words: Vec<VocabWord>,
+    /// For each stem, the indices in `words` of the words with that stem.
+    stems: std::collections::HashMap<String, Vec<usize>>,
+    /// The tokens that are negation words, in order.
+    negations: Vec<usize>,
+}
+
+impl Vocab {
+    fn new(tokens: &[Token]) -> Vocab {
+        let mut order: Vec<usize> = (0..tokens.len()).collect();
+        order.sort_by(|&a, &b| tokens[a].word.cmp(&tokens[b].word).then(a.cmp(&b)));
+        let mut words: Vec<VocabWord> = Vec::new();
+        let mut stems: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for k in order {
+            let t = &tokens[k];
+            match words.last_mut() {
+                Some(w) if w.word == t.word => w.positions.push(k),
+                _ => {
+                    stems.entry(t.stem.clone()).or_default().push(words.len());
+                    words.push(VocabWord {
+                        word: t.word.clone(),
+                        chars: t.word.chars().count(),
+                        digit: t.word.chars().any(|c| c.is_ascii_digit()),
+                        positions: vec![k],
+                    });
+                }
+            }
+        }
+        let negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
+        Vocab {
+            words,
+            stems,
+            negations,
+        }
+    }
+
+    /// The indices of the words starting with `prefix` (a range of the sorted words).
+    fn starting_with(&self, prefix: &str) -> Range<usize> {
+        let lo = self.words.partition_point(|w| w.word.as_str() < prefix);
+        let hi = lo + self.words[lo..].partition_point(|w| w.word.starts_with(prefix));
+        lo..hi
+    }
+
+    /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
+    /// token).
+    fn positions(&self, slot: &Slot) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for a in &slot.alternatives {
+            match a {
+                SlotWord::Negation => out.extend_from_slice(&self.negations),
+                SlotWord::Prefix(p) => {
+                    for w in &self.words[self.starting_with(p)] {
+                        out.extend_from_slice(&w.positions);
+                    }
+                }
+                SlotWord::Word { word, stem, chars } => {
+                    // The same stem (every token with it) or the same spelling.
+                    if let Some(ws) = self.stems.get(stem) {
+                        for &w in ws {
+                            out.extend_from_slice(&self.words[w].positions);
+                        }
+                    }
+                    if let Ok(w) = self.words.binary_search_by(|w| w.word.as_str().cmp(word)) {
+                        out.extend_from_slice(&self.words[w].positions);
+                    }
+                    // Up to a typo: words of the same first letter only.
+                    let allowed = match chars {
+                        0..=6 => continue,
+                        7..=9 => 1,
+                        _ => 2,
+                    };
+                    let Some(first) = word.chars().next() else {
+                        continue;
+                    };
+                    let mut buf = [0u8; 4];
+                    for w in &self.words[self.starting_with(first.encode_utf8(&mut buf))] {
+                        if w.chars.abs_diff(*chars) <= allowed
+                            && !w.digit
+                            && letters_apart(word, &w.word) <= allowed
+                            && strsim::damerau_levenshtein(word, &w.word) <= allowed
+                        {
+                            out.extend_from_slice(&w.positions);
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// Contractions typed without their apostrophe (or with it misplaced: "would'nt").
@@ -383,10 +499,12 @@ impl<'a> Doc<'a> {
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
             tokens[k].punct_after = punct_after;
         }
+        let vocab = Vocab::new(&tokens);
         Doc {
             text,
             tokens,
             sentences,
+            vocab,
         }
     }
 
@@ -472,7 +590,12 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    Word { word: String, stem: String },
+    /// A word, its stem and its number of characters.
+    Word {
+        word: String,
+        stem: String,
+        chars: usize,
+    },
     Prefix(String),
     Negation,
 }
@@ -544,6 +667,7 @@ impl Phrase {
                             } else {
                                 SlotWord::Word {
                                     stem: stem(&a),
+                                    chars: a.chars().count(),
                                     word: a,
                                 }
                             }
@@ -560,24 +684,32 @@ impl Phrase {
     /// negation words.
     pub fn matches(&self, doc: &Doc<'_>) -> Vec<(Range<usize>, Vec<usize>)> {
         let mut out = Vec::new();
-        let Some(first) = self.slots.first() else {
+        if self.slots.is_empty() {
             return out;
-        };
-        for (i, t) in doc.tokens.iter().enumerate() {
-            if !first.matches(t) {
-                continue;
+        }
+        // The tokens each word of the phrase matches, looked up in the document's words.
+        let mut sets: Vec<Vec<usize>> = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let set = doc.vocab.positions(slot);
+            if set.is_empty() {
+                return out;
             }
+            sets.push(set);
+        }
+        let first = &self.slots[0];
+        for &i in &sets[0] {
+            let t = &doc.tokens[i];
             let mut at = i;
             let mut own = Vec::new();
             if first.is_negation() {
                 own.push(i);
             }
             let mut ok = true;
-            for slot in &self.slots[1..] {
+            for (slot, set) in self.slots[1..].iter().zip(&sets[1..]) {
                 let found = (at + 1..doc.tokens.len())
                     .take(GAP + 1)
                     .take_while(|&k| doc.tokens[k].sentence == t.sentence)
-                    .find(|&k| slot.matches(&doc.tokens[k]));
+                    .find(|&k| set.binary_search(&k).is_ok());
                 match found {
                     Some(k) => {
                         if slot.is_negation() {
@@ -603,11 +735,14 @@ impl Phrase {
 }
 
 impl Slot {
+    /// Whether the token is one this word of a phrase matches: the definition that
+    /// [`Vocab::positions`] computes by lookup (the tests hold the two to each other).
+    #[cfg(test)]
     fn matches(&self, t: &Token) -> bool {
         self.alternatives.iter().any(|a| match a {
             SlotWord::Negation => t.negation,
             SlotWord::Prefix(p) => t.word.starts_with(p.as_str()),
-            SlotWord::Word { word, stem } => same_word(word, stem, t),
+            SlotWord::Word { word, stem, .. } => same_word(word, stem, t),
         })
     }
 
@@ -624,6 +759,7 @@ impl Slot {
 
 /// Whether a rule's word meets an answer's word: the same stem, or the same word up to a
 /// typo (one edit for 7 to 9 letters, two from 10; the first letter kept).
+#[cfg(test)]
 fn same_word(word: &str, stem: &str, t: &Token) -> bool {
     if t.stem == stem || t.word == word {
         return true;
@@ -928,6 +1064,41 @@ fn has_factor(e: &Expr, rule: &Expr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_word_index_finds_exactly_the_tokens_a_scan_finds() {
+        let texts = [
+            "The recpetive field grows; the reciptive fields grew. Gradients vanish, vanishing \
+             gradient, the gradeint is not tiny and doesn't vanish. Ellipse elliptical ellip",
+            "receptive receptive2 perceptive décent descent variance variable 0.25 42,000 R^2",
+            "No, it cannot; nothing never neither nor nobody dont isn't won't without.",
+            "",
+        ];
+        let phrases = [
+            "receptive field",
+            "gradient|derivative vanish*",
+            "ellip*",
+            "not vanish",
+            "variance|variable",
+            "descent",
+            "0.25",
+            "r2",
+            "gradient",
+            "a*",
+            "x|not",
+        ];
+        for text in texts {
+            let doc = Doc::new(text);
+            for p in phrases {
+                for slot in &Phrase::new(p).slots {
+                    let scanned: Vec<usize> = (0..doc.tokens.len())
+                        .filter(|&k| slot.matches(&doc.tokens[k]))
+                        .collect();
+                    assert_eq!(doc.vocab.positions(slot), scanned, "{p} in {text}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_letter_bound_never_exceeds_the_edit_distance() {
