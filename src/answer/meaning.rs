@@ -29,6 +29,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -148,9 +149,10 @@ pub struct Token {
     /// Byte range in the answer.
     pub start: usize,
     pub end: usize,
-    /// Lower case, thousands separators removed from numbers.
-    pub word: String,
-    pub stem: String,
+    /// Lower case, thousands separators removed from numbers (shared by every token of the
+    /// same word).
+    pub word: Rc<str>,
+    pub stem: Rc<str>,
     pub sentence: usize,
     pub clause: usize,
     /// A negation word (`not`, `doesn't`, `cannot`, ...).
@@ -176,7 +178,10 @@ pub struct Doc<'a> {
 /// One distinct word of a [`Doc`], with what matching needs of it computed once.
 #[derive(Debug, Clone)]
 struct VocabWord {
-    word: String,
+    word: Rc<str>,
+    stem: Rc<str>,
+    /// A negation word.
+    negation: bool,
     /// Characters in `word`.
     chars: usize,
     /// Whether `word` has an ASCII digit (never matched up to a typo).
@@ -194,32 +199,20 @@ struct Vocab {
     /// Sorted by `word`.
     words: Vec<VocabWord>,
     /// For each stem, the indices in `words` of the words with that stem.
-    stems: std::collections::HashMap<String, Vec<usize>>,
+    stems: std::collections::HashMap<Rc<str>, Vec<usize>>,
     /// The tokens that are negation words, in order.
     negations: Vec<usize>,
 }
 
 impl Vocab {
-    fn new(tokens: &[Token]) -> Vocab {
-        let mut order: Vec<usize> = (0..tokens.len()).collect();
-        order.sort_by(|&a, &b| tokens[a].word.cmp(&tokens[b].word).then(a.cmp(&b)));
-        let mut words: Vec<VocabWord> = Vec::new();
-        let mut stems: std::collections::HashMap<String, Vec<usize>> =
-            std::collections::HashMap::new();
-        for k in order {
-            let t = &tokens[k];
-            match words.last_mut() {
-                Some(w) if w.word == t.word => w.positions.push(k),
-                _ => {
-                    stems.entry(t.stem.clone()).or_default().push(words.len());
-                    words.push(VocabWord {
-                        word: t.word.clone(),
-                        chars: t.word.chars().count(),
-                        digit: t.word.chars().any(|c| c.is_ascii_digit()),
-                        positions: vec![k],
-                    });
-                }
-            }
+    /// The vocabulary of the words met while splitting a document (in the order first met),
+    /// sorted.
+    fn new(mut words: Vec<VocabWord>, tokens: &[Token]) -> Vocab {
+        words.sort_unstable_by(|a, b| a.word.cmp(&b.word));
+        let mut stems: std::collections::HashMap<Rc<str>, Vec<usize>> =
+            std::collections::HashMap::with_capacity(words.len());
+        for (k, w) in words.iter().enumerate() {
+            stems.entry(w.stem.clone()).or_default().push(k);
         }
         let negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
         Vocab {
@@ -231,7 +224,7 @@ impl Vocab {
 
     /// The indices of the words starting with `prefix` (a range of the sorted words).
     fn starting_with(&self, prefix: &str) -> Range<usize> {
-        let lo = self.words.partition_point(|w| w.word.as_str() < prefix);
+        let lo = self.words.partition_point(|w| &*w.word < prefix);
         let hi = lo + self.words[lo..].partition_point(|w| w.word.starts_with(prefix));
         lo..hi
     }
@@ -250,12 +243,15 @@ impl Vocab {
                 }
                 SlotWord::Word { word, stem, chars } => {
                     // The same stem (every token with it) or the same spelling.
-                    if let Some(ws) = self.stems.get(stem) {
+                    if let Some(ws) = self.stems.get(stem.as_str()) {
                         for &w in ws {
                             out.extend_from_slice(&self.words[w].positions);
                         }
                     }
-                    if let Ok(w) = self.words.binary_search_by(|w| w.word.as_str().cmp(word)) {
+                    if let Ok(w) = self
+                        .words
+                        .binary_search_by(|w| (*w.word).cmp(word.as_str()))
+                    {
                         out.extend_from_slice(&self.words[w].positions);
                     }
                     // Up to a typo: words of the same first letter only.
@@ -311,25 +307,46 @@ impl<'a> Doc<'a> {
         let mut sentence_start = 0;
         let mut sentence_has_words = false;
         let mut i = 0;
-        let push = |tokens: &mut Vec<Token>,
-                    start: usize,
-                    end: usize,
-                    word: String,
-                    sentence: usize,
-                    clause: usize| {
-            let stem = stem(&word);
+        // Each distinct word once (its stem computed once), shared by its tokens.
+        let mut seen: std::collections::HashMap<Rc<str>, usize> = std::collections::HashMap::new();
+        let mut vocab: Vec<VocabWord> = Vec::new();
+        let mut push = |tokens: &mut Vec<Token>,
+                        start: usize,
+                        end: usize,
+                        word: &str,
+                        sentence: usize,
+                        clause: usize| {
+            let id = match seen.get(word) {
+                Some(&id) => id,
+                None => {
+                    let w: Rc<str> = Rc::from(word);
+                    vocab.push(VocabWord {
+                        stem: Rc::from(stem(word)),
+                        negation: is_negation(word),
+                        chars: word.chars().count(),
+                        digit: word.chars().any(|c| c.is_ascii_digit()),
+                        positions: Vec::new(),
+                        word: w.clone(),
+                    });
+                    seen.insert(w, vocab.len() - 1);
+                    vocab.len() - 1
+                }
+            };
+            let v = &mut vocab[id];
+            v.positions.push(tokens.len());
             tokens.push(Token {
                 start,
                 end,
-                negation: is_negation(&word),
+                negation: v.negation,
                 standalone: false,
                 punct_after: false,
-                word,
-                stem,
+                word: v.word.clone(),
+                stem: v.stem.clone(),
                 sentence,
                 clause,
             });
         };
+        let mut word = String::new();
         // Ends the current sentence at byte `at`.
         let end_sentence = |at: usize,
                             sentence: &mut usize,
@@ -354,7 +371,9 @@ impl<'a> Doc<'a> {
             if c == '<' {
                 let rest = &text[i + 1..];
                 if rest.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '/' || ch == '!') {
-                    if let Some(close) = rest.find('>').filter(|&n| n < 300) {
+                    // Only the next 300 bytes are looked at: a `<` that opens no tag (`a < b`)
+                    // costs no scan of the rest of the answer.
+                    if let Some(close) = rest.as_bytes().iter().take(300).position(|&b| b == b'>') {
                         i += close + 2;
                         continue;
                     }
@@ -387,7 +406,7 @@ impl<'a> Doc<'a> {
                     _ => Some(name),
                 };
                 if let Some(w) = word {
-                    push(&mut tokens, i, i + 1 + n, w.to_string(), sentence, clause);
+                    push(&mut tokens, i, i + 1 + n, w, sentence, clause);
                     sentence_has_words = true;
                 }
                 i += 1 + n;
@@ -395,7 +414,7 @@ impl<'a> Doc<'a> {
             }
             if c == '∩' || c == '∪' {
                 let w = if c == '∩' { "intersection" } else { "union" };
-                push(&mut tokens, i, i + len, w.to_string(), sentence, clause);
+                push(&mut tokens, i, i + len, w, sentence, clause);
                 sentence_has_words = true;
                 i += len;
                 continue;
@@ -403,7 +422,7 @@ impl<'a> Doc<'a> {
             if c.is_alphanumeric() {
                 let start = i;
                 let mut j = i;
-                let mut word = String::new();
+                word.clear();
                 while j < text.len() {
                     let Some(ch) = text[j..].chars().next() else {
                         break;
@@ -428,8 +447,8 @@ impl<'a> Doc<'a> {
                     }
                     j += ch.len_utf8();
                 }
-                let word = word.replace('’', "'");
-                push(&mut tokens, start, j, word, sentence, clause);
+                // (Apostrophes were written as `'` above.)
+                push(&mut tokens, start, j, &word, sentence, clause);
                 sentence_has_words = true;
                 i = j;
                 continue;
@@ -442,7 +461,7 @@ impl<'a> Doc<'a> {
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            ABBREVIATIONS.contains(&t.word.as_str())
+                            ABBREVIATIONS.contains(&&*t.word)
                                 || (t.word.chars().count() == 1 && c == '.')
                         });
                     if ends && !abbreviation {
@@ -487,7 +506,7 @@ impl<'a> Doc<'a> {
         // punctuation.
         let mut shift = 0;
         for k in 0..tokens.len() {
-            if CLAUSE_WORDS.contains(&tokens[k].word.as_str()) {
+            if CLAUSE_WORDS.contains(&&*tokens[k].word) {
                 shift += 1;
             }
             tokens[k].clause += shift;
@@ -499,7 +518,7 @@ impl<'a> Doc<'a> {
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
             tokens[k].punct_after = punct_after;
         }
-        let vocab = Vocab::new(&tokens);
+        let vocab = Vocab::new(vocab, &tokens);
         Doc {
             text,
             tokens,
@@ -542,9 +561,9 @@ impl<'a> Doc<'a> {
             let t = &self.tokens[k];
             // "not only ... but" is not a negation.
             let not_only =
-                t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| n.word == "only");
+                &*t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| &*n.word == "only");
             // "without" negates its object only: the next two words.
-            let scoped = t.word != "without" || (k < span.start && span.start - k <= 2);
+            let scoped = &*t.word != "without" || (k < span.start && span.start - k <= 2);
             if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
             {
                 count += 1;
@@ -761,7 +780,7 @@ impl Slot {
 /// typo (one edit for 7 to 9 letters, two from 10; the first letter kept).
 #[cfg(test)]
 fn same_word(word: &str, stem: &str, t: &Token) -> bool {
-    if t.stem == stem || t.word == word {
+    if &*t.stem == stem || &*t.word == word {
         return true;
     }
     let n = word.chars().count();

@@ -266,10 +266,10 @@ fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, Strin
     // A standalone "Yes"/"No" opening a sentence or followed by punctuation, or an option's
     // own name followed by punctuation ("Decrease.", "Transformer:").
     for t in doc.tokens.iter().filter(|t| t.standalone) {
-        let option = match t.word.as_str() {
+        let option = match &*t.word {
             "yes" | "yeah" | "yep" => "yes".to_string(),
             "no" | "nope" => "no".to_string(),
-            _ if t.punct_after => match names.iter().find(|n| meaning::stem(n) == t.stem) {
+            _ if t.punct_after => match names.iter().find(|n| *meaning::stem(n) == *t.stem) {
                 Some(n) => (*n).clone(),
                 None => continue,
             },
@@ -308,8 +308,8 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
     let first_word = |s: usize| -> Option<&str> {
         doc.tokens
             .iter()
-            .filter(|t| t.sentence == s && t.word != "answer")
-            .map(|t| t.word.as_str())
+            .filter(|t| t.sentence == s && &*t.word != "answer")
+            .map(|t| &*t.word)
             .next()
     };
     let mut candidates: Vec<(usize, &'static str)> = vec![(range.start, "the first sentence")];
@@ -320,7 +320,7 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
                 .iter()
                 .filter(|t| t.sentence == s)
                 .take(3)
-                .any(|t| matches!(t.word.as_str(), "conclusion" | "summary" | "conclude"));
+                .any(|t| matches!(&*t.word, "conclusion" | "summary" | "conclude"));
         if concluding && s != range.start {
             candidates.push((s, "the conclusion"));
         }
