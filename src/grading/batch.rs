@@ -410,7 +410,7 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
     let mut stream = crate::extract::text::Stream::new(notebook);
     // Chosen from the question set's text, never from answers (issue 15, class 6).
     let candidates: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
-    let (chosen, also) = match crate::extract::recognise::recognise_outside_answers(
+    let (chosen, also, extracted) = match crate::extract::recognise::recognise_outside_answers(
         &stream,
         notebook,
         &candidates,
@@ -418,6 +418,7 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         Ok(r) => (
             r.rubric.id.clone(),
             r.also.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            r.extracted,
         ),
         Err(error) => return Outcome::Failed { error },
     };
@@ -425,7 +426,14 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         .iter()
         .find(|p| p.rubric.id == chosen)
         .expect("recognised among these");
-    let extractions = crate::extract::extract_in(&mut stream, notebook, &prepared.rubric);
+    // Recognising the rubric extracted its answers already: taken over, not redone.
+    let extractions = match extracted {
+        Some((marked, extractions)) => {
+            stream = marked;
+            extractions
+        }
+        None => crate::extract::extract_in(&mut stream, notebook, &prepared.rubric),
+    };
     // The answer readers look at the first MAX_INPUT_BYTES of an answer: say when that cut.
     let long: Vec<String> = extractions
         .iter()
