@@ -2,8 +2,10 @@
 //! normalised copy for matching question snippets (case, whitespace, Markdown and HTML markup
 //! ignored), and cleaning of an answer region for people (markers and HTML removed).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::notebook::{CellKind, Notebook};
@@ -41,6 +43,94 @@ pub struct Stream {
     /// Limits that were hit while laying the notebook out, in words for the grader; empty
     /// when every line was kept.
     pub warnings: Vec<String>,
+    /// Where the rubrics' snippets occur, found in one pass (see [`Stream::index`]); `None`
+    /// until then, and [`Stream::find`] searches the text.
+    found: Option<Arc<Found>>,
+}
+
+/// Most occurrences of one snippet remembered by [`Stream::index`]; a search past the last
+/// of them searches the text.
+const MAX_INDEXED: usize = 4_096;
+
+/// Every snippet the rubrics locate questions and recognise notebooks by, normalised, in
+/// one multi-pattern automaton (Aho-Corasick): built once per set of rubrics, it finds all
+/// of them in a notebook in one pass over its text, where each snippet searched on its own
+/// cost one pass per snippet and per search.
+#[derive(Debug)]
+pub struct Snippets {
+    /// The snippets as the rubrics write them, in the order given.
+    written: Vec<String>,
+    /// Each snippet (as written, and the head [`Snippets::new`] adds) -> its pattern.
+    ids: HashMap<String, usize>,
+    /// Each pattern's normalised length (0: an empty snippet, never found).
+    lens: Vec<usize>,
+    automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the patterns with that normalised text.
+    patterns: Vec<Vec<usize>>,
+}
+
+impl Snippets {
+    /// The automaton of `snippets`, and of the head of each (its first half, at least five
+    /// words, for a snippet of eight words or more: what locating a question falls back to).
+    pub fn new(snippets: &[&str]) -> Snippets {
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut lens = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut patterns: Vec<Vec<usize>> = Vec::new();
+        let mut add = |raw: String| {
+            if ids.contains_key(&raw) {
+                return;
+            }
+            let needle = normalize(&raw);
+            let id = lens.len();
+            lens.push(needle.len());
+            ids.insert(raw, id);
+            if needle.is_empty() {
+                return;
+            }
+            let p = *by_text.entry(needle.clone()).or_insert_with(|| {
+                texts.push(needle);
+                patterns.push(Vec::new());
+                texts.len() - 1
+            });
+            patterns[p].push(id);
+        };
+        for s in snippets {
+            add(s.to_string());
+            let words: Vec<&str> = s.split_whitespace().collect();
+            if words.len() >= 8 {
+                let half = words.len().div_ceil(2).max(5);
+                add(words[..half].join(" "));
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(&texts)
+            .ok();
+        Snippets {
+            written: snippets.iter().map(|s| s.to_string()).collect(),
+            ids,
+            lens,
+            automaton,
+            patterns,
+        }
+    }
+
+    /// Whether these are the snippets `snippets` (in that order).
+    pub fn is_for(&self, snippets: &[&str]) -> bool {
+        self.written.len() == snippets.len()
+            && self.written.iter().zip(snippets).all(|(a, b)| a == b)
+    }
+}
+
+/// Where the snippets of a [`Snippets`] occur in one stream.
+#[derive(Debug)]
+struct Found {
+    snippets: Arc<Snippets>,
+    /// Per snippet, where its occurrences start in `normalized` (in order; at most
+    /// [`MAX_INDEXED`]).
+    starts: Vec<Vec<usize>>,
 }
 
 /// Largest number of source lines (markdown and code) considered; a notebook beyond it is
@@ -150,7 +240,24 @@ impl Stream {
             normalized,
             starts,
             warnings,
+            found: None,
         }
+    }
+
+    /// Finds every occurrence of `snippets` in one pass, so that [`Stream::find`] looks
+    /// them up instead of searching the text for each (same results).
+    pub fn index(&mut self, snippets: Arc<Snippets>) {
+        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); snippets.lens.len()];
+        if let Some(ac) = &snippets.automaton {
+            for m in ac.find_overlapping_iter(self.normalized.as_str()) {
+                for &id in &snippets.patterns[m.pattern().as_usize()] {
+                    if starts[id].len() < MAX_INDEXED {
+                        starts[id].push(m.start());
+                    }
+                }
+            }
+        }
+        self.found = Some(Arc::new(Found { snippets, starts }));
     }
 
     /// Marks the code cells that hold one of `template_code` (the question set's own
@@ -201,6 +308,21 @@ impl Stream {
     /// First occurrence of `snippet` (normalised) at or after byte `from`, as the byte range
     /// in `normalized`.
     pub fn find(&self, snippet: &str, from: usize) -> Option<(usize, usize)> {
+        if let Some(found) = &self.found {
+            if let Some(&id) = found.snippets.ids.get(snippet) {
+                let len = found.snippets.lens[id];
+                if len == 0 || from > self.normalized.len() {
+                    return None;
+                }
+                let starts = &found.starts[id];
+                // The occurrences are all there up to the last one kept.
+                match starts.get(starts.partition_point(|&s| s < from)) {
+                    Some(&s) => return Some((s, s + len)),
+                    None if starts.len() < MAX_INDEXED => return None,
+                    None => {}
+                }
+            }
+        }
         let needle = normalize(snippet);
         if needle.is_empty() || from > self.normalized.len() {
             return None;
@@ -460,6 +582,42 @@ pub fn introduces_answers(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_snippet_index_finds_what_a_search_finds() {
+        let md = "# Q1\n**Dropout**: what is the *drop* probability?\n\nthe drop the drop the \
+                  drop\n## Receptive field of the CNN below, in pixels of the input image\nans";
+        let nb = crate::notebook::read_bytes_with(
+            "x.md",
+            md.as_bytes(),
+            &crate::notebook::Limits::DEFAULT,
+        )
+        .unwrap();
+        let plain = Stream::new(&nb);
+        let mut indexed = plain.clone();
+        let snippets = [
+            "the drop",
+            "dropout: what is",
+            "",
+            "**",
+            "Receptive field of the CNN below, in pixels of the input image",
+            "absent words",
+        ];
+        indexed.index(Arc::new(Snippets::new(&snippets)));
+        let heads = ["Receptive field of the CNN below,"];
+        for s in snippets.iter().chain(&heads) {
+            for from in 0..=plain.normalized.len() + 1 {
+                if plain.normalized.is_char_boundary(from) || from > plain.normalized.len() {
+                    assert_eq!(
+                        indexed.find(s, from),
+                        plain.find(s, from),
+                        "{s:?} from {from}"
+                    );
+                }
+            }
+        }
+        assert!(indexed.find("the drop", 0).is_some());
+    }
 
     #[test]
     fn answers_headings_in_the_spellings_students_use() {
