@@ -175,6 +175,34 @@ pub struct Doc<'a> {
     vocab: Vocab,
 }
 
+/// FNV-1a, for the maps of a document's words: short keys, hashed for every token, where the
+/// default hasher's fixed cost dominated splitting an answer (`cargo xtask bench
+/// instructions`). Keys are an answer's own words, so flooding one costs that answer only.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by words, hashed with [`WordHasher`].
+type WordMap<V> = std::collections::HashMap<Rc<str>, V, std::hash::BuildHasherDefault<WordHasher>>;
+
 /// One distinct word of a [`Doc`], with what matching needs of it computed once.
 #[derive(Debug, Clone)]
 struct VocabWord {
@@ -199,7 +227,7 @@ struct Vocab {
     /// Sorted by `word`.
     words: Vec<VocabWord>,
     /// For each stem, the indices in `words` of the words with that stem.
-    stems: std::collections::HashMap<Rc<str>, Vec<usize>>,
+    stems: WordMap<Vec<usize>>,
     /// The tokens that are negation words, in order.
     negations: Vec<usize>,
 }
@@ -209,8 +237,8 @@ impl Vocab {
     /// sorted.
     fn new(mut words: Vec<VocabWord>, tokens: &[Token]) -> Vocab {
         words.sort_unstable_by(|a, b| a.word.cmp(&b.word));
-        let mut stems: std::collections::HashMap<Rc<str>, Vec<usize>> =
-            std::collections::HashMap::with_capacity(words.len());
+        let mut stems: WordMap<Vec<usize>> = WordMap::default();
+        stems.reserve(words.len());
         for (k, w) in words.iter().enumerate() {
             stems.entry(w.stem.clone()).or_default().push(k);
         }
@@ -308,7 +336,7 @@ impl<'a> Doc<'a> {
         let mut sentence_has_words = false;
         let mut i = 0;
         // Each distinct word once (its stem computed once), shared by its tokens.
-        let mut seen: std::collections::HashMap<Rc<str>, usize> = std::collections::HashMap::new();
+        let mut seen: WordMap<usize> = WordMap::default();
         let mut vocab: Vec<VocabWord> = Vec::new();
         let mut push = |tokens: &mut Vec<Token>,
                         start: usize,
