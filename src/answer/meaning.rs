@@ -173,6 +173,9 @@ pub struct Doc<'a> {
     /// The distinct words of `tokens`, for looking a phrase's words up instead of comparing
     /// them with every token.
     vocab: Vocab,
+    /// The formulas of each sentence, read once when a formula term first asks (see
+    /// [`formula_hits`]).
+    formulas: std::cell::OnceCell<Vec<Vec<Expr>>>,
 }
 
 /// FNV-1a, for the maps of a document's words: short keys, hashed for every token, where the
@@ -552,6 +555,7 @@ impl<'a> Doc<'a> {
             tokens,
             sentences,
             vocab,
+            formulas: std::cell::OnceCell::new(),
         }
     }
 
@@ -966,25 +970,34 @@ impl Formula {
 /// Hits of a formula: a formula in a sentence that is the rule's formula, or has it as a
 /// factor (`m·a/(1-p)` has the factor `a/(1-p)`), at any level of the student's expression.
 pub fn formula_hits(formula: &Formula, doc: &Doc<'_>) -> Vec<Hit> {
+    // Every formula term of a question looks at the same formulas: read once per answer.
+    let formulas = doc.formulas.get_or_init(|| {
+        doc.sentences
+            .iter()
+            .map(|range| {
+                let Some(text) = doc.text.get(range.clone()) else {
+                    return Vec::new();
+                };
+                if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
+                    return Vec::new();
+                }
+                let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
+                chains.chain(formulas_in(text)).collect()
+            })
+            .collect()
+    });
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
-        let Some(text) = doc.text.get(range.clone()) else {
-            continue;
-        };
-        if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
-            continue;
-        }
-        let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
-        for found in chains.chain(formulas_in(text)) {
-            if expr_matches(&formula.expr, &found) {
-                out.push(Hit {
-                    start: range.start,
-                    end: range.end,
-                    sentence: s,
-                    negated: false,
-                });
-                break;
-            }
+        if formulas[s]
+            .iter()
+            .any(|found| expr_matches(&formula.expr, found))
+        {
+            out.push(Hit {
+                start: range.start,
+                end: range.end,
+                sentence: s,
+                negated: false,
+            });
         }
     }
     out
