@@ -377,7 +377,31 @@ fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
     let mut i = 0;
+    let bytes = text.as_bytes();
     while i < text.len() {
+        // Plain ASCII (all but `<` and `&`, which may open markup) in one step: most of
+        // every notebook's text, each line of which comes through here.
+        let b = bytes[i];
+        if b.is_ascii() && b != b'<' && b != b'&' {
+            i += 1;
+            match b {
+                b'*' | b'_' | b'`' | b'#' | b'$' | b'\\' => {}
+                // What `char::is_whitespace` holds in ASCII.
+                b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => {
+                    if !space {
+                        out.push(' ');
+                        space = true;
+                        wrote(out.len(), i);
+                    }
+                }
+                _ => {
+                    out.push(char::from(b.to_ascii_lowercase()));
+                    space = false;
+                    wrote(out.len(), i);
+                }
+            }
+            continue;
+        }
         let rest = &text[i..];
         let c = rest.chars().next().expect("in bounds");
         let mut separator = false;
@@ -659,6 +683,22 @@ mod tests {
         let (text, from) = clean_traced(&lines, &origins);
         assert_eq!(text, "conv1 | 3 |\npool1 | 4 |\n\n- first\n- second");
         assert_eq!(from, [(2, 2), (2, 3), (2, 4), (2, 5), (2, 5)]);
+    }
+
+    #[test]
+    fn ascii_whitespace_is_what_char_says_it_is() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let plain = format!("a{c}b");
+            let expected = if c.is_whitespace() {
+                "a b".to_string()
+            } else {
+                plain.clone()
+            };
+            if !matches!(c, '*' | '_' | '`' | '#' | '$' | '\\' | '<' | '&') {
+                assert_eq!(normalize(&plain), expected.to_lowercase(), "{b}");
+            }
+        }
     }
 
     #[test]
