@@ -123,18 +123,24 @@ thread_local! {
     /// Stems already computed on this thread: a class writes the same few thousand words
     /// again and again, and stemming each occurrence was most of the cost of reading an
     /// answer (`cargo xtask bench instructions`).
-    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+    /// The stems are shared (`Rc`) with the documents that use them.
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Rc<str>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
+    stem_shared(word).to_string()
+}
+
+/// [`stem`], shared with the memory of stems rather than copied.
+fn stem_shared(word: &str) -> Rc<str> {
     STEMS.with(|memo| {
         let mut memo = memo.borrow_mut();
         if let Some(s) = memo.get(word) {
             return s.clone();
         }
-        let s = stemmer().stem(word).into_owned();
+        let s: Rc<str> = Rc::from(stemmer().stem(word).as_ref());
         if memo.len() >= STEM_MEMO_WORDS {
             memo.clear();
         }
@@ -352,7 +358,7 @@ impl<'a> Doc<'a> {
                 None => {
                     let w: Rc<str> = Rc::from(word);
                     vocab.push(VocabWord {
-                        stem: Rc::from(stem(word)),
+                        stem: stem_shared(word),
                         negation: is_negation(word),
                         chars: word.chars().count(),
                         digit: word.chars().any(|c| c.is_ascii_digit()),
