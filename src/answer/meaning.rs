@@ -461,6 +461,13 @@ impl<'a> Doc<'a> {
                 let mut j = i;
                 word.clear();
                 while j < text.len() {
+                    // ASCII letters and digits, most of every word, without decoding.
+                    let b = text.as_bytes()[j];
+                    if b.is_ascii_alphanumeric() {
+                        word.push(char::from(b.to_ascii_lowercase()));
+                        j += 1;
+                        continue;
+                    }
                     let Some(ch) = text[j..].chars().next() else {
                         break;
                     };
