@@ -104,9 +104,18 @@ impl Snippets {
                 add(words[..half].join(" "));
             }
         }
+        // A full DFA: built once per set of rubrics (a few MB), one table step per byte of
+        // every notebook; the default (a non-contiguous NFA for this many patterns) took
+        // several times that.
         let automaton = AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&texts)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&texts)
+            })
             .ok();
         Snippets {
             written: snippets.iter().map(|s| s.to_string()).collect(),
