@@ -29,6 +29,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -122,18 +123,24 @@ thread_local! {
     /// Stems already computed on this thread: a class writes the same few thousand words
     /// again and again, and stemming each occurrence was most of the cost of reading an
     /// answer (`cargo xtask bench instructions`).
-    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+    /// The stems are shared (`Rc`) with the documents that use them.
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Rc<str>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
+    stem_shared(word).to_string()
+}
+
+/// [`stem`], shared with the memory of stems rather than copied.
+fn stem_shared(word: &str) -> Rc<str> {
     STEMS.with(|memo| {
         let mut memo = memo.borrow_mut();
         if let Some(s) = memo.get(word) {
             return s.clone();
         }
-        let s = stemmer().stem(word).into_owned();
+        let s: Rc<str> = Rc::from(stemmer().stem(word).as_ref());
         if memo.len() >= STEM_MEMO_WORDS {
             memo.clear();
         }
@@ -148,9 +155,10 @@ pub struct Token {
     /// Byte range in the answer.
     pub start: usize,
     pub end: usize,
-    /// Lower case, thousands separators removed from numbers.
-    pub word: String,
-    pub stem: String,
+    /// Lower case, thousands separators removed from numbers (shared by every token of the
+    /// same word).
+    pub word: Rc<str>,
+    pub stem: Rc<str>,
     pub sentence: usize,
     pub clause: usize,
     /// A negation word (`not`, `doesn't`, `cannot`, ...).
@@ -168,6 +176,147 @@ pub struct Doc<'a> {
     pub tokens: Vec<Token>,
     /// Byte range of each sentence in `text`.
     pub sentences: Vec<Range<usize>>,
+    /// The distinct words of `tokens`, for looking a phrase's words up instead of comparing
+    /// them with every token.
+    vocab: Vocab,
+    /// The formulas of each sentence, read once when a formula term first asks (see
+    /// [`formula_hits`]).
+    formulas: std::cell::OnceCell<Vec<Vec<Expr>>>,
+}
+
+/// FNV-1a, for the maps of a document's words: short keys, hashed for every token, where the
+/// default hasher's fixed cost dominated splitting an answer (`cargo xtask bench
+/// instructions`). Keys are an answer's own words, so flooding one costs that answer only.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by words, hashed with [`WordHasher`].
+type WordMap<V> = std::collections::HashMap<Rc<str>, V, std::hash::BuildHasherDefault<WordHasher>>;
+
+/// One distinct word of a [`Doc`], with what matching needs of it computed once.
+#[derive(Debug, Clone)]
+struct VocabWord {
+    word: Rc<str>,
+    stem: Rc<str>,
+    /// A negation word.
+    negation: bool,
+    /// Characters in `word`.
+    chars: usize,
+    /// Whether `word` has an ASCII digit (never matched up to a typo).
+    digit: bool,
+    /// The tokens that are this word, in order.
+    positions: Vec<usize>,
+}
+
+/// The distinct words of a document, sorted, so that a phrase's word finds the tokens it
+/// matches by lookup (its stem, its spelling, a prefix range, the words of the same first
+/// letter for typos) rather than by a comparison with every token: the matcher's cost no
+/// longer grows with the answer's length times the rubric's number of words.
+#[derive(Debug, Clone, Default)]
+struct Vocab {
+    /// Sorted by `word`.
+    words: Vec<VocabWord>,
+    /// For each stem, the indices in `words` of the words with that stem.
+    stems: WordMap<Vec<usize>>,
+    /// The tokens that are negation words, in order.
+    negations: Vec<usize>,
+}
+
+impl Vocab {
+    /// The vocabulary of the words met while splitting a document (in the order first met),
+    /// sorted.
+    fn new(mut words: Vec<VocabWord>, tokens: &[Token]) -> Vocab {
+        words.sort_unstable_by(|a, b| a.word.cmp(&b.word));
+        let mut stems: WordMap<Vec<usize>> = WordMap::default();
+        stems.reserve(words.len());
+        for (k, w) in words.iter().enumerate() {
+            stems.entry(w.stem.clone()).or_default().push(k);
+        }
+        let negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
+        Vocab {
+            words,
+            stems,
+            negations,
+        }
+    }
+
+    /// The indices of the words starting with `prefix` (a range of the sorted words).
+    fn starting_with(&self, prefix: &str) -> Range<usize> {
+        let lo = self.words.partition_point(|w| &*w.word < prefix);
+        let hi = lo + self.words[lo..].partition_point(|w| w.word.starts_with(prefix));
+        lo..hi
+    }
+
+    /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
+    /// token).
+    fn positions(&self, slot: &Slot) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for a in &slot.alternatives {
+            match a {
+                SlotWord::Negation => out.extend_from_slice(&self.negations),
+                SlotWord::Prefix(p) => {
+                    for w in &self.words[self.starting_with(p)] {
+                        out.extend_from_slice(&w.positions);
+                    }
+                }
+                SlotWord::Word { word, stem, chars } => {
+                    // The same stem (every token with it) or the same spelling.
+                    if let Some(ws) = self.stems.get(stem.as_str()) {
+                        for &w in ws {
+                            out.extend_from_slice(&self.words[w].positions);
+                        }
+                    }
+                    if let Ok(w) = self
+                        .words
+                        .binary_search_by(|w| (*w.word).cmp(word.as_str()))
+                    {
+                        out.extend_from_slice(&self.words[w].positions);
+                    }
+                    // Up to a typo: words of the same first letter only.
+                    let allowed = match chars {
+                        0..=6 => continue,
+                        7..=9 => 1,
+                        _ => 2,
+                    };
+                    let Some(first) = word.chars().next() else {
+                        continue;
+                    };
+                    let mut buf = [0u8; 4];
+                    for w in &self.words[self.starting_with(first.encode_utf8(&mut buf))] {
+                        if w.chars.abs_diff(*chars) <= allowed
+                            && !w.digit
+                            && letters_apart(word, &w.word) <= allowed
+                            && strsim::damerau_levenshtein(word, &w.word) <= allowed
+                        {
+                            out.extend_from_slice(&w.positions);
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 }
 
 /// Contractions typed without their apostrophe (or with it misplaced: "would'nt").
@@ -195,25 +344,46 @@ impl<'a> Doc<'a> {
         let mut sentence_start = 0;
         let mut sentence_has_words = false;
         let mut i = 0;
-        let push = |tokens: &mut Vec<Token>,
-                    start: usize,
-                    end: usize,
-                    word: String,
-                    sentence: usize,
-                    clause: usize| {
-            let stem = stem(&word);
+        // Each distinct word once (its stem computed once), shared by its tokens.
+        let mut seen: WordMap<usize> = WordMap::default();
+        let mut vocab: Vec<VocabWord> = Vec::new();
+        let mut push = |tokens: &mut Vec<Token>,
+                        start: usize,
+                        end: usize,
+                        word: &str,
+                        sentence: usize,
+                        clause: usize| {
+            let id = match seen.get(word) {
+                Some(&id) => id,
+                None => {
+                    let w: Rc<str> = Rc::from(word);
+                    vocab.push(VocabWord {
+                        stem: stem_shared(word),
+                        negation: is_negation(word),
+                        chars: word.chars().count(),
+                        digit: word.chars().any(|c| c.is_ascii_digit()),
+                        positions: Vec::new(),
+                        word: w.clone(),
+                    });
+                    seen.insert(w, vocab.len() - 1);
+                    vocab.len() - 1
+                }
+            };
+            let v = &mut vocab[id];
+            v.positions.push(tokens.len());
             tokens.push(Token {
                 start,
                 end,
-                negation: is_negation(&word),
+                negation: v.negation,
                 standalone: false,
                 punct_after: false,
-                word,
-                stem,
+                word: v.word.clone(),
+                stem: v.stem.clone(),
                 sentence,
                 clause,
             });
         };
+        let mut word = String::new();
         // Ends the current sentence at byte `at`.
         let end_sentence = |at: usize,
                             sentence: &mut usize,
@@ -238,7 +408,9 @@ impl<'a> Doc<'a> {
             if c == '<' {
                 let rest = &text[i + 1..];
                 if rest.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '/' || ch == '!') {
-                    if let Some(close) = rest.find('>').filter(|&n| n < 300) {
+                    // Only the next 300 bytes are looked at: a `<` that opens no tag (`a < b`)
+                    // costs no scan of the rest of the answer.
+                    if let Some(close) = rest.as_bytes().iter().take(300).position(|&b| b == b'>') {
                         i += close + 2;
                         continue;
                     }
@@ -271,7 +443,7 @@ impl<'a> Doc<'a> {
                     _ => Some(name),
                 };
                 if let Some(w) = word {
-                    push(&mut tokens, i, i + 1 + n, w.to_string(), sentence, clause);
+                    push(&mut tokens, i, i + 1 + n, w, sentence, clause);
                     sentence_has_words = true;
                 }
                 i += 1 + n;
@@ -279,7 +451,7 @@ impl<'a> Doc<'a> {
             }
             if c == '∩' || c == '∪' {
                 let w = if c == '∩' { "intersection" } else { "union" };
-                push(&mut tokens, i, i + len, w.to_string(), sentence, clause);
+                push(&mut tokens, i, i + len, w, sentence, clause);
                 sentence_has_words = true;
                 i += len;
                 continue;
@@ -287,8 +459,15 @@ impl<'a> Doc<'a> {
             if c.is_alphanumeric() {
                 let start = i;
                 let mut j = i;
-                let mut word = String::new();
+                word.clear();
                 while j < text.len() {
+                    // ASCII letters and digits, most of every word, without decoding.
+                    let b = text.as_bytes()[j];
+                    if b.is_ascii_alphanumeric() {
+                        word.push(char::from(b.to_ascii_lowercase()));
+                        j += 1;
+                        continue;
+                    }
                     let Some(ch) = text[j..].chars().next() else {
                         break;
                     };
@@ -312,8 +491,8 @@ impl<'a> Doc<'a> {
                     }
                     j += ch.len_utf8();
                 }
-                let word = word.replace('’', "'");
-                push(&mut tokens, start, j, word, sentence, clause);
+                // (Apostrophes were written as `'` above.)
+                push(&mut tokens, start, j, &word, sentence, clause);
                 sentence_has_words = true;
                 i = j;
                 continue;
@@ -326,7 +505,7 @@ impl<'a> Doc<'a> {
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            ABBREVIATIONS.contains(&t.word.as_str())
+                            ABBREVIATIONS.contains(&&*t.word)
                                 || (t.word.chars().count() == 1 && c == '.')
                         });
                     if ends && !abbreviation {
@@ -371,7 +550,7 @@ impl<'a> Doc<'a> {
         // punctuation.
         let mut shift = 0;
         for k in 0..tokens.len() {
-            if CLAUSE_WORDS.contains(&tokens[k].word.as_str()) {
+            if CLAUSE_WORDS.contains(&&*tokens[k].word) {
                 shift += 1;
             }
             tokens[k].clause += shift;
@@ -383,10 +562,13 @@ impl<'a> Doc<'a> {
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
             tokens[k].punct_after = punct_after;
         }
+        let vocab = Vocab::new(vocab, &tokens);
         Doc {
             text,
             tokens,
             sentences,
+            vocab,
+            formulas: std::cell::OnceCell::new(),
         }
     }
 
@@ -424,9 +606,9 @@ impl<'a> Doc<'a> {
             let t = &self.tokens[k];
             // "not only ... but" is not a negation.
             let not_only =
-                t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| n.word == "only");
+                &*t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| &*n.word == "only");
             // "without" negates its object only: the next two words.
-            let scoped = t.word != "without" || (k < span.start && span.start - k <= 2);
+            let scoped = &*t.word != "without" || (k < span.start && span.start - k <= 2);
             if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
             {
                 count += 1;
@@ -472,7 +654,12 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    Word { word: String, stem: String },
+    /// A word, its stem and its number of characters.
+    Word {
+        word: String,
+        stem: String,
+        chars: usize,
+    },
     Prefix(String),
     Negation,
 }
@@ -544,6 +731,7 @@ impl Phrase {
                             } else {
                                 SlotWord::Word {
                                     stem: stem(&a),
+                                    chars: a.chars().count(),
                                     word: a,
                                 }
                             }
@@ -560,24 +748,32 @@ impl Phrase {
     /// negation words.
     pub fn matches(&self, doc: &Doc<'_>) -> Vec<(Range<usize>, Vec<usize>)> {
         let mut out = Vec::new();
-        let Some(first) = self.slots.first() else {
+        if self.slots.is_empty() {
             return out;
-        };
-        for (i, t) in doc.tokens.iter().enumerate() {
-            if !first.matches(t) {
-                continue;
+        }
+        // The tokens each word of the phrase matches, looked up in the document's words.
+        let mut sets: Vec<Vec<usize>> = Vec::with_capacity(self.slots.len());
+        for slot in &self.slots {
+            let set = doc.vocab.positions(slot);
+            if set.is_empty() {
+                return out;
             }
+            sets.push(set);
+        }
+        let first = &self.slots[0];
+        for &i in &sets[0] {
+            let t = &doc.tokens[i];
             let mut at = i;
             let mut own = Vec::new();
             if first.is_negation() {
                 own.push(i);
             }
             let mut ok = true;
-            for slot in &self.slots[1..] {
+            for (slot, set) in self.slots[1..].iter().zip(&sets[1..]) {
                 let found = (at + 1..doc.tokens.len())
                     .take(GAP + 1)
                     .take_while(|&k| doc.tokens[k].sentence == t.sentence)
-                    .find(|&k| slot.matches(&doc.tokens[k]));
+                    .find(|&k| set.binary_search(&k).is_ok());
                 match found {
                     Some(k) => {
                         if slot.is_negation() {
@@ -603,11 +799,14 @@ impl Phrase {
 }
 
 impl Slot {
+    /// Whether the token is one this word of a phrase matches: the definition that
+    /// [`Vocab::positions`] computes by lookup (the tests hold the two to each other).
+    #[cfg(test)]
     fn matches(&self, t: &Token) -> bool {
         self.alternatives.iter().any(|a| match a {
             SlotWord::Negation => t.negation,
             SlotWord::Prefix(p) => t.word.starts_with(p.as_str()),
-            SlotWord::Word { word, stem } => same_word(word, stem, t),
+            SlotWord::Word { word, stem, .. } => same_word(word, stem, t),
         })
     }
 
@@ -624,8 +823,9 @@ impl Slot {
 
 /// Whether a rule's word meets an answer's word: the same stem, or the same word up to a
 /// typo (one edit for 7 to 9 letters, two from 10; the first letter kept).
+#[cfg(test)]
 fn same_word(word: &str, stem: &str, t: &Token) -> bool {
-    if t.stem == stem || t.word == word {
+    if &*t.stem == stem || &*t.word == word {
         return true;
     }
     let n = word.chars().count();
@@ -783,25 +983,34 @@ impl Formula {
 /// Hits of a formula: a formula in a sentence that is the rule's formula, or has it as a
 /// factor (`m·a/(1-p)` has the factor `a/(1-p)`), at any level of the student's expression.
 pub fn formula_hits(formula: &Formula, doc: &Doc<'_>) -> Vec<Hit> {
+    // Every formula term of a question looks at the same formulas: read once per answer.
+    let formulas = doc.formulas.get_or_init(|| {
+        doc.sentences
+            .iter()
+            .map(|range| {
+                let Some(text) = doc.text.get(range.clone()) else {
+                    return Vec::new();
+                };
+                if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
+                    return Vec::new();
+                }
+                let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
+                chains.chain(formulas_in(text)).collect()
+            })
+            .collect()
+    });
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
-        let Some(text) = doc.text.get(range.clone()) else {
-            continue;
-        };
-        if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
-            continue;
-        }
-        let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
-        for found in chains.chain(formulas_in(text)) {
-            if expr_matches(&formula.expr, &found) {
-                out.push(Hit {
-                    start: range.start,
-                    end: range.end,
-                    sentence: s,
-                    negated: false,
-                });
-                break;
-            }
+        if formulas[s]
+            .iter()
+            .any(|found| expr_matches(&formula.expr, found))
+        {
+            out.push(Hit {
+                start: range.start,
+                end: range.end,
+                sentence: s,
+                negated: false,
+            });
         }
     }
     out
@@ -928,6 +1137,41 @@ fn has_factor(e: &Expr, rule: &Expr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_word_index_finds_exactly_the_tokens_a_scan_finds() {
+        let texts = [
+            "The recpetive field grows; the reciptive fields grew. Gradients vanish, vanishing \
+             gradient, the gradeint is not tiny and doesn't vanish. Ellipse elliptical ellip",
+            "receptive receptive2 perceptive décent descent variance variable 0.25 42,000 R^2",
+            "No, it cannot; nothing never neither nor nobody dont isn't won't without.",
+            "",
+        ];
+        let phrases = [
+            "receptive field",
+            "gradient|derivative vanish*",
+            "ellip*",
+            "not vanish",
+            "variance|variable",
+            "descent",
+            "0.25",
+            "r2",
+            "gradient",
+            "a*",
+            "x|not",
+        ];
+        for text in texts {
+            let doc = Doc::new(text);
+            for p in phrases {
+                for slot in &Phrase::new(p).slots {
+                    let scanned: Vec<usize> = (0..doc.tokens.len())
+                        .filter(|&k| slot.matches(&doc.tokens[k]))
+                        .collect();
+                    assert_eq!(doc.vocab.positions(slot), scanned, "{p} in {text}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_letter_bound_never_exceeds_the_edit_distance() {

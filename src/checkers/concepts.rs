@@ -12,7 +12,8 @@
 //! Every concept and decision is reported as a part of the question: found (with the
 //! sentence) or missing (with what was expected, in words).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use regex::Regex;
 
@@ -35,6 +36,62 @@ enum Matcher {
 struct Compiled {
     matcher: Matcher,
     polarity: Polarity,
+}
+
+/// Most compiled terms remembered per process; past it the memory starts over.
+const COMPILED_TERMS: usize = 4_096;
+
+/// Compiled terms by their text: phrases by the phrase, regexes by the pattern, other forms
+/// by their debug form.
+type TermCache = HashMap<(u8, String), Arc<Compiled>>;
+
+/// `term` compiled once per process and shared: a rubric's terms are the same for every
+/// answer it judges, and compiling them (splitting, stemming each word, parsing formulas) for
+/// every answer cost more than matching them (`cargo xtask bench instructions`). Keyed by
+/// the rubric's text only, never by an answer.
+fn cached(kind: u8, text: &str, make: impl FnOnce() -> Compiled) -> Arc<Compiled> {
+    static CACHE: OnceLock<RwLock<TermCache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(RwLock::default);
+    // (A tuple key cannot be looked up by borrowed parts: the kind goes into a small buffer.)
+    thread_local! {
+        static KEY: std::cell::RefCell<(u8, String)> = const {
+            std::cell::RefCell::new((0, String::new()))
+        };
+    }
+    let hit = KEY.with(|key| {
+        let mut key = key.borrow_mut();
+        key.0 = kind;
+        key.1.clear();
+        key.1.push_str(text);
+        cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&*key)
+            .cloned()
+    });
+    if let Some(hit) = hit {
+        return hit;
+    }
+    let compiled = Arc::new(make());
+    let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+    if cache.len() >= COMPILED_TERMS {
+        cache.clear();
+    }
+    cache.insert((kind, text.to_string()), compiled.clone());
+    compiled
+}
+
+/// [`compile`], once per process for each term (see [`cached`]).
+fn compile_cached(term: &Term) -> Arc<Compiled> {
+    match term {
+        Term::Phrase(p) => cached(b'p', p, || compile(term)),
+        Term::Form(f) => cached(b'f', &format!("{f:?}"), || compile(term)),
+    }
+}
+
+/// [`compile_regex`], once per process for each pattern.
+fn compile_regex_cached(pattern: &str) -> Arc<Compiled> {
+    cached(b'r', pattern, || compile_regex(pattern))
 }
 
 /// A term of the rubric, ready to match.
@@ -153,8 +210,8 @@ fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
     let compiled = rule
         .any
         .iter()
-        .map(compile)
-        .chain(rule.regex.iter().map(|r| compile_regex(r)));
+        .map(compile_cached)
+        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)));
     let mut out = Vec::new();
     for c in compiled {
         for hit in raw_hits(&c, doc) {
@@ -173,8 +230,8 @@ fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
     let compiled = rule
         .any
         .iter()
-        .map(compile)
-        .chain(rule.regex.iter().map(|r| compile_regex(r)));
+        .map(compile_cached)
+        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)));
     let mut finding = Finding::default();
     for c in compiled {
         for hit in raw_hits(&c, doc) {
@@ -198,7 +255,7 @@ fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
 fn term_votes(terms: &[Term], doc: &Doc<'_>, sentence: Option<usize>) -> Vec<(usize, usize, bool)> {
     let mut out = Vec::new();
     for t in terms {
-        let c = compile(t);
+        let c = compile_cached(t);
         for hit in raw_hits(&c, doc) {
             if sentence.is_some_and(|s| s != hit.sentence) {
                 continue;
@@ -247,7 +304,7 @@ fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, Strin
     let mut votes = Vec::new();
     for (name, terms) in &d.options {
         for t in terms {
-            let c = compile(t);
+            let c = compile_cached(t);
             for hit in raw_hits(&c, doc) {
                 let option = if counts(c.polarity, &hit) {
                     Some(name.clone())
@@ -266,10 +323,10 @@ fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, Strin
     // A standalone "Yes"/"No" opening a sentence or followed by punctuation, or an option's
     // own name followed by punctuation ("Decrease.", "Transformer:").
     for t in doc.tokens.iter().filter(|t| t.standalone) {
-        let option = match t.word.as_str() {
+        let option = match &*t.word {
             "yes" | "yeah" | "yep" => "yes".to_string(),
             "no" | "nope" => "no".to_string(),
-            _ if t.punct_after => match names.iter().find(|n| meaning::stem(n) == t.stem) {
+            _ if t.punct_after => match names.iter().find(|n| *meaning::stem(n) == *t.stem) {
                 Some(n) => (*n).clone(),
                 None => continue,
             },
@@ -308,8 +365,8 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
     let first_word = |s: usize| -> Option<&str> {
         doc.tokens
             .iter()
-            .filter(|t| t.sentence == s && t.word != "answer")
-            .map(|t| t.word.as_str())
+            .filter(|t| t.sentence == s && &*t.word != "answer")
+            .map(|t| &*t.word)
             .next()
     };
     let mut candidates: Vec<(usize, &'static str)> = vec![(range.start, "the first sentence")];
@@ -320,7 +377,7 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
                 .iter()
                 .filter(|t| t.sentence == s)
                 .take(3)
-                .any(|t| matches!(t.word.as_str(), "conclusion" | "summary" | "conclude"));
+                .any(|t| matches!(&*t.word, "conclusion" | "summary" | "conclude"));
         if concluding && s != range.start {
             candidates.push((s, "the conclusion"));
         }
@@ -600,8 +657,10 @@ const HEDGES: [&str; 6] = [
 
 /// Whether the sentences `range` hedge the decision.
 fn is_hedged(doc: &Doc<'_>, range: std::ops::Range<usize>) -> bool {
-    HEDGES.iter().any(|h| {
-        meaning::phrase_hits(&Phrase::new(h), doc)
+    static PHRASES: OnceLock<Vec<Phrase>> = OnceLock::new();
+    let phrases = PHRASES.get_or_init(|| HEDGES.iter().map(|h| Phrase::new(h)).collect());
+    phrases.iter().any(|h| {
+        meaning::phrase_hits(h, doc)
             .iter()
             .any(|hit| range.contains(&hit.sentence))
     })

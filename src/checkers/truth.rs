@@ -892,11 +892,20 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         }
         tries.push(r);
     }
+    // The first clean, complete try is the reading (see the choice below): the later ones
+    // need not be made.
+    let clean = |tries: &[Vec<Reading>]| tries.iter().position(|t| quality(t) == (n, 0));
+    if let Some(i) = clean(&tries) {
+        return tries.swap_remove(i);
+    }
     // 2. The statements retyped in the answer.
     if n > 1 {
         if let Some(parts) = by_anchors(&snippets, &masked) {
             tries.push(read_parts(&snippets, &masked, &parts, true));
         }
+    }
+    if let Some(i) = clean(&tries) {
+        return tries.swap_remove(i);
     }
     // 3. Verdicts typed inside the question cell, after each statement.
     if !question_text.trim().is_empty() {

@@ -23,7 +23,9 @@ use regex::Regex;
 /// An opening tag: its name and attributes.
 fn open_tag() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?is)<([a-z][a-z0-9]*)\b([^<>]{0,2000})>").expect("valid"))
+    // Anchored: only a tag opening at the `<` being looked at counts, and an unanchored
+    // search from each `<` read the rest of the cell for a tag further on.
+    RE.get_or_init(|| Regex::new(r"(?is)^<([a-z][a-z0-9]*)\b([^<>]{0,2000})>").expect("valid"))
 }
 
 /// Attributes that hide an element's content.

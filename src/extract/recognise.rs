@@ -16,6 +16,7 @@
 use std::collections::HashSet;
 
 use super::text::{LineKind, Stream};
+use super::Extraction;
 use crate::notebook::Notebook;
 use crate::rubric::Rubric;
 
@@ -28,6 +29,10 @@ pub struct Recognition<'a> {
     pub rubric: &'a Rubric,
     /// Other rubrics whose snippets were all found outside their answers as well.
     pub also: Vec<&'a Rubric>,
+    /// The chosen rubric's answers, when finding its answer regions extracted them: the
+    /// stream with the rubric's templates marked and [`super::extract_in`]'s result, so
+    /// grading does not extract them a second time.
+    pub extracted: Option<(Stream, Vec<Extraction>)>,
 }
 
 /// The stream lines (indices) where `snippet` occurs, outputs excluded.
@@ -51,22 +56,29 @@ fn occurrences(stream: &Stream, snippet: &str) -> Vec<usize> {
     lines
 }
 
-/// The stream lines inside `rubric`'s answer regions in `notebook`.
-fn answer_lines(stream: &Stream, notebook: &Notebook, rubric: &Rubric) -> HashSet<usize> {
+/// The stream lines inside `rubric`'s answer regions in `notebook`, and the extraction
+/// they come from (the marked stream and the answers).
+fn answer_lines(
+    stream: &Stream,
+    notebook: &Notebook,
+    rubric: &Rubric,
+) -> (HashSet<usize>, (Stream, Vec<Extraction>)) {
     // Extraction marks the rubric's template cells on its stream: a copy of the one laid
     // out already, rather than laying the notebook out again.
     let mut fresh = stream.clone();
-    let origins: HashSet<(usize, usize)> = super::extract_in(&mut fresh, notebook, rubric)
-        .into_iter()
-        .flat_map(|e| e.origins)
+    let extractions = super::extract_in(&mut fresh, notebook, rubric);
+    let origins: HashSet<(usize, usize)> = extractions
+        .iter()
+        .flat_map(|e| e.origins.iter().copied())
         .collect();
-    stream
+    let lines = stream
         .lines
         .iter()
         .enumerate()
         .filter(|(_, l)| l.kind == LineKind::Markdown && origins.contains(&(l.cell, l.line)))
         .map(|(i, _)| i)
-        .collect()
+        .collect();
+    (lines, (fresh, extractions))
 }
 
 /// A candidate: a rubric whose `all:` snippets each occur somewhere.
@@ -75,6 +87,8 @@ struct Candidate<'a> {
     /// Per `all:` snippet, its occurrences.
     all: Vec<Vec<usize>>,
     answers: HashSet<usize>,
+    /// What [`answer_lines`] extracted.
+    extracted: (Stream, Vec<Extraction>),
 }
 
 /// Chooses `notebook`'s rubric among `rubrics` as the module documentation says. The error
@@ -96,10 +110,12 @@ pub fn recognise_outside_answers<'a>(
         if all.iter().any(Vec::is_empty) {
             continue;
         }
+        let (answers, extracted) = answer_lines(stream, notebook, r);
         candidates.push(Candidate {
             rubric: r,
             all,
-            answers: answer_lines(stream, notebook, r),
+            answers,
+            extracted,
         });
     }
     if candidates.is_empty() {
@@ -107,6 +123,7 @@ pub fn recognise_outside_answers<'a>(
         return super::recognise_in(stream, rubrics.iter().copied()).map(|rubric| Recognition {
             rubric,
             also: Vec::new(),
+            extracted: None,
         });
     }
     let outside = |c: &Candidate, lines: &[usize]| -> Vec<usize> {
@@ -169,12 +186,18 @@ pub fn recognise_outside_answers<'a>(
         .max_by_key(|(i, c)| (c.all.len(), std::cmp::Reverse(*i)))
         .map(|(_, c)| c.rubric)
         .expect("at least one match");
+    let also = matched
+        .iter()
+        .map(|c| c.rubric)
+        .filter(|r| !std::ptr::eq(*r, best))
+        .collect();
+    let extracted = candidates
+        .into_iter()
+        .find(|c| std::ptr::eq(c.rubric, best))
+        .map(|c| c.extracted);
     Ok(Recognition {
         rubric: best,
-        also: matched
-            .iter()
-            .map(|c| c.rubric)
-            .filter(|r| !std::ptr::eq(*r, best))
-            .collect(),
+        also,
+        extracted,
     })
 }

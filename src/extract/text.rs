@@ -2,8 +2,10 @@
 //! normalised copy for matching question snippets (case, whitespace, Markdown and HTML markup
 //! ignored), and cleaning of an answer region for people (markers and HTML removed).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 use crate::notebook::{CellKind, Notebook};
@@ -41,6 +43,103 @@ pub struct Stream {
     /// Limits that were hit while laying the notebook out, in words for the grader; empty
     /// when every line was kept.
     pub warnings: Vec<String>,
+    /// Where the rubrics' snippets occur, found in one pass (see [`Stream::index`]); `None`
+    /// until then, and [`Stream::find`] searches the text.
+    found: Option<Arc<Found>>,
+}
+
+/// Most occurrences of one snippet remembered by [`Stream::index`]; a search past the last
+/// of them searches the text.
+const MAX_INDEXED: usize = 4_096;
+
+/// Every snippet the rubrics locate questions and recognise notebooks by, normalised, in
+/// one multi-pattern automaton (Aho-Corasick): built once per set of rubrics, it finds all
+/// of them in a notebook in one pass over its text, where each snippet searched on its own
+/// cost one pass per snippet and per search.
+#[derive(Debug)]
+pub struct Snippets {
+    /// The snippets as the rubrics write them, in the order given.
+    written: Vec<String>,
+    /// Each snippet (as written, and the head [`Snippets::new`] adds) -> its pattern.
+    ids: HashMap<String, usize>,
+    /// Each pattern's normalised length (0: an empty snippet, never found).
+    lens: Vec<usize>,
+    automaton: Option<AhoCorasick>,
+    /// For each automaton pattern, the patterns with that normalised text.
+    patterns: Vec<Vec<usize>>,
+}
+
+impl Snippets {
+    /// The automaton of `snippets`, and of the head of each (its first half, at least five
+    /// words, for a snippet of eight words or more: what locating a question falls back to).
+    pub fn new(snippets: &[&str]) -> Snippets {
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut lens = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut patterns: Vec<Vec<usize>> = Vec::new();
+        let mut add = |raw: String| {
+            if ids.contains_key(&raw) {
+                return;
+            }
+            let needle = normalize(&raw);
+            let id = lens.len();
+            lens.push(needle.len());
+            ids.insert(raw, id);
+            if needle.is_empty() {
+                return;
+            }
+            let p = *by_text.entry(needle.clone()).or_insert_with(|| {
+                texts.push(needle);
+                patterns.push(Vec::new());
+                texts.len() - 1
+            });
+            patterns[p].push(id);
+        };
+        for s in snippets {
+            add(s.to_string());
+            let words: Vec<&str> = s.split_whitespace().collect();
+            if words.len() >= 8 {
+                let half = words.len().div_ceil(2).max(5);
+                add(words[..half].join(" "));
+            }
+        }
+        // A full DFA: built once per set of rubrics (a few MB), one table step per byte of
+        // every notebook; the default (a non-contiguous NFA for this many patterns) took
+        // several times that.
+        let automaton = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(&texts)
+            .or_else(|_| {
+                AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&texts)
+            })
+            .ok();
+        Snippets {
+            written: snippets.iter().map(|s| s.to_string()).collect(),
+            ids,
+            lens,
+            automaton,
+            patterns,
+        }
+    }
+
+    /// Whether these are the snippets `snippets` (in that order).
+    pub fn is_for(&self, snippets: &[&str]) -> bool {
+        self.written.len() == snippets.len()
+            && self.written.iter().zip(snippets).all(|(a, b)| a == b)
+    }
+}
+
+/// Where the snippets of a [`Snippets`] occur in one stream.
+#[derive(Debug)]
+struct Found {
+    snippets: Arc<Snippets>,
+    /// Per snippet, where its occurrences start in `normalized` (in order; at most
+    /// [`MAX_INDEXED`]).
+    starts: Vec<Vec<usize>>,
 }
 
 /// Largest number of source lines (markdown and code) considered; a notebook beyond it is
@@ -150,7 +249,24 @@ impl Stream {
             normalized,
             starts,
             warnings,
+            found: None,
         }
+    }
+
+    /// Finds every occurrence of `snippets` in one pass, so that [`Stream::find`] looks
+    /// them up instead of searching the text for each (same results).
+    pub fn index(&mut self, snippets: Arc<Snippets>) {
+        let mut starts: Vec<Vec<usize>> = vec![Vec::new(); snippets.lens.len()];
+        if let Some(ac) = &snippets.automaton {
+            for m in ac.find_overlapping_iter(self.normalized.as_str()) {
+                for &id in &snippets.patterns[m.pattern().as_usize()] {
+                    if starts[id].len() < MAX_INDEXED {
+                        starts[id].push(m.start());
+                    }
+                }
+            }
+        }
+        self.found = Some(Arc::new(Found { snippets, starts }));
     }
 
     /// Marks the code cells that hold one of `template_code` (the question set's own
@@ -201,6 +317,21 @@ impl Stream {
     /// First occurrence of `snippet` (normalised) at or after byte `from`, as the byte range
     /// in `normalized`.
     pub fn find(&self, snippet: &str, from: usize) -> Option<(usize, usize)> {
+        if let Some(found) = &self.found {
+            if let Some(&id) = found.snippets.ids.get(snippet) {
+                let len = found.snippets.lens[id];
+                if len == 0 || from > self.normalized.len() {
+                    return None;
+                }
+                let starts = &found.starts[id];
+                // The occurrences are all there up to the last one kept.
+                match starts.get(starts.partition_point(|&s| s < from)) {
+                    Some(&s) => return Some((s, s + len)),
+                    None if starts.len() < MAX_INDEXED => return None,
+                    None => {}
+                }
+            }
+        }
         let needle = normalize(snippet);
         if needle.is_empty() || from > self.normalized.len() {
             return None;
@@ -255,7 +386,31 @@ fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
     let mut out = String::with_capacity(text.len());
     let mut space = true;
     let mut i = 0;
+    let bytes = text.as_bytes();
     while i < text.len() {
+        // Plain ASCII (all but `<` and `&`, which may open markup) in one step: most of
+        // every notebook's text, each line of which comes through here.
+        let b = bytes[i];
+        if b.is_ascii() && b != b'<' && b != b'&' {
+            i += 1;
+            match b {
+                b'*' | b'_' | b'`' | b'#' | b'$' | b'\\' => {}
+                // What `char::is_whitespace` holds in ASCII.
+                b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => {
+                    if !space {
+                        out.push(' ');
+                        space = true;
+                        wrote(out.len(), i);
+                    }
+                }
+                _ => {
+                    out.push(char::from(b.to_ascii_lowercase()));
+                    space = false;
+                    wrote(out.len(), i);
+                }
+            }
+            continue;
+        }
         let rest = &text[i..];
         let c = rest.chars().next().expect("in bounds");
         let mut separator = false;
@@ -462,6 +617,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_snippet_index_finds_what_a_search_finds() {
+        let md = "# Q1\n**Dropout**: what is the *drop* probability?\n\nthe drop the drop the \
+                  drop\n## Receptive field of the CNN below, in pixels of the input image\nans";
+        let nb = crate::notebook::read_bytes_with(
+            "x.md",
+            md.as_bytes(),
+            &crate::notebook::Limits::DEFAULT,
+        )
+        .unwrap();
+        let plain = Stream::new(&nb);
+        let mut indexed = plain.clone();
+        let snippets = [
+            "the drop",
+            "dropout: what is",
+            "",
+            "**",
+            "Receptive field of the CNN below, in pixels of the input image",
+            "absent words",
+        ];
+        indexed.index(Arc::new(Snippets::new(&snippets)));
+        let heads = ["Receptive field of the CNN below,"];
+        for s in snippets.iter().chain(&heads) {
+            for from in 0..=plain.normalized.len() + 1 {
+                if plain.normalized.is_char_boundary(from) || from > plain.normalized.len() {
+                    assert_eq!(
+                        indexed.find(s, from),
+                        plain.find(s, from),
+                        "{s:?} from {from}"
+                    );
+                }
+            }
+        }
+        assert!(indexed.find("the drop", 0).is_some());
+    }
+
+    #[test]
     fn answers_headings_in_the_spellings_students_use() {
         for line in [
             "### CNNs Answers:",
@@ -501,6 +692,22 @@ mod tests {
         let (text, from) = clean_traced(&lines, &origins);
         assert_eq!(text, "conv1 | 3 |\npool1 | 4 |\n\n- first\n- second");
         assert_eq!(from, [(2, 2), (2, 3), (2, 4), (2, 5), (2, 5)]);
+    }
+
+    #[test]
+    fn ascii_whitespace_is_what_char_says_it_is() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let plain = format!("a{c}b");
+            let expected = if c.is_whitespace() {
+                "a b".to_string()
+            } else {
+                plain.clone()
+            };
+            if !matches!(c, '*' | '_' | '`' | '#' | '$' | '\\' | '<' | '&') {
+                assert_eq!(normalize(&plain), expected.to_lowercase(), "{b}");
+            }
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
+use crate::extract::text::Snippets;
 use crate::grading::{self, Audience, SubmissionResult};
 use crate::notebook::{self, Cell, Notebook};
 use crate::rubric::keys::Key;
@@ -404,13 +406,46 @@ fn grade_read(submission: &Submission, rubrics: &[Prepared]) -> (Outcome, Option
     }
 }
 
+/// Every snippet `rubrics` locate questions and recognise notebooks by, in a fixed order.
+fn snippets_of(rubrics: &[Prepared]) -> Vec<&str> {
+    let mut out = Vec::new();
+    for p in rubrics {
+        let r = &p.rubric;
+        out.extend(r.recognise.all.iter().map(String::as_str));
+        out.extend(r.recognise.none.iter().map(String::as_str));
+        for q in &r.questions {
+            out.extend(q.locate.start.as_deref());
+            out.extend(q.locate.end.as_deref());
+        }
+    }
+    out
+}
+
+/// The snippet automaton of `rubrics`, built once per set of rubrics (by their snippets'
+/// text, never by a notebook) and shared by every notebook graded with them.
+fn snippets(rubrics: &[Prepared]) -> Arc<Snippets> {
+    static LAST: Mutex<Option<Arc<Snippets>>> = Mutex::new(None);
+    let wanted = snippets_of(rubrics);
+    let mut last = LAST.lock().unwrap_or_else(PoisonError::into_inner);
+    match &*last {
+        Some(s) if s.is_for(&wanted) => s.clone(),
+        _ => {
+            let built = Arc::new(Snippets::new(&wanted));
+            *last = Some(built.clone());
+            built
+        }
+    }
+}
+
 /// Grades a notebook already read, named `name` in its result.
 pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> Outcome {
-    // Laid out once: recognising the rubric and extracting the answers share it.
+    // Laid out once: recognising the rubric and extracting the answers share it, and every
+    // rubric's snippets are found in it in one pass.
     let mut stream = crate::extract::text::Stream::new(notebook);
+    stream.index(snippets(rubrics));
     // Chosen from the question set's text, never from answers (issue 15, class 6).
     let candidates: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
-    let (chosen, also) = match crate::extract::recognise::recognise_outside_answers(
+    let (chosen, also, extracted) = match crate::extract::recognise::recognise_outside_answers(
         &stream,
         notebook,
         &candidates,
@@ -418,6 +453,7 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         Ok(r) => (
             r.rubric.id.clone(),
             r.also.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+            r.extracted,
         ),
         Err(error) => return Outcome::Failed { error },
     };
@@ -425,7 +461,14 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         .iter()
         .find(|p| p.rubric.id == chosen)
         .expect("recognised among these");
-    let extractions = crate::extract::extract_in(&mut stream, notebook, &prepared.rubric);
+    // Recognising the rubric extracted its answers already: taken over, not redone.
+    let extractions = match extracted {
+        Some((marked, extractions)) => {
+            stream = marked;
+            extractions
+        }
+        None => crate::extract::extract_in(&mut stream, notebook, &prepared.rubric),
+    };
     // The answer readers look at the first MAX_INPUT_BYTES of an answer: say when that cut.
     let long: Vec<String> = extractions
         .iter()
