@@ -400,6 +400,11 @@ impl<'a> Doc<'a> {
             *start = at;
         };
         while i < text.len() {
+            // A space only separates words (the most common character outside words).
+            if text.as_bytes()[i] == b' ' {
+                i += 1;
+                continue;
+            }
             let Some(c) = text[i..].chars().next() else {
                 break;
             };

@@ -77,7 +77,13 @@ pub struct Input<'a> {
 /// Judges one answer of `question`, whose key is `key`.
 pub fn check(question: &Question, key: &Key, input: Input<'_>) -> Verdict {
     // Typographic minus and dashes read as the ASCII minus rubric patterns are written with.
-    let text = input.text.replace(['\u{2212}', '\u{2013}'], "-");
+    // (Both are three bytes opening with 0xE2: an answer without that byte is kept as it is,
+    // not copied.)
+    let text: std::borrow::Cow<'_, str> = if input.text.as_bytes().contains(&0xE2) {
+        std::borrow::Cow::Owned(input.text.replace(['\u{2212}', '\u{2013}'], "-"))
+    } else {
+        std::borrow::Cow::Borrowed(input.text)
+    };
     let input = Input {
         text: &text,
         ..input
