@@ -1012,6 +1012,78 @@ struct Prepared {
     default_arg: Node,
     samples: usize,
     tol: f64,
+    /// Identifies the draws and what else a rubric formula's value depends on, for
+    /// [`rubric_value`].
+    fingerprint: u64,
+}
+
+/// Most rubric formula values kept per thread before the memory is cleared.
+const MAX_RUBRIC_VALUES: usize = 1 << 16;
+
+thread_local! {
+    /// The values of the rubric's own formulas (known mistakes and pairs of them) at each
+    /// draw: they depend on the rubric and its key only, so every student's derivation is
+    /// compared with values computed once per run instead of once per answer.
+    static RUBRIC_VALUES: std::cell::RefCell<HashMap<(u64, String, usize), Option<Outcome>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// The value of rubric formula `formula` at scope `k` of `prep`, computed by `compute` once
+/// per run.
+fn rubric_value(
+    prep: &Prepared,
+    formula: &str,
+    k: usize,
+    compute: impl FnOnce() -> Option<Outcome>,
+) -> Option<Outcome> {
+    let key = (prep.fingerprint, formula.to_string(), k);
+    if let Some(hit) = RUBRIC_VALUES.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let value = compute();
+    RUBRIC_VALUES.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MAX_RUBRIC_VALUES {
+            m.clear();
+        }
+        m.insert(key, value.clone());
+    });
+    value
+}
+
+/// A 64-bit FNV-1a fingerprint of the draws and of what the rubric formulas' values depend
+/// on besides the formula (the sample count, the activation's default argument).
+fn fingerprint(answer: &GradientAnswer, draws: &GradientDraws) -> u64 {
+    let text = serde_json::to_string(&(
+        draws,
+        &answer.samples,
+        &answer.sizes,
+        &answer.activation_argument,
+    ))
+    .unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A rubric formula's value at scope `k` (no student definitions).
+fn rubric_eval(prep: &Prepared, node: &Node, k: usize) -> Option<Outcome> {
+    let s = &prep.scopes[k];
+    let empty = HashMap::new();
+    let scope = Scope {
+        rubric: &s.bindings,
+        student: &empty,
+        act: s.act,
+        samples: prep.samples,
+        default_arg: &prep.default_arg,
+        batch: None,
+    };
+    tensor_eval::evaluate(node, &scope, false)
+        .ok()
+        .map(|(o, _)| o)
 }
 
 /// The draws' scopes, the default activation argument and the sample count, once per answer.
@@ -1033,6 +1105,7 @@ fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, S
         default_arg,
         samples,
         tol: answer.rel_tol.unwrap_or(1e-6),
+        fingerprint: fingerprint(answer, draws),
     })
 }
 
@@ -1180,20 +1253,8 @@ fn judge(
             let Ok(mnode) = parse_rubric(&m.formula) else {
                 continue;
             };
-            let empty = HashMap::new();
             let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
-                let s = &prep.scopes[k];
-                let scope = Scope {
-                    rubric: &s.bindings,
-                    student: &empty,
-                    act: s.act,
-                    samples: prep.samples,
-                    default_arg: &prep.default_arg,
-                    batch: None,
-                };
-                tensor_eval::evaluate(&mnode, &scope, false)
-                    .ok()
-                    .map(|(o, _)| o)
+                rubric_value(prep, &m.formula, k, || rubric_eval(prep, &mnode, k))
             });
             if ok {
                 break 'found Found::Mistake(m);
@@ -1208,20 +1269,10 @@ fn judge(
             }
         }
         for (a, b, mnode) in mistake_pairs(part).iter() {
-            let empty = HashMap::new();
+            // The pair's own expression names it: its value depends on nothing else.
+            let formula = format!("pair: {mnode}");
             let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
-                let s = &prep.scopes[k];
-                let scope = Scope {
-                    rubric: &s.bindings,
-                    student: &empty,
-                    act: s.act,
-                    samples: prep.samples,
-                    default_arg: &prep.default_arg,
-                    batch: None,
-                };
-                tensor_eval::evaluate(mnode, &scope, false)
-                    .ok()
-                    .map(|(o, _)| o)
+                rubric_value(prep, &formula, k, || rubric_eval(prep, mnode, k))
             });
             if ok {
                 break 'found Found::Pair(&part.mistakes[*a], &part.mistakes[*b]);
