@@ -156,7 +156,7 @@ fn drafts_from_every_template_recognise_locate_and_compute_like_the_shipped_rubr
             .cloned()
             .collect();
         let template = examiner::notebook::read_path(path).unwrap();
-        let draft = rubric::draft::draft(&template, &file, &others, &cache);
+        let draft = examiner::draft::draft(&template, &file, &others, &cache);
         let loaded = rubric::load_str(&file, &draft.yaml)
             .unwrap_or_else(|e| panic!("the draft from {file} does not load: {e}\n{}", draft.yaml));
         assert_eq!(

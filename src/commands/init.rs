@@ -1,5 +1,5 @@
 //! `examiner init`: a draft rubric from a blank course template (see
-//! [`crate::rubric::draft`]), told apart from the rubrics in `rubrics/` when that folder is
+//! [`crate::draft`]), told apart from the rubrics in `rubrics/` when that folder is
 //! there.
 
 use std::path::Path;
@@ -30,7 +30,7 @@ pub fn run(template: &Path, out: Option<&Path>, rubrics: Option<&Path>) -> anyho
         || template.display().to_string(),
         |n| n.to_string_lossy().to_string(),
     );
-    let draft = crate::rubric::draft::draft(&notebook, &name, &others, &cache());
+    let draft = crate::draft::draft(&notebook, &name, &others, &cache());
     if draft.questions == 0 {
         anyhow::bail!(
             "{}: no questions found; a template has section headings (`## ...` or `### ...`) \

@@ -200,7 +200,7 @@ pub fn discover_with(inputs: &[PathBuf], options: &DiscoverOptions) -> Result<Di
     // Ids are printed everywhere (terminal, CI log, CSV, feedback): no control characters
     // (`x\n::stop-commands::` is shown as `x\\n::stop-commands::`), issue 15, class 5.
     for s in &mut found.submissions {
-        s.student = crate::report::sanitize::line(&s.student);
+        s.student = crate::sanitize::line(&s.student);
     }
     found.submissions.sort();
     found.submissions.dedup_by(|a, b| a.path == b.path);

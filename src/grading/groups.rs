@@ -29,8 +29,8 @@
 
 use serde::Serialize;
 
+use super::row::Row;
 use crate::embed::{cosine, Model};
-use crate::report::row::Row;
 use crate::rubric::{Answer, Question, Rubric};
 
 /// Groups are merged while the average cosine distance between their answers is below this.

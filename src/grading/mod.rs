@@ -6,6 +6,7 @@ pub mod batch;
 pub mod calibrate;
 pub mod groups;
 pub mod reviews;
+pub mod row;
 pub mod samples;
 pub mod value;
 

@@ -9,7 +9,6 @@
 //! The format is documented in `rubrics/FORMAT.md` and `rubrics/rubric.schema.json`. Unknown
 //! fields are errors, and every error carries `file:line:col`.
 
-pub mod draft;
 pub mod keys;
 mod load;
 pub mod lock;

@@ -13,7 +13,7 @@
 //! applies to that code (a conv stack's receptive field, a named tensor's shape, stacked
 //! dropouts, a model's number of parameters), a `reference:` with the value computed now
 //! shown as a comment. What the draft cannot know (true/false keys, formulas, typed values)
-//! is written `TODO`, which the loader accepts as "not written yet" (see [`super::todos`])
+//! is written `TODO`, which the loader accepts as "not written yet" (see [`crate::rubric::todos`])
 //! and `rubric lint` lists.
 //!
 //! `recognise` is chosen against the other rubrics: a snippet of a rubric whose question set
@@ -26,10 +26,10 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{Answer, Locate, Question, Recognise, Reference, Rubric};
 use crate::extract::text::{normalize, Stream};
 use crate::notebook::{CellKind, Notebook};
 use crate::reference::cache::Cache;
+use crate::rubric::{Answer, Locate, Question, Recognise, Reference, Rubric};
 
 /// Longest snippet tried, in words.
 const MAX_SNIPPET_WORDS: usize = 14;
@@ -429,13 +429,13 @@ fn computation(
             },
             answer,
             mistakes: Vec::new(),
-            reveal: super::Reveal::Extracted,
+            reveal: crate::rubric::Reveal::Extracted,
             required: true,
             samples: Vec::new(),
         }],
         lock: None,
     };
-    let keys = super::keys::resolve(&probe, cache).ok()?;
+    let keys = crate::rubric::keys::resolve(&probe, cache).ok()?;
     let value = keys.get("probe")?.display();
     Some((candidate, value))
 }

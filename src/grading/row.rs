@@ -2,7 +2,7 @@
 //! could not be read (or matched to a rubric). Broken notebooks get their own row in every
 //! report instead of being skipped, so the reports borrow both kinds through this type.
 
-use crate::grading::SubmissionResult;
+use super::SubmissionResult;
 
 /// One submission of a run, as the reports see it.
 #[derive(Debug, Clone, Copy, PartialEq)]
