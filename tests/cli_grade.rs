@@ -2,12 +2,10 @@
 //! and the run goes on, every output file is written, and the exit codes are the documented
 //! ones (0 ok, 1 below --fail-under or a required answer missing, 2 usage or rubric error).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn examiner(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_examiner"))
@@ -61,20 +59,9 @@ fn class(dir: &Path) -> PathBuf {
     subs
 }
 
-/// The rubric of rubrics/FORMAT.md, as a file.
+/// The rubric of rubrics/FORMAT.md, as a file in `dir`, with its key lock.
 fn rubric(dir: &Path) -> PathBuf {
-    let doc = std::fs::read_to_string(root().join("rubrics/FORMAT.md")).unwrap();
-    let start = doc.find("```yaml\n").unwrap() + 8;
-    let end = start + doc[start..].find("```").unwrap();
-    let path = dir.join("example.yaml");
-    std::fs::write(&path, &doc[start..end]).unwrap();
-    // With its key lock (fresh: rubric_format.rs), so that no key needs libtorch.
-    std::fs::copy(
-        root().join("tests/fixtures/format-example.keys.json"),
-        dir.join("example.keys.json"),
-    )
-    .unwrap();
-    path
+    common::write_format_example(dir, true)
 }
 
 #[test]

@@ -18,14 +18,9 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
-/// The FORMAT.md example as `dir/example.yaml`.
+/// The FORMAT.md example as `dir/example.yaml`, without a lock.
 fn example(dir: &Path) -> PathBuf {
-    let doc = std::fs::read_to_string(root().join("rubrics/FORMAT.md")).unwrap();
-    let start = doc.find("```yaml\n").unwrap() + 8;
-    let end = start + doc[start..].find("```").unwrap();
-    let path = dir.join("example.yaml");
-    std::fs::write(&path, &doc[start..end]).unwrap();
-    path
+    common::write_format_example(dir, false)
 }
 
 fn examiner(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {

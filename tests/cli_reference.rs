@@ -197,13 +197,8 @@ fn every_documented_flag_runs_without_a_panic() {
         return;
     }
     let dir = temp("all");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // The rubric of rubrics/FORMAT.md and a one-answer notebook written here.
-    let doc = std::fs::read_to_string(root.join("rubrics/FORMAT.md")).unwrap();
-    let start = doc.find("```yaml\n").unwrap() + 8;
-    let end = start + doc[start..].find("```").unwrap();
-    let rubric = dir.join("example.yaml");
-    std::fs::write(&rubric, &doc[start..end]).unwrap();
+    let rubric = common::write_format_example(&dir, false);
     let subs = dir.join("class");
     std::fs::create_dir_all(&subs).unwrap();
     let notebook = serde_json::json!({

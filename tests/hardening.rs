@@ -3,6 +3,8 @@
 //! student. Runs that could hang (FIFOs, devices) are bounded by a deadline, so a regression
 //! fails the test instead of hanging the suite.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -64,20 +66,9 @@ fn temp(name: &str) -> PathBuf {
     dir
 }
 
-/// The rubric of rubrics/FORMAT.md, as a file in `dir`.
+/// The rubric of rubrics/FORMAT.md, as a file in `dir`, with its key lock.
 fn rubric(dir: &Path) -> PathBuf {
-    let doc = std::fs::read_to_string(root().join("rubrics/FORMAT.md")).unwrap();
-    let start = doc.find("```yaml\n").unwrap() + 8;
-    let end = start + doc[start..].find("```").unwrap();
-    let path = dir.join("example.yaml");
-    std::fs::write(&path, &doc[start..end]).unwrap();
-    // With its key lock (fresh: rubric_format.rs), so that no key needs libtorch.
-    std::fs::copy(
-        root().join("tests/fixtures/format-example.keys.json"),
-        dir.join("example.keys.json"),
-    )
-    .unwrap();
-    path
+    common::write_format_example(dir, true)
 }
 
 /// The example's key lock beside a copy of it at `rubric`, for rubric id `id` (same code).

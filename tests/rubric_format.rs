@@ -15,10 +15,7 @@ fn root() -> &'static Path {
 
 /// The ```yaml block of rubrics/FORMAT.md.
 fn documented_example() -> String {
-    let doc = std::fs::read_to_string(root().join("rubrics/FORMAT.md")).unwrap();
-    let start = doc.find("```yaml\n").expect("FORMAT.md has a yaml example") + 8;
-    let end = start + doc[start..].find("```").unwrap();
-    doc[start..end].to_string()
+    common::format_example()
 }
 
 /// `r` with the documented example's committed key lock

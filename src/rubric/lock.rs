@@ -72,16 +72,18 @@ impl KeyLock {
 
     /// The locked result of computation `kind` on `input`; `Err` says why the lock is stale.
     pub fn get(&self, kind: &str, input: &serde_json::Value) -> Result<serde_json::Value, String> {
-        let relock = format!(
-            "the key lock {} is stale: run `examiner rubric lock` on the rubric where libtorch is \
-             installed",
-            self.path.display()
-        );
+        let stale = |why: String| {
+            format!(
+                "the key lock {} is stale: run `examiner rubric lock` on the rubric where \
+                 libtorch is installed ({why})",
+                self.path.display()
+            )
+        };
         if self.engine != ENGINE {
-            return Err(format!(
-                "{relock} (it was made by computation revision {}, this examiner has {ENGINE})",
+            return Err(stale(format!(
+                "it was made by computation revision {}, this examiner has {ENGINE}",
                 self.engine
-            ));
+            )));
         }
         let hash = hash(kind, input);
         self.entries
@@ -89,7 +91,9 @@ impl KeyLock {
             .find(|e| e.sha256 == hash && e.kind == kind && e.input == *input)
             .map(|e| e.result.clone())
             .ok_or_else(|| {
-                format!("{relock} (it holds no {kind} result for this code and these parameters)")
+                stale(format!(
+                    "it holds no {kind} result for this code and these parameters"
+                ))
             })
     }
 

@@ -117,3 +117,29 @@ pub fn reference_available(test: &str) -> bool {
         }
     }
 }
+
+/// The ```yaml example of rubrics/FORMAT.md: the documented rubric, which many tests grade with.
+pub fn format_example() -> String {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("rubrics/FORMAT.md"))
+            .unwrap();
+    let start = doc.find("```yaml\n").expect("FORMAT.md has a yaml example") + 8;
+    let end = start + doc[start..].find("```").unwrap();
+    doc[start..end].to_string()
+}
+
+/// [`format_example`] written to `dir/example.yaml`; with `locked`, its committed key lock
+/// (`tests/fixtures/format-example.keys.json`, checked fresh by rubric_format.rs) beside it,
+/// so that no key needs libtorch.
+pub fn write_format_example(dir: &Path, locked: bool) -> PathBuf {
+    let path = dir.join("example.yaml");
+    std::fs::write(&path, format_example()).unwrap();
+    if locked {
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/format-example.keys.json"),
+            dir.join("example.keys.json"),
+        )
+        .unwrap();
+    }
+    path
+}
