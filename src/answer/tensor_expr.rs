@@ -797,24 +797,7 @@ impl Parser<'_> {
     /// A superscript: `T`, `\top`, `(i)`, a power, or several of them in one group.
     fn superscript(&mut self, base: Node) -> Result<Node, ParseError> {
         let group: Vec<Tok> = if self.eat(&Tok::LBrace) {
-            let start = self.pos;
-            let mut depth = 1;
-            while let Some(t) = self.peek() {
-                match t {
-                    Tok::LBrace => depth += 1,
-                    Tok::RBrace => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                self.pos += 1;
-            }
-            let g = self.toks[start..self.pos].to_vec();
-            self.eat(&Tok::RBrace);
-            g
+            self.brace_rest()
         } else if self.peek() == Some(&Tok::LParen)
             && matches!(self.peek_at(1), Some(Tok::Ident(_)))
             && self.peek_at(2) == Some(&Tok::RParen)
@@ -889,24 +872,7 @@ impl Parser<'_> {
     /// A subscript's tokens (one token or a braced group).
     fn subscript(&mut self) -> Vec<Tok> {
         if self.eat(&Tok::LBrace) {
-            let start = self.pos;
-            let mut depth = 1;
-            while let Some(t) = self.peek() {
-                match t {
-                    Tok::LBrace => depth += 1,
-                    Tok::RBrace => {
-                        depth -= 1;
-                        if depth == 0 {
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-                self.pos += 1;
-            }
-            let g = self.toks[start..self.pos].to_vec();
-            self.eat(&Tok::RBrace);
-            g
+            self.brace_rest()
         } else {
             match self.peek().cloned() {
                 Some(t) => {
