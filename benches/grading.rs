@@ -27,6 +27,11 @@ use std::time::Instant;
 use examiner::grading::batch::{Outcome, Prepared, Submission};
 use rayon::prelude::*;
 
+/// The allocator the `examiner` binary grades with (src/main.rs), so that the rates are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Notebooks per pass unless `EXAMINER_BENCH_NOTEBOOKS` says otherwise.
 const DEFAULT_NOTEBOOKS: usize = 400;
 /// Timed passes per cell unless `EXAMINER_BENCH_ROUNDS` says otherwise.
