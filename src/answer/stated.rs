@@ -2,8 +2,10 @@
 //! shape they give, or the formula they write. Checkers judge these readings; the grading
 //! module shows them before any judgement ([`crate::grading::value`]).
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
+use std::thread::LocalKey;
 
 use regex::Regex;
 use serde_json::{json, Value};
@@ -18,9 +20,44 @@ fn after_variable() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"[A-Za-z}\)]\s*[-+*/^]\s*\(?\s*$").expect("valid"))
 }
 
+/// The last reading of one kind made on this thread, with what it was read from.
+type Last<T> = RefCell<Option<(String, T)>>;
+
+thread_local! {
+    static LAST_NUMBER: Last<Option<FinalValue>> = const { RefCell::new(None) };
+    static LAST_SHAPE: Last<Option<ShapeReading>> = const { RefCell::new(None) };
+    static LAST_FORMULA: Last<Option<FormulaReading>> = const { RefCell::new(None) };
+}
+
+/// `read()`, unless the last reading of this kind on this thread was made from the same
+/// `input`: the checker and the report read the same answer one after the other (see
+/// `grading::judge`), and a second reading would find nothing new. One entry per kind, so
+/// the memory it holds is one answer's.
+fn remembered<T: Clone>(
+    last: &'static LocalKey<Last<T>>,
+    input: &str,
+    read: impl FnOnce() -> T,
+) -> T {
+    if let Some(value) = last.with_borrow(|l| {
+        l.as_ref()
+            .filter(|(k, _)| k == input)
+            .map(|(_, v)| v.clone())
+    }) {
+        return value;
+    }
+    let value = read();
+    last.set(Some((input.to_string(), value.clone())));
+    value
+}
+
 /// The number the student concludes with. A number that is only a term of a symbolic formula
 /// (the `1` of `RF_i = RF_{i-1} + (k + d - 1)`) is not a stated value.
 pub fn stated_number(text: &str) -> Option<FinalValue> {
+    remembered(&LAST_NUMBER, text, || read_stated_number(text))
+}
+
+/// See [`stated_number`].
+fn read_stated_number(text: &str) -> Option<FinalValue> {
     let found = final_value(text)?;
     if matches!(
         found.chosen_by,
@@ -48,7 +85,9 @@ pub fn stated_shape(text: &str) -> Option<Vec<Value>> {
 
 /// The shape reading with its doubt (why it may not be what the student means).
 pub fn shape_reading(text: &str) -> Option<ShapeReading> {
-    read_shape(&text.replace(['\u{2019}', '\u{2018}'], "'"))
+    remembered(&LAST_SHAPE, text, || {
+        read_shape(&text.replace(['\u{2019}', '\u{2018}'], "'"))
+    })
 }
 
 /// Dimensions as JSON: numbers, or names for symbolic ones.
@@ -105,6 +144,23 @@ const RETRACTIONS: &[&str] = &[
 
 /// See [`FormulaReading`].
 pub fn formula_reading(
+    name: Option<&str>,
+    allowed: &BTreeSet<String>,
+    text: &str,
+) -> Option<FormulaReading> {
+    // The key holds everything the reading depends on; NUL separates its fields.
+    let mut input = format!("{}\0", name.unwrap_or("\0"));
+    for v in allowed {
+        input.push_str(v);
+        input.push('\0');
+    }
+    input.push('\0');
+    input.push_str(text);
+    remembered(&LAST_FORMULA, &input, || read_formula(name, allowed, text))
+}
+
+/// See [`formula_reading`].
+fn read_formula(
     name: Option<&str>,
     allowed: &BTreeSet<String>,
     text: &str,

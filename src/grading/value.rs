@@ -17,7 +17,11 @@ use crate::rubric::Answer;
 /// the kind has no single value).
 pub fn parse_value(answer: &Answer, text: &str) -> Value {
     // Typographic apostrophes (`X’s shape`) read as plain ones.
-    let text = &text.replace(['\u{2019}', '\u{2018}'], "'");
+    let text: &str = &if text.contains(['\u{2019}', '\u{2018}']) {
+        std::borrow::Cow::Owned(text.replace(['\u{2019}', '\u{2018}'], "'"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    };
     match answer {
         Answer::Number { .. } => stated_number(text).map_or(Value::Null, |f| json!(f.value)),
         Answer::Shape { .. } => stated_shape(text).map_or(Value::Null, Value::Array),
