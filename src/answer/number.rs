@@ -1205,15 +1205,20 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
 
     // A value the student takes back ("= 121? No, recounting ... 112", "Actually, ...") is no
     // conclusion: a retraction between it and a later value drops it.
+    // Only the text up to the last such value is read: a retraction before an earlier one is
+    // also before the last (values open with a digit, a sign or a point, so no word runs into
+    // one), and reading each gap separately made this quadratic in the number of values.
     let taken_back = |k: usize| {
-        usable.iter().any(|&m| {
-            alone[m]
-                && mentions[m].span.start >= mentions[k].span.end
-                && retracted(
+        usable
+            .iter()
+            .rev()
+            .find(|&&m| alone[m] && mentions[m].span.start >= mentions[k].span.end)
+            .is_some_and(|&m| {
+                retracted(
                     t.get(mentions[k].span.end..mentions[m].span.start)
                         .unwrap_or(""),
                 )
-        })
+            })
     };
     cands.retain(|&(_, k)| !taken_back(k));
 
