@@ -638,11 +638,16 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
 /// Lowercased alphanumerics of `text`, one space between words, with the byte offset in
 /// `text` of each output byte.
 fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
-    let mut out = String::new();
-    let mut map = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut map = Vec::with_capacity(text.len());
     let mut space = true;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+        // ASCII, most of any answer, lowercases to one byte.
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+            map.push(i);
+            space = false;
+        } else if c.is_alphanumeric() {
             for l in c.to_lowercase() {
                 let before = out.len();
                 out.push(l);
