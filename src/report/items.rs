@@ -4,6 +4,7 @@
 //! reads each distinct answer once. Built as data ([`ItemAnalysis`], serialisable for
 //! `items.json`), then rendered as a terminal table ([`text`]) or Markdown ([`markdown`]).
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use serde::Serialize;
@@ -119,6 +120,8 @@ pub fn normalise(text: &str) -> String {
 /// The analysis of `rows`.
 pub fn analyse(rows: &[Row]) -> ItemAnalysis {
     let mut items: Vec<Builder> = Vec::new();
+    // The index in `items` of each (rubric, question id).
+    let mut item_at: HashMap<(&str, &str), usize> = HashMap::new();
     let mut submissions = 0;
     let mut failed = 0;
     for row in rows {
@@ -128,16 +131,12 @@ pub fn analyse(rows: &[Row]) -> ItemAnalysis {
         };
         submissions += 1;
         for q in &result.questions {
-            let at = match items
-                .iter()
-                .position(|b| b.rubric == result.rubric && b.id == q.id)
-            {
-                Some(at) => at,
-                None => {
+            let at = *item_at
+                .entry((result.rubric.as_str(), q.id.as_str()))
+                .or_insert_with(|| {
                     items.push(Builder::new(&result.rubric, q));
                     items.len() - 1
-                }
-            };
+                });
             items[at].add(student, q);
         }
     }
@@ -159,8 +158,13 @@ struct Builder {
     statuses: StatusCounts,
     /// (key, shown answer, value, students), first seen first.
     wrong: Vec<(String, String, Value, Vec<String>)>,
+    /// The index in `wrong` of each key: a class of thousands would make a search of the list
+    /// per answer quadratic.
+    wrong_at: HashMap<String, usize>,
     /// (normalised text, first text, students), first seen first.
     free: Vec<(String, String, Vec<String>)>,
+    /// The index in `free` of each normalised text.
+    free_at: HashMap<String, usize>,
 }
 
 impl Builder {
@@ -174,7 +178,9 @@ impl Builder {
             max_points: q.max_points,
             statuses: StatusCounts::default(),
             wrong: Vec::new(),
+            wrong_at: HashMap::new(),
             free: Vec::new(),
+            free_at: HashMap::new(),
         }
     }
 
@@ -195,20 +201,24 @@ impl Builder {
                 let v = &q.answer.value;
                 (format!("value:{v}"), show_value(v), v.clone())
             };
-            match self.wrong.iter_mut().find(|w| w.0 == key) {
-                Some(w) => w.3.push(student.to_string()),
-                None => self
-                    .wrong
-                    .push((key, shown, value, vec![student.to_string()])),
+            match self.wrong_at.get(&key) {
+                Some(&at) => self.wrong[at].3.push(student.to_string()),
+                None => {
+                    self.wrong_at.insert(key.clone(), self.wrong.len());
+                    self.wrong
+                        .push((key, shown, value, vec![student.to_string()]));
+                }
             }
         }
         if q.status != Status::Missing && q.answer.value.is_null() && !text.is_empty() {
             let norm = normalise(text);
-            match self.free.iter_mut().find(|f| f.0 == norm) {
-                Some(f) => f.2.push(student.to_string()),
-                None => self
-                    .free
-                    .push((norm, text.to_string(), vec![student.to_string()])),
+            match self.free_at.get(&norm) {
+                Some(&at) => self.free[at].2.push(student.to_string()),
+                None => {
+                    self.free_at.insert(norm.clone(), self.free.len());
+                    self.free
+                        .push((norm, text.to_string(), vec![student.to_string()]));
+                }
             }
         }
     }
