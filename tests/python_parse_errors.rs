@@ -152,3 +152,22 @@ fn inconsistent_dedent() {
 fn keyword_argument_unpacking() {
     insta::assert_snapshot!(error("layer = nn.Linear(**config)\n"));
 }
+
+#[test]
+fn def_without_indented_body() {
+    insta::assert_snapshot!(error("def f(x):\nreturn x\n"));
+}
+
+#[test]
+fn class_without_indented_body() {
+    insta::assert_snapshot!(error(
+        "class Net(nn.Module):\ndef forward(self, x):\n    return x\n"
+    ));
+}
+
+#[test]
+fn method_without_indented_body() {
+    insta::assert_snapshot!(error(
+        "class Net(nn.Module):\n    def forward(self, x):\n    return x\n"
+    ));
+}

@@ -581,28 +581,10 @@ impl Parser<'_> {
     fn def_body(&mut self, def_span: Span, name: &str) -> PResult<Expr> {
         let items = if matches!(self.peek(), Tok::Newline) {
             self.advance();
-            if !matches!(self.peek(), Tok::Indent) {
-                return Err(error(
-                    self.span(),
-                    "`def` body",
-                    format!("expected an indented block after `def {name}(...):`"),
-                ));
-            }
-            self.advance();
-            let mut items = Vec::new();
-            loop {
-                match self.peek() {
-                    Tok::Dedent => {
-                        self.advance();
-                        break;
-                    }
-                    Tok::End => break,
-                    Tok::Newline => self.advance(),
-                    Tok::Indent => return Err(self.unexpected("a statement")),
-                    _ => items.extend(self.line(Some(name))?),
-                }
-            }
-            items
+            self.open_block("`def` body", || {
+                format!("expected an indented block after `def {name}(...):`")
+            })?;
+            self.block_items(|p| p.line(Some(name)))?
         } else {
             self.line(Some(name))?
         };
@@ -686,14 +668,9 @@ impl Parser<'_> {
             ));
         }
         self.advance();
-        if !matches!(self.peek(), Tok::Indent) {
-            return Err(error(
-                self.span(),
-                "class body",
-                format!("expected an indented block after `class {name}(...):`"),
-            ));
-        }
-        self.advance();
+        self.open_block("class body", || {
+            format!("expected an indented block after `class {name}(...):`")
+        })?;
         let mut methods: Vec<Method> = Vec::new();
         let mut first = true;
         loop {
@@ -850,15 +827,28 @@ impl Parser<'_> {
             return self.method_line(name);
         }
         self.advance();
+        self.open_block("block", || {
+            format!("expected an indented block in `{name}`")
+        })?;
+        self.block_items(|p| p.method_line(name))
+    }
+
+    /// Steps over the `Indent` that opens a block, else fails as `what` with `message`.
+    fn open_block(&mut self, what: &str, message: impl FnOnce() -> String) -> PResult<()> {
         if !matches!(self.peek(), Tok::Indent) {
-            return Err(error(
-                self.span(),
-                "block",
-                format!("expected an indented block in `{name}`"),
-            ));
+            return Err(error(self.span(), what, message()));
         }
         self.advance();
-        let mut stmts = Vec::new();
+        Ok(())
+    }
+
+    /// What `item` reads from each line of a block, from after its `Indent` through its
+    /// `Dedent` (or the end of the text); blank lines are skipped.
+    fn block_items<T>(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> PResult<Vec<T>>,
+    ) -> PResult<Vec<T>> {
+        let mut items = Vec::new();
         loop {
             match self.peek() {
                 Tok::Dedent => {
@@ -868,10 +858,10 @@ impl Parser<'_> {
                 Tok::End => break,
                 Tok::Newline => self.advance(),
                 Tok::Indent => return Err(self.unexpected("a statement")),
-                _ => stmts.extend(self.method_line(name)?),
+                _ => items.extend(item(self)?),
             }
         }
-        Ok(stmts)
+        Ok(items)
     }
 
     /// One line of a method body: a `for` loop, or simple statements separated by `;`.
