@@ -5,25 +5,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn examiner(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_examiner"))
-        .args(args)
-        .current_dir(dir)
-        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .expect("examiner runs")
+    common::run_examiner(args, dir)
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("examiner-cli-grade-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("cli-grade", name)
 }
 
 /// A small class: one notebook we write here (a V1-style question set is not needed: the

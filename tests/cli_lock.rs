@@ -12,10 +12,7 @@ fn root() -> &'static Path {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("examiner-lock-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("lock", name)
 }
 
 /// The FORMAT.md example as `dir/example.yaml`, without a lock.

@@ -181,10 +181,7 @@ fn a_missing_file_exits_2() {
 
 /// A temporary folder for one test.
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("examiner-flags-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("flags", name)
 }
 
 /// Every documented flag of every subcommand (src/cli.rs, README.md), run through the binary:

@@ -59,11 +59,7 @@ fn text(o: &Output) -> (String, String) {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("examiner-hardening-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::fresh_dir("hardening", name)
 }
 
 /// The rubric of rubrics/FORMAT.md, as a file in `dir`, with its key lock.

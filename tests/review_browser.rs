@@ -307,18 +307,7 @@ fn a_ta_grades_a_group_in_headless_chromium() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // And `grade` gives the same from the review file.
-    let out = Command::new(env!("CARGO_BIN_EXE_examiner"))
-        .args(["grade", "--out", "out"])
-        .current_dir(&dir)
-        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let gradebook = std::fs::read_to_string(dir.join("out/gradebook.csv")).unwrap();
-    let ada = gradebook
-        .lines()
-        .find(|l| l.starts_with("ada_lovelace,"))
-        .unwrap();
+    let ada = common::gradebook_row(&common::grade_out(&dir), "ada_lovelace");
     // The samples' README: 48 automatic points plus the 3 of the derivation, nothing pending.
     assert!(ada.contains(",ok,51,51,0,"), "{ada}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -158,18 +158,7 @@ fn the_page_is_private_escaped_and_its_grades_reach_the_gradebook() {
     );
     drop(server);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_examiner"))
-        .args(["grade", "--out", "out"])
-        .current_dir(&dir)
-        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let gradebook = std::fs::read_to_string(dir.join("out/gradebook.csv")).unwrap();
-    let ada = gradebook
-        .lines()
-        .find(|l| l.starts_with("ada_lovelace,"))
-        .unwrap();
+    let ada = common::gradebook_row(&common::grade_out(&dir), "ada_lovelace");
     // The samples' README: 48 automatic points plus the 3 of the derivation, nothing pending.
     assert!(ada.contains(",ok,51,51,0,"), "{ada}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -214,16 +203,6 @@ fn start_with(
         .to_string();
     let (port, token) = rest.split_once("/?token=").unwrap();
     (server, port.parse().unwrap(), token.to_string(), stdout)
-}
-
-/// `name`'s row of the gradebook in `out`.
-fn gradebook_row(out: &Path, name: &str) -> String {
-    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
-    gradebook
-        .lines()
-        .find(|l| l.starts_with(&format!("{name},")))
-        .unwrap_or_else(|| panic!("{name} in {gradebook}"))
-        .to_string()
 }
 
 /// Runs `examiner review ARGS` in `dir`, which must refuse to start: its exit code and
@@ -280,14 +259,14 @@ fn review_out_keeps_the_gradebook_current_after_every_grade() {
     // At start: the class as graded, with the review file merged. The samples' README: Ada
     // has 48 automatic points of 51 and her derivation (3 points) pending; Alan's derivation
     // has the 2 points of the review.
-    let ada = gradebook_row(&out, "ada_lovelace");
+    let ada = common::gradebook_row(&out, "ada_lovelace");
     assert!(ada.contains(",ok,48,51,1,"), "{ada}");
-    let header = gradebook_row(&out, "student");
+    let header = common::gradebook_row(&out, "student");
     let column = |row: &str, name: &str| -> String {
         let at = header.split(',').position(|h| h == name).unwrap();
         row.split(',').nth(at).unwrap_or_default().to_string()
     };
-    let alan = gradebook_row(&out, "alan_turing");
+    let alan = common::gradebook_row(&out, "alan_turing");
     assert_eq!(column(&alan, "backprop"), "2", "{alan}");
     assert!(alan.ends_with(",backprop"), "reviewed: {alan}");
     assert_eq!(column(&ada, "backprop"), "", "pending: {ada}");
@@ -302,7 +281,7 @@ fn review_out_keeps_the_gradebook_current_after_every_grade() {
     let done = post(port, &host, &format!("http://{host}"), &body);
     assert!(done.starts_with("HTTP/1.1 303"), "{done}");
     // The answer is back before the folder is current: no waiting.
-    let ada = gradebook_row(&out, "ada_lovelace");
+    let ada = common::gradebook_row(&out, "ada_lovelace");
     assert!(ada.contains(",ok,51,51,0,"), "{ada}");
     assert_eq!(column(&ada, "backprop"), "3", "{ada}");
     assert!(
@@ -343,7 +322,7 @@ fn review_out_keeps_the_gradebook_current_after_every_grade() {
     let body = format!("token={token}&question=backprop&students=barbara_liskov&points=1");
     let refused_grade = post(port, &host, &format!("http://{host}"), &body);
     assert!(refused_grade.starts_with("HTTP/1.1 400"), "{refused_grade}");
-    let ada = gradebook_row(&out, "ada_lovelace");
+    let ada = common::gradebook_row(&out, "ada_lovelace");
     assert!(ada.contains(",ok,51,51,0,"), "{ada}");
     let page = request(
         port,

@@ -7,21 +7,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn examiner(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_examiner"))
-        .args(args)
-        .current_dir(dir)
-        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
-        .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .expect("examiner runs")
+    common::run_examiner(args, dir)
 }
 
 /// A class folder: the sample submissions and rubrics, copied so that a test may edit them.

@@ -143,3 +143,52 @@ pub fn write_format_example(dir: &Path, locked: bool) -> PathBuf {
     }
     path
 }
+
+/// `name`'s row of the gradebook in `out` (the header's, for `student`).
+pub fn gradebook_row(out: &Path, name: &str) -> String {
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    gradebook
+        .lines()
+        .find(|l| l.starts_with(&format!("{name},")))
+        .unwrap_or_else(|| panic!("{name} in {gradebook}"))
+        .to_string()
+}
+
+/// Runs `examiner grade --out out` in `dir` (with its own key cache, `dir/.cache`), which must
+/// exit 0; returns the output folder.
+pub fn grade_out(dir: &Path) -> PathBuf {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_examiner"))
+        .args(["grade", "--out", "out"])
+        .current_dir(dir)
+        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join("out")
+}
+
+/// A fresh, empty folder `examiner-PREFIX-NAME-<pid>` in the system's temporary folder.
+pub fn fresh_dir(prefix: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("examiner-{prefix}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the examiner binary with `args` in `dir` as a user would in a plain terminal: its own
+/// key cache (`dir/.cache`), no colour, not under GitHub Actions.
+pub fn run_examiner(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_examiner"))
+        .args(args)
+        .current_dir(dir)
+        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .expect("examiner runs")
+}
