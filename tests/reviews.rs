@@ -13,6 +13,20 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Question `id` of `student` in the results.json file `results` (null when absent).
+fn question(results: &Path, student: &str, id: &str) -> serde_json::Value {
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(results).unwrap()).unwrap();
+    results["submissions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["student"] == student)
+        .and_then(|s| s["questions"].as_array()?.iter().find(|q| q["id"] == id))
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn examiner(args: &[&str], dir: &Path) -> Output {
     common::run_examiner(args, dir)
 }
@@ -80,19 +94,9 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
     let mut added: BTreeMap<String, f64> = BTreeMap::new();
     // A part's review releases its question's automatic points too (the question is scored
     // as the sum of its parts once none awaits review): the gain is bounded by the question.
-    let results1: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("out1/results.json")).unwrap())
-            .unwrap();
-    let question_max = |student: &str, question: &str| -> Option<f64> {
-        results1["submissions"]
-            .as_array()?
-            .iter()
-            .find(|s| s["student"] == student)?["questions"]
-            .as_array()?
-            .iter()
-            .find(|q| q["id"] == question)?["max_points"]
-            .as_f64()
-    };
+    let results1 = dir.join("out1/results.json");
+    let question_max =
+        |student: &str, id: &str| question(&results1, student, id)["max_points"].as_f64();
     for t in &todo {
         let max: f64 = match t["question"].split_once('/') {
             Some((q, _)) => question_max(&t["student"], q).unwrap(),
@@ -142,21 +146,7 @@ fn reviewing_every_pending_answer_completes_the_gradebook() {
     assert_eq!(after["ada_lovelace"]["score"], "51");
 
     // Every other output shows the review.
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("out2/results.json")).unwrap())
-            .unwrap();
-    let ada = results["submissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["student"] == "ada_lovelace")
-        .unwrap();
-    let q = ada["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == "backprop")
-        .unwrap();
+    let q = question(&dir.join("out2/results.json"), "ada_lovelace", "backprop");
     assert_eq!(q["status"], "correct");
     assert_eq!(q["reviews"][0]["grader"], "ta-lin");
     assert_eq!(q["reviews"][0]["automatic_status"], "needs-review");
@@ -207,21 +197,8 @@ fn an_edited_answer_invalidates_its_review() {
     .unwrap();
 
     // The student edits the answer's cell.
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("out1/results.json")).unwrap())
-            .unwrap();
-    let ada = results["submissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["student"] == "ada_lovelace")
-        .unwrap();
-    let cell = ada["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["id"] == "backprop")
-        .unwrap()["answer"]["cells"][0]
+    let cell = question(&dir.join("out1/results.json"), "ada_lovelace", "backprop")["answer"]
+        ["cells"][0]
         .as_u64()
         .unwrap() as usize;
     let path = dir.join("submissions/ada_lovelace.ipynb");
