@@ -135,7 +135,7 @@ pub fn normalize(text: &str) -> Normalized {
         s
     };
     let s = latex(&s);
-    let s = resolve_times(&s);
+    let s = resolve_times(s);
     finish(&s)
 }
 
@@ -143,6 +143,11 @@ pub fn normalize(text: &str) -> Normalized {
 // Rule 1: bound and clean.
 
 fn prepare(input: &str) -> String {
+    // Nothing to change (no `\r`, no private-use character: each of U+E000-U+E0FF starts
+    // with the byte 0xEE) is the common case: one copy.
+    if !input.bytes().any(|b| b == b'\r' || b == 0xEE) {
+        return input.to_string();
+    }
     let mut out = String::with_capacity(input.len());
     let mut chars = input.chars().peekable();
     while let Some(c) = chars.next() {
@@ -363,6 +368,17 @@ fn strip_html(s: &str) -> String {
     let mut i = 0;
     while i < s.len() {
         let rest = &s[i..];
+        // A run of characters this rule leaves alone, copied at once: only `<`, `&` and the
+        // `h` or `w` that may open a URL start anything.
+        let run = rest
+            .bytes()
+            .position(|b| matches!(b, b'<' | b'&' | b'h' | b'w'))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            out.push_str(&rest[..run]);
+            i += run;
+            continue;
+        }
         let Some(c) = rest.chars().next() else { break };
         match c {
             '<' => {
@@ -476,6 +492,14 @@ fn is_operand_start(c: Option<char>) -> bool {
 }
 
 fn markdown_inline(line: &str, out: &mut String, in_bold: &mut bool) {
+    // A line without any character the rules below look at is copied as it is.
+    if !line
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'`' | b'*' | b'_' | b'!' | b'['))
+    {
+        out.push_str(line);
+        return;
+    }
     let chars: Vec<char> = line.chars().collect();
     let n = chars.len();
     let mut i = 0;
@@ -576,6 +600,18 @@ fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
 // Rules 4 and 5: LaTeX and Unicode.
 
 fn latex(s: &str) -> String {
+    // ASCII without any character [`Tex::conv`] treats specially (nor a tab) comes out as it
+    // went in: one copy instead of a pass per character.
+    if s.is_ascii()
+        && !s.bytes().any(|b| {
+            matches!(
+                b,
+                b'$' | b'\\' | b'^' | b'_' | b'{' | b'}' | b'~' | b'&' | b'\t'
+            )
+        })
+    {
+        return s.to_string();
+    }
     let chars: Vec<char> = s.chars().collect();
     let close = match_braces(&chars);
     let tex = Tex {
@@ -772,6 +808,11 @@ impl Tex<'_> {
                 '}' | '~' => i += 1,
                 '&' => {
                     out.push(' ');
+                    i += 1;
+                }
+                // What `push_unicode` does to ASCII but a tab: nothing.
+                _ if ch.is_ascii() && ch != '\t' => {
+                    out.push(ch);
                     i += 1;
                 }
                 _ if superscript(ch).is_some() => {
@@ -1202,7 +1243,11 @@ fn right_is_number(chars: &[char], j: usize) -> bool {
     }
 }
 
-fn resolve_times(s: &str) -> String {
+fn resolve_times(s: String) -> String {
+    // Most answers have no times sign at all.
+    if !s.contains(TIMES) {
+        return s;
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out: Vec<char> = Vec::with_capacity(chars.len());
     let mut i = 0;
@@ -1245,7 +1290,9 @@ fn finish(s: &str) -> Normalized {
     let mut pending_space = false;
     let mut pending_newlines = 0usize;
 
-    for ch in s.chars() {
+    let mut i = 0;
+    while let Some(ch) = s[i..].chars().next() {
+        i += ch.len_utf8();
         match ch {
             '\n' => {
                 pending_newlines += 1;
@@ -1297,6 +1344,14 @@ fn finish(s: &str) -> Normalized {
                 }
                 unset_from = open.len();
                 out.push(c);
+                // The visible ASCII that follows is pushed as it is (nothing is pending and
+                // no mark is waiting for its start): copied as a run.
+                let run = s.as_bytes()[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_graphic())
+                    .unwrap_or(s.len() - i);
+                out.push_str(&s[i..i + run]);
+                i += run;
             }
         }
     }

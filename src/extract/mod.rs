@@ -173,8 +173,7 @@ pub fn extract(notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
 
 /// [`extract`] on a notebook already laid out (see [`recognise_in`]).
 pub fn extract_in(stream: &mut Stream, notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
-    let code: Vec<&str> = rubric.code.values().map(String::as_str).collect();
-    stream.mark_templates(&code);
+    mark_rubric_templates(stream, rubric);
     let stream: &Stream = stream;
     let found = locate_all(stream, rubric);
 
@@ -213,6 +212,12 @@ pub fn extract_in(stream: &mut Stream, notebook: &Notebook, rubric: &Rubric) -> 
         }
     }
     out
+}
+
+/// Marks `rubric`'s template cells on `stream` (see [`Stream::mark_templates`]).
+fn mark_rubric_templates(stream: &mut Stream, rubric: &Rubric) {
+    let code: Vec<&str> = rubric.code.values().map(String::as_str).collect();
+    stream.mark_templates(&code);
 }
 
 fn part_label() -> &'static Regex {
