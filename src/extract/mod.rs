@@ -23,6 +23,7 @@ pub mod hidden;
 pub mod recognise;
 pub mod text;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -392,7 +393,8 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
 /// The answer in the region after a found question, up to line `to_line`.
 fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extraction {
     let from_line = stream.line_at(f.answer_from);
-    let mut texts: Vec<String> = Vec::new();
+    // Borrowed from the stream but for the first line's tail.
+    let mut texts: Vec<Cow<str>> = Vec::new();
     // The cell and line each of `texts` came from.
     let mut origins: Vec<(usize, usize)> = Vec::new();
     let mut code: Vec<&str> = Vec::new();
@@ -427,7 +429,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         if !cells.contains(&line.cell) {
             cells.push(line.cell);
         }
-        texts.push(line.text.clone());
+        texts.push(Cow::Borrowed(&line.text));
         origins.push((line.cell, line.line));
     }
     for (i, line) in stream
@@ -440,9 +442,9 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         // The part of the first line after the question's last words.
         let text = if i == from_line {
             let consumed = f.answer_from.saturating_sub(stream.starts[i]);
-            tail_after_normalized(&line.text, consumed)
+            Cow::Owned(tail_after_normalized(&line.text, consumed))
         } else {
-            line.text.clone()
+            Cow::Borrowed(line.text.as_str())
         };
         if line.template {
             continue;
@@ -459,7 +461,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         }
         if text.trim().is_empty() {
             if !texts.is_empty() {
-                texts.push(String::new());
+                texts.push(Cow::Borrowed(""));
                 origins.push((line.cell, line.line));
             }
             continue;
@@ -478,7 +480,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         .iter()
         .find(|t| !t.trim().is_empty())
         .is_some_and(|t| answers_marker().is_match(t) || text::is_answers_heading(t));
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
     let (mut cleaned, mut origins) = clean_traced(&refs, &origins);
     let code = code.join("\n");
     if cleaned.trim().is_empty() && !code.trim().is_empty() {
@@ -522,15 +524,22 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
 /// the cell and line of each.
 fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
     let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
-    let mut lines: Vec<String> = Vec::new();
+    // The lines joined by newlines, written straight into one string.
+    let mut text = String::new();
     let mut origins = Vec::new();
+    let mut push = |piece: &str, origin: (usize, usize)| {
+        if !origins.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(piece);
+        origins.push(origin);
+    };
     for i in f.start_line..from_line {
         let line = &stream.lines[i];
         if line.kind == LineKind::Markdown {
             // A line may hold breaks of its own (`<br>`): one origin per text line.
             for piece in line.text.split('\n') {
-                lines.push(piece.to_string());
-                origins.push((line.cell, line.line));
+                push(piece, (line.cell, line.line));
             }
         }
     }
@@ -539,12 +548,11 @@ fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
         if consumed > 0 && line.kind == LineKind::Markdown {
             let cut = text::original_offset(&line.text, consumed).min(line.text.len());
             for piece in line.text.get(..cut).unwrap_or_default().split('\n') {
-                lines.push(piece.to_string());
-                origins.push((line.cell, line.line));
+                push(piece, (line.cell, line.line));
             }
         }
     }
-    (lines.join("\n"), origins)
+    (text, origins)
 }
 
 fn answers_marker() -> &'static Regex {

@@ -3,7 +3,7 @@
 //! ignored), and cleaning of an answer region for people (markers and HTML removed).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -287,8 +287,8 @@ impl Stream {
     /// snippets, as the rubric quotes them) as template, with their outputs. Lines a student
     /// added to such a cell stay theirs, and so do the outputs of a cell they extended.
     pub fn mark_templates(&mut self, template_code: &[&str]) {
-        let template_lines: Vec<Vec<String>> =
-            template_code.iter().map(|c| code_lines(c)).collect();
+        let memo = template_lines(template_code);
+        let template_lines: &[Vec<String>] = &memo;
         // Each code line's meaningful form, worked out once (a line gives at most one).
         let lines = &self.lines;
         let meaningful: &[Option<String>] = self.code_forms.get_or_insert_with(|| {
@@ -316,7 +316,7 @@ impl Stream {
             let has_source = lines.iter().any(|l| l.kind == LineKind::Code);
             // The cell's meaningful lines, as `code_lines` of its joined source gives them.
             let source: Vec<&String> = meaningful.iter().flatten().collect();
-            let template = has_source && is_template(&source, &template_lines);
+            let template = has_source && is_template(&source, template_lines);
             let extended = template
                 && lines
                     .iter()
@@ -368,6 +368,33 @@ impl Stream {
             .find(&needle)
             .map(|i| (from + i, from + i + needle.len()))
     }
+}
+
+/// The meaningful lines ([`code_lines`]) of each of a rubric's template snippets. They are
+/// rubric data, the same for every notebook graded with the rubric, so the last few sets
+/// are remembered (keyed by the snippets themselves) rather than worked out per notebook
+/// and per candidate rubric.
+fn template_lines(template_code: &[&str]) -> Arc<Vec<Vec<String>>> {
+    /// Sets of snippets remembered: a few rubrics' worth.
+    const KEPT: usize = 16;
+    type Memo = Vec<(Vec<String>, Arc<Vec<Vec<String>>>)>;
+    static MEMO: Mutex<Memo> = Mutex::new(Vec::new());
+    let same = |key: &[String]| {
+        key.len() == template_code.len() && key.iter().zip(template_code).all(|(a, b)| a == b)
+    };
+    let mut memo = MEMO.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, lines)) = memo.iter().find(|(key, _)| same(key)) {
+        return lines.clone();
+    }
+    let lines = Arc::new(template_code.iter().map(|c| code_lines(c)).collect());
+    if memo.len() >= KEPT {
+        memo.remove(0);
+    }
+    memo.push((
+        template_code.iter().map(|c| c.to_string()).collect(),
+        Arc::clone(&lines),
+    ));
+    lines
 }
 
 /// A code snippet's meaningful lines: comments, blank lines and whitespace dropped.
@@ -624,7 +651,16 @@ pub fn clean(lines: &[&str]) -> String {
 /// from (`origins[i]` belongs to `lines[i]`; an input line split by `<br>` or a table row
 /// gives several result lines with the same origin).
 pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<(usize, usize)>) {
-    let mut out: Vec<(String, (usize, usize))> = Vec::new();
+    // The result's lines, written one after another (each followed by a newline) into one
+    // buffer, as (start, end, origin): no string per line, and the result is one slice.
+    let mut buffer = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    let mut out: Vec<(usize, usize, (usize, usize))> = Vec::with_capacity(lines.len());
+    let mut push = |part: &str, origin: (usize, usize)| {
+        let start = buffer.len();
+        buffer.push_str(part.trim_end());
+        out.push((start, buffer.len(), origin));
+        buffer.push('\n');
+    };
     for (i, line) in lines.iter().enumerate() {
         let origin = origins.get(i).copied().unwrap_or_default();
         let line = match marker_len(line) {
@@ -642,7 +678,7 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
                 continue;
             }
-            out.push((line.trim_end().to_string(), origin));
+            push(line, origin);
             continue;
         }
         let line = html_tag().replace_all(line, |c: &regex::Captures| {
@@ -667,7 +703,11 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
                 String::new()
             }
         });
-        let line = line.replace("&nbsp;", " ");
+        let line = if line.contains('&') {
+            std::borrow::Cow::Owned(line.replace("&nbsp;", " "))
+        } else {
+            line
+        };
         let trimmed = line.trim();
         if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
             continue;
@@ -678,20 +718,18 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             if closes_row && k > 0 && k + 1 == pieces.len() && part.trim().is_empty() {
                 continue;
             }
-            out.push((part.trim_end().to_string(), origin));
+            push(part, origin);
         }
     }
-    let blank = out.iter().take_while(|(l, _)| l.trim().is_empty()).count();
-    out.drain(..blank);
-    while out.last().is_some_and(|(l, _)| l.trim().is_empty()) {
-        out.pop();
-    }
-    let text = out
-        .iter()
-        .map(|(l, _)| l.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
-    (text, out.into_iter().map(|(_, o)| o).collect())
+    // Blank lines at both ends dropped: the rest is one run of the buffer.
+    let filled =
+        |&(start, end, _): &(usize, usize, (usize, usize))| !buffer[start..end].trim().is_empty();
+    let (Some(first), Some(last)) = (out.iter().position(filled), out.iter().rposition(filled))
+    else {
+        return (String::new(), Vec::new());
+    };
+    let text = buffer[out[first].0..out[last].1].to_string();
+    (text, out[first..=last].iter().map(|&(_, _, o)| o).collect())
 }
 
 fn answers_word() -> &'static Regex {
