@@ -23,7 +23,7 @@ pub mod hidden;
 pub mod recognise;
 pub mod text;
 
-use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -393,10 +393,14 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
 /// The answer in the region after a found question, up to line `to_line`.
 fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extraction {
     let from_line = stream.line_at(f.answer_from);
-    // Borrowed from the stream but for the first line's tail.
-    let mut texts: Vec<Cow<str>> = Vec::new();
+    // Where the answer begins inside its first line: read once, for the answer and for the
+    // question's text.
+    let first_cut = OnceCell::new();
+    let lines = to_line.saturating_sub(from_line);
+    // Borrowed from the stream.
+    let mut texts: Vec<&str> = Vec::with_capacity(lines);
     // The cell and line each of `texts` came from.
-    let mut origins: Vec<(usize, usize)> = Vec::new();
+    let mut origins: Vec<(usize, usize)> = Vec::with_capacity(lines);
     let mut code: Vec<&str> = Vec::new();
     let mut cells: Vec<usize> = Vec::new();
     let mut first_line = None;
@@ -429,7 +433,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         if !cells.contains(&line.cell) {
             cells.push(line.cell);
         }
-        texts.push(Cow::Borrowed(&line.text));
+        texts.push(&line.text);
         origins.push((line.cell, line.line));
     }
     for (i, line) in stream
@@ -442,9 +446,9 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         // The part of the first line after the question's last words.
         let text = if i == from_line {
             let consumed = f.answer_from.saturating_sub(stream.starts[i]);
-            Cow::Owned(tail_after_normalized(&line.text, consumed))
+            tail_after_normalized(&line.text, consumed, &first_cut)
         } else {
-            Cow::Borrowed(line.text.as_str())
+            line.text.as_str()
         };
         if line.template {
             continue;
@@ -461,7 +465,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         }
         if text.trim().is_empty() {
             if !texts.is_empty() {
-                texts.push(Cow::Borrowed(""));
+                texts.push("");
                 origins.push((line.cell, line.line));
             }
             continue;
@@ -480,8 +484,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         .iter()
         .find(|t| !t.trim().is_empty())
         .is_some_and(|t| answers_marker().is_match(t) || text::is_answers_heading(t));
-    let refs: Vec<&str> = texts.iter().map(|t| t.as_ref()).collect();
-    let (mut cleaned, mut origins) = clean_traced(&refs, &origins);
+    let (mut cleaned, mut origins) = clean_traced(&texts, &origins);
     let code = code.join("\n");
     if cleaned.trim().is_empty() && !code.trim().is_empty() {
         // Answered in code only (e.g. "implement the loss"): the code is the answer.
@@ -490,14 +493,14 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
-        let (question_text, question_origins) = question_text(stream, f);
+        let (question_text, question_origins) = question_text(stream, f, &first_cut);
         return Extraction {
             question_text,
             question_origins,
             ..Extraction::missing(&q.id, true)
         };
     }
-    let (question_text, question_origins) = question_text(stream, f);
+    let (question_text, question_origins) = question_text(stream, f, &first_cut);
     let method = if in_question_cell {
         Method::InQuestionCell
     } else {
@@ -521,11 +524,20 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
 
 /// The question's lines as they stand (markdown only), from its first line up to where the
 /// answer region begins (the part of that line before the answer, when it is shared), with
-/// the cell and line of each.
-fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
+/// the cell and line of each. `first_cut` holds (or is given) where the answer begins in
+/// its first line, as [`tail_after_normalized`] shares it.
+fn question_text(
+    stream: &Stream,
+    f: &Found,
+    first_cut: &OnceCell<usize>,
+) -> (String, Vec<(usize, usize)>) {
     let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
     // The lines joined by newlines, written straight into one string.
-    let mut text = String::new();
+    let size = stream.lines[f.start_line.min(from_line)..from_line]
+        .iter()
+        .map(|l| l.text.len() + 1)
+        .sum::<usize>();
+    let mut text = String::with_capacity(size);
     let mut origins = Vec::new();
     let mut push = |piece: &str, origin: (usize, usize)| {
         if !origins.is_empty() {
@@ -546,7 +558,8 @@ fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
     if let Some(line) = stream.lines.get(from_line) {
         let consumed = f.answer_from.saturating_sub(stream.starts[from_line]);
         if consumed > 0 && line.kind == LineKind::Markdown {
-            let cut = text::original_offset(&line.text, consumed).min(line.text.len());
+            let cut = *first_cut.get_or_init(|| text::original_offset(&line.text, consumed));
+            let cut = cut.min(line.text.len());
             for piece in line.text.get(..cut).unwrap_or_default().split('\n') {
                 push(piece, (line.cell, line.line));
             }
@@ -563,12 +576,13 @@ fn answers_marker() -> &'static Regex {
     })
 }
 
-/// What remains of `line` after its first `consumed` bytes of normalised text.
-fn tail_after_normalized(line: &str, consumed: usize) -> String {
+/// What remains of `line` after its first `consumed` bytes of normalised text; where that
+/// is, is kept in `cut` (the question's text ends there).
+fn tail_after_normalized<'a>(line: &'a str, consumed: usize, cut: &OnceCell<usize>) -> &'a str {
     if consumed == 0 {
-        return line.to_string();
+        return line;
     }
-    line[text::original_offset(line, consumed)..].to_string()
+    &line[*cut.get_or_init(|| text::original_offset(line, consumed))..]
 }
 
 fn number_label() -> &'static Regex {
@@ -1003,7 +1017,7 @@ mod tests {
         let line = "what would **q** be? **Answer:** q = 0.28";
         let consumed = text::normalize("what would q be?").len();
         assert_eq!(
-            tail_after_normalized(line, consumed).trim(),
+            tail_after_normalized(line, consumed, &OnceCell::new()).trim(),
             "**Answer:** q = 0.28"
         );
     }
