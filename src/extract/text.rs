@@ -67,7 +67,7 @@ pub struct Snippets {
     ids: HashMap<String, usize>,
     /// Each pattern's normalised length (0: an empty snippet, never found).
     lens: Vec<usize>,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<Automaton>,
     /// For each automaton pattern, the patterns with that normalised text.
     patterns: Vec<Vec<usize>>,
 }
@@ -110,14 +110,16 @@ impl Snippets {
         // A full DFA: built once per set of rubrics (a few MB), one table step per byte of
         // every notebook; the default (a non-contiguous NFA for this many patterns) took
         // several times that.
-        let automaton = AhoCorasick::builder()
+        let automaton = aho_corasick::dfa::Builder::new()
             .match_kind(aho_corasick::MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&texts)
+            .map(|dfa| Automaton::Dfa(Box::new(dfa)))
             .or_else(|_| {
                 AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::Standard)
                     .build(&texts)
+                    .map(Automaton::Other)
             })
             .ok();
         Snippets {
@@ -133,6 +135,62 @@ impl Snippets {
     pub fn is_for(&self, snippets: &[&str]) -> bool {
         self.written.len() == snippets.len()
             && self.written.iter().zip(snippets).all(|(a, b)| a == b)
+    }
+}
+
+/// The snippets' automaton: a full DFA, which [`Automaton::each_match`] steps through
+/// itself, or (should the DFA not build) whatever the crate chooses.
+#[derive(Debug)]
+enum Automaton {
+    Dfa(Box<aho_corasick::dfa::DFA>),
+    Other(AhoCorasick),
+}
+
+impl Automaton {
+    /// Calls `found(pattern, start)` for every occurrence of every pattern in `haystack`,
+    /// overlapping ones included, in order of their ends (and in the automaton's order at
+    /// one end): what the crate's overlapping search reports.
+    ///
+    /// The DFA is stepped here in a plain loop over the bytes (one table look-up each, no
+    /// prefilter: none helps for this many patterns), rather than through the crate's
+    /// resumable overlapping iterator, which kept its state in memory at every byte of
+    /// every notebook.
+    fn each_match(&self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
+        use aho_corasick::automaton::Automaton as _;
+        let dfa = match self {
+            Automaton::Dfa(dfa) => dfa,
+            Automaton::Other(ac) => {
+                for m in ac.find_overlapping_iter(haystack) {
+                    found(m.pattern().as_usize(), m.start());
+                }
+                return;
+            }
+        };
+        let Ok(mut sid) = dfa.start_state(aho_corasick::Anchored::No) else {
+            return;
+        };
+        let mut report = |sid, end: usize| {
+            for i in 0..dfa.match_len(sid) {
+                let pattern = dfa.match_pattern(sid, i);
+                found(pattern.as_usize(), end - dfa.pattern_len(pattern));
+            }
+        };
+        // (Empty patterns are never added, so the start state matches nothing; as the
+        // crate does, it would report at 0.)
+        if dfa.is_match(sid) {
+            report(sid, 0);
+        }
+        for (at, &byte) in haystack.iter().enumerate() {
+            sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    return;
+                }
+                if dfa.is_match(sid) {
+                    report(sid, at + 1);
+                }
+            }
+        }
     }
 }
 
@@ -271,14 +329,14 @@ impl Stream {
     /// them up instead of searching the text for each (same results).
     pub fn index(&mut self, snippets: Arc<Snippets>) {
         let mut starts: Vec<Vec<usize>> = vec![Vec::new(); snippets.lens.len()];
-        if let Some(ac) = &snippets.automaton {
-            for m in ac.find_overlapping_iter(self.normalized.as_str()) {
-                for &id in &snippets.patterns[m.pattern().as_usize()] {
+        if let Some(automaton) = &snippets.automaton {
+            automaton.each_match(self.normalized.as_bytes(), |pattern, start| {
+                for &id in &snippets.patterns[pattern] {
                     if starts[id].len() < MAX_INDEXED {
-                        starts[id].push(m.start());
+                        starts[id].push(start);
                     }
                 }
-            }
+            });
         }
         self.found = Some(Arc::new(Found { snippets, starts }));
     }
@@ -914,6 +972,27 @@ mod tests {
             ),
             ["x=f(a,b)", "y=1", "z=2"]
         );
+    }
+
+    #[test]
+    fn stepping_the_dfa_reports_what_the_crates_overlapping_search_does() {
+        let patterns = ["ab", "b", "abc", "bc", "c", "abcabc", "ca", "é"];
+        let haystack = "abcabcab c éabcabcabc".as_bytes();
+        let dfa = aho_corasick::dfa::Builder::new()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .unwrap();
+        let crate_search = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(patterns)
+            .unwrap();
+        let mut stepped = Vec::new();
+        Automaton::Dfa(Box::new(dfa)).each_match(haystack, |p, s| stepped.push((p, s)));
+        let mut expected = Vec::new();
+        Automaton::Other(crate_search).each_match(haystack, |p, s| expected.push((p, s)));
+        assert!(expected.len() > 20);
+        assert_eq!(stepped, expected);
     }
 
     #[test]
