@@ -47,7 +47,8 @@ pub struct Stream {
     /// until then, and [`Stream::find`] searches the text.
     found: Option<Arc<Found>>,
     /// Each line's meaningful code (see [`code_line`]; `None` for other kinds of line),
-    /// worked out by the first [`Stream::mark_templates`] and kept for the next rubric's.
+    /// worked out by the first [`Stream::mark_templates`] and kept for the next rubric's
+    /// (lines are laid out once, by [`Stream::new`]; marking changes only their `template`).
     code_forms: Option<Vec<Option<String>>>,
 }
 
