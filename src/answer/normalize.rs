@@ -135,7 +135,7 @@ pub fn normalize(text: &str) -> Normalized {
         s
     };
     let s = latex(&s);
-    let s = resolve_times(&s);
+    let s = resolve_times(s);
     finish(&s)
 }
 
@@ -143,6 +143,11 @@ pub fn normalize(text: &str) -> Normalized {
 // Rule 1: bound and clean.
 
 fn prepare(input: &str) -> String {
+    // Nothing to change (no `\r`, no private-use character: each of U+E000-U+E0FF starts
+    // with the byte 0xEE) is the common case: one copy.
+    if !input.bytes().any(|b| b == b'\r' || b == 0xEE) {
+        return input.to_string();
+    }
     let mut out = String::with_capacity(input.len());
     let mut chars = input.chars().peekable();
     while let Some(c) = chars.next() {
@@ -363,6 +368,17 @@ fn strip_html(s: &str) -> String {
     let mut i = 0;
     while i < s.len() {
         let rest = &s[i..];
+        // A run of characters this rule leaves alone, copied at once: only `<`, `&` and the
+        // `h` or `w` that may open a URL start anything.
+        let run = rest
+            .bytes()
+            .position(|b| matches!(b, b'<' | b'&' | b'h' | b'w'))
+            .unwrap_or(rest.len());
+        if run > 0 {
+            out.push_str(&rest[..run]);
+            i += run;
+            continue;
+        }
         let Some(c) = rest.chars().next() else { break };
         match c {
             '<' => {
@@ -476,32 +492,43 @@ fn is_operand_start(c: Option<char>) -> bool {
 }
 
 fn markdown_inline(line: &str, out: &mut String, in_bold: &mut bool) {
-    let chars: Vec<char> = line.chars().collect();
-    let n = chars.len();
+    let b = line.as_bytes();
     let mut i = 0;
-    while i < n {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
+    while i < b.len() {
+        // What lies before the next character the rules look at is copied as it is.
+        let run = b[i..]
+            .iter()
+            .position(|&x| matches!(x, b'\\' | b'`' | b'*' | b'_' | b'!' | b'['))
+            .unwrap_or(b.len() - i);
+        if run > 0 {
+            out.push_str(&line[i..i + run]);
+            i += run;
+            continue;
+        }
+        // An ASCII character: the next one starts at the next byte.
+        let c = char::from(b[i]);
+        let next = line[i + 1..].chars().next();
         match c {
             '\\' if next == Some('*') || next == Some('_') => {
-                out.push(chars[i + 1]);
+                out.push(char::from(b[i + 1]));
                 i += 2;
             }
             '\\' => {
                 out.push('\\');
+                i += 1;
                 if let Some(nc) = next {
                     out.push(nc);
+                    i += nc.len_utf8();
                 }
-                i += 2;
             }
             '`' => i += 1,
             '*' if next == Some('*') => {
                 let mut run = 2;
-                if chars.get(i + 2) == Some(&'*') {
+                if b.get(i + 2) == Some(&b'*') {
                     run = 3;
                 }
                 let prev = out.chars().next_back();
-                let after = chars.get(i + run).copied();
+                let after = line[i + run..].chars().next();
                 if run == 2 && is_operand_end(prev) && is_operand_start(after) {
                     out.push_str("**");
                 } else if prev.is_none_or(char::is_whitespace)
@@ -521,7 +548,7 @@ fn markdown_inline(line: &str, out: &mut String, in_bold: &mut bool) {
             }
             '_' if next == Some('_') => {
                 let prev = out.chars().next_back();
-                let after = chars.get(i + 2).copied();
+                let after = line[i + 2..].chars().next();
                 if prev.is_some_and(char::is_alphanumeric)
                     && after.is_some_and(char::is_alphanumeric)
                 {
@@ -530,7 +557,7 @@ fn markdown_inline(line: &str, out: &mut String, in_bold: &mut bool) {
                 i += 2;
             }
             '!' if next == Some('[') => {
-                if let Some(end) = link_end(&chars, i + 1) {
+                if let Some(end) = link_end(line, i + 1) {
                     i = end.1;
                 } else {
                     out.push('!');
@@ -538,8 +565,8 @@ fn markdown_inline(line: &str, out: &mut String, in_bold: &mut bool) {
                 }
             }
             '[' => {
-                if let Some((text_end, end)) = link_end(&chars, i) {
-                    out.extend(&chars[i + 1..text_end]);
+                if let Some((text_end, end)) = link_end(line, i) {
+                    out.push_str(&line[i + 1..text_end]);
                     i = end;
                 } else {
                     out.push('[');
@@ -554,28 +581,45 @@ fn markdown_inline(line: &str, out: &mut String, in_bold: &mut bool) {
     }
 }
 
-/// For `[text](url)` starting at `open`: the index of `]` and one past the closing `)`.
-fn link_end(chars: &[char], open: usize) -> Option<(usize, usize)> {
-    let close = open + chars[open..].iter().take(400).position(|&c| c == ']')?;
-    if chars.get(close + 1) != Some(&'(') {
+/// For `[text](url)` starting at byte `open` of `line`: the byte offsets of `]` and one past
+/// the closing `)`. The text is at most 400 characters from `[` on, the URL at most 1,000.
+fn link_end(line: &str, open: usize) -> Option<(usize, usize)> {
+    let close = open
+        + line[open..]
+            .char_indices()
+            .take(400)
+            .find(|&(_, c)| c == ']')?
+            .0;
+    if line.as_bytes().get(close + 1) != Some(&b'(') {
         return None;
     }
     let paren = close + 1;
-    let end = paren
-        + chars[paren..]
-            .iter()
-            .take(1000)
-            .position(|&c| c == ')' || c == ' ')?;
-    if chars[end] != ')' {
+    let (k, c) = line[paren..]
+        .char_indices()
+        .take(1000)
+        .find(|&(_, c)| c == ')' || c == ' ')?;
+    if c != ')' {
         return None;
     }
-    Some((close, end + 1))
+    Some((close, paren + k + 1))
 }
 
 // ---------------------------------------------------------------------------------------
 // Rules 4 and 5: LaTeX and Unicode.
 
 fn latex(s: &str) -> String {
+    // ASCII without any character [`Tex::conv`] treats specially (nor a tab) comes out as it
+    // went in: one copy instead of a pass per character.
+    if s.is_ascii()
+        && !s.bytes().any(|b| {
+            matches!(
+                b,
+                b'$' | b'\\' | b'^' | b'_' | b'{' | b'}' | b'~' | b'&' | b'\t'
+            )
+        })
+    {
+        return s.to_string();
+    }
     let chars: Vec<char> = s.chars().collect();
     let close = match_braces(&chars);
     let tex = Tex {
@@ -772,6 +816,11 @@ impl Tex<'_> {
                 '}' | '~' => i += 1,
                 '&' => {
                     out.push(' ');
+                    i += 1;
+                }
+                // What `push_unicode` does to ASCII but a tab: nothing.
+                _ if ch.is_ascii() && ch != '\t' => {
+                    out.push(ch);
                     i += 1;
                 }
                 _ if superscript(ch).is_some() => {
@@ -1202,7 +1251,11 @@ fn right_is_number(chars: &[char], j: usize) -> bool {
     }
 }
 
-fn resolve_times(s: &str) -> String {
+fn resolve_times(s: String) -> String {
+    // Most answers have no times sign at all.
+    if !s.contains(TIMES) {
+        return s;
+    }
     let chars: Vec<char> = s.chars().collect();
     let mut out: Vec<char> = Vec::with_capacity(chars.len());
     let mut i = 0;
@@ -1245,7 +1298,9 @@ fn finish(s: &str) -> Normalized {
     let mut pending_space = false;
     let mut pending_newlines = 0usize;
 
-    for ch in s.chars() {
+    let mut i = 0;
+    while let Some(ch) = s[i..].chars().next() {
+        i += ch.len_utf8();
         match ch {
             '\n' => {
                 pending_newlines += 1;
@@ -1297,6 +1352,26 @@ fn finish(s: &str) -> Normalized {
                 }
                 unset_from = open.len();
                 out.push(c);
+                // The visible ASCII that follows, and single spaces between it, is pushed as
+                // it is (nothing is pending, no mark waits for its start, and a space between
+                // two such characters is written as one): copied as a run.
+                let bytes = s.as_bytes();
+                let mut end = i;
+                loop {
+                    while end < bytes.len() && bytes[end].is_ascii_graphic() {
+                        end += 1;
+                    }
+                    if end + 1 < bytes.len()
+                        && bytes[end] == b' '
+                        && bytes[end + 1].is_ascii_graphic()
+                    {
+                        end += 2;
+                        continue;
+                    }
+                    break;
+                }
+                out.push_str(&s[i..end]);
+                i = end;
             }
         }
     }
@@ -1307,6 +1382,146 @@ fn finish(s: &str) -> Normalized {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The character-array reading of inline markdown that [`markdown_inline`] replaced,
+    /// kept as the reference it must agree with.
+    fn reference_inline(line: &str, out: &mut String, in_bold: &mut bool) {
+        fn link(chars: &[char], open: usize) -> Option<(usize, usize)> {
+            let close = open + chars[open..].iter().take(400).position(|&c| c == ']')?;
+            if chars.get(close + 1) != Some(&'(') {
+                return None;
+            }
+            let paren = close + 1;
+            let end = paren
+                + chars[paren..]
+                    .iter()
+                    .take(1000)
+                    .position(|&c| c == ')' || c == ' ')?;
+            if chars[end] != ')' {
+                return None;
+            }
+            Some((close, end + 1))
+        }
+        let chars: Vec<char> = line.chars().collect();
+        let n = chars.len();
+        let mut i = 0;
+        while i < n {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            match c {
+                '\\' if next == Some('*') || next == Some('_') => {
+                    out.push(chars[i + 1]);
+                    i += 2;
+                }
+                '\\' => {
+                    out.push('\\');
+                    if let Some(nc) = next {
+                        out.push(nc);
+                    }
+                    i += 2;
+                }
+                '`' => i += 1,
+                '*' if next == Some('*') => {
+                    let mut run = 2;
+                    if chars.get(i + 2) == Some(&'*') {
+                        run = 3;
+                    }
+                    let prev = out.chars().next_back();
+                    let after = chars.get(i + run).copied();
+                    if run == 2 && is_operand_end(prev) && is_operand_start(after) {
+                        out.push_str("**");
+                    } else if prev.is_none_or(char::is_whitespace)
+                        && after.is_none_or(char::is_whitespace)
+                    {
+                        if run == 2 {
+                            out.push_str("**");
+                        }
+                    } else if !*in_bold && after.is_some_and(|a| !a.is_whitespace()) {
+                        out.push(BOLD_OPEN);
+                        *in_bold = true;
+                    } else if *in_bold && prev.is_some_and(|p| !p.is_whitespace()) {
+                        out.push(BOLD_CLOSE);
+                        *in_bold = false;
+                    }
+                    i += run;
+                }
+                '_' if next == Some('_') => {
+                    let prev = out.chars().next_back();
+                    let after = chars.get(i + 2).copied();
+                    if prev.is_some_and(char::is_alphanumeric)
+                        && after.is_some_and(char::is_alphanumeric)
+                    {
+                        out.push_str("__");
+                    }
+                    i += 2;
+                }
+                '!' if next == Some('[') => {
+                    if let Some(end) = link(&chars, i + 1) {
+                        i = end.1;
+                    } else {
+                        out.push('!');
+                        i += 1;
+                    }
+                }
+                '[' => {
+                    if let Some((text_end, end)) = link(&chars, i) {
+                        out.extend(&chars[i + 1..text_end]);
+                        i = end;
+                    } else {
+                        out.push('[');
+                        i += 1;
+                    }
+                }
+                _ => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn inline_markdown_by_runs_agrees_with_the_character_reference() {
+        let long_text = format!("[{}](u) [{}](u)", "é".repeat(398), "é".repeat(399));
+        let long_url = format!("[t]({}) [t]({})", "é".repeat(998), "é".repeat(999));
+        let lines = [
+            "",
+            "plain text only",
+            "**bold** and ***more*** and 2**10 and (1-p)**2 and a ** b",
+            "__init__ and __x and a__b__c",
+            "\\* \\_ \\é \\",
+            "`code` ![img](a.png) [link](http://x) [not a link] [t](no close",
+            "[t] (x) [a](b c) ![x] !",
+            "é**ü** ü__é__ü",
+            "*",
+            "**",
+            "trailing \\",
+            long_text.as_str(),
+            long_url.as_str(),
+        ];
+        for start_bold in [false, true] {
+            for line in lines {
+                for before in ["", "x", " "] {
+                    let (mut out, mut bold) = (before.to_string(), start_bold);
+                    markdown_inline(line, &mut out, &mut bold);
+                    let (mut expected, mut expected_bold) = (before.to_string(), start_bold);
+                    reference_inline(line, &mut expected, &mut expected_bold);
+                    assert_eq!((out, bold), (expected, expected_bold), "{line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn spaces_and_marks_survive_the_runs_of_finish() {
+        let out = normalize("a  b \t c\n\n\nd **e f** g");
+        assert_eq!(out.text, "a b c\n\nd e f g");
+        assert_eq!(out.marks.len(), 1);
+        assert_eq!(
+            &out.text[out.marks[0].span.start..out.marks[0].span.end],
+            "e f"
+        );
+    }
 
     fn n(s: &str) -> String {
         normalize_math(s)

@@ -183,10 +183,10 @@ pub(crate) fn rubric_for(
     })?;
     let rubrics: Vec<crate::rubric::Rubric> = all.into_iter().map(|(_, r)| r).collect();
     // From the question set's text, never from answers (issue 15, class 6).
-    let stream = crate::extract::text::Stream::new(notebook);
+    let mut stream = crate::extract::text::Stream::new(notebook);
     let candidates: Vec<&crate::rubric::Rubric> = rubrics.iter().collect();
     let found =
-        crate::extract::recognise::recognise_outside_answers(&stream, notebook, &candidates)
+        crate::extract::recognise::recognise_outside_answers(&mut stream, notebook, &candidates)
             .map_err(anyhow::Error::msg)?;
     let chosen = found.rubric;
     // The source is always printed: a `rubrics/` folder in the working directory (a student

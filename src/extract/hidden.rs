@@ -28,6 +28,51 @@ fn open_tag() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"(?is)^<([a-z][a-z0-9]*)\b([^<>]{0,2000})>").expect("valid"))
 }
 
+/// The opening tag at the start of `rest` (which starts with `<`), as [`open_tag`] reads
+/// it: its name, its attributes and its byte length.
+///
+/// Read by hand for the common case, since the regex (its bounded repetition makes a large
+/// automaton) cost more than the rest of laying a notebook out, and it is asked at every
+/// `<` of every markdown cell. Wherever a non-ASCII character could change the answer (a
+/// case variant of a letter in the name, `ſ` or `K`, or a Unicode word character ending it),
+/// the regex decides.
+fn opening_tag(rest: &str) -> Option<(&str, &str, usize)> {
+    let b = rest.as_bytes();
+    let regex = || {
+        open_tag().captures(rest).map(|m| {
+            let (name, attrs, all) = (m.get(1)?, m.get(2)?, m.get(0)?);
+            Some((name.as_str(), attrs.as_str(), all.end()))
+        })?
+    };
+    match b.get(1) {
+        Some(c) if c.is_ascii_alphabetic() => {}
+        Some(c) if !c.is_ascii() => return regex(),
+        _ => return None,
+    }
+    let mut i = 2;
+    while b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+        i += 1;
+    }
+    // `\b` after the name: the next character must not be a word character.
+    match b.get(i) {
+        Some(c) if !c.is_ascii() => return regex(),
+        Some(b'_') => return None,
+        _ => {}
+    }
+    // The attributes: up to 2,000 characters other than `<` and `>`, then `>`. (2,000
+    // characters take at most 8,000 bytes: no `>` or `<` in the first 8,001 is too long.)
+    let window = &b[i..b.len().min(i + 8_001)];
+    let close = i + window.iter().position(|&c| c == b'<' || c == b'>')?;
+    if b[close] != b'>' {
+        return None;
+    }
+    let attrs = &rest[i..close];
+    if attrs.len() > 2_000 && attrs.chars().count() > 2_000 {
+        return None;
+    }
+    Some((&rest[1..i], attrs, close + 1))
+}
+
 /// Attributes that hide an element's content.
 fn hiding() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
@@ -104,7 +149,8 @@ pub fn visible(source: &str) -> (String, bool) {
     if !source.contains('<') {
         return (source.to_string(), false);
     }
-    let lower = source.to_ascii_lowercase();
+    // Only needed to find where a hidden element ends.
+    let mut lower: Option<String> = None;
     let mut out = String::with_capacity(source.len());
     let mut any = false;
     let mut at = 0;
@@ -120,15 +166,12 @@ pub fn visible(source: &str) -> (String, bool) {
             at = end;
             continue;
         }
-        if let Some(m) = open_tag()
-            .captures(rest)
-            .filter(|c| c.get(0).unwrap().start() == 0)
-        {
-            let tag = m[1].to_ascii_lowercase();
-            let attrs = &m[2];
-            let tag_end = start + m.get(0).unwrap().end();
+        if let Some((name, attrs, len)) = opening_tag(rest) {
+            let tag = name.to_ascii_lowercase();
+            let tag_end = start + len;
             if hiding().is_match(attrs) && !VOID.contains(&tag.as_str()) && !attrs.ends_with('/') {
-                let end = element_end(&lower, &tag, tag_end);
+                let lower = lower.get_or_insert_with(|| source.to_ascii_lowercase());
+                let end = element_end(lower, &tag, tag_end);
                 keep_newlines(&mut out, &source[start..end], &mut any);
                 at = end;
                 continue;
@@ -172,6 +215,47 @@ mod tests {
         assert!(any);
         // Unterminated: hides the rest, lines kept.
         assert_eq!(visible("a<span style=display:none>b\nc").0, "a\n");
+    }
+
+    #[test]
+    fn opening_tags_are_read_as_the_regex_reads_them() {
+        let long = format!("<span {}>", "a".repeat(2_000));
+        let too_long = format!("<span {}>", "a".repeat(2_001));
+        let wide = format!("<span {}>", "é".repeat(2_000));
+        let too_wide = format!("<span {}>", "é".repeat(2_001));
+        let cases = [
+            "<span style=\"display:none\">x</span>",
+            "<SPAN hidden>x",
+            "<b>",
+            "<h1>title",
+            "<a_b>",
+            "<a-b>",
+            "<1>",
+            "<>",
+            "<",
+            "<span",
+            "<span <b>",
+            "<span\nhidden\n>x",
+            "<div/>",
+            "<ſpan hidden>x</ſpan>",
+            "<span\u{212a}>",
+            "<spané>",
+            "<é>",
+            long.as_str(),
+            too_long.as_str(),
+            wide.as_str(),
+            too_wide.as_str(),
+        ];
+        for rest in cases {
+            let expected = open_tag().captures(rest).map(|m| {
+                (
+                    m.get(1).unwrap().as_str(),
+                    m.get(2).unwrap().as_str(),
+                    m.get(0).unwrap().end(),
+                )
+            });
+            assert_eq!(opening_tag(rest), expected, "{rest:?}");
+        }
     }
 
     #[test]

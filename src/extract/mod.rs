@@ -23,6 +23,7 @@ pub mod hidden;
 pub mod recognise;
 pub mod text;
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -173,8 +174,7 @@ pub fn extract(notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
 
 /// [`extract`] on a notebook already laid out (see [`recognise_in`]).
 pub fn extract_in(stream: &mut Stream, notebook: &Notebook, rubric: &Rubric) -> Vec<Extraction> {
-    let code: Vec<&str> = rubric.code.values().map(String::as_str).collect();
-    stream.mark_templates(&code);
+    mark_rubric_templates(stream, rubric);
     let stream: &Stream = stream;
     let found = locate_all(stream, rubric);
 
@@ -213,6 +213,12 @@ pub fn extract_in(stream: &mut Stream, notebook: &Notebook, rubric: &Rubric) -> 
         }
     }
     out
+}
+
+/// Marks `rubric`'s template cells on `stream` (see [`Stream::mark_templates`]).
+fn mark_rubric_templates(stream: &mut Stream, rubric: &Rubric) {
+    let code: Vec<&str> = rubric.code.values().map(String::as_str).collect();
+    stream.mark_templates(&code);
 }
 
 fn part_label() -> &'static Regex {
@@ -387,9 +393,14 @@ fn section_heading_lines(stream: &Stream, rubric: &Rubric) -> Vec<usize> {
 /// The answer in the region after a found question, up to line `to_line`.
 fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extraction {
     let from_line = stream.line_at(f.answer_from);
-    let mut texts: Vec<String> = Vec::new();
+    // Where the answer begins inside its first line: read once, for the answer and for the
+    // question's text.
+    let first_cut = OnceCell::new();
+    let lines = to_line.saturating_sub(from_line);
+    // Borrowed from the stream.
+    let mut texts: Vec<&str> = Vec::with_capacity(lines);
     // The cell and line each of `texts` came from.
-    let mut origins: Vec<(usize, usize)> = Vec::new();
+    let mut origins: Vec<(usize, usize)> = Vec::with_capacity(lines);
     let mut code: Vec<&str> = Vec::new();
     let mut cells: Vec<usize> = Vec::new();
     let mut first_line = None;
@@ -422,7 +433,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         if !cells.contains(&line.cell) {
             cells.push(line.cell);
         }
-        texts.push(line.text.clone());
+        texts.push(&line.text);
         origins.push((line.cell, line.line));
     }
     for (i, line) in stream
@@ -435,9 +446,9 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         // The part of the first line after the question's last words.
         let text = if i == from_line {
             let consumed = f.answer_from.saturating_sub(stream.starts[i]);
-            tail_after_normalized(&line.text, consumed)
+            tail_after_normalized(&line.text, consumed, &first_cut)
         } else {
-            line.text.clone()
+            line.text.as_str()
         };
         if line.template {
             continue;
@@ -454,7 +465,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         }
         if text.trim().is_empty() {
             if !texts.is_empty() {
-                texts.push(String::new());
+                texts.push("");
                 origins.push((line.cell, line.line));
             }
             continue;
@@ -473,8 +484,7 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         .iter()
         .find(|t| !t.trim().is_empty())
         .is_some_and(|t| answers_marker().is_match(t) || text::is_answers_heading(t));
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let (mut cleaned, mut origins) = clean_traced(&refs, &origins);
+    let (mut cleaned, mut origins) = clean_traced(&texts, &origins);
     let code = code.join("\n");
     if cleaned.trim().is_empty() && !code.trim().is_empty() {
         // Answered in code only (e.g. "implement the loss"): the code is the answer.
@@ -483,14 +493,14 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
         in_question_cell = false;
     }
     if cleaned.trim().is_empty() {
-        let (question_text, question_origins) = question_text(stream, f);
+        let (question_text, question_origins) = question_text(stream, f, &first_cut);
         return Extraction {
             question_text,
             question_origins,
             ..Extraction::missing(&q.id, true)
         };
     }
-    let (question_text, question_origins) = question_text(stream, f);
+    let (question_text, question_origins) = question_text(stream, f, &first_cut);
     let method = if in_question_cell {
         Method::InQuestionCell
     } else {
@@ -514,32 +524,48 @@ fn region(stream: &Stream, q: &Question, f: &Found, to_line: usize) -> Extractio
 
 /// The question's lines as they stand (markdown only), from its first line up to where the
 /// answer region begins (the part of that line before the answer, when it is shared), with
-/// the cell and line of each.
-fn question_text(stream: &Stream, f: &Found) -> (String, Vec<(usize, usize)>) {
+/// the cell and line of each. `first_cut` holds (or is given) where the answer begins in
+/// its first line, as [`tail_after_normalized`] shares it.
+fn question_text(
+    stream: &Stream,
+    f: &Found,
+    first_cut: &OnceCell<usize>,
+) -> (String, Vec<(usize, usize)>) {
     let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
-    let mut lines: Vec<String> = Vec::new();
+    // The lines joined by newlines, written straight into one string.
+    let size = stream.lines[f.start_line.min(from_line)..from_line]
+        .iter()
+        .map(|l| l.text.len() + 1)
+        .sum::<usize>();
+    let mut text = String::with_capacity(size);
     let mut origins = Vec::new();
+    let mut push = |piece: &str, origin: (usize, usize)| {
+        if !origins.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(piece);
+        origins.push(origin);
+    };
     for i in f.start_line..from_line {
         let line = &stream.lines[i];
         if line.kind == LineKind::Markdown {
             // A line may hold breaks of its own (`<br>`): one origin per text line.
             for piece in line.text.split('\n') {
-                lines.push(piece.to_string());
-                origins.push((line.cell, line.line));
+                push(piece, (line.cell, line.line));
             }
         }
     }
     if let Some(line) = stream.lines.get(from_line) {
         let consumed = f.answer_from.saturating_sub(stream.starts[from_line]);
         if consumed > 0 && line.kind == LineKind::Markdown {
-            let cut = text::original_offset(&line.text, consumed).min(line.text.len());
+            let cut = *first_cut.get_or_init(|| text::original_offset(&line.text, consumed));
+            let cut = cut.min(line.text.len());
             for piece in line.text.get(..cut).unwrap_or_default().split('\n') {
-                lines.push(piece.to_string());
-                origins.push((line.cell, line.line));
+                push(piece, (line.cell, line.line));
             }
         }
     }
-    (lines.join("\n"), origins)
+    (text, origins)
 }
 
 fn answers_marker() -> &'static Regex {
@@ -550,12 +576,13 @@ fn answers_marker() -> &'static Regex {
     })
 }
 
-/// What remains of `line` after its first `consumed` bytes of normalised text.
-fn tail_after_normalized(line: &str, consumed: usize) -> String {
+/// What remains of `line` after its first `consumed` bytes of normalised text; where that
+/// is, is kept in `cut` (the question's text ends there).
+fn tail_after_normalized<'a>(line: &'a str, consumed: usize, cut: &OnceCell<usize>) -> &'a str {
     if consumed == 0 {
-        return line.to_string();
+        return line;
     }
-    line[text::original_offset(line, consumed)..].to_string()
+    &line[*cut.get_or_init(|| text::original_offset(line, consumed))..]
 }
 
 fn number_label() -> &'static Regex {
@@ -990,7 +1017,7 @@ mod tests {
         let line = "what would **q** be? **Answer:** q = 0.28";
         let consumed = text::normalize("what would q be?").len();
         assert_eq!(
-            tail_after_normalized(line, consumed).trim(),
+            tail_after_normalized(line, consumed, &OnceCell::new()).trim(),
             "**Answer:** q = 0.28"
         );
     }

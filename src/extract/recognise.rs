@@ -13,8 +13,6 @@
 //!   match's answer regions is dropped; if several remain, the one with most snippets is
 //!   chosen and the others are reported ([`Recognition::also`]), never silently.
 
-use std::collections::HashSet;
-
 use super::text::{LineKind, Stream};
 use super::Extraction;
 use crate::notebook::Notebook;
@@ -29,10 +27,10 @@ pub struct Recognition<'a> {
     pub rubric: &'a Rubric,
     /// Other rubrics whose snippets were all found outside their answers as well.
     pub also: Vec<&'a Rubric>,
-    /// The chosen rubric's answers, when finding its answer regions extracted them: the
-    /// stream with the rubric's templates marked and [`super::extract_in`]'s result, so
-    /// grading does not extract them a second time.
-    pub extracted: Option<(Stream, Vec<Extraction>)>,
+    /// The chosen rubric's answers, when finding its answer regions extracted them
+    /// ([`super::extract_in`]'s result; the stream is then marked with the chosen rubric's
+    /// templates), so grading does not extract them a second time.
+    pub extracted: Option<Vec<Extraction>>,
 }
 
 /// The stream lines (indices) where `snippet` occurs, outputs excluded.
@@ -56,29 +54,35 @@ fn occurrences(stream: &Stream, snippet: &str) -> Vec<usize> {
     lines
 }
 
-/// The stream lines inside `rubric`'s answer regions in `notebook`, and the extraction
-/// they come from (the marked stream and the answers).
+/// The stream lines inside `rubric`'s answer regions in `notebook` (sorted), and the
+/// extraction they come from.
+///
+/// Extraction marks the rubric's template cells on the stream. Marking overwrites every
+/// line's mark and recognition never reads them, so the one stream serves every candidate
+/// (rather than a copy each) and is marked again for the chosen rubric at the end.
 fn answer_lines(
-    stream: &Stream,
+    stream: &mut Stream,
     notebook: &Notebook,
     rubric: &Rubric,
-) -> (HashSet<usize>, (Stream, Vec<Extraction>)) {
-    // Extraction marks the rubric's template cells on its stream: a copy of the one laid
-    // out already, rather than laying the notebook out again.
-    let mut fresh = stream.clone();
-    let extractions = super::extract_in(&mut fresh, notebook, rubric);
-    let origins: HashSet<(usize, usize)> = extractions
+) -> (Vec<usize>, Vec<Extraction>) {
+    let extractions = super::extract_in(stream, notebook, rubric);
+    // Sorted for look-ups by search: a few hundred pairs, looked up once per line.
+    let mut origins: Vec<(usize, usize)> = extractions
         .iter()
         .flat_map(|e| e.origins.iter().copied())
         .collect();
+    origins.sort_unstable();
+    origins.dedup();
     let lines = stream
         .lines
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.kind == LineKind::Markdown && origins.contains(&(l.cell, l.line)))
+        .filter(|(_, l)| {
+            l.kind == LineKind::Markdown && origins.binary_search(&(l.cell, l.line)).is_ok()
+        })
         .map(|(i, _)| i)
         .collect();
-    (lines, (fresh, extractions))
+    (lines, extractions)
 }
 
 /// A candidate: a rubric whose `all:` snippets each occur somewhere.
@@ -86,20 +90,25 @@ struct Candidate<'a> {
     rubric: &'a Rubric,
     /// Per `all:` snippet, its occurrences.
     all: Vec<Vec<usize>>,
-    answers: HashSet<usize>,
+    /// The stream lines of its answer regions, in order.
+    answers: Vec<usize>,
     /// What [`answer_lines`] extracted.
-    extracted: (Stream, Vec<Extraction>),
+    extracted: Vec<Extraction>,
 }
 
 /// Chooses `notebook`'s rubric among `rubrics` as the module documentation says. The error
 /// is the one [`super::recognise_in`] gives when no rubric matches even counting answers,
-/// or says which rubric matched only through text in answers.
+/// or says which rubric matched only through text in answers. The stream comes back marked
+/// with the chosen rubric's templates when its answers were extracted
+/// ([`Recognition::extracted`]).
 pub fn recognise_outside_answers<'a>(
-    stream: &Stream,
+    stream: &mut Stream,
     notebook: &Notebook,
     rubrics: &[&'a Rubric],
 ) -> Result<Recognition<'a>, String> {
     let mut candidates = Vec::new();
+    // The rubric whose templates the stream is marked with.
+    let mut marked: Option<&Rubric> = None;
     for &r in rubrics {
         let all: Vec<Vec<usize>> = r
             .recognise
@@ -111,6 +120,7 @@ pub fn recognise_outside_answers<'a>(
             continue;
         }
         let (answers, extracted) = answer_lines(stream, notebook, r);
+        marked = Some(r);
         candidates.push(Candidate {
             rubric: r,
             all,
@@ -130,7 +140,7 @@ pub fn recognise_outside_answers<'a>(
         lines
             .iter()
             .copied()
-            .filter(|l| !c.answers.contains(l))
+            .filter(|l| c.answers.binary_search(l).is_err())
             .collect()
     };
     let mut matched: Vec<&Candidate> = Vec::new();
@@ -170,7 +180,8 @@ pub fn recognise_outside_answers<'a>(
                 !c.all.iter().any(|o| {
                     let out = outside(c, o);
                     matched.iter().any(|other| {
-                        !std::ptr::eq(*other, *c) && out.iter().all(|l| other.answers.contains(l))
+                        !std::ptr::eq(*other, *c)
+                            && out.iter().all(|l| other.answers.binary_search(l).is_ok())
                     })
                 })
             })
@@ -195,6 +206,9 @@ pub fn recognise_outside_answers<'a>(
         .into_iter()
         .find(|c| std::ptr::eq(c.rubric, best))
         .map(|c| c.extracted);
+    if extracted.is_some() && !marked.is_some_and(|m| std::ptr::eq(m, best)) {
+        super::mark_rubric_templates(stream, best);
+    }
     Ok(Recognition {
         rubric: best,
         also,

@@ -3,7 +3,7 @@
 //! ignored), and cleaning of an answer region for people (markers and HTML removed).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
@@ -46,6 +46,10 @@ pub struct Stream {
     /// Where the rubrics' snippets occur, found in one pass (see [`Stream::index`]); `None`
     /// until then, and [`Stream::find`] searches the text.
     found: Option<Arc<Found>>,
+    /// Each line's meaningful code (see [`code_line`]; `None` for other kinds of line),
+    /// worked out by the first [`Stream::mark_templates`] and kept for the next rubric's
+    /// (lines are laid out once, by [`Stream::new`]; marking changes only their `template`).
+    code_forms: Option<Vec<Option<String>>>,
 }
 
 /// Most occurrences of one snippet remembered by [`Stream::index`]; a search past the last
@@ -64,7 +68,7 @@ pub struct Snippets {
     ids: HashMap<String, usize>,
     /// Each pattern's normalised length (0: an empty snippet, never found).
     lens: Vec<usize>,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<Automaton>,
     /// For each automaton pattern, the patterns with that normalised text.
     patterns: Vec<Vec<usize>>,
 }
@@ -107,14 +111,16 @@ impl Snippets {
         // A full DFA: built once per set of rubrics (a few MB), one table step per byte of
         // every notebook; the default (a non-contiguous NFA for this many patterns) took
         // several times that.
-        let automaton = AhoCorasick::builder()
+        let automaton = aho_corasick::dfa::Builder::new()
             .match_kind(aho_corasick::MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
             .build(&texts)
+            .map(|dfa| Automaton::Dfa(Box::new(dfa)))
             .or_else(|_| {
                 AhoCorasick::builder()
                     .match_kind(aho_corasick::MatchKind::Standard)
                     .build(&texts)
+                    .map(Automaton::Other)
             })
             .ok();
         Snippets {
@@ -130,6 +136,62 @@ impl Snippets {
     pub fn is_for(&self, snippets: &[&str]) -> bool {
         self.written.len() == snippets.len()
             && self.written.iter().zip(snippets).all(|(a, b)| a == b)
+    }
+}
+
+/// The snippets' automaton: a full DFA, which [`Automaton::each_match`] steps through
+/// itself, or (should the DFA not build) whatever the crate chooses.
+#[derive(Debug)]
+enum Automaton {
+    Dfa(Box<aho_corasick::dfa::DFA>),
+    Other(AhoCorasick),
+}
+
+impl Automaton {
+    /// Calls `found(pattern, start)` for every occurrence of every pattern in `haystack`,
+    /// overlapping ones included, in order of their ends (and in the automaton's order at
+    /// one end): what the crate's overlapping search reports.
+    ///
+    /// The DFA is stepped here in a plain loop over the bytes (one table look-up each, no
+    /// prefilter: none helps for this many patterns), rather than through the crate's
+    /// resumable overlapping iterator, which kept its state in memory at every byte of
+    /// every notebook.
+    fn each_match(&self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
+        use aho_corasick::automaton::Automaton as _;
+        let dfa = match self {
+            Automaton::Dfa(dfa) => dfa,
+            Automaton::Other(ac) => {
+                for m in ac.find_overlapping_iter(haystack) {
+                    found(m.pattern().as_usize(), m.start());
+                }
+                return;
+            }
+        };
+        let Ok(mut sid) = dfa.start_state(aho_corasick::Anchored::No) else {
+            return;
+        };
+        let mut report = |sid, end: usize| {
+            for i in 0..dfa.match_len(sid) {
+                let pattern = dfa.match_pattern(sid, i);
+                found(pattern.as_usize(), end - dfa.pattern_len(pattern));
+            }
+        };
+        // (Empty patterns are never added, so the start state matches nothing; as the
+        // crate does, it would report at 0.)
+        if dfa.is_match(sid) {
+            report(sid, 0);
+        }
+        for (at, &byte) in haystack.iter().enumerate() {
+            sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
+            if dfa.is_special(sid) {
+                if dfa.is_dead(sid) {
+                    return;
+                }
+                if dfa.is_match(sid) {
+                    report(sid, at + 1);
+                }
+            }
+        }
     }
 }
 
@@ -234,13 +296,23 @@ impl Stream {
                 hidden_cells.join(", ")
             ));
         }
-        let mut normalized = String::new();
+        let size = lines
+            .iter()
+            .map(|l| {
+                1 + if l.kind == LineKind::Output {
+                    0
+                } else {
+                    l.text.len()
+                }
+            })
+            .sum::<usize>();
+        let mut normalized = String::with_capacity(size);
         let mut starts = Vec::with_capacity(lines.len());
         for line in &lines {
             starts.push(normalized.len());
             // Outputs are never matched against question text.
             if line.kind != LineKind::Output {
-                normalized.push_str(&normalize(&line.text));
+                normalize_onto(&line.text, &mut normalized, None);
             }
             normalized.push(' ');
         }
@@ -250,6 +322,7 @@ impl Stream {
             starts,
             warnings,
             found: None,
+            code_forms: None,
         }
     }
 
@@ -257,14 +330,14 @@ impl Stream {
     /// them up instead of searching the text for each (same results).
     pub fn index(&mut self, snippets: Arc<Snippets>) {
         let mut starts: Vec<Vec<usize>> = vec![Vec::new(); snippets.lens.len()];
-        if let Some(ac) = &snippets.automaton {
-            for m in ac.find_overlapping_iter(self.normalized.as_str()) {
-                for &id in &snippets.patterns[m.pattern().as_usize()] {
+        if let Some(automaton) = &snippets.automaton {
+            automaton.each_match(self.normalized.as_bytes(), |pattern, start| {
+                for &id in &snippets.patterns[pattern] {
                     if starts[id].len() < MAX_INDEXED {
-                        starts[id].push(m.start());
+                        starts[id].push(start);
                     }
                 }
-            }
+            });
         }
         self.found = Some(Arc::new(Found { snippets, starts }));
     }
@@ -273,11 +346,22 @@ impl Stream {
     /// snippets, as the rubric quotes them) as template, with their outputs. Lines a student
     /// added to such a cell stay theirs, and so do the outputs of a cell they extended.
     pub fn mark_templates(&mut self, template_code: &[&str]) {
-        let template_lines: Vec<Vec<String>> =
-            template_code.iter().map(|c| code_lines(c)).collect();
-        let own = |text: &str| {
-            let line = code_lines(text);
-            !line.is_empty() && !template_lines.iter().any(|t| t.contains(&line[0]))
+        let memo = template_lines(template_code);
+        let template_lines: &[Vec<String>] = &memo;
+        // Each code line's meaningful form, worked out once (a line gives at most one).
+        let lines = &self.lines;
+        let meaningful: &[Option<String>] = self.code_forms.get_or_insert_with(|| {
+            lines
+                .iter()
+                .map(|l| match l.kind {
+                    LineKind::Code => code_line(&l.text),
+                    LineKind::Markdown | LineKind::Output => None,
+                })
+                .collect()
+        });
+        let own = |line: &Option<String>| {
+            line.as_ref()
+                .is_some_and(|l| !template_lines.iter().any(|t| t.contains(l)))
         };
         let mut start = 0;
         while start < self.lines.len() {
@@ -287,17 +371,20 @@ impl Stream {
                 .position(|l| l.cell != cell)
                 .map_or(self.lines.len(), |n| start + n);
             let lines = &mut self.lines[start..end];
-            let source: Vec<&str> = lines
-                .iter()
-                .filter(|l| l.kind == LineKind::Code)
-                .map(|l| l.text.as_str())
-                .collect();
-            let template = !source.is_empty() && is_template(&source.join("\n"), &template_lines);
-            let extended = template && source.iter().any(|t| own(t));
-            for line in lines.iter_mut() {
+            let meaningful = &meaningful[start..end];
+            let has_source = lines.iter().any(|l| l.kind == LineKind::Code);
+            // The cell's meaningful lines, as `code_lines` of its joined source gives them.
+            let source: Vec<&String> = meaningful.iter().flatten().collect();
+            let template = has_source && is_template(&source, template_lines);
+            let extended = template
+                && lines
+                    .iter()
+                    .zip(meaningful)
+                    .any(|(l, m)| l.kind == LineKind::Code && own(m));
+            for (line, m) in lines.iter_mut().zip(meaningful) {
                 line.template = template
                     && match line.kind {
-                        LineKind::Code => !own(&line.text),
+                        LineKind::Code => !own(m),
                         LineKind::Output => !extended,
                         LineKind::Markdown => false,
                     };
@@ -342,19 +429,58 @@ impl Stream {
     }
 }
 
+/// The meaningful lines ([`code_lines`]) of each of a rubric's template snippets. They are
+/// rubric data, the same for every notebook graded with the rubric, so the last few sets
+/// are remembered (keyed by the snippets themselves) rather than worked out per notebook
+/// and per candidate rubric.
+fn template_lines(template_code: &[&str]) -> Arc<Vec<Vec<String>>> {
+    /// Sets of snippets remembered: a few rubrics' worth.
+    const KEPT: usize = 16;
+    type Memo = Vec<(Vec<String>, Arc<Vec<Vec<String>>>)>;
+    static MEMO: Mutex<Memo> = Mutex::new(Vec::new());
+    let same = |key: &[String]| {
+        key.len() == template_code.len() && key.iter().zip(template_code).all(|(a, b)| a == b)
+    };
+    let mut memo = MEMO.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, lines)) = memo.iter().find(|(key, _)| same(key)) {
+        return lines.clone();
+    }
+    let lines = Arc::new(template_code.iter().map(|c| code_lines(c)).collect());
+    if memo.len() >= KEPT {
+        memo.remove(0);
+    }
+    memo.push((
+        template_code.iter().map(|c| c.to_string()).collect(),
+        Arc::clone(&lines),
+    ));
+    lines
+}
+
 /// A code snippet's meaningful lines: comments, blank lines and whitespace dropped.
 fn code_lines(code: &str) -> Vec<String> {
-    code.lines()
-        .map(|l| l.split('#').next().unwrap_or_default())
-        .map(|l| l.chars().filter(|c| !c.is_whitespace()).collect::<String>())
-        .filter(|l| !l.is_empty() && !l.starts_with("import") && !l.starts_with("from"))
-        .collect()
+    code.lines().filter_map(code_line).collect()
+}
+
+/// One line of code's meaningful form (comment and whitespace dropped), if it has one: not
+/// blank, not an import.
+fn code_line(line: &str) -> Option<String> {
+    let code = line.split('#').next().unwrap_or_default();
+    let l: String = if code.is_ascii() {
+        // ASCII (nearly all code): the runs between whitespace bytes, copied whole.
+        let mut l = String::with_capacity(code.len());
+        code.split(|c: char| c.is_ascii_whitespace() || c == '\u{0b}')
+            .for_each(|piece| l.push_str(piece));
+        l
+    } else {
+        code.chars().filter(|c| !c.is_whitespace()).collect()
+    };
+    (!l.is_empty() && !l.starts_with("import") && !l.starts_with("from")).then_some(l)
 }
 
 /// A code cell holds a template snippet when most of the snippet's lines are in it (students
-/// add code around the question's, but rarely rewrite it).
-fn is_template(source: &str, templates: &[Vec<String>]) -> bool {
-    let cell = code_lines(source);
+/// add code around the question's, but rarely rewrite it). `cell` is the cell's meaningful
+/// lines.
+fn is_template(cell: &[&String], templates: &[Vec<String>]) -> bool {
     templates
         .iter()
         .any(|t| !t.is_empty() && t.iter().filter(|l| cell.contains(l)).count() * 2 >= t.len())
@@ -365,48 +491,99 @@ fn is_template(source: &str, templates: &[Vec<String>]) -> bool {
 /// separate words; Markdown and LaTeX markup characters (`*_`#$\\`) vanish. One pass, no
 /// allocation beyond the result: every line of every notebook goes through here.
 pub fn normalize(text: &str) -> String {
-    normalize_mapped(text, |_, _| {})
+    let mut out = String::with_capacity(text.len());
+    normalize_onto(text, &mut out, None);
+    out
 }
 
 /// The byte of `line` where its normalised text reaches `consumed` bytes: what follows a
 /// snippet that ended mid-line.
 pub fn original_offset(line: &str, consumed: usize) -> usize {
-    let mut at = None;
-    normalize_mapped(line, |out_len, input_end| {
-        if at.is_none() && out_len >= consumed {
-            at = Some(input_end);
-        }
-    });
-    at.unwrap_or(line.len())
+    let mut scratch = String::with_capacity(line.len());
+    normalize_onto(line, &mut scratch, Some(consumed)).unwrap_or(line.len())
 }
 
-/// [`normalize`], reporting after each character written the output's length and the input
-/// byte offset just past what produced it.
-fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Bytes [`normalize_onto`] copies in runs: ASCII that is neither whitespace, nor a markup
+/// character that vanishes (`*_`#$\\`), nor `<` or `&` (which may open markup). Each such
+/// byte writes exactly one byte (itself, lowercased).
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = !matches!(
+            b as u8,
+            b'*' | b'_'
+                | b'`'
+                | b'#'
+                | b'$'
+                | b'\\'
+                | b'<'
+                | b'&'
+                | b'\t'
+                | b'\n'
+                | 0x0b
+                | 0x0c
+                | b'\r'
+                | b' '
+        );
+        b += 1;
+    }
+    table
+};
+
+/// [`normalize`] of `text`, appended to `out` (what is already in `out` is left alone), so
+/// that a notebook's lines are normalised straight into one buffer. With `until`, it also
+/// finds the input byte offset just past the character whose writing made the appended text
+/// reach `until` bytes, and stops there (the appended text is then incomplete).
+///
+/// Runs of [`PLAIN`] bytes and single spaces between them (most of every notebook's text)
+/// are copied and lowercased in one step rather than character by character: every line
+/// of every notebook comes through here.
+fn normalize_onto(text: &str, out: &mut String, until: Option<usize>) -> Option<usize> {
+    let base = out.len();
+    let bytes = text.as_bytes();
     let mut space = true;
     let mut i = 0;
-    let bytes = text.as_bytes();
-    while i < text.len() {
-        // Plain ASCII (all but `<` and `&`, which may open markup) in one step: most of
-        // every notebook's text, each line of which comes through here.
+    // After a character is written: whether the appended text has reached `until`.
+    let reached = |out: &String| until.is_some_and(|limit| out.len() - base >= limit);
+    while i < bytes.len() {
         let b = bytes[i];
+        if PLAIN[usize::from(b)] {
+            // The run goes on over single spaces between plain bytes (a space after a plain
+            // byte is written as it is): a run is a phrase, not a word.
+            let mut j = i + 1;
+            loop {
+                while j < bytes.len() && PLAIN[usize::from(bytes[j])] {
+                    j += 1;
+                }
+                if j + 1 < bytes.len() && bytes[j] == b' ' && PLAIN[usize::from(bytes[j + 1])] {
+                    j += 2;
+                    continue;
+                }
+                break;
+            }
+            let written = out.len() - base;
+            out.push_str(&text[i..j]);
+            out[base + written..].make_ascii_lowercase();
+            if let Some(limit) = until {
+                if written + (j - i) >= limit {
+                    // One byte written per byte read: the first byte of the run that reaches
+                    // the limit (at least one is written before any check).
+                    return Some(i + limit.saturating_sub(written).max(1));
+                }
+            }
+            space = false;
+            i = j;
+            continue;
+        }
+        // The rest of ASCII but `<` and `&`: markup that vanishes, or whitespace.
         if b.is_ascii() && b != b'<' && b != b'&' {
             i += 1;
-            match b {
-                b'*' | b'_' | b'`' | b'#' | b'$' | b'\\' => {}
-                // What `char::is_whitespace` holds in ASCII.
-                b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => {
-                    if !space {
-                        out.push(' ');
-                        space = true;
-                        wrote(out.len(), i);
-                    }
-                }
-                _ => {
-                    out.push(char::from(b.to_ascii_lowercase()));
-                    space = false;
-                    wrote(out.len(), i);
+            if !matches!(b, b'*' | b'_' | b'`' | b'#' | b'$' | b'\\') && !space {
+                out.push(' ');
+                space = true;
+                if reached(out) {
+                    return Some(i);
                 }
             }
             continue;
@@ -430,7 +607,9 @@ fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
             if !space {
                 out.push(' ');
                 space = true;
-                wrote(out.len(), i);
+                if reached(out) {
+                    return Some(i);
+                }
             }
             continue;
         }
@@ -447,7 +626,9 @@ fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
             if !space {
                 out.push(' ');
                 space = true;
-                wrote(out.len(), i);
+                if reached(out) {
+                    return Some(i);
+                }
             }
         } else {
             if c.is_ascii() {
@@ -456,13 +637,16 @@ fn normalize_mapped(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
                 out.extend(c.to_lowercase());
             }
             space = false;
-            wrote(out.len(), i);
+            if reached(out) {
+                return Some(i);
+            }
         }
     }
-    if out.ends_with(' ') {
+    // A trailing separator of this text (never one of what `out` held before).
+    if out.len() > base && out.ends_with(' ') {
         out.pop();
     }
-    out
+    None
 }
 
 fn answer_marker() -> &'static Regex {
@@ -480,6 +664,19 @@ fn answer_marker() -> &'static Regex {
 /// Where an answer marker (`**Answer:**`, `ANSWER:`, `#### Answer`, `<b><u>Answer 3:</u></b>`)
 /// opens `line`: the byte length of the marker, if there is one.
 pub fn marker_len(line: &str) -> Option<usize> {
+    // Everything before the marker's word is optional (`#`s, tags, `**`, whitespace), so a
+    // line whose first character past ASCII whitespace is ASCII and none of those openers
+    // nor the word's first letter holds no marker: decided without the regex, which most
+    // lines of every answer region are asked. (Non-ASCII could be Unicode whitespace or a
+    // case variant, `ſ`: the regex decides.)
+    let first = line
+        .bytes()
+        .find(|b| !matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' '));
+    if first.is_some_and(|b| {
+        b.is_ascii() && !matches!(b, b'#' | b'<' | b'*' | b'_' | b'a' | b'A' | b's' | b'S')
+    }) {
+        return None;
+    }
     answer_marker()
         .find(line)
         .filter(|m| !m.as_str().trim().is_empty())
@@ -513,7 +710,16 @@ pub fn clean(lines: &[&str]) -> String {
 /// from (`origins[i]` belongs to `lines[i]`; an input line split by `<br>` or a table row
 /// gives several result lines with the same origin).
 pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<(usize, usize)>) {
-    let mut out: Vec<(String, (usize, usize))> = Vec::new();
+    // The result's lines, written one after another (each followed by a newline) into one
+    // buffer, as (start, end, origin): no string per line, and the result is one slice.
+    let mut buffer = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    let mut out: Vec<(usize, usize, (usize, usize))> = Vec::with_capacity(lines.len());
+    let mut push = |part: &str, origin: (usize, usize)| {
+        let start = buffer.len();
+        buffer.push_str(part.trim_end());
+        out.push((start, buffer.len(), origin));
+        buffer.push('\n');
+    };
     for (i, line) in lines.iter().enumerate() {
         let origin = origins.get(i).copied().unwrap_or_default();
         let line = match marker_len(line) {
@@ -521,9 +727,19 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             None => line,
         };
         let closes_row = {
-            let end = line.trim_end().to_ascii_lowercase();
-            end.ends_with("</tr>") || end.ends_with("</li>")
+            let end = line.trim_end().as_bytes();
+            let tail = &end[end.len().saturating_sub(5)..];
+            tail.eq_ignore_ascii_case(b"</tr>") || tail.eq_ignore_ascii_case(b"</li>")
         };
+        // Every tag opens with `<`: most lines have none, and skip the regex.
+        if !line.contains('<') && !line.contains('&') && !line.contains('\n') {
+            let trimmed = line.trim();
+            if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
+                continue;
+            }
+            push(line, origin);
+            continue;
+        }
         let line = html_tag().replace_all(line, |c: &regex::Captures| {
             let tag = c[0].to_ascii_lowercase();
             if tag.starts_with("<br") {
@@ -546,7 +762,11 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
                 String::new()
             }
         });
-        let line = line.replace("&nbsp;", " ");
+        let line = if line.contains('&') {
+            std::borrow::Cow::Owned(line.replace("&nbsp;", " "))
+        } else {
+            line
+        };
         let trimmed = line.trim();
         if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
             continue;
@@ -557,21 +777,18 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             if closes_row && k > 0 && k + 1 == pieces.len() && part.trim().is_empty() {
                 continue;
             }
-            out.push((part.trim_end().to_string(), origin));
+            push(part, origin);
         }
     }
-    while out.first().is_some_and(|(l, _)| l.trim().is_empty()) {
-        out.remove(0);
-    }
-    while out.last().is_some_and(|(l, _)| l.trim().is_empty()) {
-        out.pop();
-    }
-    let text = out
-        .iter()
-        .map(|(l, _)| l.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
-    (text, out.into_iter().map(|(_, o)| o).collect())
+    // Blank lines at both ends dropped: the rest is one run of the buffer.
+    let filled =
+        |&(start, end, _): &(usize, usize, (usize, usize))| !buffer[start..end].trim().is_empty();
+    let (Some(first), Some(last)) = (out.iter().position(filled), out.iter().rposition(filled))
+    else {
+        return (String::new(), Vec::new());
+    };
+    let text = buffer[out[first].0..out[last].1].to_string();
+    (text, out[first..=last].iter().map(|&(_, _, o)| o).collect())
 }
 
 fn answers_word() -> &'static Regex {
@@ -650,6 +867,133 @@ mod tests {
             }
         }
         assert!(indexed.find("the drop", 0).is_some());
+    }
+
+    /// The character-by-character normalisation [`normalize_onto`] replaced (with the
+    /// mapping [`original_offset`] reads), kept as the reference its runs must agree with.
+    fn reference(text: &str, mut wrote: impl FnMut(usize, usize)) -> String {
+        let mut out = String::new();
+        let mut space = true;
+        let mut i = 0;
+        while i < text.len() {
+            let rest = &text[i..];
+            let c = rest.chars().next().unwrap();
+            let mut separator = false;
+            if c == '<' {
+                let limit = rest.len().min(202);
+                if let Some(close) = rest.as_bytes()[1..limit].iter().position(|&b| b == b'>') {
+                    i += close + 2;
+                    separator = true;
+                }
+            }
+            if !separator && c == '&' && rest.starts_with("&nbsp;") {
+                i += 6;
+                separator = true;
+            }
+            if separator {
+                if !space {
+                    out.push(' ');
+                    space = true;
+                    wrote(out.len(), i);
+                }
+                continue;
+            }
+            i += c.len_utf8();
+            let c = match c {
+                '*' | '_' | '`' | '#' | '$' | '\\' => continue,
+                '\u{2018}' | '\u{2019}' | '\u{02bc}' => '\'',
+                '\u{201c}' | '\u{201d}' => '"',
+                '\u{2013}' | '\u{2014}' | '\u{2212}' => '-',
+                '\u{a0}' => ' ',
+                c => c,
+            };
+            if c.is_whitespace() {
+                if !space {
+                    out.push(' ');
+                    space = true;
+                    wrote(out.len(), i);
+                }
+            } else {
+                out.extend(c.to_lowercase());
+                space = false;
+                wrote(out.len(), i);
+            }
+        }
+        if out.ends_with(' ') {
+            out.pop();
+        }
+        out
+    }
+
+    #[test]
+    fn normalising_in_runs_agrees_with_the_character_by_character_reference() {
+        let texts = [
+            "",
+            " ",
+            "a",
+            "What Is the  Receptive Field?",
+            "  **Bold** and __under__ `code` $x$ \\alpha # heading",
+            "tabs\tand\x0bvertical\x0cfeeds\r\nend ",
+            "<b>tag</b>text<br/>more < not a tag & not nbsp&nbsp;after",
+            "“Quoted” – dash − minus ÉCOLE İstanbul straße",
+            "a b  c   d    e",
+            "x <",
+            "ends with space ",
+            "\u{a0}nbsp\u{a0}char\u{2003}em space",
+            "K ſ Ω ǅ mixed",
+        ];
+        for text in texts {
+            let expected = reference(text, |_, _| {});
+            assert_eq!(normalize(text), expected, "{text:?}");
+            // Appended after what a buffer holds, that is left alone.
+            let mut out = String::from("kept ");
+            normalize_onto(text, &mut out, None);
+            assert_eq!(out, format!("kept {expected}"), "{text:?}");
+            for consumed in 0..=expected.len() + 2 {
+                let mut at = None;
+                reference(text, |len, end| {
+                    if at.is_none() && len >= consumed {
+                        at = Some(end);
+                    }
+                });
+                assert_eq!(
+                    original_offset(text, consumed),
+                    at.unwrap_or(text.len()),
+                    "{text:?} {consumed}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn code_lines_drop_comments_whitespace_and_imports() {
+        assert_eq!(
+            code_lines(
+                "x = f( a ,\tb ) # call\n\n# only a comment\nimport torch\n  y=1\x0b\nz\u{a0}= 2"
+            ),
+            ["x=f(a,b)", "y=1", "z=2"]
+        );
+    }
+
+    #[test]
+    fn stepping_the_dfa_reports_what_the_crates_overlapping_search_does() {
+        let patterns = ["ab", "b", "abc", "bc", "c", "abcabc", "ca", "é"];
+        let haystack = "abcabcab c éabcabcabc".as_bytes();
+        let dfa = aho_corasick::dfa::Builder::new()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .unwrap();
+        let crate_search = AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::Standard)
+            .build(patterns)
+            .unwrap();
+        let mut stepped = Vec::new();
+        Automaton::Dfa(Box::new(dfa)).each_match(haystack, |p, s| stepped.push((p, s)));
+        let mut expected = Vec::new();
+        Automaton::Other(crate_search).each_match(haystack, |p, s| expected.push((p, s)));
+        assert!(expected.len() > 20);
+        assert_eq!(stepped, expected);
     }
 
     #[test]

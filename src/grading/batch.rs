@@ -446,7 +446,7 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
     // Chosen from the question set's text, never from answers (issue 15, class 6).
     let candidates: Vec<&Rubric> = rubrics.iter().map(|p| &p.rubric).collect();
     let (chosen, also, extracted) = match crate::extract::recognise::recognise_outside_answers(
-        &stream,
+        &mut stream,
         notebook,
         &candidates,
     ) {
@@ -463,10 +463,7 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
         .expect("recognised among these");
     // Recognising the rubric extracted its answers already: taken over, not redone.
     let extractions = match extracted {
-        Some((marked, extractions)) => {
-            stream = marked;
-            extractions
-        }
+        Some(extractions) => extractions,
         None => crate::extract::extract_in(&mut stream, notebook, &prepared.rubric),
     };
     // The answer readers look at the first MAX_INPUT_BYTES of an answer: say when that cut.
