@@ -231,6 +231,30 @@ pub struct Info {
     pub phi: bool,
 }
 
+/// A definition's value, remembered within one evaluation (see [`Ctx::memoised`]).
+struct Memo {
+    /// The sample in scope and `force_cols` when it was computed: the value depends on them.
+    sample: Option<usize>,
+    force_cols: bool,
+    val: Val,
+    /// Nodes its evaluation took (charged again on reuse, so the step budget is unchanged).
+    steps: usize,
+    /// The depth it was evaluated at, and how much deeper its evaluation went.
+    depth: usize,
+    rel_depth: usize,
+    /// What its evaluation noticed.
+    info: Info,
+}
+
+impl Info {
+    /// `self` and what `other` noticed.
+    fn merge(&mut self, other: &Info) {
+        self.repairs += other.repairs;
+        self.sigma |= other.sigma;
+        self.phi |= other.phi;
+    }
+}
+
 /// One evaluation's state: the sample in scope, depth and step budgets, what was noticed.
 struct Ctx<'s, 'a> {
     scope: &'s Scope<'a>,
@@ -243,6 +267,10 @@ struct Ctx<'s, 'a> {
     depth: usize,
     repair: bool,
     info: Info,
+    /// The deepest `depth` reached so far (see [`Ctx::memoised`]).
+    peak: usize,
+    /// Definitions already evaluated, by key (see [`Ctx::memoised`]).
+    memo: HashMap<String, Vec<Memo>>,
 }
 
 /// Evaluates `node` (with transposes repaired when `repair`).
@@ -259,6 +287,8 @@ pub fn evaluate(
         depth: 0,
         repair,
         info: Info::default(),
+        peak: 0,
+        memo: HashMap::new(),
     };
     match ctx.eval(node) {
         Ok(v) => Ok((Outcome::Batch(v.norm()), ctx.info)),
@@ -310,6 +340,7 @@ impl Ctx<'_, '_> {
             ));
         }
         self.depth += 1;
+        self.peak = self.peak.max(self.depth);
         if self.depth > 4 * MAX_EXPANSION + 200 {
             return Err(EvalError::Unsupported(
                 "the formula is nested too deeply".into(),
@@ -432,21 +463,23 @@ impl Ctx<'_, '_> {
             )));
         }
         if let Some(def) = self.scope.student.get(k) {
-            return self.eval(def).map(Some);
+            return self.memoised(k, |ctx| ctx.eval(def)).map(Some);
         }
         match self.scope.rubric.get(k) {
             // The rubric's definitions are written with the samples as columns: in an answer
             // that stacks them as rows, they are evaluated so and transposed.
-            Some(Binding::Define(def)) if self.rows() => {
-                self.force_cols = true;
-                let v = self.eval(def);
-                self.force_cols = false;
-                Ok(Some(match v? {
-                    Val::M(m) if m.c == self.scope.samples && m.c > 1 => Val::M(m.t()),
-                    other => other,
-                }))
-            }
-            Some(Binding::Define(def)) => self.eval(def).map(Some),
+            Some(Binding::Define(def)) if self.rows() => self
+                .memoised(k, |ctx| {
+                    ctx.force_cols = true;
+                    let v = ctx.eval(def);
+                    ctx.force_cols = false;
+                    Ok(match v? {
+                        Val::M(m) if m.c == ctx.scope.samples && m.c > 1 => Val::M(m.t()),
+                        other => other,
+                    })
+                })
+                .map(Some),
+            Some(Binding::Define(def)) => self.memoised(k, |ctx| ctx.eval(def)).map(Some),
             Some(Binding::Tensor(m)) => Ok(Some(Val::M(m.clone()))),
             Some(Binding::Scalar(x)) => Ok(Some(Val::S(*x))),
             Some(Binding::Batch(m)) => {
@@ -469,6 +502,61 @@ impl Ctx<'_, '_> {
             },
             None => Ok(None),
         }
+    }
+
+    /// The value of definition `k` as `compute` evaluates it, computed once per sample in
+    /// scope: a definition is expanded wherever its name is used (`\hat y` twice in `\delta`,
+    /// `z_1` in `h` and in `\varphi'(z_1)`), and its value depends on nothing else in this
+    /// evaluation. A reused value is charged the steps, repairs and activations its evaluation
+    /// took, and is reused only where the depth budget could not have stopped that evaluation
+    /// (no deeper than before, or within the budget with its depth added), so results and
+    /// errors are exactly those of evaluating it again.
+    fn memoised(
+        &mut self,
+        k: &str,
+        compute: impl FnOnce(&mut Self) -> Result<Val, EvalError>,
+    ) -> Result<Val, EvalError> {
+        let (sample, force_cols) = (self.sample, self.force_cols);
+        if let Some(m) = self.memo.get(k).and_then(|ms| {
+            ms.iter()
+                .find(|m| m.sample == sample && m.force_cols == force_cols)
+        }) {
+            let depth_ok = self.depth <= m.depth || self.depth + m.rel_depth <= 4 * MAX_EXPANSION;
+            if depth_ok && self.steps + m.steps <= MAX_STEPS {
+                self.steps += m.steps;
+                self.info.merge(&m.info);
+                self.peak = self.peak.max(self.depth + m.rel_depth);
+                return Ok(m.val.clone());
+            }
+        }
+        let outer_info = std::mem::take(&mut self.info);
+        let outer_peak = std::mem::replace(&mut self.peak, self.depth);
+        let (steps, depth) = (self.steps, self.depth);
+        let out = compute(self);
+        let info = std::mem::replace(&mut self.info, outer_info);
+        self.info.merge(&info);
+        let rel_depth = self.peak.saturating_sub(depth);
+        self.peak = self.peak.max(outer_peak);
+        if let Ok(val) = &out {
+            let memo = Memo {
+                sample,
+                force_cols,
+                val: val.clone(),
+                steps: self.steps - steps,
+                depth,
+                rel_depth,
+                info,
+            };
+            let entries = self.memo.entry(k.to_string()).or_default();
+            match entries
+                .iter_mut()
+                .find(|m| m.sample == sample && m.force_cols == force_cols)
+            {
+                Some(old) => *old = memo,
+                None => entries.push(memo),
+            }
+        }
+        out
     }
 
     /// A name's value: the student's definition, the rubric's symbol, or a sample-indexed

@@ -844,18 +844,18 @@ fn evaluate_all(
 }
 
 /// Whether `ev` matches `reference` (evaluated per draw by `f`) at every draw.
-fn matches_all(
+fn matches_all<R: std::borrow::Borrow<Outcome>>(
     ev: &Evaluated,
     transposed: bool,
     tol: f64,
-    mut reference: impl FnMut(usize) -> Option<Outcome>,
+    mut reference: impl FnMut(usize) -> Option<R>,
 ) -> (bool, Option<(usize, f64)>) {
     let mut worst: Option<(usize, f64)> = None;
     for (k, o) in &ev.outcomes {
         let Some(r) = reference(*k) else {
             return (false, None);
         };
-        match outcome_distance(o, &r, transposed) {
+        match outcome_distance(o, r.borrow(), transposed) {
             Some(d) if d <= tol => {}
             Some(d) => {
                 if worst.is_none_or(|(_, w)| d > w) {
@@ -1012,61 +1012,138 @@ struct Prepared {
     default_arg: Node,
     samples: usize,
     tol: f64,
-    /// Identifies the draws and what else a rubric formula's value depends on, for
-    /// [`rubric_value`].
-    fingerprint: u64,
 }
 
-/// Most rubric formula values kept per thread before the memory is cleared.
-const MAX_RUBRIC_VALUES: usize = 1 << 16;
+/// What judging needs from a rubric's gradient answer and its key alone: the draws' scopes,
+/// each part's spellings, parsed mistakes, pairs of mistakes, autograd's values and the
+/// mistakes' values at the draws. Every submission is judged against the same rubric, so
+/// this is built once per run (per thread) instead of once per answer.
+struct RubricPrep {
+    /// The answer and key it was built from (what a lookup compares).
+    answer: GradientAnswer,
+    draws: GradientDraws,
+    prep: Result<Prepared, String>,
+    /// Per part: the keys its tensor is written as ([`wrt_spellings`]).
+    wrt_keys: Vec<Vec<String>>,
+    parts: Vec<PartPrep>,
+}
+
+/// One part's share of [`RubricPrep`].
+struct PartPrep {
+    /// Each known mistake's formula, parsed (None when it does not parse).
+    mistakes: Vec<Option<Node>>,
+    pairs: std::sync::Arc<Vec<(usize, usize, Node)>>,
+    /// Autograd's value per draw, by convention ([`convention_index`]).
+    expected: Vec<[Option<Outcome>; 3]>,
+    /// The values of the mistakes (then of the pairs) per scope, computed on first use: they
+    /// depend on the rubric and its key only, so every student's derivation is compared with
+    /// values computed once per run instead of once per answer.
+    values: Vec<Vec<std::cell::OnceCell<Option<Outcome>>>>,
+}
+
+/// The slot of a convention in [`PartPrep::expected`].
+fn convention_index(conv: GradientConvention) -> usize {
+    match conv {
+        GradientConvention::Mean => 0,
+        GradientConvention::Sum => 1,
+        GradientConvention::Summed => 2,
+    }
+}
+
+/// Most rubric answers whose preparation is kept per thread (a run grades a few rubrics).
+const MAX_RUBRIC_PREPS: usize = 8;
 
 thread_local! {
-    /// The values of the rubric's own formulas (known mistakes and pairs of them) at each
-    /// draw: they depend on the rubric and its key only, so every student's derivation is
-    /// compared with values computed once per run instead of once per answer.
-    static RUBRIC_VALUES: std::cell::RefCell<HashMap<(u64, String, usize), Option<Outcome>>> =
-        std::cell::RefCell::new(HashMap::new());
+    /// The [`RubricPrep`]s of this thread, most recent last.
+    static RUBRIC_PREPS: std::cell::RefCell<Vec<std::rc::Rc<RubricPrep>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The value of rubric formula `formula` at scope `k` of `prep`, computed by `compute` once
-/// per run.
-fn rubric_value(
-    prep: &Prepared,
-    formula: &str,
-    k: usize,
-    compute: impl FnOnce() -> Option<Outcome>,
-) -> Option<Outcome> {
-    let key = (prep.fingerprint, formula.to_string(), k);
-    if let Some(hit) = RUBRIC_VALUES.with(|m| m.borrow().get(&key).cloned()) {
+/// The preparation of `answer` with `draws`, built on first use in this thread. Found by
+/// comparing the answer and the draws themselves (cheap next to building it), so a rubric
+/// changed or reloaded in the same process is never judged with a stale preparation.
+fn rubric_prep(answer: &GradientAnswer, draws: &GradientDraws) -> std::rc::Rc<RubricPrep> {
+    let hit = RUBRIC_PREPS.with(|c| {
+        c.borrow()
+            .iter()
+            .rev()
+            .find(|r| r.answer == *answer && r.draws == *draws)
+            .cloned()
+    });
+    if let Some(hit) = hit {
         return hit;
     }
-    let value = compute();
-    RUBRIC_VALUES.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= MAX_RUBRIC_VALUES {
-            m.clear();
-        }
-        m.insert(key, value.clone());
+    let prep = prepare(answer, draws);
+    let parts = answer
+        .parts
+        .iter()
+        .map(|part| {
+            let mistakes: Vec<Option<Node>> = part
+                .mistakes
+                .iter()
+                .map(|m| parse_rubric(&m.formula).ok())
+                .collect();
+            let pairs = mistake_pairs(part);
+            let scopes = prep.as_ref().map_or(0, |p| p.scopes.len());
+            let expected = draws
+                .draws
+                .iter()
+                .map(|d| {
+                    [
+                        GradientConvention::Mean,
+                        GradientConvention::Sum,
+                        GradientConvention::Summed,
+                    ]
+                    .map(|conv| expected(answer, part, d, conv))
+                })
+                .collect();
+            let values = (0..mistakes.len() + pairs.len())
+                .map(|_| (0..scopes).map(|_| std::cell::OnceCell::new()).collect())
+                .collect();
+            PartPrep {
+                mistakes,
+                pairs,
+                expected,
+                values,
+            }
+        })
+        .collect();
+    let wrt_keys = answer
+        .parts
+        .iter()
+        .map(|p| wrt_spellings(answer, p))
+        .collect();
+    let built = std::rc::Rc::new(RubricPrep {
+        answer: answer.clone(),
+        draws: draws.clone(),
+        prep,
+        wrt_keys,
+        parts,
     });
-    value
+    RUBRIC_PREPS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_RUBRIC_PREPS {
+            c.remove(0);
+        }
+        c.push(built.clone());
+    });
+    built
 }
 
-/// A 64-bit FNV-1a fingerprint of the draws and of what the rubric formulas' values depend
-/// on besides the formula (the sample count, the activation's default argument).
-fn fingerprint(answer: &GradientAnswer, draws: &GradientDraws) -> u64 {
-    let text = serde_json::to_string(&(
-        draws,
-        &answer.samples,
-        &answer.sizes,
-        &answer.activation_argument,
-    ))
-    .unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+impl PartPrep {
+    /// Autograd's value at scope `k` under `conv`.
+    fn expected_at(&self, prep: &Prepared, k: usize, conv: GradientConvention) -> Option<&Outcome> {
+        self.expected
+            .get(prep.scopes[k].draw_index)
+            .and_then(|e| e[convention_index(conv)].as_ref())
     }
-    hash
+
+    /// The value of rubric formula `node` (slot `slot` of [`PartPrep::values`]) at scope `k`.
+    fn value_at(&self, prep: &Prepared, slot: usize, node: &Node, k: usize) -> Option<&Outcome> {
+        self.values[slot][k]
+            .get_or_init(|| rubric_eval(prep, node, k))
+            .as_ref()
+    }
 }
 
 /// A rubric formula's value at scope `k` (no student definitions).
@@ -1105,7 +1182,6 @@ fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, S
         default_arg,
         samples,
         tol: answer.rel_tol.unwrap_or(1e-6),
-        fingerprint: fingerprint(answer, draws),
     })
 }
 
@@ -1117,10 +1193,9 @@ fn dname(part: &GradientPart) -> String {
 /// One part's verdict: the formula evaluated at the draws and compared with the accepted forms,
 /// then with the known mistakes, then with the transposed key.
 fn judge(
-    answer: &GradientAnswer,
-    draws: &GradientDraws,
     prep: &Prepared,
     part: &GradientPart,
+    pp: &PartPrep,
     node: &Node,
     defs: &HashMap<String, Node>,
     ctx: &JudgeCtx<'_>,
@@ -1207,12 +1282,7 @@ fn judge(
     }
     let repaired = ev.info.repairs > 0;
     let transposed_ok = part.transposed || ctx.numerator;
-    let per_scope = |k: usize, conv: GradientConvention| {
-        draws
-            .draws
-            .get(prep.scopes[k].draw_index)
-            .and_then(|d| expected(answer, part, d, conv))
-    };
+    let per_scope = |k: usize, conv: GradientConvention| pp.expected_at(prep, k, conv);
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let question = squash(ctx.question);
     // A form for one wording applies only where the question's text is known to be it; the
@@ -1249,12 +1319,12 @@ fn judge(
                 first_miss = miss;
             }
         }
-        for m in &part.mistakes {
-            let Ok(mnode) = parse_rubric(&m.formula) else {
+        for (slot, (m, mnode)) in part.mistakes.iter().zip(&pp.mistakes).enumerate() {
+            let Some(mnode) = mnode else {
                 continue;
             };
             let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
-                rubric_value(prep, &m.formula, k, || rubric_eval(prep, &mnode, k))
+                pp.value_at(prep, slot, mnode, k)
             });
             if ok {
                 break 'found Found::Mistake(m);
@@ -1268,11 +1338,10 @@ fn judge(
                 }
             }
         }
-        for (a, b, mnode) in mistake_pairs(part).iter() {
-            // The pair's own expression names it: its value depends on nothing else.
-            let formula = format!("pair: {mnode}");
+        for (j, (a, b, mnode)) in pp.pairs.iter().enumerate() {
+            let slot = pp.mistakes.len() + j;
             let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
-                rubric_value(prep, &formula, k, || rubric_eval(prep, mnode, k))
+                pp.value_at(prep, slot, mnode, k)
             });
             if ok {
                 break 'found Found::Pair(&part.mistakes[*a], &part.mistakes[*b]);
@@ -1355,13 +1424,13 @@ fn judge(
         Found::Nothing(first_miss) => {
             // A value whose shape no form of this gradient has is a label or a reading
             // problem more likely than a wrong derivation.
-            let want = draws
-                .draws
+            let want = pp
+                .expected
                 .first()
-                .and_then(|d| expected(answer, part, d, GradientConvention::Mean));
+                .and_then(|e| e[convention_index(GradientConvention::Mean)].as_ref());
             let got = ev.outcomes.first().map(|(_, o)| o);
             let fits = |a: &Val, b: &Val| distance(a, b, true).is_some();
-            let shape_ok = match (got, &want) {
+            let shape_ok = match (got, want) {
                 (Some(Outcome::Batch(a)), Some(Outcome::Batch(b))) => fits(a, b),
                 (Some(Outcome::PerSample(xs)), Some(Outcome::PerSample(ys))) => {
                     xs.first().zip(ys.first()).is_some_and(|(a, b)| fits(a, b))
@@ -1389,7 +1458,7 @@ fn judge(
                      {}: a line labelled with another tensor?",
                     shape(got),
                     part.wrt,
-                    shape(want.as_ref())
+                    shape(want)
                 ));
                 return v;
             }
@@ -1602,13 +1671,9 @@ pub fn check_parts(
     question: &str,
     text: &str,
 ) -> Result<Vec<PartVerdict>, String> {
-    let prep = prepare(answer, draws)?;
-    let wrt_keys: Vec<Vec<String>> = answer
-        .parts
-        .iter()
-        .map(|p| wrt_spellings(answer, p))
-        .collect();
-    let (bound, defs) = bind(text, &answer.parts, &wrt_keys);
+    let rp = rubric_prep(answer, draws);
+    let prep = rp.prep.as_ref().map_err(Clone::clone)?;
+    let (bound, defs) = bind(text, &answer.parts, &rp.wrt_keys);
     let lower = text.to_lowercase();
     let squashed_lower = squash_lower(text);
     let numerator = answer
@@ -1636,7 +1701,7 @@ pub fn check_parts(
         read: None,
         offset: None,
     };
-    for (part, b) in answer.parts.iter().zip(bound) {
+    for ((part, pp), b) in answer.parts.iter().zip(&rp.parts).zip(bound) {
         let Some(b) = b else {
             out.push(if has_image {
                 unread(
@@ -1695,7 +1760,7 @@ pub fn check_parts(
             batch,
         };
         let mut v = match parsed {
-            Ok((node, _)) => judge(answer, draws, &prep, part, &node, &defs_here, &ctx),
+            Ok((node, _)) => judge(prep, part, pp, &node, &defs_here, &ctx),
             Err(e) => unread(
                 part,
                 Status::NeedsReview,
