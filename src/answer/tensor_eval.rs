@@ -28,6 +28,42 @@ pub const MAX_STEPS: usize = 200_000;
 /// At most this many elements in any value (the draws are small).
 const MAX_ELEMENTS: usize = 1 << 16;
 
+/// A map from names (keys of [`key`]) to what they stand for.
+pub type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+
+/// The hasher of [`NameMap`]: FxHash's multiply-rotate over 8-byte words. Names are short
+/// and looked up at every node evaluated, where SipHash's cost dominated the lookup. A
+/// student's text can choose the names, but at most a few hundred statements are read per
+/// answer, so even colliding names keep lookups bounded.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl NameHasher {
+    /// Mixes one word in.
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A dense row-major matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mat {
@@ -178,9 +214,9 @@ pub enum Binding {
 /// Everything a formula is evaluated against.
 #[derive(Debug)]
 pub struct Scope<'a> {
-    pub rubric: &'a HashMap<String, Binding>,
+    pub rubric: &'a NameMap<Binding>,
     /// The student's own definitions, by [`key`].
-    pub student: &'a HashMap<String, Node>,
+    pub student: &'a NameMap<Node>,
     pub act: Act,
     pub samples: usize,
     /// What a bare `\varphi'` is applied to (`z1`).
@@ -270,7 +306,10 @@ struct Ctx<'s, 'a> {
     /// The deepest `depth` reached so far (see [`Ctx::memoised`]).
     peak: usize,
     /// Definitions already evaluated, by key (see [`Ctx::memoised`]).
-    memo: HashMap<String, Vec<Memo>>,
+    memo: NameMap<Vec<Memo>>,
+    /// Some student definition's key is that of a product or application (`(ell^T yhat)`,
+    /// it starts with a bracket): only then can a product's key name a definition.
+    product_keys: bool,
 }
 
 /// Evaluates `node` (with transposes repaired when `repair`).
@@ -288,7 +327,8 @@ pub fn evaluate(
         repair,
         info: Info::default(),
         peak: 0,
-        memo: HashMap::new(),
+        memo: NameMap::default(),
+        product_keys: scope.student.keys().any(|k| k.starts_with('(')),
     };
     match ctx.eval(node) {
         Ok(v) => Ok((Outcome::Batch(v.norm()), ctx.info)),
@@ -369,7 +409,7 @@ impl Ctx<'_, '_> {
             Node::Mul(f, _, _)
                 if !self.scope.student.is_empty()
                     && matches!(f.as_ref(), Node::Sym { .. } | Node::Transpose(_))
-                    && self.scope.student.contains_key(&key(node)) =>
+                    && self.student_defines(node) =>
             {
                 match self.defined(&key(node))? {
                     Some(v) => Ok(v),
@@ -452,6 +492,21 @@ impl Ctx<'_, '_> {
             Node::Tuple(_) => Err(EvalError::Unsupported(
                 "a list of values where one value is needed".into(),
             )),
+        }
+    }
+
+    /// Whether the student defined product `node` (`\ell'(\hat y)`): its [`key`] is the
+    /// function's name when applied to a list of arguments, else it starts with a bracket, so
+    /// it is built only when some definition's key could be it.
+    fn student_defines(&self, node: &Node) -> bool {
+        match node {
+            Node::Mul(f, args, _) => match (f.as_ref(), args.as_ref()) {
+                (Node::Sym { name, .. }, Node::Tuple(_)) => {
+                    self.scope.student.contains_key(name.as_str())
+                }
+                _ => self.product_keys && self.scope.student.contains_key(&key(node)),
+            },
+            _ => self.scope.student.contains_key(&key(node)),
         }
     }
 
@@ -836,8 +891,8 @@ mod tests {
     use super::super::tensor_expr::parse;
     use super::*;
 
-    fn scope_parts() -> (HashMap<String, Binding>, Node) {
-        let mut r = HashMap::new();
+    fn scope_parts() -> (NameMap<Binding>, Node) {
+        let mut r = NameMap::default();
         r.insert(
             "W".into(),
             Binding::Tensor(Mat::new(2, 3, vec![1., 2., 3., 4., 5., 6.])),
@@ -861,7 +916,7 @@ mod tests {
 
     fn eval(s: &str, repair: bool) -> Result<Outcome, EvalError> {
         let (r, z) = scope_parts();
-        let student = HashMap::new();
+        let student = NameMap::default();
         let scope = Scope {
             rubric: &r,
             student: &student,

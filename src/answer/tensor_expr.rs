@@ -465,26 +465,29 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
 /// is `d L`).
 fn words(run: &str, out: &mut Vec<Tok>) {
     let run = run.trim_end_matches('\u{302}');
-    let known: [(&str, Tok); 15] = [
-        ("lambda", Tok::Ident("lambda".into())),
-        ("lam", Tok::Ident("lambda".into())),
-        ("delta", Tok::Ident("delta".into())),
-        ("varphi", Tok::Func(Func::Phi)),
-        ("phi", Tok::Func(Func::Phi)),
-        ("sigma", Tok::Func(Func::Sigma)),
-        ("sigmoid", Tok::Func(Func::Sigma)),
-        ("log", Tok::Func(Func::Log)),
-        ("ln", Tok::Func(Func::Log)),
-        ("exp", Tok::Func(Func::Exp)),
-        ("tanh", Tok::Func(Func::Tanh)),
-        ("yhat", Tok::Ident("yhat".into())),
-        ("diag", Tok::Func(Func::Diag)),
-        ("grad", Tok::Nabla),
-        ("ones", Tok::Ident("ones".into())),
+    // The token of each known word, made only for the word that matches (no allocation per
+    // run of letters).
+    type MakeTok = fn() -> Tok;
+    let known: [(&str, MakeTok); 15] = [
+        ("lambda", || Tok::Ident("lambda".into())),
+        ("lam", || Tok::Ident("lambda".into())),
+        ("delta", || Tok::Ident("delta".into())),
+        ("varphi", || Tok::Func(Func::Phi)),
+        ("phi", || Tok::Func(Func::Phi)),
+        ("sigma", || Tok::Func(Func::Sigma)),
+        ("sigmoid", || Tok::Func(Func::Sigma)),
+        ("log", || Tok::Func(Func::Log)),
+        ("ln", || Tok::Func(Func::Log)),
+        ("exp", || Tok::Func(Func::Exp)),
+        ("tanh", || Tok::Func(Func::Tanh)),
+        ("yhat", || Tok::Ident("yhat".into())),
+        ("diag", || Tok::Func(Func::Diag)),
+        ("grad", || Tok::Nabla),
+        ("ones", || Tok::Ident("ones".into())),
     ];
     for (w, t) in &known {
         if run.eq_ignore_ascii_case(w) {
-            out.push(t.clone());
+            out.push(t());
             return;
         }
     }
@@ -540,9 +543,18 @@ fn hat_argument(chars: &[char], mut i: usize) -> (String, usize) {
 
 /// `s` without the decorating commands (`\vec`, `\mathbf`, ...).
 fn strip_wrappers(s: &str) -> String {
+    static PATTERNS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| WRAPPERS.iter().map(|w| format!("\\{w}")).collect());
     let mut out = s.to_string();
-    for w in WRAPPERS {
-        out = out.replace(&format!("\\{w}"), "");
+    // Each command is removed in turn (the order matters: `\mat` is a prefix of `\mathbf`);
+    // a string without a backslash has none.
+    if !out.contains('\\') {
+        return out;
+    }
+    for p in patterns {
+        if out.contains(p.as_str()) {
+            out = out.replace(p.as_str(), "");
+        }
     }
     out
 }
@@ -616,46 +628,49 @@ pub fn parse(src: &str) -> Result<Node, ParseError> {
 
 /// Splits a statement at its top-level `=` signs (not inside brackets) into sides.
 pub fn sides(src: &str) -> Vec<String> {
-    let out = sides_at(src, true);
     // Unbalanced round brackets (`\lambda(\norm{W}_F = ...`, a class of typo): split at
     // every `=` outside braces instead.
-    let balanced = src.matches(['(', '[']).count() == src.matches([')', ']']).count();
-    if balanced {
-        out
-    } else {
-        sides_at(src, false)
-    }
+    let opened = src.bytes().filter(|b| matches!(b, b'(' | b'[')).count();
+    let closed = src.bytes().filter(|b| matches!(b, b')' | b']')).count();
+    sides_at(src, opened == closed)
 }
 
 /// The sides of `src` split at `=` outside braces (and outside round brackets with `round`).
 fn sides_at(src: &str, round: bool) -> Vec<String> {
+    // The characters looked at are ASCII, so the bytes are walked and the text between them
+    // copied in slices (a UTF-8 continuation byte is never one of them).
+    let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut cur = String::new();
-    let chars: Vec<char> = src.chars().collect();
+    // Start of the text not yet copied into `cur`.
+    let mut from = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while i < bytes.len() {
+        let c = bytes[i];
         match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            '(' | '[' if round => depth += 1,
-            ')' | ']' if round => depth -= 1,
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            b'(' | b'[' if round => depth += 1,
+            b')' | b']' if round => depth -= 1,
             _ => {}
         }
         // `==`, `:=`, `\coloneqq` and `=` all separate; `\neq`, `<=`, `>=` do not occur.
-        if c == '=' && depth <= 0 {
+        if c == b'=' && depth <= 0 {
+            cur.push_str(&src[from..i]);
             out.push(std::mem::take(&mut cur));
-            while chars.get(i + 1) == Some(&'=') {
+            while bytes.get(i + 1) == Some(&b'=') {
                 i += 1;
             }
-        } else if c == ':' && chars.get(i + 1) == Some(&'=') {
-            // `:=` is a definition.
-        } else {
-            cur.push(c);
+            from = i + 1;
+        } else if c == b':' && bytes.get(i + 1) == Some(&b'=') {
+            // `:=` is a definition: the colon is dropped.
+            cur.push_str(&src[from..i]);
+            from = i + 1;
         }
         i += 1;
     }
+    cur.push_str(&src[from..]);
     out.push(cur);
     out
 }
@@ -1380,36 +1395,93 @@ fn subscripted(node: Node, sub: &[Tok]) -> Result<Node, ParseError> {
 /// A canonical text of a node, for matching a student's definition to its uses: sample
 /// marks and a function's arguments (`\ell(y, \hat y)`) are left out.
 pub fn key(node: &Node) -> String {
+    let mut out = String::new();
+    write_key(node, &mut out);
+    out
+}
+
+/// Appends [`key`]`(node)` to `out` (one buffer for the whole tree instead of a string per
+/// node).
+fn write_key(node: &Node, out: &mut String) {
+    use std::fmt::Write as _;
+    let wrap = |out: &mut String, a: &Node, op: &str, b: &Node| {
+        out.push('(');
+        write_key(a, out);
+        out.push_str(op);
+        write_key(b, out);
+        out.push(')');
+    };
     match node {
-        Node::Num(v) => format!("{v}"),
-        Node::Sym { name, .. } => name.clone(),
-        Node::Neg(a) => format!("-{}", key(a)),
-        Node::Add(a, b) => format!("({}+{})", key(a), key(b)),
-        Node::Sub(a, b) => format!("({}-{})", key(a), key(b)),
+        Node::Num(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Node::Sym { name, .. } => out.push_str(name),
+        Node::Neg(a) => {
+            out.push('-');
+            write_key(a, out);
+        }
+        Node::Add(a, b) => wrap(out, a, "+", b),
+        Node::Sub(a, b) => wrap(out, a, "-", b),
         Node::Mul(a, b, _) => match (a.as_ref(), b.as_ref()) {
-            (Node::Sym { .. }, Node::Tuple(_)) => key(a),
-            _ => format!("({} {})", key(a), key(b)),
+            (Node::Sym { .. }, Node::Tuple(_)) => write_key(a, out),
+            _ => wrap(out, a, " ", b),
         },
-        Node::Div(a, b) => format!("({}/{})", key(a), key(b)),
-        Node::Pow(a, b) => format!("{}^{}", key(a), key(b)),
-        Node::Transpose(a) => format!("{}^T", key(a)),
+        Node::Div(a, b) => wrap(out, a, "/", b),
+        Node::Pow(a, b) => {
+            write_key(a, out);
+            out.push('^');
+            write_key(b, out);
+        }
+        Node::Transpose(a) => {
+            write_key(a, out);
+            out.push_str("^T");
+        }
         Node::Call {
             func,
             derivative,
             arg,
-        } => format!(
-            "{}{}{}",
-            func.name(),
-            if *derivative { "'" } else { "" },
-            arg.as_ref()
-                .map(|a| format!("({})", key(a)))
-                .unwrap_or_default()
-        ),
-        Node::Deriv { of, wrt } => format!("d{}/d{}", key(of), key(wrt)),
-        Node::Grad { wrt, body } => format!("grad_{}({})", key(wrt), key(body)),
-        Node::Sum(a) => format!("sum({})", key(a)),
-        Node::Norm(a) => format!("|{}|", key(a)),
-        Node::Tuple(items) => items.iter().map(key).collect::<Vec<_>>().join(","),
+        } => {
+            out.push_str(func.name());
+            if *derivative {
+                out.push('\'');
+            }
+            if let Some(a) = arg {
+                out.push('(');
+                write_key(a, out);
+                out.push(')');
+            }
+        }
+        Node::Deriv { of, wrt } => {
+            out.push('d');
+            write_key(of, out);
+            out.push_str("/d");
+            write_key(wrt, out);
+        }
+        Node::Grad { wrt, body } => {
+            out.push_str("grad_");
+            write_key(wrt, out);
+            out.push('(');
+            write_key(body, out);
+            out.push(')');
+        }
+        Node::Sum(a) => {
+            out.push_str("sum(");
+            write_key(a, out);
+            out.push(')');
+        }
+        Node::Norm(a) => {
+            out.push('|');
+            write_key(a, out);
+            out.push('|');
+        }
+        Node::Tuple(items) => {
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                write_key(item, out);
+            }
+        }
     }
 }
 

@@ -34,7 +34,7 @@ use serde_json::json;
 use super::Status;
 use super::{Part, Verdict};
 use crate::answer::gradient_key::{Draw, GradientDraws, Tensor64};
-use crate::answer::tensor_eval::{self, Act, Binding, Info, Mat, Outcome, Scope, Val};
+use crate::answer::tensor_eval::{self, Act, Binding, Info, Mat, NameMap, Outcome, Scope, Val};
 use crate::answer::tensor_expr::{self, key, MulKind, Node};
 use crate::rubric::{GradientAnswer, GradientConvention, GradientPart};
 
@@ -131,25 +131,7 @@ fn statements(text: &str) -> Vec<Statement> {
         } else {
             piece.clone()
         };
-        let normalized = piece
-            .replace("\\qquad", "\n")
-            .replace("\\quad", "\n")
-            .replace("\\Longrightarrow", "\n")
-            .replace("\\Rightarrow", "\n")
-            .replace("\\implies", "\n")
-            .replace("\\\\", "\n")
-            .replace("\\newline", "\n")
-            .replace("\\begin{aligned}", "\n")
-            .replace("\\end{aligned}", "\n")
-            .replace("\\begin{align*}", "\n")
-            .replace("\\end{align*}", "\n")
-            .replace("\\begin{align}", "\n")
-            .replace("\\end{align}", "\n")
-            .replace("\\begin{equation}", "\n")
-            .replace("\\end{equation}", "\n")
-            .replace("\\[", "\n")
-            .replace("\\]", "\n")
-            .replace("<br>", "\n");
+        let normalized = line_breaks(piece);
         let mut line_offset = *offset;
         for line in normalized.split('\n') {
             let here = line_offset;
@@ -210,6 +192,62 @@ fn statements(text: &str) -> Vec<Statement> {
         }
     }
     out
+}
+
+/// What separates lines inside math and in prose, replaced by `\n` in this order.
+const LINE_BREAKS: [&str; 18] = [
+    "\\qquad",
+    "\\quad",
+    "\\Longrightarrow",
+    "\\Rightarrow",
+    "\\implies",
+    "\\\\",
+    "\\newline",
+    "\\begin{aligned}",
+    "\\end{aligned}",
+    "\\begin{align*}",
+    "\\end{align*}",
+    "\\begin{align}",
+    "\\end{align}",
+    "\\begin{equation}",
+    "\\end{equation}",
+    "\\[",
+    "\\]",
+    "<br>",
+];
+
+/// `piece` with each of [`LINE_BREAKS`] replaced by a line break, in turn. A separator is
+/// looked for only when the text holds its first two bytes (a backslash followed by the
+/// command's first letter, or `<b`), which most pieces do not: the result is that of
+/// replacing every separator in turn.
+fn line_breaks(mut piece: String) -> String {
+    // Which bytes follow a `\`, and whether `<b` occurs: recomputed after each replacement.
+    let scan = |s: &str| {
+        let mut after = [false; 256];
+        let mut br = false;
+        for w in s.as_bytes().windows(2) {
+            match w[0] {
+                b'\\' => after[usize::from(w[1])] = true,
+                b'<' if w[1] == b'b' => br = true,
+                _ => {}
+            }
+        }
+        (after, br)
+    };
+    let (mut after, mut br) = scan(&piece);
+    for pat in LINE_BREAKS {
+        let b = pat.as_bytes();
+        let may = if b[0] == b'\\' {
+            after[usize::from(b[1])]
+        } else {
+            br
+        };
+        if may && piece.contains(pat) {
+            piece = piece.replace(pat, "\n");
+            (after, br) = scan(&piece);
+        }
+    }
+    piece
 }
 
 /// One line's statements: split at `;`, and at top-level commas when what follows the comma
@@ -578,8 +616,8 @@ type Def = (usize, String, Node);
 /// once (a label copied from the previous block) means, for each statement, the first
 /// definition at or after it (students state a result, then the pieces it is built from),
 /// else the last one before it.
-fn defs_for(defs: &[Def], offset: usize) -> HashMap<String, Node> {
-    let mut out: HashMap<String, (usize, Node)> = HashMap::new();
+fn defs_for(defs: &[Def], offset: usize) -> NameMap<Node> {
+    let mut out: NameMap<(usize, &Node)> = NameMap::default();
     for (at, k, n) in defs {
         let better = match out.get(k) {
             None => true,
@@ -595,17 +633,17 @@ fn defs_for(defs: &[Def], offset: usize) -> HashMap<String, Node> {
             }
         };
         if better {
-            out.insert(k.clone(), (*at, n.clone()));
+            out.insert(k.clone(), (*at, n));
         }
     }
-    out.into_iter().map(|(k, (_, n))| (k, n)).collect()
+    out.into_iter().map(|(k, (_, n))| (k, n.clone())).collect()
 }
 
 /// The draws of one activation in the rubric's symbol table, ready to evaluate against.
 struct DrawScope {
     act: Act,
     activation: String,
-    bindings: HashMap<String, Binding>,
+    bindings: NameMap<Binding>,
     draw_index: usize,
 }
 
@@ -642,7 +680,7 @@ fn parse_rubric(src: &str) -> Result<Node, tensor_expr::ParseError> {
 
 /// The rubric's symbols at one draw.
 fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<DrawScope, String> {
-    let mut bindings = HashMap::new();
+    let mut bindings = NameMap::default();
     for sym in &answer.symbols {
         let has_samples = |t: &str| {
             answer.inputs.get(t).is_some_and(|i| {
@@ -815,7 +853,7 @@ struct Evaluated {
 fn evaluate_all(
     node: &Node,
     prep: &Prepared,
-    defs: &HashMap<String, Node>,
+    defs: &NameMap<Node>,
     repair: bool,
     only_sigmoid: bool,
     batch: Option<bool>,
@@ -879,10 +917,10 @@ fn squash_lower(s: &str) -> String {
 
 /// Whether a formula (with the definitions it uses) is in batch form: it names the data
 /// matrix `X`, `Y`, `\hat Y` or the ones vector.
-fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
+fn batch_form(node: &Node, defs: &NameMap<Node>) -> bool {
     fn walk(
         n: &Node,
-        defs: &HashMap<String, Node>,
+        defs: &NameMap<Node>,
         depth: usize,
         seen: &mut std::collections::HashSet<String>,
     ) -> bool {
@@ -919,10 +957,10 @@ fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
 
 /// Whether the student's formula (with the definitions it uses) writes `\sigma` and
 /// `\varphi`.
-fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool) {
+fn written_activations(node: &Node, defs: &NameMap<Node>) -> (bool, bool) {
     fn walk(
         n: &Node,
-        defs: &HashMap<String, Node>,
+        defs: &NameMap<Node>,
         depth: usize,
         out: &mut (bool, bool),
         seen: &mut std::collections::HashSet<String>,
@@ -1149,7 +1187,7 @@ impl PartPrep {
 /// A rubric formula's value at scope `k` (no student definitions).
 fn rubric_eval(prep: &Prepared, node: &Node, k: usize) -> Option<Outcome> {
     let s = &prep.scopes[k];
-    let empty = HashMap::new();
+    let empty = NameMap::default();
     let scope = Scope {
         rubric: &s.bindings,
         student: &empty,
@@ -1197,7 +1235,7 @@ fn judge(
     part: &GradientPart,
     pp: &PartPrep,
     node: &Node,
-    defs: &HashMap<String, Node>,
+    defs: &NameMap<Node>,
     ctx: &JudgeCtx<'_>,
 ) -> PartVerdict {
     let mut v = PartVerdict {
@@ -1910,7 +1948,7 @@ pub fn verify_rubric(
 /// differs from the accepted forms. The error names the part and the formula.
 pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), String> {
     let prep = prepare(answer, draws)?;
-    let empty = HashMap::new();
+    let empty = NameMap::default();
     for part in &answer.parts {
         if part.accept.is_empty() {
             return Err(format!("part `{}` accepts no formula", part.wrt));
