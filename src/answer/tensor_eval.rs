@@ -104,17 +104,28 @@ impl Mat {
         }
         Mat::new(self.r, o.c, v)
     }
-    /// Entrywise `f` of two matrices of one shape.
-    fn zip(&self, o: &Mat, f: impl Fn(f64, f64) -> f64) -> Mat {
-        Mat::new(
-            self.r,
-            self.c,
-            self.v.iter().zip(&o.v).map(|(a, b)| f(*a, *b)).collect(),
-        )
+    /// Entrywise `f` of this matrix and one of as many entries, in place (the operands of
+    /// an operation are owned, so no new storage is needed).
+    fn zip(mut self, o: &Mat, f: impl Fn(f64, f64) -> f64) -> Mat {
+        for (a, b) in self.v.iter_mut().zip(&o.v) {
+            *a = f(*a, *b);
+        }
+        self
     }
-    /// Entrywise `f`.
-    fn map(&self, f: impl Fn(f64) -> f64) -> Mat {
-        Mat::new(self.r, self.c, self.v.iter().map(|a| f(*a)).collect())
+    /// Entrywise `f`, in place.
+    fn map(mut self, f: impl Fn(f64) -> f64) -> Mat {
+        for a in &mut self.v {
+            *a = f(*a);
+        }
+        self
+    }
+    /// The transpose, without copying a vector (its entries keep their order).
+    fn into_t(self) -> Mat {
+        if self.is_vector() {
+            Mat::new(self.c, self.r, self.v)
+        } else {
+            self.t()
+        }
     }
     /// Column `j` as an `r`×1 matrix.
     pub fn column(&self, j: usize) -> Mat {
@@ -268,10 +279,13 @@ pub struct Info {
 }
 
 /// A definition's value, remembered within one evaluation (see [`Ctx::memoised`]).
+#[derive(Debug)]
 struct Memo {
-    /// The sample in scope and `force_cols` when it was computed: the value depends on them.
+    /// The sample in scope, `force_cols` and the repair mode when it was computed: the value
+    /// depends on them.
     sample: Option<usize>,
     force_cols: bool,
+    repair: bool,
     val: Val,
     /// Nodes its evaluation took (charged again on reuse, so the step budget is unchanged).
     steps: usize,
@@ -318,6 +332,41 @@ pub fn evaluate(
     scope: &Scope<'_>,
     repair: bool,
 ) -> Result<(Outcome, Info), EvalError> {
+    evaluate_with(node, scope, repair, &mut Memos::default())
+}
+
+/// Definitions' values kept from one evaluation to the next against the same scope (the
+/// parts of one answer use the same definitions: `\delta^{(i)}`, `z^{(i)}`, `\hat y^{(i)}`).
+/// A value is a function of the scope, the definition, the sample in scope and the repair
+/// mode only, and is charged as in [`Ctx::memoised`], so evaluating with kept values gives
+/// exactly what evaluating afresh gives.
+#[derive(Debug, Default)]
+pub struct Memos {
+    /// The scope the values are for: its tables' and default argument's addresses and its
+    /// settings. Another scope clears them.
+    scope: Option<(usize, usize, usize, Act, usize, Option<bool>)>,
+    table: NameMap<Vec<Memo>>,
+}
+
+/// [`evaluate`], reusing and adding to the definitions' values in `memos`.
+pub fn evaluate_with(
+    node: &Node,
+    scope: &Scope<'_>,
+    repair: bool,
+    memos: &mut Memos,
+) -> Result<(Outcome, Info), EvalError> {
+    let id = (
+        std::ptr::from_ref(scope.rubric) as usize,
+        std::ptr::from_ref(scope.student) as usize,
+        std::ptr::from_ref(scope.default_arg) as usize,
+        scope.act,
+        scope.samples,
+        scope.batch,
+    );
+    if memos.scope != Some(id) {
+        memos.table.clear();
+        memos.scope = Some(id);
+    }
     let mut ctx = Ctx {
         scope,
         steps: 0,
@@ -327,19 +376,27 @@ pub fn evaluate(
         repair,
         info: Info::default(),
         peak: 0,
-        memo: NameMap::default(),
+        memo: std::mem::take(&mut memos.table),
         product_keys: scope.student.keys().any(|k| k.starts_with('(')),
     };
+    let out = run(&mut ctx, node);
+    memos.table = std::mem::take(&mut ctx.memo);
+    out
+}
+
+/// `node`'s outcome: one value, or one per sample when a sample index is free.
+fn run(ctx: &mut Ctx<'_, '_>, node: &Node) -> Result<(Outcome, Info), EvalError> {
+    let samples = ctx.scope.samples;
     match ctx.eval(node) {
-        Ok(v) => Ok((Outcome::Batch(v.norm()), ctx.info)),
+        Ok(v) => Ok((Outcome::Batch(v.norm()), ctx.info.clone())),
         Err(EvalError::FreeSample) => {
-            let mut out = Vec::with_capacity(scope.samples);
-            for i in 0..scope.samples {
+            let mut out = Vec::with_capacity(samples);
+            for i in 0..samples {
                 ctx.sample = Some(i);
                 ctx.depth = 0;
                 out.push(ctx.eval(node)?.norm());
             }
-            Ok((Outcome::PerSample(out), ctx.info))
+            Ok((Outcome::PerSample(out), ctx.info.clone()))
         }
         Err(e) => Err(e),
     }
@@ -425,12 +482,12 @@ impl Ctx<'_, '_> {
             }
             Node::Div(a, b) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
-                match (&a, &b) {
-                    (_, Val::S(d)) => Ok(scale(a, 1.0 / d)),
+                match (a, b) {
+                    (a, Val::S(d)) => Ok(scale(a, 1.0 / d)),
                     (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-                        Ok(Val::M(x.zip(y, |p, q| p / q)))
+                        Ok(Val::M(x.zip(&y, |p, q| p / q)))
                     }
-                    _ => Err(shape_err("dividing", &a, &b)),
+                    (a, b) => Err(shape_err("dividing", &a, &b)),
                 }
             }
             Node::Pow(a, b) => {
@@ -442,7 +499,7 @@ impl Ctx<'_, '_> {
                 }
             }
             Node::Transpose(a) => Ok(match self.eval(a)? {
-                Val::M(m) => Val::M(m.t()),
+                Val::M(m) => Val::M(m.into_t()),
                 other => other,
             }),
             Node::Call {
@@ -571,11 +628,10 @@ impl Ctx<'_, '_> {
         k: &str,
         compute: impl FnOnce(&mut Self) -> Result<Val, EvalError>,
     ) -> Result<Val, EvalError> {
-        let (sample, force_cols) = (self.sample, self.force_cols);
-        if let Some(m) = self.memo.get(k).and_then(|ms| {
-            ms.iter()
-                .find(|m| m.sample == sample && m.force_cols == force_cols)
-        }) {
+        let (sample, force_cols, repair) = (self.sample, self.force_cols, self.repair);
+        let same =
+            |m: &Memo| m.sample == sample && m.force_cols == force_cols && m.repair == repair;
+        if let Some(m) = self.memo.get(k).and_then(|ms| ms.iter().find(|m| same(m))) {
             let depth_ok = self.depth <= m.depth || self.depth + m.rel_depth <= 4 * MAX_EXPANSION;
             if depth_ok && self.steps + m.steps <= MAX_STEPS {
                 self.steps += m.steps;
@@ -596,6 +652,7 @@ impl Ctx<'_, '_> {
             let memo = Memo {
                 sample,
                 force_cols,
+                repair,
                 val: val.clone(),
                 steps: self.steps - steps,
                 depth,
@@ -603,10 +660,7 @@ impl Ctx<'_, '_> {
                 info,
             };
             let entries = self.memo.entry(k.to_string()).or_default();
-            match entries
-                .iter_mut()
-                .find(|m| m.sample == sample && m.force_cols == force_cols)
-            {
+            match entries.iter_mut().find(|m| same(m)) {
                 Some(old) => *old = memo,
                 None => entries.push(memo),
             }
@@ -688,9 +742,7 @@ impl Ctx<'_, '_> {
         };
         Ok(match arg {
             Val::S(x) => Val::S(f(x)),
-            Val::M(m) if derivative && act.is_some() && m.is_vector() => {
-                Val::D(m.v.iter().map(|x| f(*x)).collect())
-            }
+            Val::M(m) if derivative && act.is_some() && m.is_vector() => Val::D(m.map(f).v),
             Val::M(m) => Val::M(m.map(f)),
             Val::D(_) => {
                 return Err(EvalError::Unsupported(
@@ -702,46 +754,49 @@ impl Ctx<'_, '_> {
 
     /// A product written by juxtaposition or `\cdot`, settled by the shapes (see the module doc).
     fn product(&mut self, a: Val, b: Val) -> Result<Val, EvalError> {
-        match (&a, &b) {
-            (Val::S(x), _) => return Ok(scale(b, *x)),
-            (_, Val::S(y)) => return Ok(scale(a, *y)),
-            (Val::D(p), Val::D(q)) if p.len() == q.len() => {
-                return Ok(Val::D(p.iter().zip(q).map(|(x, y)| x * y).collect()))
+        // Each case works on the operands it owns, in place where the shape is kept.
+        let (a, b) = match (a, b) {
+            (Val::S(x), b) => return Ok(scale(b, x)),
+            (a, Val::S(y)) => return Ok(scale(a, y)),
+            (Val::D(mut p), Val::D(q)) if p.len() == q.len() => {
+                for (x, y) in p.iter_mut().zip(&q) {
+                    *x *= y;
+                }
+                return Ok(Val::D(p));
             }
-            (Val::D(p), Val::M(m)) if m.r == p.len() => {
-                let mut out = m.clone();
-                for (row, k) in out.v.chunks_mut(m.c.max(1)).zip(p) {
+            (Val::D(p), Val::M(mut m)) if m.r == p.len() => {
+                let c = m.c.max(1);
+                for (row, k) in m.v.chunks_mut(c).zip(&p) {
                     row.iter_mut().for_each(|x| *x *= k);
                 }
-                return Ok(Val::M(out));
+                return Ok(Val::M(m));
             }
             // A diagonal next to a vector of its length, either side, in either orientation:
             // the elementwise product (`\varphi'(z)\,W_2` with W_2 a row).
-            (Val::D(p), Val::M(m)) if m.r == 1 && m.c == p.len() => {
-                return Ok(Val::M(Mat::new(
-                    1,
-                    m.c,
-                    m.v.iter().zip(p).map(|(x, y)| x * y).collect(),
-                )))
+            (Val::D(p), Val::M(mut m)) if m.r == 1 && m.c == p.len() => {
+                for (x, y) in m.v.iter_mut().zip(&p) {
+                    *x *= y;
+                }
+                return Ok(Val::M(m));
             }
-            (Val::M(m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
-                let mut out = m.clone();
+            (Val::M(mut m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
+                let cols = m.c == p.len();
                 for i in 0..m.r {
                     for j in 0..m.c {
-                        out.v[i * m.c + j] *= if m.c == p.len() { p[j] } else { p[i] };
+                        m.v[i * m.c + j] *= if cols { p[j] } else { p[i] };
                     }
                 }
-                return Ok(Val::M(out));
+                return Ok(Val::M(m));
             }
             (Val::M(x), Val::M(y)) if x.c == y.r => {
-                check_size(x)?;
-                return Ok(Val::M(x.matmul(y)));
+                check_size(&x)?;
+                return Ok(Val::M(x.matmul(&y)));
             }
             (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-                return Ok(Val::M(x.zip(y, |p, q| p * q)))
+                return Ok(Val::M(x.zip(&y, |p, q| p * q)))
             }
-            _ => {}
-        }
+            other => other,
+        };
         if !self.repair {
             return Err(shape_err("the product", &a, &b));
         }
@@ -803,34 +858,38 @@ fn scale(v: Val, k: f64) -> Val {
     match v {
         Val::S(x) => Val::S(x * k),
         Val::M(m) => Val::M(m.map(|x| x * k)),
-        Val::D(d) => Val::D(d.iter().map(|x| x * k).collect()),
+        Val::D(mut d) => {
+            d.iter_mut().for_each(|x| *x *= k);
+            Val::D(d)
+        }
     }
 }
 
 /// The elementwise product.
 fn hadamard(a: Val, b: Val) -> Result<Val, EvalError> {
-    match (&a, &b) {
-        (Val::S(x), _) => Ok(scale(b, *x)),
-        (_, Val::S(y)) => Ok(scale(a, *y)),
-        (Val::D(p), Val::D(q)) if p.len() == q.len() => {
-            Ok(Val::D(p.iter().zip(q).map(|(x, y)| x * y).collect()))
+    match (a, b) {
+        (Val::S(x), b) => Ok(scale(b, x)),
+        (a, Val::S(y)) => Ok(scale(a, y)),
+        (Val::D(mut p), Val::D(q)) if p.len() == q.len() => {
+            for (x, y) in p.iter_mut().zip(&q) {
+                *x *= y;
+            }
+            Ok(Val::D(p))
         }
-        (Val::D(p), Val::M(m)) | (Val::M(m), Val::D(p)) if m.is_vector() && m.len() == p.len() => {
-            Ok(Val::M(Mat::new(
-                m.r,
-                m.c,
-                m.v.iter().zip(p).map(|(x, y)| x * y).collect(),
-            )))
+        (Val::D(p), Val::M(mut m)) | (Val::M(mut m), Val::D(p))
+            if m.is_vector() && m.len() == p.len() =>
+        {
+            for (x, y) in m.v.iter_mut().zip(&p) {
+                *x *= y;
+            }
+            Ok(Val::M(m))
         }
-        (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => Ok(Val::M(x.zip(y, |p, q| p * q))),
+        (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => Ok(Val::M(x.zip(&y, |p, q| p * q))),
+        // Two vectors of one length in different orientations: the first's.
         (Val::M(x), Val::M(y)) if x.is_vector() && y.is_vector() && x.len() == y.len() => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                x.v.iter().zip(&y.v).map(|(p, q)| p * q).collect(),
-            )))
+            Ok(Val::M(x.zip(&y, |p, q| p * q)))
         }
-        _ => Err(shape_err("the elementwise product", &a, &b)),
+        (a, b) => Err(shape_err("the elementwise product", &a, &b)),
     }
 }
 
@@ -844,41 +903,34 @@ fn add(a: Val, b: Val, sign: f64, samples: usize) -> Result<Val, EvalError> {
         Val::D(d) => Val::M(Mat::new(d.len(), 1, d)),
         v => v,
     };
-    match (&a, &b) {
+    match (a, b) {
         (Val::S(x), Val::S(y)) => Ok(Val::S(x + sign * y)),
         (Val::S(x), Val::M(m)) => Ok(Val::M(m.map(|y| x + sign * y))),
         (Val::M(m), Val::S(y)) => Ok(Val::M(m.map(|x| x + sign * y))),
         (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-            Ok(Val::M(x.zip(y, |p, q| p + sign * q)))
+            Ok(Val::M(x.zip(&y, |p, q| p + sign * q)))
         }
+        // Two vectors of one length in different orientations: the first's.
         (Val::M(x), Val::M(y)) if x.is_vector() && y.is_vector() && x.len() == y.len() => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                x.v.iter().zip(&y.v).map(|(p, q)| p + sign * q).collect(),
-            )))
+            Ok(Val::M(x.zip(&y, |p, q| p + sign * q)))
         }
         // A bias added to a batch (one column or row per sample): broadcast over the
         // samples (`W_1 X + b_1`).
-        (Val::M(x), Val::M(y)) if y.c == 1 && y.r == x.r && x.c > 1 && x.c == samples => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                (0..x.v.len())
-                    .map(|k| x.v[k] + sign * y.v[k / x.c])
-                    .collect(),
-            )))
+        (Val::M(mut x), Val::M(y)) if y.c == 1 && y.r == x.r && x.c > 1 && x.c == samples => {
+            let c = x.c;
+            for (k, p) in x.v.iter_mut().enumerate() {
+                *p += sign * y.v[k / c];
+            }
+            Ok(Val::M(x))
         }
-        (Val::M(x), Val::M(y)) if y.r == 1 && y.c == x.c && x.r > 1 && x.r == samples => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                (0..x.v.len())
-                    .map(|k| x.v[k] + sign * y.v[k % x.c])
-                    .collect(),
-            )))
+        (Val::M(mut x), Val::M(y)) if y.r == 1 && y.c == x.c && x.r > 1 && x.r == samples => {
+            let c = x.c;
+            for (k, p) in x.v.iter_mut().enumerate() {
+                *p += sign * y.v[k % c];
+            }
+            Ok(Val::M(x))
         }
-        _ => Err(EvalError::SumShape(format!(
+        (a, b) => Err(EvalError::SumShape(format!(
             "a sum of {} and {}",
             a.shape_text(),
             b.shape_text()

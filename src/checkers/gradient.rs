@@ -849,7 +849,9 @@ struct Evaluated {
     info: Info,
 }
 
-/// `node` evaluated at every draw (only the sigmoid ones with `only_sigmoid`).
+/// `node` evaluated at every draw (only the sigmoid ones with `only_sigmoid`), with the
+/// definitions' values kept per draw in `memos` (one per scope of `prep`; see
+/// [`tensor_eval::Memos`]).
 fn evaluate_all(
     node: &Node,
     prep: &Prepared,
@@ -857,6 +859,7 @@ fn evaluate_all(
     repair: bool,
     only_sigmoid: bool,
     batch: Option<bool>,
+    memos: &mut [tensor_eval::Memos],
 ) -> Result<Evaluated, tensor_eval::EvalError> {
     let mut outcomes = Vec::new();
     let mut info = Info::default();
@@ -872,7 +875,7 @@ fn evaluate_all(
             default_arg: &prep.default_arg,
             batch,
         };
-        let (o, i) = tensor_eval::evaluate(node, &scope, repair)?;
+        let (o, i) = tensor_eval::evaluate_with(node, &scope, repair, &mut memos[k])?;
         info.repairs = info.repairs.max(i.repairs);
         info.sigma |= i.sigma;
         info.phi |= i.phi;
@@ -1223,6 +1226,14 @@ fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, S
     })
 }
 
+/// One empty [`tensor_eval::Memos`] per scope of `prep`.
+fn fresh_memos(prep: &Prepared) -> Vec<tensor_eval::Memos> {
+    prep.scopes
+        .iter()
+        .map(|_| tensor_eval::Memos::default())
+        .collect()
+}
+
 /// The tensor's display name in feedback (`dL/dW2`).
 fn dname(part: &GradientPart) -> String {
     format!("dL/d{}", part.wrt)
@@ -1237,6 +1248,7 @@ fn judge(
     node: &Node,
     defs: &NameMap<Node>,
     ctx: &JudgeCtx<'_>,
+    memos: &mut [tensor_eval::Memos],
 ) -> PartVerdict {
     let mut v = PartVerdict {
         status: Status::NeedsReview,
@@ -1249,8 +1261,8 @@ fn judge(
         offset: None,
     };
     let name = dname(part);
-    let eval = |repair: bool, only_sigmoid: bool| {
-        evaluate_all(node, prep, defs, repair, only_sigmoid, ctx.batch)
+    let mut eval = |repair: bool, only_sigmoid: bool| {
+        evaluate_all(node, prep, defs, repair, only_sigmoid, ctx.batch, memos)
     };
     let mut ev = match eval(false, false) {
         Ok(ev) => ev,
@@ -1739,6 +1751,10 @@ pub fn check_parts(
         read: None,
         offset: None,
     };
+    // The distinct definition tables the parts see, and the definitions' values per table,
+    // batch form and draw.
+    let mut seen_defs: Vec<Box<NameMap<Node>>> = Vec::new();
+    let mut memos: HashMap<(usize, Option<bool>), Vec<tensor_eval::Memos>> = HashMap::new();
     for ((part, pp), b) in answer.parts.iter().zip(&rp.parts).zip(bound) {
         let Some(b) = b else {
             out.push(if has_image {
@@ -1783,8 +1799,18 @@ pub fn check_parts(
                     .ok_or(e)
             });
         let defs_here = defs_for(&defs, b.offset);
+        // Parts that see the same definitions share their values (boxed: a table's address
+        // identifies it to the evaluator while it lives).
+        let slot = match seen_defs.iter().position(|d| **d == defs_here) {
+            Some(slot) => slot,
+            None => {
+                seen_defs.push(Box::new(defs_here));
+                seen_defs.len() - 1
+            }
+        };
+        let defs_here: &NameMap<Node> = &seen_defs[slot];
         let batch = parsed.as_ref().ok().and_then(|(node, _)| {
-            batch_form(node, &defs_here).then(|| {
+            batch_form(node, defs_here).then(|| {
                 answer
                     .rows_layout
                     .iter()
@@ -1798,7 +1824,12 @@ pub fn check_parts(
             batch,
         };
         let mut v = match parsed {
-            Ok((node, _)) => judge(prep, part, pp, &node, &defs_here, &ctx),
+            Ok((node, _)) => {
+                let memos = memos
+                    .entry((slot, batch))
+                    .or_insert_with(|| fresh_memos(prep));
+                judge(prep, part, pp, &node, defs_here, &ctx, memos)
+            }
             Err(e) => unread(
                 part,
                 Status::NeedsReview,
@@ -1960,7 +1991,16 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, form.formula
                 )
             })?;
-            let ev = evaluate_all(&node, &prep, &empty, false, false, None).map_err(|e| {
+            let ev = evaluate_all(
+                &node,
+                &prep,
+                &empty,
+                false,
+                false,
+                None,
+                &mut fresh_memos(&prep),
+            )
+            .map_err(|e| {
                 format!(
                     "part `{}`: `{}` cannot be evaluated: {e}",
                     part.wrt, form.formula
@@ -1995,7 +2035,16 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, m.id
                 )
             })?;
-            let ev = evaluate_all(&node, &prep, &empty, false, false, None).map_err(|e| {
+            let ev = evaluate_all(
+                &node,
+                &prep,
+                &empty,
+                false,
+                false,
+                None,
+                &mut fresh_memos(&prep),
+            )
+            .map_err(|e| {
                 format!(
                     "part `{}`: mistake `{}` cannot be evaluated: {e}",
                     part.wrt, m.id
