@@ -257,8 +257,18 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                     }
                     continue;
                 }
-                let cmd: String = chars[start..i].iter().collect();
-                let cmd = cmd.as_str();
+                // The command's letters (ASCII, checked above), in a buffer on the stack.
+                let mut buf = [0u8; 32];
+                let long: String;
+                let cmd: &str = if i - start <= buf.len() {
+                    for (b, c) in buf.iter_mut().zip(&chars[start..i]) {
+                        *b = *c as u8;
+                    }
+                    std::str::from_utf8(&buf[..i - start]).unwrap_or_default()
+                } else {
+                    long = chars[start..i].iter().collect();
+                    &long
+                };
                 if WRAPPERS.contains(&cmd) || IGNORED.contains(&cmd) {
                     continue;
                 }
@@ -586,7 +596,12 @@ fn skip_group(chars: &[char], mut i: usize) -> usize {
 
 /// Parses one side of an equation (`\frac{1}{N}\sum_i \delta^{(i)} h^{(i)\top} + \lambda W_2`).
 pub fn parse(src: &str) -> Result<Node, ParseError> {
-    let src = src.replace("y_hat", "yhat").replace("y_{hat}", "yhat");
+    let mut src = src.to_string();
+    for spelling in ["y_hat", "y_{hat}"] {
+        if src.contains(spelling) {
+            src = src.replace(spelling, "yhat");
+        }
+    }
     // `\mat{W}2`, `\vec{b}1`: a subscript written without `_` after a decorated name.
     static DECORATED_DIGIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = DECORATED_DIGIT.get_or_init(|| {

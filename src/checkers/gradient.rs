@@ -1037,7 +1037,7 @@ pub struct PartVerdict {
 
 /// What a part's judgement needs to know about where its formula stands.
 struct JudgeCtx<'a> {
-    /// The question's own text (empty when unknown).
+    /// The question's own text without whitespace (empty when unknown).
     question: &'a str,
     /// The line is labelled with the per-sample loss ℓ.
     sample_loss: bool,
@@ -1334,7 +1334,7 @@ fn judge(
     let transposed_ok = part.transposed || ctx.numerator;
     let per_scope = |k: usize, conv: GradientConvention| pp.expected_at(prep, k, conv);
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let question = squash(ctx.question);
+    let question = ctx.question;
     // A form for one wording applies only where the question's text is known to be it; the
     // per-sample loss's gradient (`sum`) only on a line labelled with ℓ.
     let applies = |form: &&crate::rubric::GradientForm| {
@@ -1725,7 +1725,9 @@ pub fn check_parts(
     let prep = rp.prep.as_ref().map_err(Clone::clone)?;
     let (bound, defs) = bind(text, &answer.parts, &rp.wrt_keys);
     let lower = text.to_lowercase();
-    let squashed_lower = squash_lower(text);
+    // Only a formula in batch form asks for these (once per answer).
+    let squashed_lower = std::cell::OnceCell::new();
+    let squashed_question: String = question.chars().filter(|c| !c.is_whitespace()).collect();
     let numerator = answer
         .numerator_layout
         .iter()
@@ -1811,14 +1813,15 @@ pub fn check_parts(
         let defs_here: &NameMap<Node> = &seen_defs[slot];
         let batch = parsed.as_ref().ok().and_then(|(node, _)| {
             batch_form(node, defs_here).then(|| {
-                answer
-                    .rows_layout
-                    .iter()
-                    .any(|p| squashed_lower.contains(&squash_lower(p)))
+                answer.rows_layout.iter().any(|p| {
+                    squashed_lower
+                        .get_or_init(|| squash_lower(text))
+                        .contains(&squash_lower(p))
+                })
             })
         });
         let ctx = JudgeCtx {
-            question,
+            question: &squashed_question,
             sample_loss: b.sample_loss,
             numerator,
             batch,
