@@ -282,7 +282,7 @@ pub struct Info {
 #[derive(Debug)]
 struct Memo {
     /// The sample in scope, `force_cols` and the repair mode when it was computed: the value
-    /// depends on them.
+    /// depends on them (on the mode only when a repair was made).
     sample: Option<usize>,
     force_cols: bool,
     repair: bool,
@@ -337,8 +337,8 @@ pub fn evaluate(
 
 /// Definitions' values kept from one evaluation to the next against the same scope (the
 /// parts of one answer use the same definitions: `\delta^{(i)}`, `z^{(i)}`, `\hat y^{(i)}`).
-/// A value is a function of the scope, the definition, the sample in scope and the repair
-/// mode only, and is charged as in [`Ctx::memoised`], so evaluating with kept values gives
+/// A value is a function of the scope, the definition, the sample in scope and (when it
+/// needed a repair) the repair mode only, and is charged as in [`Ctx::memoised`], so evaluating with kept values gives
 /// exactly what evaluating afresh gives.
 #[derive(Debug, Default)]
 pub struct Memos {
@@ -602,14 +602,9 @@ impl Ctx<'_, '_> {
                     None => Err(EvalError::FreeSample),
                     Some(_) => Ok(Some(Val::M(if self.rows() { m.t() } else { m.clone() }))),
                 },
-                Some(i) if i < m.c => {
-                    let col = m.column(i);
-                    Ok(Some(if col.r == 1 {
-                        Val::S(col.v[0])
-                    } else {
-                        Val::M(col)
-                    }))
-                }
+                // A 1-row tensor's column is one number (read without a copy).
+                Some(i) if i < m.c && m.r == 1 => Ok(Some(Val::S(m.v[i]))),
+                Some(i) if i < m.c => Ok(Some(Val::M(m.column(i)))),
                 Some(_) => Err(EvalError::Unsupported("sample index out of range".into())),
             },
             None => Ok(None),
@@ -629,8 +624,13 @@ impl Ctx<'_, '_> {
         compute: impl FnOnce(&mut Self) -> Result<Val, EvalError>,
     ) -> Result<Val, EvalError> {
         let (sample, force_cols, repair) = (self.sample, self.force_cols, self.repair);
-        let same =
-            |m: &Memo| m.sample == sample && m.force_cols == force_cols && m.repair == repair;
+        // A value that needed no repair is the same in either mode: a successful evaluation
+        // without repairs never reached a product that only a repair makes fit.
+        let same = |m: &Memo| {
+            m.sample == sample
+                && m.force_cols == force_cols
+                && (m.repair == repair || m.info.repairs == 0)
+        };
         if let Some(m) = self.memo.get(k).and_then(|ms| ms.iter().find(|m| same(m))) {
             let depth_ok = self.depth <= m.depth || self.depth + m.rel_depth <= 4 * MAX_EXPANSION;
             if depth_ok && self.steps + m.steps <= MAX_STEPS {

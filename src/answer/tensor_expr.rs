@@ -209,7 +209,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
         return Err(ParseError(format!("longer than {MAX_CHARS} characters")));
     }
     let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(chars.len() / 2 + 4);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -508,6 +508,25 @@ fn words(run: &str, out: &mut Vec<Tok>) {
     // A plain word (`number`, `samples`): prose, never a product of one-letter names.
     if run.len() >= 4 && run.chars().all(|c| c.is_ascii_alphabetic()) {
         out.push(Tok::Word(run.to_string()));
+        return;
+    }
+    // Letters and digits (ASCII from the lexer): split by byte, without a copy of the run.
+    if run.is_ascii() {
+        let b = run.as_bytes();
+        let mut k = 0;
+        while k < b.len() {
+            let start = k;
+            k += 1;
+            while k < b.len() && b[k].is_ascii_digit() {
+                k += 1;
+            }
+            let chunk = &run[start..k];
+            if chunk.bytes().all(|c| c.is_ascii_digit()) {
+                out.push(Tok::Num(chunk.parse().unwrap_or(0.0)));
+            } else {
+                out.push(Tok::Ident(chunk.to_string()));
+            }
+        }
         return;
     }
     let cs: Vec<char> = run.chars().collect();
