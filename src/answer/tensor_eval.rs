@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use super::tensor_expr::{key, Func, MulKind, Node};
+use super::tensor_expr::{key, write_key, Func, MulKind, Node};
 
 /// Deepest chain of definitions expanded (a student's `a = b`, `b = a` stops here).
 pub const MAX_EXPANSION: usize = 24;
@@ -324,6 +324,8 @@ struct Ctx<'s, 'a> {
     /// Some student definition's key is that of a product or application (`(ell^T yhat)`,
     /// it starts with a bracket): only then can a product's key name a definition.
     product_keys: bool,
+    /// Buffers for nodes' keys, reused (one per level of nesting that needs one).
+    key_bufs: Vec<String>,
 }
 
 /// Evaluates `node` (with transposes repaired when `repair`).
@@ -378,6 +380,7 @@ pub fn evaluate_with(
         peak: 0,
         memo: std::mem::take(&mut memos.table),
         product_keys: scope.student.keys().any(|k| k.starts_with('(')),
+        key_bufs: Vec::new(),
     };
     let out = run(&mut ctx, node);
     memos.table = std::mem::take(&mut ctx.memo);
@@ -508,13 +511,22 @@ impl Ctx<'_, '_> {
                 arg,
             } => self.call(*func, *derivative, arg.as_deref()),
             Node::Deriv { of, wrt: _ } => {
-                let k = key(node);
-                if let Some(v) = self.defined(&k)? {
-                    return Ok(v);
+                let k = self.key_of(node);
+                match self.defined(&k) {
+                    Ok(None) => {}
+                    Ok(Some(v)) => {
+                        self.key_bufs.push(k);
+                        return Ok(v);
+                    }
+                    Err(e) => {
+                        self.key_bufs.push(k);
+                        return Err(e);
+                    }
                 }
                 // d\varphi(z)/dz and its spellings are \varphi'(z).
                 if let Node::Call { func, arg, .. } = of.as_ref() {
                     if func.is_activation() {
+                        self.key_bufs.push(k);
                         return self.call(*func, true, arg.as_deref());
                     }
                 }
@@ -550,6 +562,14 @@ impl Ctx<'_, '_> {
                 "a list of values where one value is needed".into(),
             )),
         }
+    }
+
+    /// `node`'s [`key`], written into a reused buffer (handed back to `key_bufs` when done).
+    fn key_of(&mut self, node: &Node) -> String {
+        let mut k = self.key_bufs.pop().unwrap_or_default();
+        k.clear();
+        write_key(node, &mut k);
+        k
     }
 
     /// Whether the student defined product `node` (`\ell'(\hat y)`): its [`key`] is the
@@ -754,48 +774,9 @@ impl Ctx<'_, '_> {
 
     /// A product written by juxtaposition or `\cdot`, settled by the shapes (see the module doc).
     fn product(&mut self, a: Val, b: Val) -> Result<Val, EvalError> {
-        // Each case works on the operands it owns, in place where the shape is kept.
-        let (a, b) = match (a, b) {
-            (Val::S(x), b) => return Ok(scale(b, x)),
-            (a, Val::S(y)) => return Ok(scale(a, y)),
-            (Val::D(mut p), Val::D(q)) if p.len() == q.len() => {
-                for (x, y) in p.iter_mut().zip(&q) {
-                    *x *= y;
-                }
-                return Ok(Val::D(p));
-            }
-            (Val::D(p), Val::M(mut m)) if m.r == p.len() => {
-                let c = m.c.max(1);
-                for (row, k) in m.v.chunks_mut(c).zip(&p) {
-                    row.iter_mut().for_each(|x| *x *= k);
-                }
-                return Ok(Val::M(m));
-            }
-            // A diagonal next to a vector of its length, either side, in either orientation:
-            // the elementwise product (`\varphi'(z)\,W_2` with W_2 a row).
-            (Val::D(p), Val::M(mut m)) if m.r == 1 && m.c == p.len() => {
-                for (x, y) in m.v.iter_mut().zip(&p) {
-                    *x *= y;
-                }
-                return Ok(Val::M(m));
-            }
-            (Val::M(mut m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
-                let cols = m.c == p.len();
-                for i in 0..m.r {
-                    for j in 0..m.c {
-                        m.v[i * m.c + j] *= if cols { p[j] } else { p[i] };
-                    }
-                }
-                return Ok(Val::M(m));
-            }
-            (Val::M(x), Val::M(y)) if x.c == y.r => {
-                check_size(&x)?;
-                return Ok(Val::M(x.matmul(&y)));
-            }
-            (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-                return Ok(Val::M(x.zip(&y, |p, q| p * q)))
-            }
-            other => other,
+        let (a, b) = match plain_product(a, b) {
+            Ok(out) => return out,
+            Err(operands) => operands,
         };
         if !self.repair {
             return Err(shape_err("the product", &a, &b));
@@ -805,22 +786,64 @@ impl Ctx<'_, '_> {
             Val::M(m) => Val::M(m.t()),
             other => other.clone(),
         };
-        let saved = self.repair;
-        self.repair = false;
         let tries = [(a.clone(), t(&b)), (t(&a), b.clone()), (t(&a), t(&b))];
         for (x, y) in tries {
             if x == a && y == b {
                 continue;
             }
-            if let Ok(v) = self.product(x, y) {
-                self.repair = saved;
+            if let Ok(Ok(v)) = plain_product(x, y) {
                 self.info.repairs += 1;
                 return Ok(v);
             }
         }
-        self.repair = saved;
         Err(shape_err("the product", &a, &b))
     }
+}
+
+/// A product written by juxtaposition or `\cdot` whose shapes fit as written (see the
+/// module doc): `Err` gives the operands back when none of the cases applies.
+fn plain_product(a: Val, b: Val) -> Result<Result<Val, EvalError>, (Val, Val)> {
+    // Each case works on the operands it owns, in place where the shape is kept.
+    Ok(match (a, b) {
+        (Val::S(x), b) => Ok(scale(b, x)),
+        (a, Val::S(y)) => Ok(scale(a, y)),
+        (Val::D(mut p), Val::D(q)) if p.len() == q.len() => {
+            for (x, y) in p.iter_mut().zip(&q) {
+                *x *= y;
+            }
+            Ok(Val::D(p))
+        }
+        (Val::D(p), Val::M(mut m)) if m.r == p.len() => {
+            let c = m.c.max(1);
+            for (row, k) in m.v.chunks_mut(c).zip(&p) {
+                row.iter_mut().for_each(|x| *x *= k);
+            }
+            Ok(Val::M(m))
+        }
+        // A diagonal next to a vector of its length, either side, in either orientation:
+        // the elementwise product (`\varphi'(z)\,W_2` with W_2 a row).
+        (Val::D(p), Val::M(mut m)) if m.r == 1 && m.c == p.len() => {
+            for (x, y) in m.v.iter_mut().zip(&p) {
+                *x *= y;
+            }
+            Ok(Val::M(m))
+        }
+        (Val::M(mut m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
+            let cols = m.c == p.len();
+            for i in 0..m.r {
+                for j in 0..m.c {
+                    m.v[i * m.c + j] *= if cols { p[j] } else { p[i] };
+                }
+            }
+            Ok(Val::M(m))
+        }
+        (Val::M(x), Val::M(y)) if x.c == y.r => match check_size(&x) {
+            Ok(()) => Ok(Val::M(x.matmul(&y))),
+            Err(e) => Err(e),
+        },
+        (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => Ok(Val::M(x.zip(&y, |p, q| p * q))),
+        other => return Err(other),
+    })
 }
 
 /// `body` with its first activation turned into the activation's derivative

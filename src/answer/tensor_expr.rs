@@ -1436,7 +1436,7 @@ pub fn key(node: &Node) -> String {
 
 /// Appends [`key`]`(node)` to `out` (one buffer for the whole tree instead of a string per
 /// node).
-fn write_key(node: &Node, out: &mut String) {
+pub fn write_key(node: &Node, out: &mut String) {
     use std::fmt::Write as _;
     let wrap = |out: &mut String, a: &Node, op: &str, b: &Node| {
         out.push('(');
@@ -1549,7 +1549,10 @@ impl fmt::Display for Bracketed<'_> {
 /// Plain text with as few brackets as the precedence needs: `1/N Σᵢ δ⁽ⁱ⁾ hᵀ + λ W2`.
 impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = |n: &'_ Node, min: u8| Bracketed(n, min).to_string();
+        // Children are written straight into `f` (no string per child).
+        fn b(n: &Node, min: u8) -> Bracketed<'_> {
+            Bracketed(n, min)
+        }
         match self {
             Node::Num(v) => write!(f, "{v}"),
             Node::Sym { name, sample } => {
@@ -1579,8 +1582,14 @@ impl fmt::Display for Node {
             Node::Sum(a) => write!(f, "Σᵢ {}", b(a, 2)),
             Node::Norm(a) => write!(f, "‖{a}‖"),
             Node::Tuple(items) => {
-                let parts: Vec<String> = items.iter().map(|n| n.to_string()).collect();
-                write!(f, "({})", parts.join(", "))
+                f.write_str("(")?;
+                for (k, n) in items.iter().enumerate() {
+                    if k > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                f.write_str(")")
             }
         }
     }

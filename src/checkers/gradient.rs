@@ -612,13 +612,13 @@ fn bind(
 /// A student's definition: where it stands, the name (by [`key`]) and the formula.
 type Def = (usize, String, Node);
 
-/// The student's definitions as seen from a statement at `offset`. A name defined more than
+/// The student's definitions as seen from a statement at `offset` (by index into `defs`). A name defined more than
 /// once (a label copied from the previous block) means, for each statement, the first
 /// definition at or after it (students state a result, then the pieces it is built from),
 /// else the last one before it.
-fn defs_for(defs: &[Def], offset: usize) -> NameMap<Node> {
-    let mut out: NameMap<(usize, &Node)> = NameMap::default();
-    for (at, k, n) in defs {
+fn defs_for(defs: &[Def], offset: usize) -> NameMap<usize> {
+    let mut out: NameMap<(usize, usize)> = NameMap::default();
+    for (index, (at, k, _)) in defs.iter().enumerate() {
         let better = match out.get(k) {
             None => true,
             Some((prev, _)) => {
@@ -633,10 +633,10 @@ fn defs_for(defs: &[Def], offset: usize) -> NameMap<Node> {
             }
         };
         if better {
-            out.insert(k.clone(), (*at, n));
+            out.insert(k.clone(), (*at, index));
         }
     }
-    out.into_iter().map(|(k, (_, n))| (k, n.clone())).collect()
+    out.into_iter().map(|(k, (_, index))| (k, index)).collect()
 }
 
 /// The draws of one activation in the rubric's symbol table, ready to evaluate against.
@@ -788,25 +788,36 @@ fn expected(
 /// How far apart two values are (max abs difference), when comparable; vectors and (if
 /// `transposed`) matrices are compared in either orientation.
 fn distance(a: &Val, b: &Val, transposed: bool) -> Option<f64> {
-    let (ma, mb) = (a.to_mat(), b.to_mat());
+    let ((ar, ac, av), (br, bc, bv)) = (entries(a), entries(b));
     // NaN compares as nothing: a formula that is not finite at a draw matches no key.
-    if ma.v.iter().chain(&mb.v).any(|x| !x.is_finite()) {
+    if av.iter().chain(bv).any(|x| !x.is_finite()) {
         return None;
     }
-    let diff = |x: &Mat, y: &Mat| {
-        x.v.iter()
-            .zip(&y.v)
-            .map(|(p, q)| (p - q).abs() / (1.0 + q.abs()))
-            .fold(0.0f64, f64::max)
-    };
-    if ma.r == mb.r && ma.c == mb.c {
-        return Some(diff(&ma, &mb));
+    let rel = |p: f64, q: f64| (p - q).abs() / (1.0 + q.abs());
+    if ar == br && ac == bc {
+        return Some(
+            av.iter()
+                .zip(bv)
+                .map(|(p, q)| rel(*p, *q))
+                .fold(0.0f64, f64::max),
+        );
     }
-    let vector = (ma.r == 1 || ma.c == 1) && ma.v.len() == mb.v.len() && (mb.r == 1 || mb.c == 1);
-    if vector || (transposed && ma.r == mb.c && ma.c == mb.r) {
-        return Some(diff(&ma.t(), &mb));
+    let vector = (ar == 1 || ac == 1) && av.len() == bv.len() && (br == 1 || bc == 1);
+    if vector || (transposed && ar == bc && ac == br) {
+        // `a` transposed, read in its row-major order (as `Mat::t` lays it out).
+        let t = (0..ac).flat_map(|j| (0..ar).map(move |i| av[i * ac + j]));
+        return Some(t.zip(bv).map(|(p, q)| rel(p, *q)).fold(0.0f64, f64::max));
     }
     None
+}
+
+/// A value's shape and entries as [`Val::to_mat`] has them, without a copy.
+fn entries(v: &Val) -> (usize, usize, &[f64]) {
+    match v {
+        Val::S(x) => (1, 1, std::slice::from_ref(x)),
+        Val::M(m) => (m.r, m.c, &m.v),
+        Val::D(d) => (d.len(), 1, d),
+    }
 }
 
 /// The largest relative difference between two outcomes, when they are comparable (a batch
@@ -816,17 +827,17 @@ fn outcome_distance(a: &Outcome, b: &Outcome, transposed: bool) -> Option<f64> {
     match (a, b) {
         // A batch matrix against per-sample vectors: its columns (or rows) are the samples'.
         (Outcome::Batch(Val::M(m)), Outcome::PerSample(ys)) if m.r > 1 && m.c > 1 => {
-            let cols: Vec<Mat> = if m.c == ys.len() {
-                (0..m.c).map(|j| m.column(j)).collect()
+            let cols: Vec<Val> = if m.c == ys.len() {
+                (0..m.c).map(|j| Val::M(m.column(j))).collect()
             } else if m.r == ys.len() {
                 let t = m.t();
-                (0..t.c).map(|j| t.column(j)).collect()
+                (0..t.c).map(|j| Val::M(t.column(j))).collect()
             } else {
                 return None;
             };
             let mut worst = 0.0f64;
             for (c, y) in cols.iter().zip(ys) {
-                worst = worst.max(distance(&Val::M(c.clone()), y, transposed)?);
+                worst = worst.max(distance(c, y, transposed)?);
             }
             Some(worst)
         }
@@ -931,14 +942,16 @@ fn batch_form(node: &Node, defs: &NameMap<Node>) -> bool {
             return false;
         }
         // Each definition is looked into once (a chain of definitions stays linear).
-        let expand = |k: String, seen: &mut std::collections::HashSet<String>| {
-            seen.insert(k.clone()) && defs.get(&k).is_some_and(|d| walk(d, defs, depth + 1, seen))
+        // (Only a name that is defined is remembered: the others would find nothing anyway.)
+        let expand = |k: &str, seen: &mut std::collections::HashSet<String>| {
+            defs.get(k)
+                .is_some_and(|d| seen.insert(k.to_string()) && walk(d, defs, depth + 1, seen))
         };
         match n {
             Node::Sym { name, .. } => {
-                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones") || expand(name.clone(), seen)
+                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones") || expand(name, seen)
             }
-            Node::Deriv { .. } => expand(key(n), seen),
+            Node::Deriv { .. } => expand(&key(n), seen),
             Node::Call { arg, .. } => arg
                 .as_deref()
                 .is_some_and(|a| walk(a, defs, depth + 1, seen)),
@@ -1317,10 +1330,10 @@ fn judge(
         }
     }
     let finite = |o: &Outcome| match o {
-        Outcome::Batch(x) => x.to_mat().v.iter().all(|v| v.is_finite()),
+        Outcome::Batch(x) => entries(x).2.iter().all(|v| v.is_finite()),
         Outcome::PerSample(xs) => xs
             .iter()
-            .all(|x| x.to_mat().v.iter().all(|v| v.is_finite())),
+            .all(|x| entries(x).2.iter().all(|v| v.is_finite())),
     };
     if let Some((k, _)) = ev.outcomes.iter().find(|(_, o)| !finite(o)) {
         v.feedback.push(format!(
@@ -1755,7 +1768,7 @@ pub fn check_parts(
     };
     // The distinct definition tables the parts see, and the definitions' values per table,
     // batch form and draw.
-    let mut seen_defs: Vec<Box<NameMap<Node>>> = Vec::new();
+    let mut seen_defs: Vec<(NameMap<usize>, Box<NameMap<Node>>)> = Vec::new();
     let mut memos: HashMap<(usize, Option<bool>), Vec<tensor_eval::Memos>> = HashMap::new();
     for ((part, pp), b) in answer.parts.iter().zip(&rp.parts).zip(bound) {
         let Some(b) = b else {
@@ -1800,17 +1813,21 @@ pub fn check_parts(
                     .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
                     .ok_or(e)
             });
-        let defs_here = defs_for(&defs, b.offset);
-        // Parts that see the same definitions share their values (boxed: a table's address
-        // identifies it to the evaluator while it lives).
-        let slot = match seen_defs.iter().position(|d| **d == defs_here) {
+        let chosen = defs_for(&defs, b.offset);
+        // Parts that see the same definitions share one table and its values (boxed: a
+        // table's address identifies it to the evaluator while it lives).
+        let slot = match seen_defs.iter().position(|(c, _)| *c == chosen) {
             Some(slot) => slot,
             None => {
-                seen_defs.push(Box::new(defs_here));
+                let table: NameMap<Node> = chosen
+                    .iter()
+                    .map(|(k, &i)| (k.clone(), defs[i].2.clone()))
+                    .collect();
+                seen_defs.push((chosen, Box::new(table)));
                 seen_defs.len() - 1
             }
         };
-        let defs_here: &NameMap<Node> = &seen_defs[slot];
+        let defs_here: &NameMap<Node> = &seen_defs[slot].1;
         let batch = parsed.as_ref().ok().and_then(|(node, _)| {
             batch_form(node, defs_here).then(|| {
                 answer.rows_layout.iter().any(|p| {
