@@ -94,11 +94,13 @@ impl Mat {
     /// The matrix product (the caller has checked the inner sizes).
     fn matmul(&self, o: &Mat) -> Mat {
         let mut v = vec![0.0; self.r * o.c];
-        for i in 0..self.r {
-            for k in 0..self.c {
-                let a = self.at(i, k);
-                for j in 0..o.c {
-                    v[i * o.c + j] += a * o.at(k, j);
+        if o.c > 0 {
+            // Row by row over slices (each entry still sums its terms in the order of k).
+            for (out, row) in v.chunks_mut(o.c).zip(self.v.chunks(self.c.max(1))) {
+                for (a, orow) in row.iter().zip(o.v.chunks(o.c)) {
+                    for (x, y) in out.iter_mut().zip(orow) {
+                        *x += a * y;
+                    }
                 }
             }
         }
@@ -152,6 +154,7 @@ pub enum Val {
 
 impl Val {
     /// A 1×1 matrix or one-entry diagonal as the scalar it is.
+    #[inline]
     fn norm(self) -> Val {
         match self {
             Val::M(m) if m.r == 1 && m.c == 1 => Val::S(m.v[0]),
@@ -786,7 +789,12 @@ impl Ctx<'_, '_> {
             Val::M(m) => Val::M(m.t()),
             other => other.clone(),
         };
-        let tries = [(a.clone(), t(&b)), (t(&a), b.clone()), (t(&a), t(&b))];
+        // Built one at a time: the first that fits ends the search.
+        let tries = (0..3).map(|n| match n {
+            0 => (a.clone(), t(&b)),
+            1 => (t(&a), b.clone()),
+            _ => (t(&a), t(&b)),
+        });
         for (x, y) in tries {
             if x == a && y == b {
                 continue;

@@ -57,7 +57,7 @@ fn statements(text: &str) -> Vec<Statement> {
     let text = &text[..text.len().min(crate::answer::MAX_INPUT_BYTES)];
     let mut out: Vec<Statement> = Vec::new();
     // Math segments and the prose between them, with their offsets.
-    let mut pieces: Vec<(usize, String, bool)> = Vec::new();
+    let mut pieces: Vec<(usize, &str, bool)> = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut prose_start = 0;
@@ -68,10 +68,10 @@ fn statements(text: &str) -> Vec<Statement> {
             let close_pat = if double { "$$" } else { "$" };
             if let Some(end) = text[i + open..].find(close_pat) {
                 if prose_start < i {
-                    pieces.push((prose_start, text[prose_start..i].to_string(), false));
+                    pieces.push((prose_start, &text[prose_start..i], false));
                 }
                 let start = i + open;
-                pieces.push((start, text[start..start + end].to_string(), true));
+                pieces.push((start, &text[start..start + end], true));
                 i = start + end + open;
                 prose_start = i;
                 continue;
@@ -80,7 +80,7 @@ fn statements(text: &str) -> Vec<Statement> {
         i += 1;
     }
     if prose_start < text.len() {
-        pieces.push((prose_start, text[prose_start..].to_string(), false));
+        pieces.push((prose_start, &text[prose_start..], false));
     }
     let mut last_math_line_end: Option<usize> = None;
     for (k, (offset, piece, math)) in pieces.iter().enumerate() {
@@ -109,7 +109,7 @@ fn statements(text: &str) -> Vec<Statement> {
                 if names_tensor && is_word && !next.contains('=') {
                     out.push(Statement {
                         offset: *o2,
-                        sides: vec![format!("\\nabla_{{{piece}}} L"), next.clone()],
+                        sides: vec![format!("\\nabla_{{{piece}}} L"), next.to_string()],
                     });
                     continue;
                 }
@@ -120,7 +120,7 @@ fn statements(text: &str) -> Vec<Statement> {
         if *math && !piece.contains('=') && piece.len() < 400 && out.len() < MAX_STATEMENTS {
             out.push(Statement {
                 offset: *offset,
-                sides: vec![piece.clone()],
+                sides: vec![piece.to_string()],
             });
             continue;
         }
@@ -129,7 +129,7 @@ fn statements(text: &str) -> Vec<Statement> {
         let piece = if *math {
             piece.replace('\n', " ")
         } else {
-            piece.clone()
+            piece.to_string()
         };
         let normalized = line_breaks(piece);
         let mut line_offset = *offset;
@@ -164,15 +164,20 @@ fn statements(text: &str) -> Vec<Statement> {
             if line.is_empty() || !line.contains('=') {
                 continue;
             }
-            let sides = tensor_expr::sides(&line);
-            let continues = sides
-                .first()
-                .is_some_and(|s| s.trim().trim_matches('&').trim().is_empty());
-            if continues {
-                if let Some(prev) = out.last_mut() {
-                    if last_math_line_end.is_some() {
-                        prev.sides.extend(sides.into_iter().skip(1));
-                        continue;
+            // The first side can be empty (blank or alignment marks before `=`) only when the
+            // line starts with `=` or `:=` after them: only then are the sides worth reading.
+            let lead = line.trim_start_matches(|c: char| c.is_whitespace() || c == '&');
+            if lead.starts_with('=') || lead.starts_with(":=") {
+                let sides = tensor_expr::sides(&line);
+                let continues = sides
+                    .first()
+                    .is_some_and(|s| s.trim().trim_matches('&').trim().is_empty());
+                if continues {
+                    if let Some(prev) = out.last_mut() {
+                        if last_math_line_end.is_some() {
+                            prev.sides.extend(sides.into_iter().skip(1));
+                            continue;
+                        }
                     }
                 }
             }
