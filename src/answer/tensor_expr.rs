@@ -627,14 +627,34 @@ pub fn parse(src: &str) -> Result<Node, ParseError> {
         regex::Regex::new(r"\\(mat|vec|mathbf|bm|boldsymbol)\s*\{\s*([A-Za-z])\s*\}([0-9])")
             .expect("valid")
     });
-    let src = re.replace_all(&src, "${2}_${3}");
+    // (Each pattern is searched for only when text it needs occurs: a `}` right before a
+    // digit, a backslash right before a font command's name.)
+    let src: std::borrow::Cow<'_, str> = if src
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'}' && w[1].is_ascii_digit())
+    {
+        re.replace_all(&src, "${2}_${3}")
+    } else {
+        std::borrow::Cow::Borrowed(&src)
+    };
     // `\operatorname{diag}`, `\mathrm{d}`: a word in a font command is the word.
     static FONT_WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let font = FONT_WORD.get_or_init(|| {
         regex::Regex::new(r"\\(operatorname|mathrm|text|textrm|mathit)\s*\{\s*([A-Za-z]+)\s*\}")
             .expect("valid")
     });
-    let src = font.replace_all(&src, " ${2} ");
+    let has_font = src.match_indices('\\').any(|(i, _)| {
+        let rest = &src[i + 1..];
+        ["operatorname", "mathrm", "text", "mathit"]
+            .iter()
+            .any(|w| rest.starts_with(w))
+    });
+    let src: std::borrow::Cow<'_, str> = if has_font {
+        font.replace_all(&src, " ${2} ")
+    } else {
+        std::borrow::Cow::Borrowed(&src)
+    };
     // `\mathbf{1}`, `\vec{1}`, `𝟙`: the vector of ones.
     static ONES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let ones = ONES.get_or_init(|| {
