@@ -199,7 +199,10 @@ impl Act {
     fn df(self, x: f64) -> f64 {
         match self {
             Act::Tanh => 1.0 - x.tanh().powi(2),
-            Act::Sigmoid => sigmoid(x) * (1.0 - sigmoid(x)),
+            Act::Sigmoid => {
+                let s = sigmoid(x);
+                s * (1.0 - s)
+            }
         }
     }
 }
@@ -682,10 +685,15 @@ impl Ctx<'_, '_> {
                 rel_depth,
                 info,
             };
-            let entries = self.memo.entry(k.to_string()).or_default();
-            match entries.iter_mut().find(|m| same(m)) {
-                Some(old) => *old = memo,
-                None => entries.push(memo),
+            // (The key is copied only for a definition seen for the first time.)
+            match self.memo.get_mut(k) {
+                Some(entries) => match entries.iter_mut().find(|m| same(m)) {
+                    Some(old) => *old = memo,
+                    None => entries.push(memo),
+                },
+                None => {
+                    self.memo.insert(k.to_string(), vec![memo]);
+                }
             }
         }
         out

@@ -305,7 +305,12 @@ fn split_semicolons(line: &str) -> Vec<String> {
 /// The formula of a plain-text line: list markers and bold dropped, and prose before a `:`
 /// (`For W1: dL/dW1 = ...`) cut.
 fn prose_formula(line: &str) -> String {
-    let mut s = line.replace("**", "").replace("__", "");
+    let mut s = line.to_string();
+    for mark in ["**", "__"] {
+        if s.contains(mark) {
+            s = s.replace(mark, "");
+        }
+    }
     let t = s.trim_start();
     // `1.`, `-`, `*`, `a)`
     let t = t
