@@ -351,6 +351,10 @@ fn prose_declaration(line: &str) -> Option<(String, String)> {
         )
         .expect("valid")
     });
+    // The meaning is quoted: a line without a quote mark declares nothing.
+    if !line.contains(['"', '“', '\'', '`']) {
+        return None;
+    }
     let c = re.captures(line.trim().trim_start_matches(['-', '*', '•']).trim())?;
     let name = c[1].to_string();
     let meaning = c[2].trim();
@@ -1001,13 +1005,16 @@ fn written_activations(node: &Node, defs: &NameMap<Node>) -> (bool, bool) {
                 _ => {}
             }
         }
-        if let Node::Sym { .. } | Node::Deriv { .. } = n {
-            let k = key(n);
-            // Each definition is looked into once (a chain of definitions stays linear).
-            if let Some(d) = defs.get(&k) {
-                if seen.insert(k) {
-                    walk(d, defs, depth + 1, out, seen);
-                }
+        // Each definition is looked into once (a chain of definitions stays linear). A name
+        // is its own key.
+        let defined = match n {
+            Node::Sym { name, .. } => defs.get_key_value(name.as_str()),
+            Node::Deriv { .. } => defs.get_key_value(key(n).as_str()),
+            _ => None,
+        };
+        if let Some((k, d)) = defined {
+            if seen.insert(k.clone()) {
+                walk(d, defs, depth + 1, out, seen);
             }
         }
         let mut go = |m: &Node| walk(m, defs, depth + 1, out, seen);
