@@ -1043,4 +1043,84 @@ mod tests {
         ));
         assert!(matches!(eval("q", false), Err(EvalError::Unbound(_))));
     }
+
+    /// A student's definitions: `a0 = W`, then `a{k+1} = a{k} + a{k}` up to `a{n}`.
+    fn doubling_chain(n: usize) -> NameMap<Node> {
+        let mut student = NameMap::default();
+        student.insert("a0".to_string(), parse("W").unwrap());
+        for k in 0..n {
+            student.insert(
+                format!("a{}", k + 1),
+                parse(&format!("a{k} + a{k}")).unwrap(),
+            );
+        }
+        student
+    }
+
+    #[test]
+    fn reused_definitions_keep_the_step_budget() {
+        let (r, z) = scope_parts();
+        let run = |student: &NameMap<Node>, s: &str| {
+            let scope = Scope {
+                rubric: &r,
+                student,
+                act: Act::Tanh,
+                samples: 2,
+                default_arg: &z,
+                batch: None,
+            };
+            evaluate(&parse(s).unwrap(), &scope, false).map(|(o, _)| o)
+        };
+        // Five doublings of W = [1 2 3; 4 5 6].
+        let Ok(Outcome::Batch(Val::M(m))) = run(&doubling_chain(5), "a5") else {
+            panic!()
+        };
+        assert_eq!(m.v, vec![32., 64., 96., 128., 160., 192.]);
+        // Expanded as written, twenty doublings take millions of nodes: a value computed once
+        // and reused is still charged its nodes, so the budget stops it as it always did.
+        match run(&doubling_chain(20), "a20") {
+            Err(EvalError::Unsupported(why)) => assert!(why.contains("too long"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn kept_values_give_what_fresh_evaluation_gives() {
+        let (r, z) = scope_parts();
+        let student = doubling_chain(6);
+        let scope = Scope {
+            rubric: &r,
+            student: &student,
+            act: Act::Tanh,
+            samples: 2,
+            default_arg: &z,
+            batch: None,
+        };
+        let mut memos = Memos::default();
+        for s in [
+            "a6",
+            r"a3 + W",
+            r"\sum_{i=1}^N a2 x^{(i)}",
+            "a6 V",
+            r"\varphi'(z) a1",
+        ] {
+            let node = parse(s).unwrap();
+            for repair in [false, true] {
+                let fresh = evaluate(&node, &scope, repair);
+                let kept = evaluate_with(&node, &scope, repair, &mut memos);
+                assert_eq!(fresh, kept, "{s} (repair: {repair})");
+            }
+        }
+        // Another table of definitions: the kept values are not used for it.
+        let other = doubling_chain(1);
+        let scope = Scope {
+            student: &other,
+            ..scope
+        };
+        let node = parse("a1").unwrap();
+        assert_eq!(
+            evaluate(&node, &scope, false),
+            evaluate_with(&node, &scope, false, &mut memos)
+        );
+    }
 }
