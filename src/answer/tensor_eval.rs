@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use super::tensor_expr::{key, Func, MulKind, Node};
+use super::tensor_expr::{key, write_key, Func, MulKind, Node};
 
 /// Deepest chain of definitions expanded (a student's `a = b`, `b = a` stops here).
 pub const MAX_EXPANSION: usize = 24;
@@ -27,6 +27,42 @@ pub const MAX_EXPANSION: usize = 24;
 pub const MAX_STEPS: usize = 200_000;
 /// At most this many elements in any value (the draws are small).
 const MAX_ELEMENTS: usize = 1 << 16;
+
+/// A map from names (keys of [`key`]) to what they stand for.
+pub type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+
+/// The hasher of [`NameMap`]: FxHash's multiply-rotate over 8-byte words. Names are short
+/// and looked up at every node evaluated, where SipHash's cost dominated the lookup. A
+/// student's text can choose the names, but at most a few hundred statements are read per
+/// answer, so even colliding names keep lookups bounded.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl NameHasher {
+    /// Mixes one word in.
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 /// A dense row-major matrix.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,27 +94,40 @@ impl Mat {
     /// The matrix product (the caller has checked the inner sizes).
     fn matmul(&self, o: &Mat) -> Mat {
         let mut v = vec![0.0; self.r * o.c];
-        for i in 0..self.r {
-            for k in 0..self.c {
-                let a = self.at(i, k);
-                for j in 0..o.c {
-                    v[i * o.c + j] += a * o.at(k, j);
+        if o.c > 0 {
+            // Row by row over slices (each entry still sums its terms in the order of k).
+            for (out, row) in v.chunks_mut(o.c).zip(self.v.chunks(self.c.max(1))) {
+                for (a, orow) in row.iter().zip(o.v.chunks(o.c)) {
+                    for (x, y) in out.iter_mut().zip(orow) {
+                        *x += a * y;
+                    }
                 }
             }
         }
         Mat::new(self.r, o.c, v)
     }
-    /// Entrywise `f` of two matrices of one shape.
-    fn zip(&self, o: &Mat, f: impl Fn(f64, f64) -> f64) -> Mat {
-        Mat::new(
-            self.r,
-            self.c,
-            self.v.iter().zip(&o.v).map(|(a, b)| f(*a, *b)).collect(),
-        )
+    /// Entrywise `f` of this matrix and one of as many entries, in place (the operands of
+    /// an operation are owned, so no new storage is needed).
+    fn zip(mut self, o: &Mat, f: impl Fn(f64, f64) -> f64) -> Mat {
+        for (a, b) in self.v.iter_mut().zip(&o.v) {
+            *a = f(*a, *b);
+        }
+        self
     }
-    /// Entrywise `f`.
-    fn map(&self, f: impl Fn(f64) -> f64) -> Mat {
-        Mat::new(self.r, self.c, self.v.iter().map(|a| f(*a)).collect())
+    /// Entrywise `f`, in place.
+    fn map(mut self, f: impl Fn(f64) -> f64) -> Mat {
+        for a in &mut self.v {
+            *a = f(*a);
+        }
+        self
+    }
+    /// The transpose, without copying a vector (its entries keep their order).
+    fn into_t(self) -> Mat {
+        if self.is_vector() {
+            Mat::new(self.c, self.r, self.v)
+        } else {
+            self.t()
+        }
     }
     /// Column `j` as an `r`×1 matrix.
     pub fn column(&self, j: usize) -> Mat {
@@ -105,6 +154,7 @@ pub enum Val {
 
 impl Val {
     /// A 1×1 matrix or one-entry diagonal as the scalar it is.
+    #[inline]
     fn norm(self) -> Val {
         match self {
             Val::M(m) if m.r == 1 && m.c == 1 => Val::S(m.v[0]),
@@ -149,7 +199,10 @@ impl Act {
     fn df(self, x: f64) -> f64 {
         match self {
             Act::Tanh => 1.0 - x.tanh().powi(2),
-            Act::Sigmoid => sigmoid(x) * (1.0 - sigmoid(x)),
+            Act::Sigmoid => {
+                let s = sigmoid(x);
+                s * (1.0 - s)
+            }
         }
     }
 }
@@ -178,9 +231,9 @@ pub enum Binding {
 /// Everything a formula is evaluated against.
 #[derive(Debug)]
 pub struct Scope<'a> {
-    pub rubric: &'a HashMap<String, Binding>,
+    pub rubric: &'a NameMap<Binding>,
     /// The student's own definitions, by [`key`].
-    pub student: &'a HashMap<String, Node>,
+    pub student: &'a NameMap<Node>,
     pub act: Act,
     pub samples: usize,
     /// What a bare `\varphi'` is applied to (`z1`).
@@ -231,6 +284,33 @@ pub struct Info {
     pub phi: bool,
 }
 
+/// A definition's value, remembered within one evaluation (see [`Ctx::memoised`]).
+#[derive(Debug)]
+struct Memo {
+    /// The sample in scope, `force_cols` and the repair mode when it was computed: the value
+    /// depends on them (on the mode only when a repair was made).
+    sample: Option<usize>,
+    force_cols: bool,
+    repair: bool,
+    val: Val,
+    /// Nodes its evaluation took (charged again on reuse, so the step budget is unchanged).
+    steps: usize,
+    /// The depth it was evaluated at, and how much deeper its evaluation went.
+    depth: usize,
+    rel_depth: usize,
+    /// What its evaluation noticed.
+    info: Info,
+}
+
+impl Info {
+    /// `self` and what `other` noticed.
+    fn merge(&mut self, other: &Info) {
+        self.repairs += other.repairs;
+        self.sigma |= other.sigma;
+        self.phi |= other.phi;
+    }
+}
+
 /// One evaluation's state: the sample in scope, depth and step budgets, what was noticed.
 struct Ctx<'s, 'a> {
     scope: &'s Scope<'a>,
@@ -243,6 +323,15 @@ struct Ctx<'s, 'a> {
     depth: usize,
     repair: bool,
     info: Info,
+    /// The deepest `depth` reached so far (see [`Ctx::memoised`]).
+    peak: usize,
+    /// Definitions already evaluated, by key (see [`Ctx::memoised`]).
+    memo: NameMap<Vec<Memo>>,
+    /// Some student definition's key is that of a product or application (`(ell^T yhat)`,
+    /// it starts with a bracket): only then can a product's key name a definition.
+    product_keys: bool,
+    /// Buffers for nodes' keys, reused (one per level of nesting that needs one).
+    key_bufs: Vec<String>,
 }
 
 /// Evaluates `node` (with transposes repaired when `repair`).
@@ -251,6 +340,41 @@ pub fn evaluate(
     scope: &Scope<'_>,
     repair: bool,
 ) -> Result<(Outcome, Info), EvalError> {
+    evaluate_with(node, scope, repair, &mut Memos::default())
+}
+
+/// Definitions' values kept from one evaluation to the next against the same scope (the
+/// parts of one answer use the same definitions: `\delta^{(i)}`, `z^{(i)}`, `\hat y^{(i)}`).
+/// A value is a function of the scope, the definition, the sample in scope and (when it
+/// needed a repair) the repair mode only, and is charged as in [`Ctx::memoised`], so evaluating with kept values gives
+/// exactly what evaluating afresh gives.
+#[derive(Debug, Default)]
+pub struct Memos {
+    /// The scope the values are for: its tables' and default argument's addresses and its
+    /// settings. Another scope clears them.
+    scope: Option<(usize, usize, usize, Act, usize, Option<bool>)>,
+    table: NameMap<Vec<Memo>>,
+}
+
+/// [`evaluate`], reusing and adding to the definitions' values in `memos`.
+pub fn evaluate_with(
+    node: &Node,
+    scope: &Scope<'_>,
+    repair: bool,
+    memos: &mut Memos,
+) -> Result<(Outcome, Info), EvalError> {
+    let id = (
+        std::ptr::from_ref(scope.rubric) as usize,
+        std::ptr::from_ref(scope.student) as usize,
+        std::ptr::from_ref(scope.default_arg) as usize,
+        scope.act,
+        scope.samples,
+        scope.batch,
+    );
+    if memos.scope != Some(id) {
+        memos.table.clear();
+        memos.scope = Some(id);
+    }
     let mut ctx = Ctx {
         scope,
         steps: 0,
@@ -259,17 +383,29 @@ pub fn evaluate(
         depth: 0,
         repair,
         info: Info::default(),
+        peak: 0,
+        memo: std::mem::take(&mut memos.table),
+        product_keys: scope.student.keys().any(|k| k.starts_with('(')),
+        key_bufs: Vec::new(),
     };
+    let out = run(&mut ctx, node);
+    memos.table = std::mem::take(&mut ctx.memo);
+    out
+}
+
+/// `node`'s outcome: one value, or one per sample when a sample index is free.
+fn run(ctx: &mut Ctx<'_, '_>, node: &Node) -> Result<(Outcome, Info), EvalError> {
+    let samples = ctx.scope.samples;
     match ctx.eval(node) {
-        Ok(v) => Ok((Outcome::Batch(v.norm()), ctx.info)),
+        Ok(v) => Ok((Outcome::Batch(v.norm()), ctx.info.clone())),
         Err(EvalError::FreeSample) => {
-            let mut out = Vec::with_capacity(scope.samples);
-            for i in 0..scope.samples {
+            let mut out = Vec::with_capacity(samples);
+            for i in 0..samples {
                 ctx.sample = Some(i);
                 ctx.depth = 0;
                 out.push(ctx.eval(node)?.norm());
             }
-            Ok((Outcome::PerSample(out), ctx.info))
+            Ok((Outcome::PerSample(out), ctx.info.clone()))
         }
         Err(e) => Err(e),
     }
@@ -310,6 +446,7 @@ impl Ctx<'_, '_> {
             ));
         }
         self.depth += 1;
+        self.peak = self.peak.max(self.depth);
         if self.depth > 4 * MAX_EXPANSION + 200 {
             return Err(EvalError::Unsupported(
                 "the formula is nested too deeply".into(),
@@ -338,7 +475,7 @@ impl Ctx<'_, '_> {
             Node::Mul(f, _, _)
                 if !self.scope.student.is_empty()
                     && matches!(f.as_ref(), Node::Sym { .. } | Node::Transpose(_))
-                    && self.scope.student.contains_key(&key(node)) =>
+                    && self.student_defines(node) =>
             {
                 match self.defined(&key(node))? {
                     Some(v) => Ok(v),
@@ -354,12 +491,12 @@ impl Ctx<'_, '_> {
             }
             Node::Div(a, b) => {
                 let (a, b) = (self.eval(a)?, self.eval(b)?);
-                match (&a, &b) {
-                    (_, Val::S(d)) => Ok(scale(a, 1.0 / d)),
+                match (a, b) {
+                    (a, Val::S(d)) => Ok(scale(a, 1.0 / d)),
                     (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-                        Ok(Val::M(x.zip(y, |p, q| p / q)))
+                        Ok(Val::M(x.zip(&y, |p, q| p / q)))
                     }
-                    _ => Err(shape_err("dividing", &a, &b)),
+                    (a, b) => Err(shape_err("dividing", &a, &b)),
                 }
             }
             Node::Pow(a, b) => {
@@ -371,7 +508,7 @@ impl Ctx<'_, '_> {
                 }
             }
             Node::Transpose(a) => Ok(match self.eval(a)? {
-                Val::M(m) => Val::M(m.t()),
+                Val::M(m) => Val::M(m.into_t()),
                 other => other,
             }),
             Node::Call {
@@ -380,13 +517,22 @@ impl Ctx<'_, '_> {
                 arg,
             } => self.call(*func, *derivative, arg.as_deref()),
             Node::Deriv { of, wrt: _ } => {
-                let k = key(node);
-                if let Some(v) = self.defined(&k)? {
-                    return Ok(v);
+                let k = self.key_of(node);
+                match self.defined(&k) {
+                    Ok(None) => {}
+                    Ok(Some(v)) => {
+                        self.key_bufs.push(k);
+                        return Ok(v);
+                    }
+                    Err(e) => {
+                        self.key_bufs.push(k);
+                        return Err(e);
+                    }
                 }
                 // d\varphi(z)/dz and its spellings are \varphi'(z).
                 if let Node::Call { func, arg, .. } = of.as_ref() {
                     if func.is_activation() {
+                        self.key_bufs.push(k);
                         return self.call(*func, true, arg.as_deref());
                     }
                 }
@@ -424,6 +570,29 @@ impl Ctx<'_, '_> {
         }
     }
 
+    /// `node`'s [`key`], written into a reused buffer (handed back to `key_bufs` when done).
+    fn key_of(&mut self, node: &Node) -> String {
+        let mut k = self.key_bufs.pop().unwrap_or_default();
+        k.clear();
+        write_key(node, &mut k);
+        k
+    }
+
+    /// Whether the student defined product `node` (`\ell'(\hat y)`): its [`key`] is the
+    /// function's name when applied to a list of arguments, else it starts with a bracket, so
+    /// it is built only when some definition's key could be it.
+    fn student_defines(&self, node: &Node) -> bool {
+        match node {
+            Node::Mul(f, args, _) => match (f.as_ref(), args.as_ref()) {
+                (Node::Sym { name, .. }, Node::Tuple(_)) => {
+                    self.scope.student.contains_key(name.as_str())
+                }
+                _ => self.product_keys && self.scope.student.contains_key(&key(node)),
+            },
+            _ => self.scope.student.contains_key(&key(node)),
+        }
+    }
+
     /// The student's definition (or the rubric's) of `k`, evaluated; None when neither has one.
     fn defined(&mut self, k: &str) -> Result<Option<Val>, EvalError> {
         if self.depth > MAX_EXPANSION * 4 {
@@ -432,21 +601,23 @@ impl Ctx<'_, '_> {
             )));
         }
         if let Some(def) = self.scope.student.get(k) {
-            return self.eval(def).map(Some);
+            return self.memoised(k, |ctx| ctx.eval(def)).map(Some);
         }
         match self.scope.rubric.get(k) {
             // The rubric's definitions are written with the samples as columns: in an answer
             // that stacks them as rows, they are evaluated so and transposed.
-            Some(Binding::Define(def)) if self.rows() => {
-                self.force_cols = true;
-                let v = self.eval(def);
-                self.force_cols = false;
-                Ok(Some(match v? {
-                    Val::M(m) if m.c == self.scope.samples && m.c > 1 => Val::M(m.t()),
-                    other => other,
-                }))
-            }
-            Some(Binding::Define(def)) => self.eval(def).map(Some),
+            Some(Binding::Define(def)) if self.rows() => self
+                .memoised(k, |ctx| {
+                    ctx.force_cols = true;
+                    let v = ctx.eval(def);
+                    ctx.force_cols = false;
+                    Ok(match v? {
+                        Val::M(m) if m.c == ctx.scope.samples && m.c > 1 => Val::M(m.t()),
+                        other => other,
+                    })
+                })
+                .map(Some),
+            Some(Binding::Define(def)) => self.memoised(k, |ctx| ctx.eval(def)).map(Some),
             Some(Binding::Tensor(m)) => Ok(Some(Val::M(m.clone()))),
             Some(Binding::Scalar(x)) => Ok(Some(Val::S(*x))),
             Some(Binding::Batch(m)) => {
@@ -457,18 +628,75 @@ impl Ctx<'_, '_> {
                     None => Err(EvalError::FreeSample),
                     Some(_) => Ok(Some(Val::M(if self.rows() { m.t() } else { m.clone() }))),
                 },
-                Some(i) if i < m.c => {
-                    let col = m.column(i);
-                    Ok(Some(if col.r == 1 {
-                        Val::S(col.v[0])
-                    } else {
-                        Val::M(col)
-                    }))
-                }
+                // A 1-row tensor's column is one number (read without a copy).
+                Some(i) if i < m.c && m.r == 1 => Ok(Some(Val::S(m.v[i]))),
+                Some(i) if i < m.c => Ok(Some(Val::M(m.column(i)))),
                 Some(_) => Err(EvalError::Unsupported("sample index out of range".into())),
             },
             None => Ok(None),
         }
+    }
+
+    /// The value of definition `k` as `compute` evaluates it, computed once per sample in
+    /// scope: a definition is expanded wherever its name is used (`\hat y` twice in `\delta`,
+    /// `z_1` in `h` and in `\varphi'(z_1)`), and its value depends on nothing else in this
+    /// evaluation. A reused value is charged the steps, repairs and activations its evaluation
+    /// took, and is reused only where the depth budget could not have stopped that evaluation
+    /// (no deeper than before, or within the budget with its depth added), so results and
+    /// errors are exactly those of evaluating it again.
+    fn memoised(
+        &mut self,
+        k: &str,
+        compute: impl FnOnce(&mut Self) -> Result<Val, EvalError>,
+    ) -> Result<Val, EvalError> {
+        let (sample, force_cols, repair) = (self.sample, self.force_cols, self.repair);
+        // A value that needed no repair is the same in either mode: a successful evaluation
+        // without repairs never reached a product that only a repair makes fit.
+        let same = |m: &Memo| {
+            m.sample == sample
+                && m.force_cols == force_cols
+                && (m.repair == repair || m.info.repairs == 0)
+        };
+        if let Some(m) = self.memo.get(k).and_then(|ms| ms.iter().find(|m| same(m))) {
+            let depth_ok = self.depth <= m.depth || self.depth + m.rel_depth <= 4 * MAX_EXPANSION;
+            if depth_ok && self.steps + m.steps <= MAX_STEPS {
+                self.steps += m.steps;
+                self.info.merge(&m.info);
+                self.peak = self.peak.max(self.depth + m.rel_depth);
+                return Ok(m.val.clone());
+            }
+        }
+        let outer_info = std::mem::take(&mut self.info);
+        let outer_peak = std::mem::replace(&mut self.peak, self.depth);
+        let (steps, depth) = (self.steps, self.depth);
+        let out = compute(self);
+        let info = std::mem::replace(&mut self.info, outer_info);
+        self.info.merge(&info);
+        let rel_depth = self.peak.saturating_sub(depth);
+        self.peak = self.peak.max(outer_peak);
+        if let Ok(val) = &out {
+            let memo = Memo {
+                sample,
+                force_cols,
+                repair,
+                val: val.clone(),
+                steps: self.steps - steps,
+                depth,
+                rel_depth,
+                info,
+            };
+            // (The key is copied only for a definition seen for the first time.)
+            match self.memo.get_mut(k) {
+                Some(entries) => match entries.iter_mut().find(|m| same(m)) {
+                    Some(old) => *old = memo,
+                    None => entries.push(memo),
+                },
+                None => {
+                    self.memo.insert(k.to_string(), vec![memo]);
+                }
+            }
+        }
+        out
     }
 
     /// A name's value: the student's definition, the rubric's symbol, or a sample-indexed
@@ -545,9 +773,7 @@ impl Ctx<'_, '_> {
         };
         Ok(match arg {
             Val::S(x) => Val::S(f(x)),
-            Val::M(m) if derivative && act.is_some() && m.is_vector() => {
-                Val::D(m.v.iter().map(|x| f(*x)).collect())
-            }
+            Val::M(m) if derivative && act.is_some() && m.is_vector() => Val::D(m.map(f).v),
             Val::M(m) => Val::M(m.map(f)),
             Val::D(_) => {
                 return Err(EvalError::Unsupported(
@@ -559,46 +785,10 @@ impl Ctx<'_, '_> {
 
     /// A product written by juxtaposition or `\cdot`, settled by the shapes (see the module doc).
     fn product(&mut self, a: Val, b: Val) -> Result<Val, EvalError> {
-        match (&a, &b) {
-            (Val::S(x), _) => return Ok(scale(b, *x)),
-            (_, Val::S(y)) => return Ok(scale(a, *y)),
-            (Val::D(p), Val::D(q)) if p.len() == q.len() => {
-                return Ok(Val::D(p.iter().zip(q).map(|(x, y)| x * y).collect()))
-            }
-            (Val::D(p), Val::M(m)) if m.r == p.len() => {
-                let mut out = m.clone();
-                for (row, k) in out.v.chunks_mut(m.c.max(1)).zip(p) {
-                    row.iter_mut().for_each(|x| *x *= k);
-                }
-                return Ok(Val::M(out));
-            }
-            // A diagonal next to a vector of its length, either side, in either orientation:
-            // the elementwise product (`\varphi'(z)\,W_2` with W_2 a row).
-            (Val::D(p), Val::M(m)) if m.r == 1 && m.c == p.len() => {
-                return Ok(Val::M(Mat::new(
-                    1,
-                    m.c,
-                    m.v.iter().zip(p).map(|(x, y)| x * y).collect(),
-                )))
-            }
-            (Val::M(m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
-                let mut out = m.clone();
-                for i in 0..m.r {
-                    for j in 0..m.c {
-                        out.v[i * m.c + j] *= if m.c == p.len() { p[j] } else { p[i] };
-                    }
-                }
-                return Ok(Val::M(out));
-            }
-            (Val::M(x), Val::M(y)) if x.c == y.r => {
-                check_size(x)?;
-                return Ok(Val::M(x.matmul(y)));
-            }
-            (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-                return Ok(Val::M(x.zip(y, |p, q| p * q)))
-            }
-            _ => {}
-        }
+        let (a, b) = match plain_product(a, b) {
+            Ok(out) => return out,
+            Err(operands) => operands,
+        };
         if !self.repair {
             return Err(shape_err("the product", &a, &b));
         }
@@ -607,22 +797,69 @@ impl Ctx<'_, '_> {
             Val::M(m) => Val::M(m.t()),
             other => other.clone(),
         };
-        let saved = self.repair;
-        self.repair = false;
-        let tries = [(a.clone(), t(&b)), (t(&a), b.clone()), (t(&a), t(&b))];
+        // Built one at a time: the first that fits ends the search.
+        let tries = (0..3).map(|n| match n {
+            0 => (a.clone(), t(&b)),
+            1 => (t(&a), b.clone()),
+            _ => (t(&a), t(&b)),
+        });
         for (x, y) in tries {
             if x == a && y == b {
                 continue;
             }
-            if let Ok(v) = self.product(x, y) {
-                self.repair = saved;
+            if let Ok(Ok(v)) = plain_product(x, y) {
                 self.info.repairs += 1;
                 return Ok(v);
             }
         }
-        self.repair = saved;
         Err(shape_err("the product", &a, &b))
     }
+}
+
+/// A product written by juxtaposition or `\cdot` whose shapes fit as written (see the
+/// module doc): `Err` gives the operands back when none of the cases applies.
+fn plain_product(a: Val, b: Val) -> Result<Result<Val, EvalError>, (Val, Val)> {
+    // Each case works on the operands it owns, in place where the shape is kept.
+    Ok(match (a, b) {
+        (Val::S(x), b) => Ok(scale(b, x)),
+        (a, Val::S(y)) => Ok(scale(a, y)),
+        (Val::D(mut p), Val::D(q)) if p.len() == q.len() => {
+            for (x, y) in p.iter_mut().zip(&q) {
+                *x *= y;
+            }
+            Ok(Val::D(p))
+        }
+        (Val::D(p), Val::M(mut m)) if m.r == p.len() => {
+            let c = m.c.max(1);
+            for (row, k) in m.v.chunks_mut(c).zip(&p) {
+                row.iter_mut().for_each(|x| *x *= k);
+            }
+            Ok(Val::M(m))
+        }
+        // A diagonal next to a vector of its length, either side, in either orientation:
+        // the elementwise product (`\varphi'(z)\,W_2` with W_2 a row).
+        (Val::D(p), Val::M(mut m)) if m.r == 1 && m.c == p.len() => {
+            for (x, y) in m.v.iter_mut().zip(&p) {
+                *x *= y;
+            }
+            Ok(Val::M(m))
+        }
+        (Val::M(mut m), Val::D(p)) if m.c == p.len() || (m.c == 1 && m.r == p.len()) => {
+            let cols = m.c == p.len();
+            for i in 0..m.r {
+                for j in 0..m.c {
+                    m.v[i * m.c + j] *= if cols { p[j] } else { p[i] };
+                }
+            }
+            Ok(Val::M(m))
+        }
+        (Val::M(x), Val::M(y)) if x.c == y.r => match check_size(&x) {
+            Ok(()) => Ok(Val::M(x.matmul(&y))),
+            Err(e) => Err(e),
+        },
+        (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => Ok(Val::M(x.zip(&y, |p, q| p * q))),
+        other => return Err(other),
+    })
 }
 
 /// `body` with its first activation turned into the activation's derivative
@@ -660,34 +897,38 @@ fn scale(v: Val, k: f64) -> Val {
     match v {
         Val::S(x) => Val::S(x * k),
         Val::M(m) => Val::M(m.map(|x| x * k)),
-        Val::D(d) => Val::D(d.iter().map(|x| x * k).collect()),
+        Val::D(mut d) => {
+            d.iter_mut().for_each(|x| *x *= k);
+            Val::D(d)
+        }
     }
 }
 
 /// The elementwise product.
 fn hadamard(a: Val, b: Val) -> Result<Val, EvalError> {
-    match (&a, &b) {
-        (Val::S(x), _) => Ok(scale(b, *x)),
-        (_, Val::S(y)) => Ok(scale(a, *y)),
-        (Val::D(p), Val::D(q)) if p.len() == q.len() => {
-            Ok(Val::D(p.iter().zip(q).map(|(x, y)| x * y).collect()))
+    match (a, b) {
+        (Val::S(x), b) => Ok(scale(b, x)),
+        (a, Val::S(y)) => Ok(scale(a, y)),
+        (Val::D(mut p), Val::D(q)) if p.len() == q.len() => {
+            for (x, y) in p.iter_mut().zip(&q) {
+                *x *= y;
+            }
+            Ok(Val::D(p))
         }
-        (Val::D(p), Val::M(m)) | (Val::M(m), Val::D(p)) if m.is_vector() && m.len() == p.len() => {
-            Ok(Val::M(Mat::new(
-                m.r,
-                m.c,
-                m.v.iter().zip(p).map(|(x, y)| x * y).collect(),
-            )))
+        (Val::D(p), Val::M(mut m)) | (Val::M(mut m), Val::D(p))
+            if m.is_vector() && m.len() == p.len() =>
+        {
+            for (x, y) in m.v.iter_mut().zip(&p) {
+                *x *= y;
+            }
+            Ok(Val::M(m))
         }
-        (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => Ok(Val::M(x.zip(y, |p, q| p * q))),
+        (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => Ok(Val::M(x.zip(&y, |p, q| p * q))),
+        // Two vectors of one length in different orientations: the first's.
         (Val::M(x), Val::M(y)) if x.is_vector() && y.is_vector() && x.len() == y.len() => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                x.v.iter().zip(&y.v).map(|(p, q)| p * q).collect(),
-            )))
+            Ok(Val::M(x.zip(&y, |p, q| p * q)))
         }
-        _ => Err(shape_err("the elementwise product", &a, &b)),
+        (a, b) => Err(shape_err("the elementwise product", &a, &b)),
     }
 }
 
@@ -701,41 +942,34 @@ fn add(a: Val, b: Val, sign: f64, samples: usize) -> Result<Val, EvalError> {
         Val::D(d) => Val::M(Mat::new(d.len(), 1, d)),
         v => v,
     };
-    match (&a, &b) {
+    match (a, b) {
         (Val::S(x), Val::S(y)) => Ok(Val::S(x + sign * y)),
         (Val::S(x), Val::M(m)) => Ok(Val::M(m.map(|y| x + sign * y))),
         (Val::M(m), Val::S(y)) => Ok(Val::M(m.map(|x| x + sign * y))),
         (Val::M(x), Val::M(y)) if x.r == y.r && x.c == y.c => {
-            Ok(Val::M(x.zip(y, |p, q| p + sign * q)))
+            Ok(Val::M(x.zip(&y, |p, q| p + sign * q)))
         }
+        // Two vectors of one length in different orientations: the first's.
         (Val::M(x), Val::M(y)) if x.is_vector() && y.is_vector() && x.len() == y.len() => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                x.v.iter().zip(&y.v).map(|(p, q)| p + sign * q).collect(),
-            )))
+            Ok(Val::M(x.zip(&y, |p, q| p + sign * q)))
         }
         // A bias added to a batch (one column or row per sample): broadcast over the
         // samples (`W_1 X + b_1`).
-        (Val::M(x), Val::M(y)) if y.c == 1 && y.r == x.r && x.c > 1 && x.c == samples => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                (0..x.v.len())
-                    .map(|k| x.v[k] + sign * y.v[k / x.c])
-                    .collect(),
-            )))
+        (Val::M(mut x), Val::M(y)) if y.c == 1 && y.r == x.r && x.c > 1 && x.c == samples => {
+            let c = x.c;
+            for (k, p) in x.v.iter_mut().enumerate() {
+                *p += sign * y.v[k / c];
+            }
+            Ok(Val::M(x))
         }
-        (Val::M(x), Val::M(y)) if y.r == 1 && y.c == x.c && x.r > 1 && x.r == samples => {
-            Ok(Val::M(Mat::new(
-                x.r,
-                x.c,
-                (0..x.v.len())
-                    .map(|k| x.v[k] + sign * y.v[k % x.c])
-                    .collect(),
-            )))
+        (Val::M(mut x), Val::M(y)) if y.r == 1 && y.c == x.c && x.r > 1 && x.r == samples => {
+            let c = x.c;
+            for (k, p) in x.v.iter_mut().enumerate() {
+                *p += sign * y.v[k % c];
+            }
+            Ok(Val::M(x))
         }
-        _ => Err(EvalError::SumShape(format!(
+        (a, b) => Err(EvalError::SumShape(format!(
             "a sum of {} and {}",
             a.shape_text(),
             b.shape_text()
@@ -748,8 +982,8 @@ mod tests {
     use super::super::tensor_expr::parse;
     use super::*;
 
-    fn scope_parts() -> (HashMap<String, Binding>, Node) {
-        let mut r = HashMap::new();
+    fn scope_parts() -> (NameMap<Binding>, Node) {
+        let mut r = NameMap::default();
         r.insert(
             "W".into(),
             Binding::Tensor(Mat::new(2, 3, vec![1., 2., 3., 4., 5., 6.])),
@@ -773,7 +1007,7 @@ mod tests {
 
     fn eval(s: &str, repair: bool) -> Result<Outcome, EvalError> {
         let (r, z) = scope_parts();
-        let student = HashMap::new();
+        let student = NameMap::default();
         let scope = Scope {
             rubric: &r,
             student: &student,
@@ -808,5 +1042,85 @@ mod tests {
             Ok(Outcome::PerSample(_))
         ));
         assert!(matches!(eval("q", false), Err(EvalError::Unbound(_))));
+    }
+
+    /// A student's definitions: `a0 = W`, then `a{k+1} = a{k} + a{k}` up to `a{n}`.
+    fn doubling_chain(n: usize) -> NameMap<Node> {
+        let mut student = NameMap::default();
+        student.insert("a0".to_string(), parse("W").unwrap());
+        for k in 0..n {
+            student.insert(
+                format!("a{}", k + 1),
+                parse(&format!("a{k} + a{k}")).unwrap(),
+            );
+        }
+        student
+    }
+
+    #[test]
+    fn reused_definitions_keep_the_step_budget() {
+        let (r, z) = scope_parts();
+        let run = |student: &NameMap<Node>, s: &str| {
+            let scope = Scope {
+                rubric: &r,
+                student,
+                act: Act::Tanh,
+                samples: 2,
+                default_arg: &z,
+                batch: None,
+            };
+            evaluate(&parse(s).unwrap(), &scope, false).map(|(o, _)| o)
+        };
+        // Five doublings of W = [1 2 3; 4 5 6].
+        let Ok(Outcome::Batch(Val::M(m))) = run(&doubling_chain(5), "a5") else {
+            panic!()
+        };
+        assert_eq!(m.v, vec![32., 64., 96., 128., 160., 192.]);
+        // Expanded as written, twenty doublings take millions of nodes: a value computed once
+        // and reused is still charged its nodes, so the budget stops it as it always did.
+        match run(&doubling_chain(20), "a20") {
+            Err(EvalError::Unsupported(why)) => assert!(why.contains("too long"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn kept_values_give_what_fresh_evaluation_gives() {
+        let (r, z) = scope_parts();
+        let student = doubling_chain(6);
+        let scope = Scope {
+            rubric: &r,
+            student: &student,
+            act: Act::Tanh,
+            samples: 2,
+            default_arg: &z,
+            batch: None,
+        };
+        let mut memos = Memos::default();
+        for s in [
+            "a6",
+            r"a3 + W",
+            r"\sum_{i=1}^N a2 x^{(i)}",
+            "a6 V",
+            r"\varphi'(z) a1",
+        ] {
+            let node = parse(s).unwrap();
+            for repair in [false, true] {
+                let fresh = evaluate(&node, &scope, repair);
+                let kept = evaluate_with(&node, &scope, repair, &mut memos);
+                assert_eq!(fresh, kept, "{s} (repair: {repair})");
+            }
+        }
+        // Another table of definitions: the kept values are not used for it.
+        let other = doubling_chain(1);
+        let scope = Scope {
+            student: &other,
+            ..scope
+        };
+        let node = parse("a1").unwrap();
+        assert_eq!(
+            evaluate(&node, &scope, false),
+            evaluate_with(&node, &scope, false, &mut memos)
+        );
     }
 }

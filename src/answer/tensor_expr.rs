@@ -209,7 +209,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
         return Err(ParseError(format!("longer than {MAX_CHARS} characters")));
     }
     let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(chars.len() / 2 + 4);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -257,8 +257,18 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
                     }
                     continue;
                 }
-                let cmd: String = chars[start..i].iter().collect();
-                let cmd = cmd.as_str();
+                // The command's letters (ASCII, checked above), in a buffer on the stack.
+                let mut buf = [0u8; 32];
+                let long: String;
+                let cmd: &str = if i - start <= buf.len() {
+                    for (b, c) in buf.iter_mut().zip(&chars[start..i]) {
+                        *b = *c as u8;
+                    }
+                    std::str::from_utf8(&buf[..i - start]).unwrap_or_default()
+                } else {
+                    long = chars[start..i].iter().collect();
+                    &long
+                };
                 if WRAPPERS.contains(&cmd) || IGNORED.contains(&cmd) {
                     continue;
                 }
@@ -465,26 +475,29 @@ fn lex(src: &str) -> Result<Vec<Tok>, ParseError> {
 /// is `d L`).
 fn words(run: &str, out: &mut Vec<Tok>) {
     let run = run.trim_end_matches('\u{302}');
-    let known: [(&str, Tok); 15] = [
-        ("lambda", Tok::Ident("lambda".into())),
-        ("lam", Tok::Ident("lambda".into())),
-        ("delta", Tok::Ident("delta".into())),
-        ("varphi", Tok::Func(Func::Phi)),
-        ("phi", Tok::Func(Func::Phi)),
-        ("sigma", Tok::Func(Func::Sigma)),
-        ("sigmoid", Tok::Func(Func::Sigma)),
-        ("log", Tok::Func(Func::Log)),
-        ("ln", Tok::Func(Func::Log)),
-        ("exp", Tok::Func(Func::Exp)),
-        ("tanh", Tok::Func(Func::Tanh)),
-        ("yhat", Tok::Ident("yhat".into())),
-        ("diag", Tok::Func(Func::Diag)),
-        ("grad", Tok::Nabla),
-        ("ones", Tok::Ident("ones".into())),
+    // The token of each known word, made only for the word that matches (no allocation per
+    // run of letters).
+    type MakeTok = fn() -> Tok;
+    let known: [(&str, MakeTok); 15] = [
+        ("lambda", || Tok::Ident("lambda".into())),
+        ("lam", || Tok::Ident("lambda".into())),
+        ("delta", || Tok::Ident("delta".into())),
+        ("varphi", || Tok::Func(Func::Phi)),
+        ("phi", || Tok::Func(Func::Phi)),
+        ("sigma", || Tok::Func(Func::Sigma)),
+        ("sigmoid", || Tok::Func(Func::Sigma)),
+        ("log", || Tok::Func(Func::Log)),
+        ("ln", || Tok::Func(Func::Log)),
+        ("exp", || Tok::Func(Func::Exp)),
+        ("tanh", || Tok::Func(Func::Tanh)),
+        ("yhat", || Tok::Ident("yhat".into())),
+        ("diag", || Tok::Func(Func::Diag)),
+        ("grad", || Tok::Nabla),
+        ("ones", || Tok::Ident("ones".into())),
     ];
     for (w, t) in &known {
         if run.eq_ignore_ascii_case(w) {
-            out.push(t.clone());
+            out.push(t());
             return;
         }
     }
@@ -495,6 +508,25 @@ fn words(run: &str, out: &mut Vec<Tok>) {
     // A plain word (`number`, `samples`): prose, never a product of one-letter names.
     if run.len() >= 4 && run.chars().all(|c| c.is_ascii_alphabetic()) {
         out.push(Tok::Word(run.to_string()));
+        return;
+    }
+    // Letters and digits (ASCII from the lexer): split by byte, without a copy of the run.
+    if run.is_ascii() {
+        let b = run.as_bytes();
+        let mut k = 0;
+        while k < b.len() {
+            let start = k;
+            k += 1;
+            while k < b.len() && b[k].is_ascii_digit() {
+                k += 1;
+            }
+            let chunk = &run[start..k];
+            if chunk.bytes().all(|c| c.is_ascii_digit()) {
+                out.push(Tok::Num(chunk.parse().unwrap_or(0.0)));
+            } else {
+                out.push(Tok::Ident(chunk.to_string()));
+            }
+        }
         return;
     }
     let cs: Vec<char> = run.chars().collect();
@@ -540,9 +572,18 @@ fn hat_argument(chars: &[char], mut i: usize) -> (String, usize) {
 
 /// `s` without the decorating commands (`\vec`, `\mathbf`, ...).
 fn strip_wrappers(s: &str) -> String {
+    static PATTERNS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| WRAPPERS.iter().map(|w| format!("\\{w}")).collect());
     let mut out = s.to_string();
-    for w in WRAPPERS {
-        out = out.replace(&format!("\\{w}"), "");
+    // Each command is removed in turn (the order matters: `\mat` is a prefix of `\mathbf`);
+    // a string without a backslash has none.
+    if !out.contains('\\') {
+        return out;
+    }
+    for p in patterns {
+        if out.contains(p.as_str()) {
+            out = out.replace(p.as_str(), "");
+        }
     }
     out
 }
@@ -574,21 +615,46 @@ fn skip_group(chars: &[char], mut i: usize) -> usize {
 
 /// Parses one side of an equation (`\frac{1}{N}\sum_i \delta^{(i)} h^{(i)\top} + \lambda W_2`).
 pub fn parse(src: &str) -> Result<Node, ParseError> {
-    let src = src.replace("y_hat", "yhat").replace("y_{hat}", "yhat");
+    let mut src = src.to_string();
+    for spelling in ["y_hat", "y_{hat}"] {
+        if src.contains(spelling) {
+            src = src.replace(spelling, "yhat");
+        }
+    }
     // `\mat{W}2`, `\vec{b}1`: a subscript written without `_` after a decorated name.
     static DECORATED_DIGIT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = DECORATED_DIGIT.get_or_init(|| {
         regex::Regex::new(r"\\(mat|vec|mathbf|bm|boldsymbol)\s*\{\s*([A-Za-z])\s*\}([0-9])")
             .expect("valid")
     });
-    let src = re.replace_all(&src, "${2}_${3}");
+    // (Each pattern is searched for only when text it needs occurs: a `}` right before a
+    // digit, a backslash right before a font command's name.)
+    let src: std::borrow::Cow<'_, str> = if src
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'}' && w[1].is_ascii_digit())
+    {
+        re.replace_all(&src, "${2}_${3}")
+    } else {
+        std::borrow::Cow::Borrowed(&src)
+    };
     // `\operatorname{diag}`, `\mathrm{d}`: a word in a font command is the word.
     static FONT_WORD: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let font = FONT_WORD.get_or_init(|| {
         regex::Regex::new(r"\\(operatorname|mathrm|text|textrm|mathit)\s*\{\s*([A-Za-z]+)\s*\}")
             .expect("valid")
     });
-    let src = font.replace_all(&src, " ${2} ");
+    let has_font = src.match_indices('\\').any(|(i, _)| {
+        let rest = &src[i + 1..];
+        ["operatorname", "mathrm", "text", "mathit"]
+            .iter()
+            .any(|w| rest.starts_with(w))
+    });
+    let src: std::borrow::Cow<'_, str> = if has_font {
+        font.replace_all(&src, " ${2} ")
+    } else {
+        std::borrow::Cow::Borrowed(&src)
+    };
     // `\mathbf{1}`, `\vec{1}`, `𝟙`: the vector of ones.
     static ONES: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let ones = ONES.get_or_init(|| {
@@ -616,46 +682,49 @@ pub fn parse(src: &str) -> Result<Node, ParseError> {
 
 /// Splits a statement at its top-level `=` signs (not inside brackets) into sides.
 pub fn sides(src: &str) -> Vec<String> {
-    let out = sides_at(src, true);
     // Unbalanced round brackets (`\lambda(\norm{W}_F = ...`, a class of typo): split at
     // every `=` outside braces instead.
-    let balanced = src.matches(['(', '[']).count() == src.matches([')', ']']).count();
-    if balanced {
-        out
-    } else {
-        sides_at(src, false)
-    }
+    let opened = src.bytes().filter(|b| matches!(b, b'(' | b'[')).count();
+    let closed = src.bytes().filter(|b| matches!(b, b')' | b']')).count();
+    sides_at(src, opened == closed)
 }
 
 /// The sides of `src` split at `=` outside braces (and outside round brackets with `round`).
 fn sides_at(src: &str, round: bool) -> Vec<String> {
+    // The characters looked at are ASCII, so the bytes are walked and the text between them
+    // copied in slices (a UTF-8 continuation byte is never one of them).
+    let bytes = src.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut cur = String::new();
-    let chars: Vec<char> = src.chars().collect();
+    // Start of the text not yet copied into `cur`.
+    let mut from = 0;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while i < bytes.len() {
+        let c = bytes[i];
         match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            '(' | '[' if round => depth += 1,
-            ')' | ']' if round => depth -= 1,
+            b'{' => depth += 1,
+            b'}' => depth -= 1,
+            b'(' | b'[' if round => depth += 1,
+            b')' | b']' if round => depth -= 1,
             _ => {}
         }
         // `==`, `:=`, `\coloneqq` and `=` all separate; `\neq`, `<=`, `>=` do not occur.
-        if c == '=' && depth <= 0 {
+        if c == b'=' && depth <= 0 {
+            cur.push_str(&src[from..i]);
             out.push(std::mem::take(&mut cur));
-            while chars.get(i + 1) == Some(&'=') {
+            while bytes.get(i + 1) == Some(&b'=') {
                 i += 1;
             }
-        } else if c == ':' && chars.get(i + 1) == Some(&'=') {
-            // `:=` is a definition.
-        } else {
-            cur.push(c);
+            from = i + 1;
+        } else if c == b':' && bytes.get(i + 1) == Some(&b'=') {
+            // `:=` is a definition: the colon is dropped.
+            cur.push_str(&src[from..i]);
+            from = i + 1;
         }
         i += 1;
     }
+    cur.push_str(&src[from..]);
     out.push(cur);
     out
 }
@@ -1380,36 +1449,93 @@ fn subscripted(node: Node, sub: &[Tok]) -> Result<Node, ParseError> {
 /// A canonical text of a node, for matching a student's definition to its uses: sample
 /// marks and a function's arguments (`\ell(y, \hat y)`) are left out.
 pub fn key(node: &Node) -> String {
+    let mut out = String::new();
+    write_key(node, &mut out);
+    out
+}
+
+/// Appends [`key`]`(node)` to `out` (one buffer for the whole tree instead of a string per
+/// node).
+pub fn write_key(node: &Node, out: &mut String) {
+    use std::fmt::Write as _;
+    let wrap = |out: &mut String, a: &Node, op: &str, b: &Node| {
+        out.push('(');
+        write_key(a, out);
+        out.push_str(op);
+        write_key(b, out);
+        out.push(')');
+    };
     match node {
-        Node::Num(v) => format!("{v}"),
-        Node::Sym { name, .. } => name.clone(),
-        Node::Neg(a) => format!("-{}", key(a)),
-        Node::Add(a, b) => format!("({}+{})", key(a), key(b)),
-        Node::Sub(a, b) => format!("({}-{})", key(a), key(b)),
+        Node::Num(v) => {
+            let _ = write!(out, "{v}");
+        }
+        Node::Sym { name, .. } => out.push_str(name),
+        Node::Neg(a) => {
+            out.push('-');
+            write_key(a, out);
+        }
+        Node::Add(a, b) => wrap(out, a, "+", b),
+        Node::Sub(a, b) => wrap(out, a, "-", b),
         Node::Mul(a, b, _) => match (a.as_ref(), b.as_ref()) {
-            (Node::Sym { .. }, Node::Tuple(_)) => key(a),
-            _ => format!("({} {})", key(a), key(b)),
+            (Node::Sym { .. }, Node::Tuple(_)) => write_key(a, out),
+            _ => wrap(out, a, " ", b),
         },
-        Node::Div(a, b) => format!("({}/{})", key(a), key(b)),
-        Node::Pow(a, b) => format!("{}^{}", key(a), key(b)),
-        Node::Transpose(a) => format!("{}^T", key(a)),
+        Node::Div(a, b) => wrap(out, a, "/", b),
+        Node::Pow(a, b) => {
+            write_key(a, out);
+            out.push('^');
+            write_key(b, out);
+        }
+        Node::Transpose(a) => {
+            write_key(a, out);
+            out.push_str("^T");
+        }
         Node::Call {
             func,
             derivative,
             arg,
-        } => format!(
-            "{}{}{}",
-            func.name(),
-            if *derivative { "'" } else { "" },
-            arg.as_ref()
-                .map(|a| format!("({})", key(a)))
-                .unwrap_or_default()
-        ),
-        Node::Deriv { of, wrt } => format!("d{}/d{}", key(of), key(wrt)),
-        Node::Grad { wrt, body } => format!("grad_{}({})", key(wrt), key(body)),
-        Node::Sum(a) => format!("sum({})", key(a)),
-        Node::Norm(a) => format!("|{}|", key(a)),
-        Node::Tuple(items) => items.iter().map(key).collect::<Vec<_>>().join(","),
+        } => {
+            out.push_str(func.name());
+            if *derivative {
+                out.push('\'');
+            }
+            if let Some(a) = arg {
+                out.push('(');
+                write_key(a, out);
+                out.push(')');
+            }
+        }
+        Node::Deriv { of, wrt } => {
+            out.push('d');
+            write_key(of, out);
+            out.push_str("/d");
+            write_key(wrt, out);
+        }
+        Node::Grad { wrt, body } => {
+            out.push_str("grad_");
+            write_key(wrt, out);
+            out.push('(');
+            write_key(body, out);
+            out.push(')');
+        }
+        Node::Sum(a) => {
+            out.push_str("sum(");
+            write_key(a, out);
+            out.push(')');
+        }
+        Node::Norm(a) => {
+            out.push('|');
+            write_key(a, out);
+            out.push('|');
+        }
+        Node::Tuple(items) => {
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(',');
+                }
+                write_key(item, out);
+            }
+        }
     }
 }
 
@@ -1443,7 +1569,10 @@ impl fmt::Display for Bracketed<'_> {
 /// Plain text with as few brackets as the precedence needs: `1/N Σᵢ δ⁽ⁱ⁾ hᵀ + λ W2`.
 impl fmt::Display for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = |n: &'_ Node, min: u8| Bracketed(n, min).to_string();
+        // Children are written straight into `f` (no string per child).
+        fn b(n: &Node, min: u8) -> Bracketed<'_> {
+            Bracketed(n, min)
+        }
         match self {
             Node::Num(v) => write!(f, "{v}"),
             Node::Sym { name, sample } => {
@@ -1473,8 +1602,14 @@ impl fmt::Display for Node {
             Node::Sum(a) => write!(f, "Σᵢ {}", b(a, 2)),
             Node::Norm(a) => write!(f, "‖{a}‖"),
             Node::Tuple(items) => {
-                let parts: Vec<String> = items.iter().map(|n| n.to_string()).collect();
-                write!(f, "({})", parts.join(", "))
+                f.write_str("(")?;
+                for (k, n) in items.iter().enumerate() {
+                    if k > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{n}")?;
+                }
+                f.write_str(")")
             }
         }
     }

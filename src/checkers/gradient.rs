@@ -34,7 +34,7 @@ use serde_json::json;
 use super::Status;
 use super::{Part, Verdict};
 use crate::answer::gradient_key::{Draw, GradientDraws, Tensor64};
-use crate::answer::tensor_eval::{self, Act, Binding, Info, Mat, Outcome, Scope, Val};
+use crate::answer::tensor_eval::{self, Act, Binding, Info, Mat, NameMap, Outcome, Scope, Val};
 use crate::answer::tensor_expr::{self, key, MulKind, Node};
 use crate::rubric::{GradientAnswer, GradientConvention, GradientPart};
 
@@ -57,7 +57,7 @@ fn statements(text: &str) -> Vec<Statement> {
     let text = &text[..text.len().min(crate::answer::MAX_INPUT_BYTES)];
     let mut out: Vec<Statement> = Vec::new();
     // Math segments and the prose between them, with their offsets.
-    let mut pieces: Vec<(usize, String, bool)> = Vec::new();
+    let mut pieces: Vec<(usize, &str, bool)> = Vec::new();
     let bytes = text.as_bytes();
     let mut i = 0;
     let mut prose_start = 0;
@@ -68,10 +68,10 @@ fn statements(text: &str) -> Vec<Statement> {
             let close_pat = if double { "$$" } else { "$" };
             if let Some(end) = text[i + open..].find(close_pat) {
                 if prose_start < i {
-                    pieces.push((prose_start, text[prose_start..i].to_string(), false));
+                    pieces.push((prose_start, &text[prose_start..i], false));
                 }
                 let start = i + open;
-                pieces.push((start, text[start..start + end].to_string(), true));
+                pieces.push((start, &text[start..start + end], true));
                 i = start + end + open;
                 prose_start = i;
                 continue;
@@ -80,7 +80,7 @@ fn statements(text: &str) -> Vec<Statement> {
         i += 1;
     }
     if prose_start < text.len() {
-        pieces.push((prose_start, text[prose_start..].to_string(), false));
+        pieces.push((prose_start, &text[prose_start..], false));
     }
     let mut last_math_line_end: Option<usize> = None;
     for (k, (offset, piece, math)) in pieces.iter().enumerate() {
@@ -109,7 +109,7 @@ fn statements(text: &str) -> Vec<Statement> {
                 if names_tensor && is_word && !next.contains('=') {
                     out.push(Statement {
                         offset: *o2,
-                        sides: vec![format!("\\nabla_{{{piece}}} L"), next.clone()],
+                        sides: vec![format!("\\nabla_{{{piece}}} L"), next.to_string()],
                     });
                     continue;
                 }
@@ -120,7 +120,7 @@ fn statements(text: &str) -> Vec<Statement> {
         if *math && !piece.contains('=') && piece.len() < 400 && out.len() < MAX_STATEMENTS {
             out.push(Statement {
                 offset: *offset,
-                sides: vec![piece.clone()],
+                sides: vec![piece.to_string()],
             });
             continue;
         }
@@ -129,27 +129,9 @@ fn statements(text: &str) -> Vec<Statement> {
         let piece = if *math {
             piece.replace('\n', " ")
         } else {
-            piece.clone()
+            piece.to_string()
         };
-        let normalized = piece
-            .replace("\\qquad", "\n")
-            .replace("\\quad", "\n")
-            .replace("\\Longrightarrow", "\n")
-            .replace("\\Rightarrow", "\n")
-            .replace("\\implies", "\n")
-            .replace("\\\\", "\n")
-            .replace("\\newline", "\n")
-            .replace("\\begin{aligned}", "\n")
-            .replace("\\end{aligned}", "\n")
-            .replace("\\begin{align*}", "\n")
-            .replace("\\end{align*}", "\n")
-            .replace("\\begin{align}", "\n")
-            .replace("\\end{align}", "\n")
-            .replace("\\begin{equation}", "\n")
-            .replace("\\end{equation}", "\n")
-            .replace("\\[", "\n")
-            .replace("\\]", "\n")
-            .replace("<br>", "\n");
+        let normalized = line_breaks(piece);
         let mut line_offset = *offset;
         for line in normalized.split('\n') {
             let here = line_offset;
@@ -182,15 +164,20 @@ fn statements(text: &str) -> Vec<Statement> {
             if line.is_empty() || !line.contains('=') {
                 continue;
             }
-            let sides = tensor_expr::sides(&line);
-            let continues = sides
-                .first()
-                .is_some_and(|s| s.trim().trim_matches('&').trim().is_empty());
-            if continues {
-                if let Some(prev) = out.last_mut() {
-                    if last_math_line_end.is_some() {
-                        prev.sides.extend(sides.into_iter().skip(1));
-                        continue;
+            // The first side can be empty (blank or alignment marks before `=`) only when the
+            // line starts with `=` or `:=` after them: only then are the sides worth reading.
+            let lead = line.trim_start_matches(|c: char| c.is_whitespace() || c == '&');
+            if lead.starts_with('=') || lead.starts_with(":=") {
+                let sides = tensor_expr::sides(&line);
+                let continues = sides
+                    .first()
+                    .is_some_and(|s| s.trim().trim_matches('&').trim().is_empty());
+                if continues {
+                    if let Some(prev) = out.last_mut() {
+                        if last_math_line_end.is_some() {
+                            prev.sides.extend(sides.into_iter().skip(1));
+                            continue;
+                        }
                     }
                 }
             }
@@ -210,6 +197,62 @@ fn statements(text: &str) -> Vec<Statement> {
         }
     }
     out
+}
+
+/// What separates lines inside math and in prose, replaced by `\n` in this order.
+const LINE_BREAKS: [&str; 18] = [
+    "\\qquad",
+    "\\quad",
+    "\\Longrightarrow",
+    "\\Rightarrow",
+    "\\implies",
+    "\\\\",
+    "\\newline",
+    "\\begin{aligned}",
+    "\\end{aligned}",
+    "\\begin{align*}",
+    "\\end{align*}",
+    "\\begin{align}",
+    "\\end{align}",
+    "\\begin{equation}",
+    "\\end{equation}",
+    "\\[",
+    "\\]",
+    "<br>",
+];
+
+/// `piece` with each of [`LINE_BREAKS`] replaced by a line break, in turn. A separator is
+/// looked for only when the text holds its first two bytes (a backslash followed by the
+/// command's first letter, or `<b`), which most pieces do not: the result is that of
+/// replacing every separator in turn.
+fn line_breaks(mut piece: String) -> String {
+    // Which bytes follow a `\`, and whether `<b` occurs: recomputed after each replacement.
+    let scan = |s: &str| {
+        let mut after = [false; 256];
+        let mut br = false;
+        for w in s.as_bytes().windows(2) {
+            match w[0] {
+                b'\\' => after[usize::from(w[1])] = true,
+                b'<' if w[1] == b'b' => br = true,
+                _ => {}
+            }
+        }
+        (after, br)
+    };
+    let (mut after, mut br) = scan(&piece);
+    for pat in LINE_BREAKS {
+        let b = pat.as_bytes();
+        let may = if b[0] == b'\\' {
+            after[usize::from(b[1])]
+        } else {
+            br
+        };
+        if may && piece.contains(pat) {
+            piece = piece.replace(pat, "\n");
+            (after, br) = scan(&piece);
+        }
+    }
+    piece
 }
 
 /// One line's statements: split at `;`, and at top-level commas when what follows the comma
@@ -262,7 +305,12 @@ fn split_semicolons(line: &str) -> Vec<String> {
 /// The formula of a plain-text line: list markers and bold dropped, and prose before a `:`
 /// (`For W1: dL/dW1 = ...`) cut.
 fn prose_formula(line: &str) -> String {
-    let mut s = line.replace("**", "").replace("__", "");
+    let mut s = line.to_string();
+    for mark in ["**", "__"] {
+        if s.contains(mark) {
+            s = s.replace(mark, "");
+        }
+    }
     let t = s.trim_start();
     // `1.`, `-`, `*`, `a)`
     let t = t
@@ -303,6 +351,10 @@ fn prose_declaration(line: &str) -> Option<(String, String)> {
         )
         .expect("valid")
     });
+    // The meaning is quoted: a line without a quote mark declares nothing.
+    if !line.contains(['"', '“', '\'', '`']) {
+        return None;
+    }
     let c = re.captures(line.trim().trim_start_matches(['-', '*', '•']).trim())?;
     let name = c[1].to_string();
     let meaning = c[2].trim();
@@ -574,13 +626,13 @@ fn bind(
 /// A student's definition: where it stands, the name (by [`key`]) and the formula.
 type Def = (usize, String, Node);
 
-/// The student's definitions as seen from a statement at `offset`. A name defined more than
+/// The student's definitions as seen from a statement at `offset` (by index into `defs`). A name defined more than
 /// once (a label copied from the previous block) means, for each statement, the first
 /// definition at or after it (students state a result, then the pieces it is built from),
 /// else the last one before it.
-fn defs_for(defs: &[Def], offset: usize) -> HashMap<String, Node> {
-    let mut out: HashMap<String, (usize, Node)> = HashMap::new();
-    for (at, k, n) in defs {
+fn defs_for(defs: &[Def], offset: usize) -> NameMap<usize> {
+    let mut out: NameMap<(usize, usize)> = NameMap::default();
+    for (index, (at, k, _)) in defs.iter().enumerate() {
         let better = match out.get(k) {
             None => true,
             Some((prev, _)) => {
@@ -595,17 +647,17 @@ fn defs_for(defs: &[Def], offset: usize) -> HashMap<String, Node> {
             }
         };
         if better {
-            out.insert(k.clone(), (*at, n.clone()));
+            out.insert(k.clone(), (*at, index));
         }
     }
-    out.into_iter().map(|(k, (_, n))| (k, n)).collect()
+    out.into_iter().map(|(k, (_, index))| (k, index)).collect()
 }
 
 /// The draws of one activation in the rubric's symbol table, ready to evaluate against.
 struct DrawScope {
     act: Act,
     activation: String,
-    bindings: HashMap<String, Binding>,
+    bindings: NameMap<Binding>,
     draw_index: usize,
 }
 
@@ -642,7 +694,7 @@ fn parse_rubric(src: &str) -> Result<Node, tensor_expr::ParseError> {
 
 /// The rubric's symbols at one draw.
 fn draw_scope(answer: &GradientAnswer, draw: &Draw, index: usize) -> Result<DrawScope, String> {
-    let mut bindings = HashMap::new();
+    let mut bindings = NameMap::default();
     for sym in &answer.symbols {
         let has_samples = |t: &str| {
             answer.inputs.get(t).is_some_and(|i| {
@@ -750,25 +802,36 @@ fn expected(
 /// How far apart two values are (max abs difference), when comparable; vectors and (if
 /// `transposed`) matrices are compared in either orientation.
 fn distance(a: &Val, b: &Val, transposed: bool) -> Option<f64> {
-    let (ma, mb) = (a.to_mat(), b.to_mat());
+    let ((ar, ac, av), (br, bc, bv)) = (entries(a), entries(b));
     // NaN compares as nothing: a formula that is not finite at a draw matches no key.
-    if ma.v.iter().chain(&mb.v).any(|x| !x.is_finite()) {
+    if av.iter().chain(bv).any(|x| !x.is_finite()) {
         return None;
     }
-    let diff = |x: &Mat, y: &Mat| {
-        x.v.iter()
-            .zip(&y.v)
-            .map(|(p, q)| (p - q).abs() / (1.0 + q.abs()))
-            .fold(0.0f64, f64::max)
-    };
-    if ma.r == mb.r && ma.c == mb.c {
-        return Some(diff(&ma, &mb));
+    let rel = |p: f64, q: f64| (p - q).abs() / (1.0 + q.abs());
+    if ar == br && ac == bc {
+        return Some(
+            av.iter()
+                .zip(bv)
+                .map(|(p, q)| rel(*p, *q))
+                .fold(0.0f64, f64::max),
+        );
     }
-    let vector = (ma.r == 1 || ma.c == 1) && ma.v.len() == mb.v.len() && (mb.r == 1 || mb.c == 1);
-    if vector || (transposed && ma.r == mb.c && ma.c == mb.r) {
-        return Some(diff(&ma.t(), &mb));
+    let vector = (ar == 1 || ac == 1) && av.len() == bv.len() && (br == 1 || bc == 1);
+    if vector || (transposed && ar == bc && ac == br) {
+        // `a` transposed, read in its row-major order (as `Mat::t` lays it out).
+        let t = (0..ac).flat_map(|j| (0..ar).map(move |i| av[i * ac + j]));
+        return Some(t.zip(bv).map(|(p, q)| rel(p, *q)).fold(0.0f64, f64::max));
     }
     None
+}
+
+/// A value's shape and entries as [`Val::to_mat`] has them, without a copy.
+fn entries(v: &Val) -> (usize, usize, &[f64]) {
+    match v {
+        Val::S(x) => (1, 1, std::slice::from_ref(x)),
+        Val::M(m) => (m.r, m.c, &m.v),
+        Val::D(d) => (d.len(), 1, d),
+    }
 }
 
 /// The largest relative difference between two outcomes, when they are comparable (a batch
@@ -778,17 +841,17 @@ fn outcome_distance(a: &Outcome, b: &Outcome, transposed: bool) -> Option<f64> {
     match (a, b) {
         // A batch matrix against per-sample vectors: its columns (or rows) are the samples'.
         (Outcome::Batch(Val::M(m)), Outcome::PerSample(ys)) if m.r > 1 && m.c > 1 => {
-            let cols: Vec<Mat> = if m.c == ys.len() {
-                (0..m.c).map(|j| m.column(j)).collect()
+            let cols: Vec<Val> = if m.c == ys.len() {
+                (0..m.c).map(|j| Val::M(m.column(j))).collect()
             } else if m.r == ys.len() {
                 let t = m.t();
-                (0..t.c).map(|j| t.column(j)).collect()
+                (0..t.c).map(|j| Val::M(t.column(j))).collect()
             } else {
                 return None;
             };
             let mut worst = 0.0f64;
             for (c, y) in cols.iter().zip(ys) {
-                worst = worst.max(distance(&Val::M(c.clone()), y, transposed)?);
+                worst = worst.max(distance(c, y, transposed)?);
             }
             Some(worst)
         }
@@ -811,14 +874,17 @@ struct Evaluated {
     info: Info,
 }
 
-/// `node` evaluated at every draw (only the sigmoid ones with `only_sigmoid`).
+/// `node` evaluated at every draw (only the sigmoid ones with `only_sigmoid`), with the
+/// definitions' values kept per draw in `memos` (one per scope of `prep`; see
+/// [`tensor_eval::Memos`]).
 fn evaluate_all(
     node: &Node,
     prep: &Prepared,
-    defs: &HashMap<String, Node>,
+    defs: &NameMap<Node>,
     repair: bool,
     only_sigmoid: bool,
     batch: Option<bool>,
+    memos: &mut [tensor_eval::Memos],
 ) -> Result<Evaluated, tensor_eval::EvalError> {
     let mut outcomes = Vec::new();
     let mut info = Info::default();
@@ -834,7 +900,7 @@ fn evaluate_all(
             default_arg: &prep.default_arg,
             batch,
         };
-        let (o, i) = tensor_eval::evaluate(node, &scope, repair)?;
+        let (o, i) = tensor_eval::evaluate_with(node, &scope, repair, &mut memos[k])?;
         info.repairs = info.repairs.max(i.repairs);
         info.sigma |= i.sigma;
         info.phi |= i.phi;
@@ -844,18 +910,18 @@ fn evaluate_all(
 }
 
 /// Whether `ev` matches `reference` (evaluated per draw by `f`) at every draw.
-fn matches_all(
+fn matches_all<R: std::borrow::Borrow<Outcome>>(
     ev: &Evaluated,
     transposed: bool,
     tol: f64,
-    mut reference: impl FnMut(usize) -> Option<Outcome>,
+    mut reference: impl FnMut(usize) -> Option<R>,
 ) -> (bool, Option<(usize, f64)>) {
     let mut worst: Option<(usize, f64)> = None;
     for (k, o) in &ev.outcomes {
         let Some(r) = reference(*k) else {
             return (false, None);
         };
-        match outcome_distance(o, &r, transposed) {
+        match outcome_distance(o, r.borrow(), transposed) {
             Some(d) if d <= tol => {}
             Some(d) => {
                 if worst.is_none_or(|(_, w)| d > w) {
@@ -879,10 +945,10 @@ fn squash_lower(s: &str) -> String {
 
 /// Whether a formula (with the definitions it uses) is in batch form: it names the data
 /// matrix `X`, `Y`, `\hat Y` or the ones vector.
-fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
+fn batch_form(node: &Node, defs: &NameMap<Node>) -> bool {
     fn walk(
         n: &Node,
-        defs: &HashMap<String, Node>,
+        defs: &NameMap<Node>,
         depth: usize,
         seen: &mut std::collections::HashSet<String>,
     ) -> bool {
@@ -890,14 +956,16 @@ fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
             return false;
         }
         // Each definition is looked into once (a chain of definitions stays linear).
-        let expand = |k: String, seen: &mut std::collections::HashSet<String>| {
-            seen.insert(k.clone()) && defs.get(&k).is_some_and(|d| walk(d, defs, depth + 1, seen))
+        // (Only a name that is defined is remembered: the others would find nothing anyway.)
+        let expand = |k: &str, seen: &mut std::collections::HashSet<String>| {
+            defs.get(k)
+                .is_some_and(|d| seen.insert(k.to_string()) && walk(d, defs, depth + 1, seen))
         };
         match n {
             Node::Sym { name, .. } => {
-                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones") || expand(name.clone(), seen)
+                matches!(name.as_str(), "X" | "Y" | "Yhat" | "ones") || expand(name, seen)
             }
-            Node::Deriv { .. } => expand(key(n), seen),
+            Node::Deriv { .. } => expand(&key(n), seen),
             Node::Call { arg, .. } => arg
                 .as_deref()
                 .is_some_and(|a| walk(a, defs, depth + 1, seen)),
@@ -919,10 +987,10 @@ fn batch_form(node: &Node, defs: &HashMap<String, Node>) -> bool {
 
 /// Whether the student's formula (with the definitions it uses) writes `\sigma` and
 /// `\varphi`.
-fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool) {
+fn written_activations(node: &Node, defs: &NameMap<Node>) -> (bool, bool) {
     fn walk(
         n: &Node,
-        defs: &HashMap<String, Node>,
+        defs: &NameMap<Node>,
         depth: usize,
         out: &mut (bool, bool),
         seen: &mut std::collections::HashSet<String>,
@@ -937,13 +1005,16 @@ fn written_activations(node: &Node, defs: &HashMap<String, Node>) -> (bool, bool
                 _ => {}
             }
         }
-        if let Node::Sym { .. } | Node::Deriv { .. } = n {
-            let k = key(n);
-            // Each definition is looked into once (a chain of definitions stays linear).
-            if let Some(d) = defs.get(&k) {
-                if seen.insert(k) {
-                    walk(d, defs, depth + 1, out, seen);
-                }
+        // Each definition is looked into once (a chain of definitions stays linear). A name
+        // is its own key.
+        let defined = match n {
+            Node::Sym { name, .. } => defs.get_key_value(name.as_str()),
+            Node::Deriv { .. } => defs.get_key_value(key(n).as_str()),
+            _ => None,
+        };
+        if let Some((k, d)) = defined {
+            if seen.insert(k.clone()) {
+                walk(d, defs, depth + 1, out, seen);
             }
         }
         let mut go = |m: &Node| walk(m, defs, depth + 1, out, seen);
@@ -996,7 +1067,7 @@ pub struct PartVerdict {
 
 /// What a part's judgement needs to know about where its formula stands.
 struct JudgeCtx<'a> {
-    /// The question's own text (empty when unknown).
+    /// The question's own text without whitespace (empty when unknown).
     question: &'a str,
     /// The line is labelled with the per-sample loss ℓ.
     sample_loss: bool,
@@ -1012,67 +1083,144 @@ struct Prepared {
     default_arg: Node,
     samples: usize,
     tol: f64,
-    /// Identifies the draws and what else a rubric formula's value depends on, for
-    /// [`rubric_value`].
-    fingerprint: u64,
 }
 
-/// Most rubric formula values kept per thread before the memory is cleared.
-const MAX_RUBRIC_VALUES: usize = 1 << 16;
+/// What judging needs from a rubric's gradient answer and its key alone: the draws' scopes,
+/// each part's spellings, parsed mistakes, pairs of mistakes, autograd's values and the
+/// mistakes' values at the draws. Every submission is judged against the same rubric, so
+/// this is built once per run (per thread) instead of once per answer.
+struct RubricPrep {
+    /// The answer and key it was built from (what a lookup compares).
+    answer: GradientAnswer,
+    draws: GradientDraws,
+    prep: Result<Prepared, String>,
+    /// Per part: the keys its tensor is written as ([`wrt_spellings`]).
+    wrt_keys: Vec<Vec<String>>,
+    parts: Vec<PartPrep>,
+}
+
+/// One part's share of [`RubricPrep`].
+struct PartPrep {
+    /// Each known mistake's formula, parsed (None when it does not parse).
+    mistakes: Vec<Option<Node>>,
+    pairs: std::sync::Arc<Vec<(usize, usize, Node)>>,
+    /// Autograd's value per draw, by convention ([`convention_index`]).
+    expected: Vec<[Option<Outcome>; 3]>,
+    /// The values of the mistakes (then of the pairs) per scope, computed on first use: they
+    /// depend on the rubric and its key only, so every student's derivation is compared with
+    /// values computed once per run instead of once per answer.
+    values: Vec<Vec<std::cell::OnceCell<Option<Outcome>>>>,
+}
+
+/// The slot of a convention in [`PartPrep::expected`].
+fn convention_index(conv: GradientConvention) -> usize {
+    match conv {
+        GradientConvention::Mean => 0,
+        GradientConvention::Sum => 1,
+        GradientConvention::Summed => 2,
+    }
+}
+
+/// Most rubric answers whose preparation is kept per thread (a run grades a few rubrics).
+const MAX_RUBRIC_PREPS: usize = 8;
 
 thread_local! {
-    /// The values of the rubric's own formulas (known mistakes and pairs of them) at each
-    /// draw: they depend on the rubric and its key only, so every student's derivation is
-    /// compared with values computed once per run instead of once per answer.
-    static RUBRIC_VALUES: std::cell::RefCell<HashMap<(u64, String, usize), Option<Outcome>>> =
-        std::cell::RefCell::new(HashMap::new());
+    /// The [`RubricPrep`]s of this thread, most recent last.
+    static RUBRIC_PREPS: std::cell::RefCell<Vec<std::rc::Rc<RubricPrep>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The value of rubric formula `formula` at scope `k` of `prep`, computed by `compute` once
-/// per run.
-fn rubric_value(
-    prep: &Prepared,
-    formula: &str,
-    k: usize,
-    compute: impl FnOnce() -> Option<Outcome>,
-) -> Option<Outcome> {
-    let key = (prep.fingerprint, formula.to_string(), k);
-    if let Some(hit) = RUBRIC_VALUES.with(|m| m.borrow().get(&key).cloned()) {
+/// The preparation of `answer` with `draws`, built on first use in this thread. Found by
+/// comparing the answer and the draws themselves (cheap next to building it), so a rubric
+/// changed or reloaded in the same process is never judged with a stale preparation.
+fn rubric_prep(answer: &GradientAnswer, draws: &GradientDraws) -> std::rc::Rc<RubricPrep> {
+    let hit = RUBRIC_PREPS.with(|c| {
+        c.borrow()
+            .iter()
+            .rev()
+            .find(|r| r.answer == *answer && r.draws == *draws)
+            .cloned()
+    });
+    if let Some(hit) = hit {
         return hit;
     }
-    let value = compute();
-    RUBRIC_VALUES.with(|m| {
-        let mut m = m.borrow_mut();
-        if m.len() >= MAX_RUBRIC_VALUES {
-            m.clear();
-        }
-        m.insert(key, value.clone());
+    let prep = prepare(answer, draws);
+    let parts = answer
+        .parts
+        .iter()
+        .map(|part| {
+            let mistakes: Vec<Option<Node>> = part
+                .mistakes
+                .iter()
+                .map(|m| parse_rubric(&m.formula).ok())
+                .collect();
+            let pairs = mistake_pairs(part);
+            let scopes = prep.as_ref().map_or(0, |p| p.scopes.len());
+            let expected = draws
+                .draws
+                .iter()
+                .map(|d| {
+                    [
+                        GradientConvention::Mean,
+                        GradientConvention::Sum,
+                        GradientConvention::Summed,
+                    ]
+                    .map(|conv| expected(answer, part, d, conv))
+                })
+                .collect();
+            let values = (0..mistakes.len() + pairs.len())
+                .map(|_| (0..scopes).map(|_| std::cell::OnceCell::new()).collect())
+                .collect();
+            PartPrep {
+                mistakes,
+                pairs,
+                expected,
+                values,
+            }
+        })
+        .collect();
+    let wrt_keys = answer
+        .parts
+        .iter()
+        .map(|p| wrt_spellings(answer, p))
+        .collect();
+    let built = std::rc::Rc::new(RubricPrep {
+        answer: answer.clone(),
+        draws: draws.clone(),
+        prep,
+        wrt_keys,
+        parts,
     });
-    value
+    RUBRIC_PREPS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_RUBRIC_PREPS {
+            c.remove(0);
+        }
+        c.push(built.clone());
+    });
+    built
 }
 
-/// A 64-bit FNV-1a fingerprint of the draws and of what the rubric formulas' values depend
-/// on besides the formula (the sample count, the activation's default argument).
-fn fingerprint(answer: &GradientAnswer, draws: &GradientDraws) -> u64 {
-    let text = serde_json::to_string(&(
-        draws,
-        &answer.samples,
-        &answer.sizes,
-        &answer.activation_argument,
-    ))
-    .unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+impl PartPrep {
+    /// Autograd's value at scope `k` under `conv`.
+    fn expected_at(&self, prep: &Prepared, k: usize, conv: GradientConvention) -> Option<&Outcome> {
+        self.expected
+            .get(prep.scopes[k].draw_index)
+            .and_then(|e| e[convention_index(conv)].as_ref())
     }
-    hash
+
+    /// The value of rubric formula `node` (slot `slot` of [`PartPrep::values`]) at scope `k`.
+    fn value_at(&self, prep: &Prepared, slot: usize, node: &Node, k: usize) -> Option<&Outcome> {
+        self.values[slot][k]
+            .get_or_init(|| rubric_eval(prep, node, k))
+            .as_ref()
+    }
 }
 
 /// A rubric formula's value at scope `k` (no student definitions).
 fn rubric_eval(prep: &Prepared, node: &Node, k: usize) -> Option<Outcome> {
     let s = &prep.scopes[k];
-    let empty = HashMap::new();
+    let empty = NameMap::default();
     let scope = Scope {
         rubric: &s.bindings,
         student: &empty,
@@ -1105,8 +1253,15 @@ fn prepare(answer: &GradientAnswer, draws: &GradientDraws) -> Result<Prepared, S
         default_arg,
         samples,
         tol: answer.rel_tol.unwrap_or(1e-6),
-        fingerprint: fingerprint(answer, draws),
     })
+}
+
+/// One empty [`tensor_eval::Memos`] per scope of `prep`.
+fn fresh_memos(prep: &Prepared) -> Vec<tensor_eval::Memos> {
+    prep.scopes
+        .iter()
+        .map(|_| tensor_eval::Memos::default())
+        .collect()
 }
 
 /// The tensor's display name in feedback (`dL/dW2`).
@@ -1117,13 +1272,13 @@ fn dname(part: &GradientPart) -> String {
 /// One part's verdict: the formula evaluated at the draws and compared with the accepted forms,
 /// then with the known mistakes, then with the transposed key.
 fn judge(
-    answer: &GradientAnswer,
-    draws: &GradientDraws,
     prep: &Prepared,
     part: &GradientPart,
+    pp: &PartPrep,
     node: &Node,
-    defs: &HashMap<String, Node>,
+    defs: &NameMap<Node>,
     ctx: &JudgeCtx<'_>,
+    memos: &mut [tensor_eval::Memos],
 ) -> PartVerdict {
     let mut v = PartVerdict {
         status: Status::NeedsReview,
@@ -1136,8 +1291,8 @@ fn judge(
         offset: None,
     };
     let name = dname(part);
-    let eval = |repair: bool, only_sigmoid: bool| {
-        evaluate_all(node, prep, defs, repair, only_sigmoid, ctx.batch)
+    let mut eval = |repair: bool, only_sigmoid: bool| {
+        evaluate_all(node, prep, defs, repair, only_sigmoid, ctx.batch, memos)
     };
     let mut ev = match eval(false, false) {
         Ok(ev) => ev,
@@ -1192,10 +1347,10 @@ fn judge(
         }
     }
     let finite = |o: &Outcome| match o {
-        Outcome::Batch(x) => x.to_mat().v.iter().all(|v| v.is_finite()),
+        Outcome::Batch(x) => entries(x).2.iter().all(|v| v.is_finite()),
         Outcome::PerSample(xs) => xs
             .iter()
-            .all(|x| x.to_mat().v.iter().all(|v| v.is_finite())),
+            .all(|x| entries(x).2.iter().all(|v| v.is_finite())),
     };
     if let Some((k, _)) = ev.outcomes.iter().find(|(_, o)| !finite(o)) {
         v.feedback.push(format!(
@@ -1207,14 +1362,9 @@ fn judge(
     }
     let repaired = ev.info.repairs > 0;
     let transposed_ok = part.transposed || ctx.numerator;
-    let per_scope = |k: usize, conv: GradientConvention| {
-        draws
-            .draws
-            .get(prep.scopes[k].draw_index)
-            .and_then(|d| expected(answer, part, d, conv))
-    };
+    let per_scope = |k: usize, conv: GradientConvention| pp.expected_at(prep, k, conv);
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let question = squash(ctx.question);
+    let question = ctx.question;
     // A form for one wording applies only where the question's text is known to be it; the
     // per-sample loss's gradient (`sum`) only on a line labelled with ℓ.
     let applies = |form: &&crate::rubric::GradientForm| {
@@ -1249,12 +1399,12 @@ fn judge(
                 first_miss = miss;
             }
         }
-        for m in &part.mistakes {
-            let Ok(mnode) = parse_rubric(&m.formula) else {
+        for (slot, (m, mnode)) in part.mistakes.iter().zip(&pp.mistakes).enumerate() {
+            let Some(mnode) = mnode else {
                 continue;
             };
             let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
-                rubric_value(prep, &m.formula, k, || rubric_eval(prep, &mnode, k))
+                pp.value_at(prep, slot, mnode, k)
             });
             if ok {
                 break 'found Found::Mistake(m);
@@ -1268,11 +1418,10 @@ fn judge(
                 }
             }
         }
-        for (a, b, mnode) in mistake_pairs(part).iter() {
-            // The pair's own expression names it: its value depends on nothing else.
-            let formula = format!("pair: {mnode}");
+        for (j, (a, b, mnode)) in pp.pairs.iter().enumerate() {
+            let slot = pp.mistakes.len() + j;
             let (ok, _) = matches_all(&ev, transposed_ok, prep.tol, |k| {
-                rubric_value(prep, &formula, k, || rubric_eval(prep, mnode, k))
+                pp.value_at(prep, slot, mnode, k)
             });
             if ok {
                 break 'found Found::Pair(&part.mistakes[*a], &part.mistakes[*b]);
@@ -1355,13 +1504,13 @@ fn judge(
         Found::Nothing(first_miss) => {
             // A value whose shape no form of this gradient has is a label or a reading
             // problem more likely than a wrong derivation.
-            let want = draws
-                .draws
+            let want = pp
+                .expected
                 .first()
-                .and_then(|d| expected(answer, part, d, GradientConvention::Mean));
+                .and_then(|e| e[convention_index(GradientConvention::Mean)].as_ref());
             let got = ev.outcomes.first().map(|(_, o)| o);
             let fits = |a: &Val, b: &Val| distance(a, b, true).is_some();
-            let shape_ok = match (got, &want) {
+            let shape_ok = match (got, want) {
                 (Some(Outcome::Batch(a)), Some(Outcome::Batch(b))) => fits(a, b),
                 (Some(Outcome::PerSample(xs)), Some(Outcome::PerSample(ys))) => {
                     xs.first().zip(ys.first()).is_some_and(|(a, b)| fits(a, b))
@@ -1389,7 +1538,7 @@ fn judge(
                      {}: a line labelled with another tensor?",
                     shape(got),
                     part.wrt,
-                    shape(want.as_ref())
+                    shape(want)
                 ));
                 return v;
             }
@@ -1602,15 +1751,13 @@ pub fn check_parts(
     question: &str,
     text: &str,
 ) -> Result<Vec<PartVerdict>, String> {
-    let prep = prepare(answer, draws)?;
-    let wrt_keys: Vec<Vec<String>> = answer
-        .parts
-        .iter()
-        .map(|p| wrt_spellings(answer, p))
-        .collect();
-    let (bound, defs) = bind(text, &answer.parts, &wrt_keys);
+    let rp = rubric_prep(answer, draws);
+    let prep = rp.prep.as_ref().map_err(Clone::clone)?;
+    let (bound, defs) = bind(text, &answer.parts, &rp.wrt_keys);
     let lower = text.to_lowercase();
-    let squashed_lower = squash_lower(text);
+    // Only a formula in batch form asks for these (once per answer).
+    let squashed_lower = std::cell::OnceCell::new();
+    let squashed_question: String = question.chars().filter(|c| !c.is_whitespace()).collect();
     let numerator = answer
         .numerator_layout
         .iter()
@@ -1636,7 +1783,11 @@ pub fn check_parts(
         read: None,
         offset: None,
     };
-    for (part, b) in answer.parts.iter().zip(bound) {
+    // The distinct definition tables the parts see, and the definitions' values per table,
+    // batch form and draw.
+    let mut seen_defs: Vec<(NameMap<usize>, Box<NameMap<Node>>)> = Vec::new();
+    let mut memos: HashMap<(usize, Option<bool>), Vec<tensor_eval::Memos>> = HashMap::new();
+    for ((part, pp), b) in answer.parts.iter().zip(&rp.parts).zip(bound) {
         let Some(b) = b else {
             out.push(if has_image {
                 unread(
@@ -1679,23 +1830,43 @@ pub fn check_parts(
                     .find_map(|s| tensor_expr::parse(s).ok().map(|n| (n, s.clone())))
                     .ok_or(e)
             });
-        let defs_here = defs_for(&defs, b.offset);
-        let batch = parsed.as_ref().ok().and_then(|(node, _)| {
-            batch_form(node, &defs_here).then(|| {
-                answer
-                    .rows_layout
+        let chosen = defs_for(&defs, b.offset);
+        // Parts that see the same definitions share one table and its values (boxed: a
+        // table's address identifies it to the evaluator while it lives).
+        let slot = match seen_defs.iter().position(|(c, _)| *c == chosen) {
+            Some(slot) => slot,
+            None => {
+                let table: NameMap<Node> = chosen
                     .iter()
-                    .any(|p| squashed_lower.contains(&squash_lower(p)))
+                    .map(|(k, &i)| (k.clone(), defs[i].2.clone()))
+                    .collect();
+                seen_defs.push((chosen, Box::new(table)));
+                seen_defs.len() - 1
+            }
+        };
+        let defs_here: &NameMap<Node> = &seen_defs[slot].1;
+        let batch = parsed.as_ref().ok().and_then(|(node, _)| {
+            batch_form(node, defs_here).then(|| {
+                answer.rows_layout.iter().any(|p| {
+                    squashed_lower
+                        .get_or_init(|| squash_lower(text))
+                        .contains(&squash_lower(p))
+                })
             })
         });
         let ctx = JudgeCtx {
-            question,
+            question: &squashed_question,
             sample_loss: b.sample_loss,
             numerator,
             batch,
         };
         let mut v = match parsed {
-            Ok((node, _)) => judge(answer, draws, &prep, part, &node, &defs_here, &ctx),
+            Ok((node, _)) => {
+                let memos = memos
+                    .entry((slot, batch))
+                    .or_insert_with(|| fresh_memos(prep));
+                judge(prep, part, pp, &node, defs_here, &ctx, memos)
+            }
             Err(e) => unread(
                 part,
                 Status::NeedsReview,
@@ -1845,7 +2016,7 @@ pub fn verify_rubric(
 /// differs from the accepted forms. The error names the part and the formula.
 pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), String> {
     let prep = prepare(answer, draws)?;
-    let empty = HashMap::new();
+    let empty = NameMap::default();
     for part in &answer.parts {
         if part.accept.is_empty() {
             return Err(format!("part `{}` accepts no formula", part.wrt));
@@ -1857,7 +2028,16 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, form.formula
                 )
             })?;
-            let ev = evaluate_all(&node, &prep, &empty, false, false, None).map_err(|e| {
+            let ev = evaluate_all(
+                &node,
+                &prep,
+                &empty,
+                false,
+                false,
+                None,
+                &mut fresh_memos(&prep),
+            )
+            .map_err(|e| {
                 format!(
                     "part `{}`: `{}` cannot be evaluated: {e}",
                     part.wrt, form.formula
@@ -1892,7 +2072,16 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, m.id
                 )
             })?;
-            let ev = evaluate_all(&node, &prep, &empty, false, false, None).map_err(|e| {
+            let ev = evaluate_all(
+                &node,
+                &prep,
+                &empty,
+                false,
+                false,
+                None,
+                &mut fresh_memos(&prep),
+            )
+            .map_err(|e| {
                 format!(
                     "part `{}`: mistake `{}` cannot be evaluated: {e}",
                     part.wrt, m.id
