@@ -199,20 +199,15 @@ fn a_sample_with_the_wrong_expectation_fails_rubric_test() {
     );
 }
 
-/// `rubric lint` checks a gradient question's own formulas against autograd at the locked
-/// draws: an accepted formula missing its regularisation term fails, naming the question.
-#[test]
-fn a_derivative_formula_that_disagrees_with_autograd_fails_lint() {
-    let bank = std::fs::read_to_string(root().join("rubrics/bank/cs236781-summary.yaml")).unwrap();
-    let right = r"- formula: '\frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} h^{(i)\top} + \lambda W_2'";
-    assert!(bank.contains(right), "the bank's dL/dW2");
-    let wrong = bank.replace(
-        right,
-        r"- formula: '\frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} h^{(i)\top}'",
-    );
-    let dir = std::env::temp_dir().join(format!("examiner-gradient-lint-{}", std::process::id()));
+/// `rubric lint` of the V2 rubric (with its shipped key lock) over `bank`, a text of the
+/// CS236781 bank: its exit code and standard error.
+fn lint_v2_with_bank(bank: &str, name: &str) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "examiner-gradient-lint-{name}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(dir.join("bank")).unwrap();
-    std::fs::write(dir.join("bank/cs236781-summary.yaml"), wrong).unwrap();
+    std::fs::write(dir.join("bank/cs236781-summary.yaml"), bank).unwrap();
     let v2 = std::fs::read_to_string(root().join("rubrics/cs236781-hw4-summary-v2.yaml")).unwrap();
     std::fs::write(dir.join("v2.yaml"), v2).unwrap();
     // The draws do not depend on the formulas: the shipped lock still holds them.
@@ -226,9 +221,50 @@ fn a_derivative_formula_that_disagrees_with_autograd_fails_lint() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `rubric lint` checks a gradient question's own formulas against autograd at the locked
+/// draws: an accepted formula missing its regularisation term fails, naming the question, and
+/// so does a known mistake that does not parse, naming the part and the mistake.
+#[test]
+fn a_derivative_formula_that_disagrees_with_autograd_fails_lint() {
+    let bank = std::fs::read_to_string(root().join("rubrics/bank/cs236781-summary.yaml")).unwrap();
+    let right = r"- formula: '\frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} h^{(i)\top} + \lambda W_2'";
+    assert!(bank.contains(right), "the bank's dL/dW2");
+    let wrong = bank.replace(
+        right,
+        r"- formula: '\frac{1}{N}\sum_{i=1}^{N} \delta^{(i)} h^{(i)\top}'",
+    );
+    let (code, err) = lint_v2_with_bank(&wrong, "accepted");
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("question `backprop`"), "{err}");
+
+    let mistake = r"formula: '\sum_{i=1}^{N} W_2^\top \delta^{(i)} \odot \varphi''(z_1^{(i)})'";
+    assert!(
+        bank.contains(mistake),
+        "the bank's missing-mean mistake of dL/db1"
+    );
+    for (formula, says) in [
+        ("+ * )", "mistake `missing-mean` does not parse"),
+        (
+            r"\sum_{i=1}^{N} Q_{7}",
+            "mistake `missing-mean` cannot be evaluated",
+        ),
+    ] {
+        let broken = bank.replace(mistake, &format!("formula: '{formula}'"));
+        let (code, err) = lint_v2_with_bank(&broken, "mistake");
+        assert_eq!(code, Some(2), "{err}");
+        assert!(
+            err.contains("question `backprop`: part `b1`") && err.contains(says),
+            "{err}"
+        );
+    }
+
     // The unbroken rubric passes.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_examiner"))
         .args(["rubric", "lint", "rubrics/cs236781-hw4-summary-v2.yaml"])
@@ -240,5 +276,4 @@ fn a_derivative_formula_that_disagrees_with_autograd_fails_lint() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2017,32 +2017,30 @@ pub fn verify_rubric(
 pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), String> {
     let prep = prepare(answer, draws)?;
     let empty = NameMap::default();
+    // A rubric formula's values at every draw; `what` names it in the error.
+    let evaluate = |formula: &str, what: &str| {
+        let node =
+            tensor_expr::parse(formula).map_err(|e| format!("{what} does not parse: {e}"))?;
+        evaluate_all(
+            &node,
+            &prep,
+            &empty,
+            false,
+            false,
+            None,
+            &mut fresh_memos(&prep),
+        )
+        .map_err(|e| format!("{what} cannot be evaluated: {e}"))
+    };
     for part in &answer.parts {
         if part.accept.is_empty() {
             return Err(format!("part `{}` accepts no formula", part.wrt));
         }
         for form in &part.accept {
-            let node = tensor_expr::parse(&form.formula).map_err(|e| {
-                format!(
-                    "part `{}`: `{}` does not parse: {e}",
-                    part.wrt, form.formula
-                )
-            })?;
-            let ev = evaluate_all(
-                &node,
-                &prep,
-                &empty,
-                false,
-                false,
-                None,
-                &mut fresh_memos(&prep),
-            )
-            .map_err(|e| {
-                format!(
-                    "part `{}`: `{}` cannot be evaluated: {e}",
-                    part.wrt, form.formula
-                )
-            })?;
+            let ev = evaluate(
+                &form.formula,
+                &format!("part `{}`: `{}`", part.wrt, form.formula),
+            )?;
             let (ok, miss) = matches_all(&ev, false, prep.tol, |k| {
                 draws
                     .draws
@@ -2066,27 +2064,10 @@ pub fn verify(answer: &GradientAnswer, draws: &GradientDraws) -> Result<(), Stri
                     part.wrt, m.id, m.status
                 ));
             }
-            let node = tensor_expr::parse(&m.formula).map_err(|e| {
-                format!(
-                    "part `{}`: mistake `{}` does not parse: {e}",
-                    part.wrt, m.id
-                )
-            })?;
-            let ev = evaluate_all(
-                &node,
-                &prep,
-                &empty,
-                false,
-                false,
-                None,
-                &mut fresh_memos(&prep),
-            )
-            .map_err(|e| {
-                format!(
-                    "part `{}`: mistake `{}` cannot be evaluated: {e}",
-                    part.wrt, m.id
-                )
-            })?;
+            let ev = evaluate(
+                &m.formula,
+                &format!("part `{}`: mistake `{}`", part.wrt, m.id),
+            )?;
             // A form accepted only for some wordings may be a mistake for the others.
             for form in part
                 .accept
