@@ -29,7 +29,6 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -118,35 +117,147 @@ fn stemmer() -> &'static Stemmer {
 
 /// Most distinct words remembered per thread by [`stem`]; past it the memory starts over.
 const STEM_MEMO_WORDS: usize = 50_000;
+/// Most bytes of words and stems remembered per thread (a hostile answer's words can be
+/// long); past it the memory starts over.
+const STEM_MEMO_BYTES: usize = 4 << 20;
+
+/// "No word" in the `u32` links of [`IdTable`] and [`Vocab`].
+const NONE: u32 = u32::MAX;
+
+/// FNV-1a of a word: short keys, hashed for every token, where the default hasher's fixed
+/// cost dominated splitting an answer (`cargo xtask bench instructions`). Keys are an
+/// answer's own words, so flooding one costs that answer only.
+fn word_hash(word: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in word.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A hash table of ids (of words kept elsewhere), open addressing with linear probing: the
+/// caller keeps the strings (one block of text per document) and says which id is which
+/// string, so that a document's words cost no allocation each and no reference counts.
+#[derive(Debug, Clone, Default)]
+struct IdTable {
+    /// (low bits of the hash, id); `NONE` marks a free slot. The length is 0 or a power
+    /// of two.
+    slots: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl IdTable {
+    /// The slot a hash starts probing at.
+    fn home(hash: u32, mask: usize) -> usize {
+        (hash ^ (hash >> 15)) as usize & mask
+    }
+
+    /// The hash as kept in a slot.
+    fn short(hash: u64) -> u32 {
+        (hash ^ (hash >> 32)) as u32
+    }
+
+    /// The id with this hash for which `is` says yes.
+    fn find(&self, hash: u64, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let h = Self::short(hash);
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(h, mask);
+        loop {
+            let (sh, id) = self.slots[i];
+            if id == NONE {
+                return None;
+            }
+            if sh == h && is(id) {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds an id (not in the table yet) under its hash.
+    fn insert(&mut self, hash: u64, id: u32) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            let size = (self.slots.len() * 2).max(64);
+            let old = std::mem::replace(&mut self.slots, vec![(0, NONE); size]);
+            for (sh, old_id) in old {
+                if old_id != NONE {
+                    self.place(sh, old_id);
+                }
+            }
+        }
+        self.place(Self::short(hash), id);
+        self.len += 1;
+    }
+
+    /// Puts an id in the first free slot from its hash's home.
+    fn place(&mut self, h: u32, id: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(h, mask);
+        while self.slots[i].1 != NONE {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (h, id);
+    }
+}
+
+/// Stems already computed on one thread: a class writes the same few thousand words again
+/// and again, and stemming each occurrence was most of the cost of reading an answer
+/// (`cargo xtask bench instructions`). Words and stems are kept back to back in one block
+/// of text, looked up with the hash the document already computed for the word.
+#[derive(Default)]
+struct StemMemo {
+    /// Each word followed by its stem.
+    text: String,
+    /// For each word: where it starts, where its stem starts and ends in `text`, and the
+    /// hash of its stem.
+    entries: Vec<(u32, u32, u32, u64)>,
+    /// The entries by the word's hash.
+    table: IdTable,
+}
+
+impl StemMemo {
+    /// The stem of `word` (whose [`word_hash`] is `hash`) and the hash of the stem.
+    fn stem(&mut self, word: &str, hash: u64) -> (&str, u64) {
+        let found = self.table.find(hash, |id| {
+            let (s, m, _, _) = self.entries[id as usize];
+            self.text.get(s as usize..m as usize) == Some(word)
+        });
+        let id = match found {
+            Some(id) => id,
+            None => {
+                if self.entries.len() >= STEM_MEMO_WORDS || self.text.len() >= STEM_MEMO_BYTES {
+                    *self = StemMemo::default();
+                }
+                let start = self.text.len();
+                self.text.push_str(word);
+                let mid = self.text.len();
+                self.text.push_str(&stemmer().stem(word));
+                let end = self.text.len();
+                let stem_hash = word_hash(&self.text[mid..end]);
+                let id = self.entries.len() as u32;
+                self.entries
+                    .push((start as u32, mid as u32, end as u32, stem_hash));
+                self.table.insert(hash, id);
+                id
+            }
+        };
+        let (_, m, e, sh) = self.entries[id as usize];
+        (&self.text[m as usize..e as usize], sh)
+    }
+}
 
 thread_local! {
-    /// Stems already computed on this thread: a class writes the same few thousand words
-    /// again and again, and stemming each occurrence was most of the cost of reading an
-    /// answer (`cargo xtask bench instructions`).
-    /// The stems are shared (`Rc`) with the documents that use them.
-    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Rc<str>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// This thread's [`StemMemo`].
+    static STEMS: std::cell::RefCell<StemMemo> = std::cell::RefCell::new(StemMemo::default());
 }
 
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
-    stem_shared(word).to_string()
-}
-
-/// [`stem`], shared with the memory of stems rather than copied.
-fn stem_shared(word: &str) -> Rc<str> {
-    STEMS.with(|memo| {
-        let mut memo = memo.borrow_mut();
-        if let Some(s) = memo.get(word) {
-            return s.clone();
-        }
-        let s: Rc<str> = Rc::from(stemmer().stem(word).as_ref());
-        if memo.len() >= STEM_MEMO_WORDS {
-            memo.clear();
-        }
-        memo.insert(word.to_string(), s.clone());
-        s
-    })
+    STEMS.with(|memo| memo.borrow_mut().stem(word, word_hash(word)).0.to_string())
 }
 
 /// One word of an answer.
@@ -155,10 +266,9 @@ pub struct Token {
     /// Byte range in the answer.
     pub start: usize,
     pub end: usize,
-    /// Lower case, thousands separators removed from numbers (shared by every token of the
-    /// same word).
-    pub word: Rc<str>,
-    pub stem: Rc<str>,
+    /// The word in the document's vocabulary: lower case, thousands separators removed from
+    /// numbers (see [`Doc::word`] and [`Doc::stem_of`]).
+    pub word_id: u32,
     pub sentence: usize,
     pub clause: usize,
     /// A negation word (`not`, `doesn't`, `cannot`, ...).
@@ -179,117 +289,213 @@ pub struct Doc<'a> {
     /// The distinct words of `tokens`, for looking a phrase's words up instead of comparing
     /// them with every token.
     vocab: Vocab,
-    /// The formulas of each sentence, read once when a formula term first asks (see
-    /// [`formula_hits`]).
-    formulas: std::cell::OnceCell<Vec<Vec<Expr>>>,
+    /// The formulas of each sentence, each sentence read once when a formula term first
+    /// asks about it (see [`formula_hits`]).
+    formulas: std::cell::OnceCell<Vec<std::cell::OnceCell<Vec<Expr>>>>,
 }
-
-/// FNV-1a, for the maps of a document's words: short keys, hashed for every token, where the
-/// default hasher's fixed cost dominated splitting an answer (`cargo xtask bench
-/// instructions`). Keys are an answer's own words, so flooding one costs that answer only.
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl std::hash::Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// A map keyed by words, hashed with [`WordHasher`].
-type WordMap<V> = std::collections::HashMap<Rc<str>, V, std::hash::BuildHasherDefault<WordHasher>>;
 
 /// One distinct word of a [`Doc`], with what matching needs of it computed once.
 #[derive(Debug, Clone)]
 struct VocabWord {
-    word: Rc<str>,
-    stem: Rc<str>,
+    /// Where the word starts, where its stem starts (the word's end) and ends in the
+    /// vocabulary's text.
+    start: u32,
+    mid: u32,
+    end: u32,
+    /// Characters in the word.
+    chars: u32,
+    /// Whether the word has an ASCII digit (never matched up to a typo).
+    digit: bool,
     /// A negation word.
     negation: bool,
-    /// Characters in `word`.
-    chars: usize,
-    /// Whether `word` has an ASCII digit (never matched up to a typo).
-    digit: bool,
-    /// The tokens that are this word, in order.
-    positions: Vec<usize>,
+    /// A word that starts a clause ([`CLAUSE_WORDS`]).
+    clause_word: bool,
+    /// A word after which a period does not end a sentence ([`ABBREVIATIONS`]).
+    abbreviation: bool,
+    /// The next word with the same stem (`NONE` after the last).
+    same_stem: u32,
+    /// Its tokens: `count` of them, from `first` in [`Vocab::positions`].
+    count: u32,
+    first: u32,
 }
 
-/// The distinct words of a document, sorted, so that a phrase's word finds the tokens it
-/// matches by lookup (its stem, its spelling, a prefix range, the words of the same first
-/// letter for typos) rather than by a comparison with every token: the matcher's cost no
-/// longer grows with the answer's length times the rubric's number of words.
+/// The distinct words of a document, so that a phrase's word finds the tokens it matches by
+/// lookup (its stem, its spelling, a prefix or the same first letter for typos among the
+/// words of one first byte) rather than by a comparison with every token: the matcher's
+/// cost no longer grows with the answer's length times the rubric's number of words.
 #[derive(Debug, Clone, Default)]
 struct Vocab {
-    /// Sorted by `word`.
+    /// Each distinct word followed by its stem.
+    text: String,
+    /// In the order first met.
     words: Vec<VocabWord>,
-    /// For each stem, the indices in `words` of the words with that stem.
-    stems: WordMap<Vec<usize>>,
+    /// The words by their spelling.
+    by_word: IdTable,
+    /// The first word of each stem (the others follow `same_stem`), by the stem.
+    by_stem: IdTable,
+    /// The tokens of each word, in order, word after word.
+    positions: Vec<u32>,
+    /// The words ordered by their first byte; those of first byte `b` are
+    /// `by_first[first_start[b]..first_start[b + 1]]`.
+    by_first: Vec<u32>,
+    first_start: Vec<u32>,
     /// The tokens that are negation words, in order.
     negations: Vec<usize>,
 }
 
 impl Vocab {
-    /// The vocabulary of the words met while splitting a document (in the order first met),
-    /// sorted.
-    fn new(mut words: Vec<VocabWord>, tokens: &[Token]) -> Vocab {
-        words.sort_unstable_by(|a, b| a.word.cmp(&b.word));
-        let mut stems: WordMap<Vec<usize>> = WordMap::default();
-        stems.reserve(words.len());
-        for (k, w) in words.iter().enumerate() {
-            stems.entry(w.stem.clone()).or_default().push(k);
-        }
-        let negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
-        Vocab {
-            words,
-            stems,
-            negations,
-        }
+    /// The spelling of word `id`.
+    fn word(&self, id: u32) -> &str {
+        let w = &self.words[id as usize];
+        &self.text[w.start as usize..w.mid as usize]
     }
 
-    /// The indices of the words starting with `prefix` (a range of the sorted words).
-    fn starting_with(&self, prefix: &str) -> Range<usize> {
-        let lo = self.words.partition_point(|w| &*w.word < prefix);
-        let hi = lo + self.words[lo..].partition_point(|w| w.word.starts_with(prefix));
-        lo..hi
+    /// The stem of word `id`.
+    fn stem(&self, id: u32) -> &str {
+        let w = &self.words[id as usize];
+        &self.text[w.mid as usize..w.end as usize]
+    }
+
+    /// The id of `word`, added (its stem looked up) when it is new; counts one more token.
+    fn add(&mut self, word: &str) -> u32 {
+        let hash = word_hash(word);
+        if let Some(id) = self.by_word.find(hash, |id| self.word(id) == word) {
+            self.words[id as usize].count += 1;
+            return id;
+        }
+        let start = self.text.len();
+        self.text.push_str(word);
+        let mid = self.text.len();
+        let stem_hash = STEMS.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let (stem, stem_hash) = memo.stem(word, hash);
+            self.text.push_str(stem);
+            stem_hash
+        });
+        let end = self.text.len();
+        let id = self.words.len() as u32;
+        let stem = &self.text[mid..end];
+        let head = self.by_stem.find(stem_hash, |w| {
+            let w = &self.words[w as usize];
+            &self.text[w.mid as usize..w.end as usize] == stem
+        });
+        // A new word of a known stem goes second in the stem's list.
+        let same_stem = match head {
+            Some(h) => std::mem::replace(&mut self.words[h as usize].same_stem, id),
+            None => {
+                self.by_stem.insert(stem_hash, id);
+                NONE
+            }
+        };
+        let chars = word.chars().count();
+        self.words.push(VocabWord {
+            start: start as u32,
+            mid: mid as u32,
+            end: end as u32,
+            chars: chars as u32,
+            digit: word.bytes().any(|b| b.is_ascii_digit()),
+            negation: is_negation(word),
+            clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
+            abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
+            same_stem,
+            count: 1,
+            first: 0,
+        });
+        self.by_word.insert(hash, id);
+        id
+    }
+
+    /// Indexes the tokens of each word, the negations and the first bytes, once every
+    /// token is known.
+    fn finish(&mut self, tokens: &[Token]) {
+        let mut next = 0u32;
+        for w in &mut self.words {
+            w.first = next;
+            next += w.count;
+        }
+        self.positions = vec![0; next as usize];
+        let mut filled = vec![0u32; self.words.len()];
+        for (k, t) in tokens.iter().enumerate() {
+            let id = t.word_id as usize;
+            let at = self.words[id].first + filled[id];
+            self.positions[at as usize] = k as u32;
+            filled[id] += 1;
+        }
+        let first_byte = |w: &VocabWord| usize::from(self.text.as_bytes()[w.start as usize]);
+        let mut start = vec![0u32; 257];
+        for w in &self.words {
+            start[first_byte(w) + 1] += 1;
+        }
+        for b in 0..256 {
+            start[b + 1] += start[b];
+        }
+        let mut by_first = vec![0u32; self.words.len()];
+        let mut fill = start.clone();
+        for (id, w) in self.words.iter().enumerate() {
+            let b = first_byte(w);
+            by_first[fill[b] as usize] = id as u32;
+            fill[b] += 1;
+        }
+        self.by_first = by_first;
+        self.first_start = start;
+        self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
+    }
+
+    /// The tokens of word `id`, in order.
+    fn tokens_of(&self, id: u32) -> &[u32] {
+        let w = &self.words[id as usize];
+        &self.positions[w.first as usize..(w.first + w.count) as usize]
+    }
+
+    /// The words whose first byte is `prefix`'s (every word for an empty prefix).
+    fn bucket(&self, prefix: &str) -> &[u32] {
+        match prefix.as_bytes().first() {
+            None => &self.by_first,
+            Some(&b) => match (
+                self.first_start.get(usize::from(b)),
+                self.first_start.get(usize::from(b) + 1),
+            ) {
+                (Some(&lo), Some(&hi)) => &self.by_first[lo as usize..hi as usize],
+                _ => &[],
+            },
+        }
     }
 
     /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
     /// token).
     fn positions(&self, slot: &Slot) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
+        let take = |out: &mut Vec<usize>, id: u32| {
+            out.extend(self.tokens_of(id).iter().map(|&k| k as usize));
+        };
         for a in &slot.alternatives {
             match a {
                 SlotWord::Negation => out.extend_from_slice(&self.negations),
                 SlotWord::Prefix(p) => {
-                    for w in &self.words[self.starting_with(p)] {
-                        out.extend_from_slice(&w.positions);
-                    }
-                }
-                SlotWord::Word { word, stem, chars } => {
-                    // The same stem (every token with it) or the same spelling.
-                    if let Some(ws) = self.stems.get(stem.as_str()) {
-                        for &w in ws {
-                            out.extend_from_slice(&self.words[w].positions);
+                    for &w in self.bucket(p) {
+                        if self.word(w).starts_with(p.as_str()) {
+                            take(&mut out, w);
                         }
                     }
-                    if let Ok(w) = self
-                        .words
-                        .binary_search_by(|w| (*w.word).cmp(word.as_str()))
-                    {
-                        out.extend_from_slice(&self.words[w].positions);
+                }
+                SlotWord::Word {
+                    word,
+                    stem,
+                    chars,
+                    hash,
+                    stem_hash,
+                } => {
+                    // The same stem (every token with it) or the same spelling.
+                    let mut w = self
+                        .by_stem
+                        .find(*stem_hash, |w| self.stem(w) == stem)
+                        .unwrap_or(NONE);
+                    while w != NONE {
+                        take(&mut out, w);
+                        w = self.words[w as usize].same_stem;
+                    }
+                    if let Some(w) = self.by_word.find(*hash, |w| self.word(w) == word) {
+                        take(&mut out, w);
                     }
                     // Up to a typo: words of the same first letter only.
                     let allowed = match chars {
@@ -301,13 +507,17 @@ impl Vocab {
                         continue;
                     };
                     let mut buf = [0u8; 4];
-                    for w in &self.words[self.starting_with(first.encode_utf8(&mut buf))] {
-                        if w.chars.abs_diff(*chars) <= allowed
+                    let first = &*first.encode_utf8(&mut buf);
+                    for &id in self.bucket(first) {
+                        let w = &self.words[id as usize];
+                        let spelled = self.word(id);
+                        if (w.chars as usize).abs_diff(*chars) <= allowed
                             && !w.digit
-                            && letters_apart(word, &w.word) <= allowed
-                            && strsim::damerau_levenshtein(word, &w.word) <= allowed
+                            && spelled.starts_with(first)
+                            && letters_apart(word, spelled) <= allowed
+                            && strsim::damerau_levenshtein(word, spelled) <= allowed
                         {
-                            out.extend_from_slice(&w.positions);
+                            take(&mut out, id);
                         }
                     }
                 }
@@ -327,17 +537,51 @@ const BARE_CONTRACTIONS: [&str; 16] = [
 
 /// Whether a (lower-case) word negates its clause.
 fn is_negation(word: &str) -> bool {
-    NEGATIONS.contains(&word)
+    listed(word, &NEGATIONS, &NEGATION_SHAPES)
         || word.ends_with("n't")
         || word.ends_with("'nt")
-        || BARE_CONTRACTIONS.contains(&word)
+        || listed(word, &BARE_CONTRACTIONS, &BARE_CONTRACTION_SHAPES)
+}
+
+/// The shapes of a list of lower-case ASCII words: bit `c - 'a'` of entry `n` is set when a
+/// word of the list has `n` bytes and starts with `c`.
+const fn shapes(words: &[&str]) -> [u32; 16] {
+    let mut out = [0u32; 16];
+    let mut k = 0;
+    while k < words.len() {
+        let w = words[k].as_bytes();
+        // (Every list word is 1 to 15 lower-case ASCII letters: checked by a test.)
+        out[w.len() % 16] |= 1 << ((w[0] - b'a') % 32);
+        k += 1;
+    }
+    out
+}
+
+const NEGATION_SHAPES: [u32; 16] = shapes(&NEGATIONS);
+const BARE_CONTRACTION_SHAPES: [u32; 16] = shapes(&BARE_CONTRACTIONS);
+const CLAUSE_SHAPES: [u32; 16] = shapes(&CLAUSE_WORDS);
+const ABBREVIATION_SHAPES: [u32; 16] = shapes(&ABBREVIATIONS);
+
+/// Whether `word` is in `list`, whose [`shapes`] are `shapes`: the shape (length, first
+/// letter) rules out most words of an answer without a comparison with each list word,
+/// which every new word of every answer paid.
+fn listed(word: &str, list: &[&str], shapes: &[u32; 16]) -> bool {
+    let b = word.as_bytes();
+    let shaped = match b.first() {
+        Some(&c) if c.is_ascii_lowercase() && b.len() < 16 => {
+            shapes[b.len()] >> (c - b'a') & 1 == 1
+        }
+        _ => false,
+    };
+    shaped && list.contains(&word)
 }
 
 impl<'a> Doc<'a> {
     /// Splits `text` (at most 64 KiB of it are read).
     pub fn new(text: &'a str) -> Doc<'a> {
         let text = cut(text);
-        let mut tokens: Vec<Token> = Vec::new();
+        // About one token per six bytes of prose: most answers need no regrowth.
+        let mut tokens: Vec<Token> = Vec::with_capacity(text.len() / 6 + 4);
         let mut sentences = Vec::new();
         let mut sentence = 0;
         let mut clause = 0;
@@ -345,40 +589,22 @@ impl<'a> Doc<'a> {
         let mut sentence_has_words = false;
         let mut i = 0;
         // Each distinct word once (its stem computed once), shared by its tokens.
-        let mut seen: WordMap<usize> = WordMap::default();
-        let mut vocab: Vec<VocabWord> = Vec::new();
-        let mut push = |tokens: &mut Vec<Token>,
-                        start: usize,
-                        end: usize,
-                        word: &str,
-                        sentence: usize,
-                        clause: usize| {
-            let id = match seen.get(word) {
-                Some(&id) => id,
-                None => {
-                    let w: Rc<str> = Rc::from(word);
-                    vocab.push(VocabWord {
-                        stem: stem_shared(word),
-                        negation: is_negation(word),
-                        chars: word.chars().count(),
-                        digit: word.chars().any(|c| c.is_ascii_digit()),
-                        positions: Vec::new(),
-                        word: w.clone(),
-                    });
-                    seen.insert(w, vocab.len() - 1);
-                    vocab.len() - 1
-                }
-            };
-            let v = &mut vocab[id];
-            v.positions.push(tokens.len());
+        let mut vocab = Vocab::default();
+        let push = |tokens: &mut Vec<Token>,
+                    vocab: &mut Vocab,
+                    start: usize,
+                    end: usize,
+                    word: &str,
+                    sentence: usize,
+                    clause: usize| {
+            let id = vocab.add(word);
             tokens.push(Token {
                 start,
                 end,
-                negation: v.negation,
+                word_id: id,
+                negation: vocab.words[id as usize].negation,
                 standalone: false,
                 punct_after: false,
-                word: v.word.clone(),
-                stem: v.stem.clone(),
                 sentence,
                 clause,
             });
@@ -448,7 +674,7 @@ impl<'a> Doc<'a> {
                     _ => Some(name),
                 };
                 if let Some(w) = word {
-                    push(&mut tokens, i, i + 1 + n, w, sentence, clause);
+                    push(&mut tokens, &mut vocab, i, i + 1 + n, w, sentence, clause);
                     sentence_has_words = true;
                 }
                 i += 1 + n;
@@ -456,7 +682,7 @@ impl<'a> Doc<'a> {
             }
             if c == '∩' || c == '∪' {
                 let w = if c == '∩' { "intersection" } else { "union" };
-                push(&mut tokens, i, i + len, w, sentence, clause);
+                push(&mut tokens, &mut vocab, i, i + len, w, sentence, clause);
                 sentence_has_words = true;
                 i += len;
                 continue;
@@ -497,7 +723,7 @@ impl<'a> Doc<'a> {
                     j += ch.len_utf8();
                 }
                 // (Apostrophes were written as `'` above.)
-                push(&mut tokens, start, j, &word, sentence, clause);
+                push(&mut tokens, &mut vocab, start, j, &word, sentence, clause);
                 sentence_has_words = true;
                 i = j;
                 continue;
@@ -510,8 +736,8 @@ impl<'a> Doc<'a> {
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            ABBREVIATIONS.contains(&&*t.word)
-                                || (t.word.chars().count() == 1 && c == '.')
+                            let w = &vocab.words[t.word_id as usize];
+                            w.abbreviation || (w.chars == 1 && c == '.')
                         });
                     if ends && !abbreviation {
                         end_sentence(
@@ -555,7 +781,7 @@ impl<'a> Doc<'a> {
         // punctuation.
         let mut shift = 0;
         for k in 0..tokens.len() {
-            if CLAUSE_WORDS.contains(&&*tokens[k].word) {
+            if vocab.words[tokens[k].word_id as usize].clause_word {
                 shift += 1;
             }
             tokens[k].clause += shift;
@@ -567,7 +793,7 @@ impl<'a> Doc<'a> {
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
             tokens[k].punct_after = punct_after;
         }
-        let vocab = Vocab::new(vocab, &tokens);
+        vocab.finish(&tokens);
         Doc {
             text,
             tokens,
@@ -575,6 +801,16 @@ impl<'a> Doc<'a> {
             vocab,
             formulas: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The word a token is (lower case, thousands separators removed from numbers).
+    pub fn word(&self, t: &Token) -> &str {
+        self.vocab.word(t.word_id)
+    }
+
+    /// The stem of the word a token is.
+    pub fn stem_of(&self, t: &Token) -> &str {
+        self.vocab.stem(t.word_id)
     }
 
     /// The sentence a token is in, trimmed of markup, at most 240 characters.
@@ -610,10 +846,13 @@ impl<'a> Doc<'a> {
         while k < self.tokens.len() && self.tokens[k].clause <= last.clause {
             let t = &self.tokens[k];
             // "not only ... but" is not a negation.
-            let not_only =
-                &*t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| &*n.word == "only");
+            let not_only = self.word(t) == "not"
+                && self
+                    .tokens
+                    .get(k + 1)
+                    .is_some_and(|n| self.word(n) == "only");
             // "without" negates its object only: the next two words.
-            let scoped = &*t.word != "without" || (k < span.start && span.start - k <= 2);
+            let scoped = self.word(t) != "without" || (k < span.start && span.start - k <= 2);
             if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
             {
                 count += 1;
@@ -659,11 +898,14 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem and its number of characters.
+    /// A word, its stem, its number of characters, and the [`word_hash`] of the word and
+    /// of the stem.
     Word {
         word: String,
         stem: String,
         chars: usize,
+        hash: u64,
+        stem_hash: u64,
     },
     Prefix(String),
     Negation,
@@ -734,9 +976,12 @@ impl Phrase {
                             } else if a == "not" {
                                 SlotWord::Negation
                             } else {
+                                let stem = stem(&a);
                                 SlotWord::Word {
-                                    stem: stem(&a),
                                     chars: a.chars().count(),
+                                    hash: word_hash(&a),
+                                    stem_hash: word_hash(&stem),
+                                    stem,
                                     word: a,
                                 }
                             }
@@ -807,11 +1052,11 @@ impl Slot {
     /// Whether the token is one this word of a phrase matches: the definition that
     /// [`Vocab::positions`] computes by lookup (the tests hold the two to each other).
     #[cfg(test)]
-    fn matches(&self, t: &Token) -> bool {
+    fn matches(&self, doc: &Doc<'_>, t: &Token) -> bool {
         self.alternatives.iter().any(|a| match a {
             SlotWord::Negation => t.negation,
-            SlotWord::Prefix(p) => t.word.starts_with(p.as_str()),
-            SlotWord::Word { word, stem, .. } => same_word(word, stem, t),
+            SlotWord::Prefix(p) => doc.word(t).starts_with(p.as_str()),
+            SlotWord::Word { word, stem, .. } => same_word(word, stem, doc.word(t), doc.stem_of(t)),
         })
     }
 
@@ -829,8 +1074,8 @@ impl Slot {
 /// Whether a rule's word meets an answer's word: the same stem, or the same word up to a
 /// typo (one edit for 7 to 9 letters, two from 10; the first letter kept).
 #[cfg(test)]
-fn same_word(word: &str, stem: &str, t: &Token) -> bool {
-    if &*t.stem == stem || &*t.word == word {
+fn same_word(word: &str, stem: &str, t_word: &str, t_stem: &str) -> bool {
+    if t_stem == stem || t_word == word {
         return true;
     }
     let n = word.chars().count();
@@ -839,11 +1084,11 @@ fn same_word(word: &str, stem: &str, t: &Token) -> bool {
         7..=9 => 1,
         _ => 2,
     };
-    word.chars().next() == t.word.chars().next()
-        && t.word.chars().count().abs_diff(n) <= allowed
-        && !t.word.chars().any(|c| c.is_ascii_digit())
-        && letters_apart(word, &t.word) <= allowed
-        && strsim::damerau_levenshtein(word, &t.word) <= allowed
+    word.chars().next() == t_word.chars().next()
+        && t_word.chars().count().abs_diff(n) <= allowed
+        && !t_word.chars().any(|c| c.is_ascii_digit())
+        && letters_apart(word, t_word) <= allowed
+        && strsim::damerau_levenshtein(word, t_word) <= allowed
 }
 
 /// A lower bound of the edit distance of two words, from their letters alone: an insertion
@@ -988,25 +1233,37 @@ impl Formula {
 /// Hits of a formula: a formula in a sentence that is the rule's formula, or has it as a
 /// factor (`m·a/(1-p)` has the factor `a/(1-p)`), at any level of the student's expression.
 pub fn formula_hits(formula: &Formula, doc: &Doc<'_>) -> Vec<Hit> {
-    // Every formula term of a question looks at the same formulas: read once per answer.
+    formula_hits_from(formula, doc, usize::MAX)
+}
+
+/// [`formula_hits`] in the sentences that start at byte `last_start` or before: reading
+/// formulas is the dearest part of matching, and a caller that already holds a hit at
+/// `last_start` has no use for hits after it.
+pub fn formula_hits_from(formula: &Formula, doc: &Doc<'_>, last_start: usize) -> Vec<Hit> {
+    // Every formula term of a question looks at the same formulas: each sentence is read
+    // once per answer.
     let formulas = doc.formulas.get_or_init(|| {
-        doc.sentences
-            .iter()
-            .map(|range| {
-                let Some(text) = doc.text.get(range.clone()) else {
-                    return Vec::new();
-                };
-                if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
-                    return Vec::new();
-                }
-                let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
-                chains.chain(formulas_in(text)).collect()
-            })
+        (0..doc.sentences.len())
+            .map(|_| std::cell::OnceCell::new())
             .collect()
     });
+    let read = |range: &Range<usize>| -> Vec<Expr> {
+        let Some(text) = doc.text.get(range.clone()) else {
+            return Vec::new();
+        };
+        if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
+            return Vec::new();
+        }
+        let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
+        chains.chain(formulas_in(text)).collect()
+    };
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
+        if range.start > last_start {
+            break;
+        }
         if formulas[s]
+            .get_or_init(|| read(range))
             .iter()
             .any(|found| expr_matches(&formula.expr, found))
         {
@@ -1170,10 +1427,41 @@ mod tests {
             for p in phrases {
                 for slot in &Phrase::new(p).slots {
                     let scanned: Vec<usize> = (0..doc.tokens.len())
-                        .filter(|&k| slot.matches(&doc.tokens[k]))
+                        .filter(|&k| slot.matches(&doc, &doc.tokens[k]))
                         .collect();
                     assert_eq!(doc.vocab.positions(slot), scanned, "{p} in {text}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn word_lists_are_found_by_shape() {
+        for (list, shapes) in [
+            (&NEGATIONS[..], &NEGATION_SHAPES),
+            (&BARE_CONTRACTIONS[..], &BARE_CONTRACTION_SHAPES),
+            (&CLAUSE_WORDS[..], &CLAUSE_SHAPES),
+            (&ABBREVIATIONS[..], &ABBREVIATION_SHAPES),
+        ] {
+            for w in list {
+                assert!(
+                    (1..16).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()),
+                    "{w}"
+                );
+                assert!(listed(w, list, shapes), "{w}");
+            }
+            for w in [
+                "",
+                "x",
+                "nota",
+                "Not",
+                "n't",
+                "é",
+                "buts",
+                "therefore1",
+                "a",
+            ] {
+                assert_eq!(listed(w, list, shapes), list.contains(&w), "{w}");
             }
         }
     }
