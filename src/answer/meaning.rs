@@ -115,18 +115,19 @@ fn stemmer() -> &'static Stemmer {
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
 }
 
-/// Most distinct words remembered per thread by [`stem`]; past it the memory starts over.
-const STEM_MEMO_WORDS: usize = 50_000;
+/// Most distinct words remembered per thread by the [`Lexicon`]; past it the memory starts
+/// over (before a document: one document adds at most 32 Ki words).
+const LEXICON_WORDS: usize = 50_000;
 /// Most bytes of words and stems remembered per thread (a hostile answer's words can be
 /// long); past it the memory starts over.
-const STEM_MEMO_BYTES: usize = 4 << 20;
+const LEXICON_BYTES: usize = 4 << 20;
 
-/// "No word" in the `u32` links of [`IdTable`] and [`Vocab`].
+/// "No word" in the slots of [`IdTable`].
 const NONE: u32 = u32::MAX;
 
 /// FNV-1a of a word: short keys, hashed for every token, where the default hasher's fixed
 /// cost dominated splitting an answer (`cargo xtask bench instructions`). Keys are an
-/// answer's own words, so flooding one costs that answer only.
+/// answer's own words, so flooding the table costs that answer only.
 fn word_hash(word: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in word.as_bytes() {
@@ -137,12 +138,12 @@ fn word_hash(word: &str) -> u64 {
 }
 
 /// A hash table of ids (of words kept elsewhere), open addressing with linear probing: the
-/// caller keeps the strings (one block of text per document) and says which id is which
-/// string, so that a document's words cost no allocation each and no reference counts.
+/// caller keeps the strings (in one block of text) and says which id is which string, so
+/// that a word costs no allocation of its own.
 #[derive(Debug, Clone, Default)]
 struct IdTable {
-    /// (low bits of the hash, id); `NONE` marks a free slot. The length is 0 or a power
-    /// of two.
+    /// (the hash folded to 32 bits, id); `NONE` marks a free slot. The length is 0 or a
+    /// power of two.
     slots: Vec<(u32, u32)>,
     len: usize,
 }
@@ -181,7 +182,7 @@ impl IdTable {
     /// Adds an id (not in the table yet) under its hash.
     fn insert(&mut self, hash: u64, id: u32) {
         if (self.len + 1) * 4 > self.slots.len() * 3 {
-            let size = (self.slots.len() * 2).max(64);
+            let size = (self.slots.len() * 2).max(1024);
             let old = std::mem::replace(&mut self.slots, vec![(0, NONE); size]);
             for (sh, old_id) in old {
                 if old_id != NONE {
@@ -204,60 +205,121 @@ impl IdTable {
     }
 }
 
-/// Stems already computed on one thread: a class writes the same few thousand words again
-/// and again, and stemming each occurrence was most of the cost of reading an answer
-/// (`cargo xtask bench instructions`). Words and stems are kept back to back in one block
-/// of text, looked up with the hash the document already computed for the word.
-#[derive(Default)]
-struct StemMemo {
-    /// Each word followed by its stem.
-    text: String,
-    /// For each word: where it starts, where its stem starts and ends in `text`, and the
-    /// hash of its stem.
-    entries: Vec<(u32, u32, u32, u64)>,
-    /// The entries by the word's hash.
-    table: IdTable,
+/// What reading needs of a distinct word besides its spelling and stem, worked out once.
+#[derive(Debug, Clone, Copy)]
+struct WordFacts {
+    /// Characters in the word.
+    chars: u32,
+    /// Whether the word has an ASCII digit (never matched up to a typo).
+    digit: bool,
+    /// A negation word.
+    negation: bool,
+    /// A word that starts a clause ([`CLAUSE_WORDS`]).
+    clause_word: bool,
+    /// A word after which a period does not end a sentence ([`ABBREVIATIONS`]).
+    abbreviation: bool,
 }
 
-impl StemMemo {
-    /// The stem of `word` (whose [`word_hash`] is `hash`) and the hash of the stem.
-    fn stem(&mut self, word: &str, hash: u64) -> (&str, u64) {
+impl WordFacts {
+    /// The facts of a lower-case word.
+    fn of(word: &str) -> WordFacts {
+        WordFacts {
+            chars: word.chars().count() as u32,
+            digit: word.bytes().any(|b| b.is_ascii_digit()),
+            negation: is_negation(word),
+            clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
+            abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
+        }
+    }
+}
+
+/// One word of a [`Lexicon`].
+#[derive(Debug, Clone, Copy)]
+struct LexEntry {
+    /// Where the word starts, where its stem starts (the word's end) and where the stem
+    /// ends in the lexicon's text.
+    start: u32,
+    mid: u32,
+    end: u32,
+    facts: WordFacts,
+    /// The document being split when the word was last met, and which word of that
+    /// document's [`Vocab`] it is.
+    stamp: u32,
+    local: u32,
+}
+
+/// The words met on one thread, each with its stem and facts: a class writes the same few
+/// thousand words again and again, and stemming each occurrence was most of the cost of
+/// reading an answer (`cargo xtask bench instructions`). Splitting a document looks each
+/// token up here once (one hash, one comparison); the document's own word ids come from the
+/// `stamp`/`local` of the entries, so a document needs no table of its own.
+#[derive(Debug, Default)]
+struct Lexicon {
+    /// Each word followed by its stem.
+    text: String,
+    entries: Vec<LexEntry>,
+    /// The entries by the word's [`word_hash`].
+    table: IdTable,
+    /// The number of the document being split (entries of other numbers are not in it).
+    stamp: u32,
+}
+
+impl Lexicon {
+    /// Starts a document: the memory starts over when full.
+    fn begin(&mut self) {
+        if self.entries.len() >= LEXICON_WORDS
+            || self.text.len() >= LEXICON_BYTES
+            || self.stamp == u32::MAX
+        {
+            *self = Lexicon::default();
+        }
+        self.stamp += 1;
+    }
+
+    /// The entry of a lower-case `word` (whose [`word_hash`] is `hash`), added when new.
+    fn id(&mut self, word: &str, hash: u64) -> u32 {
         let found = self.table.find(hash, |id| {
-            let (s, m, _, _) = self.entries[id as usize];
-            self.text.get(s as usize..m as usize) == Some(word)
+            let e = &self.entries[id as usize];
+            self.text.get(e.start as usize..e.mid as usize) == Some(word)
         });
-        let id = match found {
-            Some(id) => id,
-            None => {
-                if self.entries.len() >= STEM_MEMO_WORDS || self.text.len() >= STEM_MEMO_BYTES {
-                    *self = StemMemo::default();
-                }
-                let start = self.text.len();
-                self.text.push_str(word);
-                let mid = self.text.len();
-                self.text.push_str(&stemmer().stem(word));
-                let end = self.text.len();
-                let stem_hash = word_hash(&self.text[mid..end]);
-                let id = self.entries.len() as u32;
-                self.entries
-                    .push((start as u32, mid as u32, end as u32, stem_hash));
-                self.table.insert(hash, id);
-                id
-            }
-        };
-        let (_, m, e, sh) = self.entries[id as usize];
-        (&self.text[m as usize..e as usize], sh)
+        if let Some(id) = found {
+            return id;
+        }
+        let start = self.text.len();
+        self.text.push_str(word);
+        let mid = self.text.len();
+        self.text.push_str(&stemmer().stem(word));
+        let end = self.text.len();
+        let id = self.entries.len() as u32;
+        self.entries.push(LexEntry {
+            start: start as u32,
+            mid: mid as u32,
+            end: end as u32,
+            facts: WordFacts::of(word),
+            stamp: 0,
+            local: 0,
+        });
+        self.table.insert(hash, id);
+        id
     }
 }
 
 thread_local! {
-    /// This thread's [`StemMemo`].
-    static STEMS: std::cell::RefCell<StemMemo> = std::cell::RefCell::new(StemMemo::default());
+    /// This thread's [`Lexicon`].
+    static LEXICON: std::cell::RefCell<Lexicon> = std::cell::RefCell::new(Lexicon::default());
 }
 
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
-    STEMS.with(|memo| memo.borrow_mut().stem(word, word_hash(word)).0.to_string())
+    LEXICON.with(|lexicon| {
+        let mut lexicon = lexicon.borrow_mut();
+        if lexicon.entries.len() >= LEXICON_WORDS || lexicon.text.len() >= LEXICON_BYTES {
+            *lexicon = Lexicon::default();
+        }
+        let id = lexicon.id(word, word_hash(word));
+        let e = lexicon.entries[id as usize];
+        lexicon.text[e.mid as usize..e.end as usize].to_string()
+    })
 }
 
 /// One word of an answer.
@@ -294,7 +356,7 @@ pub struct Doc<'a> {
     formulas: std::cell::OnceCell<Vec<std::cell::OnceCell<Vec<Expr>>>>,
 }
 
-/// One distinct word of a [`Doc`], with what matching needs of it computed once.
+/// One distinct word of a [`Doc`], with what matching needs of it.
 #[derive(Debug, Clone)]
 struct VocabWord {
     /// Where the word starts, where its stem starts (the word's end) and ends in the
@@ -302,43 +364,54 @@ struct VocabWord {
     start: u32,
     mid: u32,
     end: u32,
-    /// Characters in the word.
-    chars: u32,
-    /// Whether the word has an ASCII digit (never matched up to a typo).
-    digit: bool,
-    /// A negation word.
-    negation: bool,
-    /// A word that starts a clause ([`CLAUSE_WORDS`]).
-    clause_word: bool,
-    /// A word after which a period does not end a sentence ([`ABBREVIATIONS`]).
-    abbreviation: bool,
-    /// The next word with the same stem (`NONE` after the last).
-    same_stem: u32,
+    facts: WordFacts,
     /// Its tokens: `count` of them, from `first` in [`Vocab::positions`].
     count: u32,
     first: u32,
 }
 
+/// The bucket of a word or stem: its first byte (plus one; 0 for an empty string).
+fn bucket_key(s: &str) -> usize {
+    s.as_bytes().first().map_or(0, |&b| usize::from(b) + 1)
+}
+
+/// Ids `0..keys.len()` grouped by key (below 257): the ids, and where each key's start
+/// (`starts[k]..starts[k + 1]`).
+fn group_by_key(keys: &[usize]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; 258];
+    for &k in keys {
+        starts[k + 1] += 1;
+    }
+    for k in 0..257 {
+        starts[k + 1] += starts[k];
+    }
+    let mut fill = starts.clone();
+    let mut ids = vec![0u32; keys.len()];
+    for (id, &k) in keys.iter().enumerate() {
+        ids[fill[k] as usize] = id as u32;
+        fill[k] += 1;
+    }
+    (ids, starts)
+}
+
 /// The distinct words of a document, so that a phrase's word finds the tokens it matches by
-/// lookup (its stem, its spelling, a prefix or the same first letter for typos among the
-/// words of one first byte) rather than by a comparison with every token: the matcher's
-/// cost no longer grows with the answer's length times the rubric's number of words.
+/// lookup among the words of one first byte (its stem, its spelling, a prefix, the same
+/// first letter for typos) rather than by a comparison with every token: the matcher's cost
+/// no longer grows with the answer's length times the rubric's number of words.
 #[derive(Debug, Clone, Default)]
 struct Vocab {
     /// Each distinct word followed by its stem.
     text: String,
     /// In the order first met.
     words: Vec<VocabWord>,
-    /// The words by their spelling.
-    by_word: IdTable,
-    /// The first word of each stem (the others follow `same_stem`), by the stem.
-    by_stem: IdTable,
     /// The tokens of each word, in order, word after word.
     positions: Vec<u32>,
-    /// The words ordered by their first byte; those of first byte `b` are
-    /// `by_first[first_start[b]..first_start[b + 1]]`.
+    /// The words grouped by [`bucket_key`] of the word, and where each group starts.
     by_first: Vec<u32>,
-    first_start: Vec<u32>,
+    first_starts: Vec<u32>,
+    /// The words grouped by [`bucket_key`] of the stem, and where each group starts.
+    by_stem: Vec<u32>,
+    stem_starts: Vec<u32>,
     /// The tokens that are negation words, in order.
     negations: Vec<usize>,
 }
@@ -356,57 +429,36 @@ impl Vocab {
         &self.text[w.mid as usize..w.end as usize]
     }
 
-    /// The id of `word`, added (its stem looked up) when it is new; counts one more token.
-    fn add(&mut self, word: &str) -> u32 {
-        let hash = word_hash(word);
-        if let Some(id) = self.by_word.find(hash, |id| self.word(id) == word) {
-            self.words[id as usize].count += 1;
-            return id;
+    /// The id of `word` in this document, added (from the lexicon) when new; counts one
+    /// more token of it.
+    fn add(&mut self, lexicon: &mut Lexicon, word: &str) -> u32 {
+        let entry = lexicon.id(word, word_hash(word)) as usize;
+        let stamp = lexicon.stamp;
+        let e = &mut lexicon.entries[entry];
+        if e.stamp == stamp {
+            self.words[e.local as usize].count += 1;
+            return e.local;
         }
-        let start = self.text.len();
-        self.text.push_str(word);
-        let mid = self.text.len();
-        let stem_hash = STEMS.with(|memo| {
-            let mut memo = memo.borrow_mut();
-            let (stem, stem_hash) = memo.stem(word, hash);
-            self.text.push_str(stem);
-            stem_hash
-        });
-        let end = self.text.len();
         let id = self.words.len() as u32;
-        let stem = &self.text[mid..end];
-        let head = self.by_stem.find(stem_hash, |w| {
-            let w = &self.words[w as usize];
-            &self.text[w.mid as usize..w.end as usize] == stem
-        });
-        // A new word of a known stem goes second in the stem's list.
-        let same_stem = match head {
-            Some(h) => std::mem::replace(&mut self.words[h as usize].same_stem, id),
-            None => {
-                self.by_stem.insert(stem_hash, id);
-                NONE
-            }
-        };
-        let chars = word.chars().count();
+        e.stamp = stamp;
+        e.local = id;
+        let e = *e;
+        let start = self.text.len() as u32;
+        self.text
+            .push_str(&lexicon.text[e.start as usize..e.end as usize]);
         self.words.push(VocabWord {
-            start: start as u32,
-            mid: mid as u32,
-            end: end as u32,
-            chars: chars as u32,
-            digit: word.bytes().any(|b| b.is_ascii_digit()),
-            negation: is_negation(word),
-            clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
-            abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
-            same_stem,
+            start,
+            mid: start + (e.mid - e.start),
+            end: start + (e.end - e.start),
+            facts: e.facts,
             count: 1,
             first: 0,
         });
-        self.by_word.insert(hash, id);
         id
     }
 
-    /// Indexes the tokens of each word, the negations and the first bytes, once every
-    /// token is known.
+    /// Indexes the tokens of each word, the negations and the buckets, once every token is
+    /// known.
     fn finish(&mut self, tokens: &[Token]) {
         let mut next = 0u32;
         for w in &mut self.words {
@@ -421,23 +473,14 @@ impl Vocab {
             self.positions[at as usize] = k as u32;
             filled[id] += 1;
         }
-        let first_byte = |w: &VocabWord| usize::from(self.text.as_bytes()[w.start as usize]);
-        let mut start = vec![0u32; 257];
-        for w in &self.words {
-            start[first_byte(w) + 1] += 1;
-        }
-        for b in 0..256 {
-            start[b + 1] += start[b];
-        }
-        let mut by_first = vec![0u32; self.words.len()];
-        let mut fill = start.clone();
-        for (id, w) in self.words.iter().enumerate() {
-            let b = first_byte(w);
-            by_first[fill[b] as usize] = id as u32;
-            fill[b] += 1;
-        }
-        self.by_first = by_first;
-        self.first_start = start;
+        let keys: Vec<usize> = (0..self.words.len() as u32)
+            .map(|id| bucket_key(self.word(id)))
+            .collect();
+        (self.by_first, self.first_starts) = group_by_key(&keys);
+        let keys: Vec<usize> = (0..self.words.len() as u32)
+            .map(|id| bucket_key(self.stem(id)))
+            .collect();
+        (self.by_stem, self.stem_starts) = group_by_key(&keys);
         self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
     }
 
@@ -447,18 +490,21 @@ impl Vocab {
         &self.positions[w.first as usize..(w.first + w.count) as usize]
     }
 
-    /// The words whose first byte is `prefix`'s (every word for an empty prefix).
-    fn bucket(&self, prefix: &str) -> &[u32] {
-        match prefix.as_bytes().first() {
-            None => &self.by_first,
-            Some(&b) => match (
-                self.first_start.get(usize::from(b)),
-                self.first_start.get(usize::from(b) + 1),
-            ) {
-                (Some(&lo), Some(&hi)) => &self.by_first[lo as usize..hi as usize],
-                _ => &[],
-            },
+    /// The group of `key` in `ids` grouped as `starts` says (see [`group_by_key`]).
+    fn group<'v>(ids: &'v [u32], starts: &[u32], key: usize) -> &'v [u32] {
+        match (starts.get(key), starts.get(key + 1)) {
+            (Some(&lo), Some(&hi)) => ids.get(lo as usize..hi as usize).unwrap_or_default(),
+            _ => &[],
         }
+    }
+
+    /// The words that may start with `prefix`: those of its first byte, every word for an
+    /// empty prefix.
+    fn bucket(&self, prefix: &str) -> &[u32] {
+        if prefix.is_empty() {
+            return &self.by_first;
+        }
+        Self::group(&self.by_first, &self.first_starts, bucket_key(prefix))
     }
 
     /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
@@ -478,23 +524,14 @@ impl Vocab {
                         }
                     }
                 }
-                SlotWord::Word {
-                    word,
-                    stem,
-                    chars,
-                    hash,
-                    stem_hash,
-                } => {
+                SlotWord::Word { word, stem, chars } => {
                     // The same stem (every token with it) or the same spelling.
-                    let mut w = self
-                        .by_stem
-                        .find(*stem_hash, |w| self.stem(w) == stem)
-                        .unwrap_or(NONE);
-                    while w != NONE {
-                        take(&mut out, w);
-                        w = self.words[w as usize].same_stem;
+                    for &w in Self::group(&self.by_stem, &self.stem_starts, bucket_key(stem)) {
+                        if self.stem(w) == stem {
+                            take(&mut out, w);
+                        }
                     }
-                    if let Some(w) = self.by_word.find(*hash, |w| self.word(w) == word) {
+                    if let Some(&w) = self.bucket(word).iter().find(|&&w| self.word(w) == word) {
                         take(&mut out, w);
                     }
                     // Up to a typo: words of the same first letter only.
@@ -509,10 +546,10 @@ impl Vocab {
                     let mut buf = [0u8; 4];
                     let first = &*first.encode_utf8(&mut buf);
                     for &id in self.bucket(first) {
-                        let w = &self.words[id as usize];
+                        let facts = &self.words[id as usize].facts;
                         let spelled = self.word(id);
-                        if (w.chars as usize).abs_diff(*chars) <= allowed
-                            && !w.digit
+                        if (facts.chars as usize).abs_diff(*chars) <= allowed
+                            && !facts.digit
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
                             && strsim::damerau_levenshtein(word, spelled) <= allowed
@@ -579,7 +616,13 @@ fn listed(word: &str, list: &[&str], shapes: &[u32; 16]) -> bool {
 impl<'a> Doc<'a> {
     /// Splits `text` (at most 64 KiB of it are read).
     pub fn new(text: &'a str) -> Doc<'a> {
+        LEXICON.with(|lexicon| Doc::split(text, &mut lexicon.borrow_mut()))
+    }
+
+    /// [`Doc::new`], looking the words up in this thread's lexicon.
+    fn split(text: &'a str, lexicon: &mut Lexicon) -> Doc<'a> {
         let text = cut(text);
+        lexicon.begin();
         // About one token per six bytes of prose: most answers need no regrowth.
         let mut tokens: Vec<Token> = Vec::with_capacity(text.len() / 6 + 4);
         let mut sentences = Vec::new();
@@ -590,19 +633,19 @@ impl<'a> Doc<'a> {
         let mut i = 0;
         // Each distinct word once (its stem computed once), shared by its tokens.
         let mut vocab = Vocab::default();
-        let push = |tokens: &mut Vec<Token>,
-                    vocab: &mut Vocab,
-                    start: usize,
-                    end: usize,
-                    word: &str,
-                    sentence: usize,
-                    clause: usize| {
-            let id = vocab.add(word);
+        let mut push = |tokens: &mut Vec<Token>,
+                        vocab: &mut Vocab,
+                        start: usize,
+                        end: usize,
+                        word: &str,
+                        sentence: usize,
+                        clause: usize| {
+            let id = vocab.add(lexicon, word);
             tokens.push(Token {
                 start,
                 end,
                 word_id: id,
-                negation: vocab.words[id as usize].negation,
+                negation: vocab.words[id as usize].facts.negation,
                 standalone: false,
                 punct_after: false,
                 sentence,
@@ -692,11 +735,17 @@ impl<'a> Doc<'a> {
                 let mut j = i;
                 word.clear();
                 while j < text.len() {
-                    // ASCII letters and digits, most of every word, without decoding.
-                    let b = text.as_bytes()[j];
-                    if b.is_ascii_alphanumeric() {
-                        word.push(char::from(b.to_ascii_lowercase()));
-                        j += 1;
+                    // ASCII letters and digits, most of every word, without decoding: a run
+                    // of them at once.
+                    let run = text.as_bytes()[j..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_alphanumeric())
+                        .count();
+                    if run > 0 {
+                        let from = word.len();
+                        word.push_str(&text[j..j + run]);
+                        word[from..].make_ascii_lowercase();
+                        j += run;
                         continue;
                     }
                     let Some(ch) = text[j..].chars().next() else {
@@ -736,7 +785,7 @@ impl<'a> Doc<'a> {
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            let w = &vocab.words[t.word_id as usize];
+                            let w = &vocab.words[t.word_id as usize].facts;
                             w.abbreviation || (w.chars == 1 && c == '.')
                         });
                     if ends && !abbreviation {
@@ -781,14 +830,22 @@ impl<'a> Doc<'a> {
         // punctuation.
         let mut shift = 0;
         for k in 0..tokens.len() {
-            if vocab.words[tokens[k].word_id as usize].clause_word {
+            if vocab.words[tokens[k].word_id as usize].facts.clause_word {
                 shift += 1;
             }
             tokens[k].clause += shift;
             let first = k == 0 || tokens[k - 1].sentence != tokens[k].sentence;
-            let punct_after = text[tokens[k].end..]
-                .trim_start_matches([' ', '*', '_'])
-                .starts_with([',', '.', '!', ';', ':', '-', '—', '\n']);
+            // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
+            let rest = &text.as_bytes()[tokens[k].end..];
+            let skip = rest
+                .iter()
+                .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
+                .count();
+            let rest = &rest[skip..];
+            let punct_after = matches!(
+                rest.first(),
+                Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
+            ) || rest.starts_with("—".as_bytes());
             // "No linear classifier..." opens a sentence without being an answer.
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
             tokens[k].punct_after = punct_after;
@@ -898,14 +955,11 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem, its number of characters, and the [`word_hash`] of the word and
-    /// of the stem.
+    /// A word, its stem and its number of characters.
     Word {
         word: String,
         stem: String,
         chars: usize,
-        hash: u64,
-        stem_hash: u64,
     },
     Prefix(String),
     Negation,
@@ -979,8 +1033,6 @@ impl Phrase {
                                 let stem = stem(&a);
                                 SlotWord::Word {
                                     chars: a.chars().count(),
-                                    hash: word_hash(&a),
-                                    stem_hash: word_hash(&stem),
                                     stem,
                                     word: a,
                                 }
