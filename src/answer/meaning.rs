@@ -370,19 +370,29 @@ struct VocabWord {
     first: u32,
 }
 
-/// The bucket of a word or stem: its first byte (plus one; 0 for an empty string).
+/// Buckets of [`bucket_key`].
+const BUCKETS: usize = 38;
+
+/// The bucket of a word or stem by its first byte: one per lower-case ASCII letter and
+/// digit, one for every other first byte, one for an empty string. (Lookups compare the
+/// words of a bucket, so a bucket may hold words of several first bytes.)
 fn bucket_key(s: &str) -> usize {
-    s.as_bytes().first().map_or(0, |&b| usize::from(b) + 1)
+    match s.as_bytes().first() {
+        None => 0,
+        Some(&b @ b'a'..=b'z') => usize::from(b - b'a') + 1,
+        Some(&b @ b'0'..=b'9') => usize::from(b - b'0') + 27,
+        Some(_) => 37,
+    }
 }
 
-/// Ids `0..keys.len()` grouped by key (below 257): the ids, and where each key's start
-/// (`starts[k]..starts[k + 1]`).
+/// Ids `0..keys.len()` grouped by key (below [`BUCKETS`]): the ids, and where each key's
+/// group starts (`starts[k]..starts[k + 1]`).
 fn group_by_key(keys: &[usize]) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = vec![0u32; 258];
+    let mut starts = vec![0u32; BUCKETS + 1];
     for &k in keys {
         starts[k + 1] += 1;
     }
-    for k in 0..257 {
+    for k in 0..BUCKETS {
         starts[k + 1] += starts[k];
     }
     let mut fill = starts.clone();
@@ -552,7 +562,7 @@ impl Vocab {
                             && !facts.digit
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
-                            && strsim::damerau_levenshtein(word, spelled) <= allowed
+                            && damerau_levenshtein(word, spelled) <= allowed
                         {
                             take(&mut out, id);
                         }
@@ -631,8 +641,13 @@ impl<'a> Doc<'a> {
         let mut sentence_start = 0;
         let mut sentence_has_words = false;
         let mut i = 0;
-        // Each distinct word once (its stem computed once), shared by its tokens.
-        let mut vocab = Vocab::default();
+        // Each distinct word once (its stem computed once), shared by its tokens; room for
+        // most answers' words and stems without regrowth.
+        let mut vocab = Vocab {
+            text: String::with_capacity(text.len() + 64),
+            words: Vec::with_capacity(text.len() / 10 + 4),
+            ..Vocab::default()
+        };
         let mut push = |tokens: &mut Vec<Token>,
                         vocab: &mut Vocab,
                         start: usize,
@@ -674,8 +689,15 @@ impl<'a> Doc<'a> {
                 i += 1;
                 continue;
             }
-            let Some(c) = text[i..].chars().next() else {
-                break;
+            // (ASCII without decoding.)
+            let b = text.as_bytes()[i];
+            let c = if b.is_ascii() {
+                char::from(b)
+            } else {
+                let Some(c) = text[i..].chars().next() else {
+                    break;
+                };
+                c
             };
             let len = c.len_utf8();
             // HTML tags and entities are markup.
@@ -747,6 +769,11 @@ impl<'a> Doc<'a> {
                         word[from..].make_ascii_lowercase();
                         j += run;
                         continue;
+                    }
+                    // Any other ASCII mark but these ends the word (most words end here).
+                    let b = text.as_bytes()[j];
+                    if b.is_ascii() && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',') {
+                        break;
                     }
                     let Some(ch) = text[j..].chars().next() else {
                         break;
@@ -876,13 +903,23 @@ impl<'a> Doc<'a> {
             return String::new();
         };
         let raw = self.text.get(r.clone()).unwrap_or_default();
-        let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        let flat = flat.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
-        if flat.chars().count() > 240 {
-            let cut: String = flat.chars().take(237).collect();
-            format!("{cut}...")
-        } else {
-            flat.to_string()
+        // The words joined by single spaces, in one string.
+        let mut joined = String::with_capacity(raw.len());
+        for w in raw.split_whitespace() {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(w);
+        }
+        let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+        match flat.char_indices().nth(240) {
+            // More than 240 characters: the first 237.
+            Some(_) => {
+                let end = flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k);
+                format!("{}...", &flat[..end])
+            }
+            None if flat.len() == joined.len() => joined,
+            None => flat.to_string(),
         }
     }
 
@@ -951,6 +988,9 @@ fn cut(text: &str) -> &str {
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
     alternatives: Vec<SlotWord>,
+    /// Whether the phrase spells a negation here ([`Slot::spells_negation`]), worked out
+    /// once: the matcher asks for every candidate token.
+    negation: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -1019,8 +1059,8 @@ impl Phrase {
                 } else {
                     w.split('-').filter(|p| !p.is_empty()).collect()
                 };
-                parts.into_iter().map(|w| Slot {
-                    alternatives: w
+                parts.into_iter().map(|w| {
+                    let alternatives: Vec<SlotWord> = w
                         .split('|')
                         .filter(|a| !a.is_empty())
                         .map(|a| {
@@ -1038,7 +1078,12 @@ impl Phrase {
                                 }
                             }
                         })
-                        .collect(),
+                        .collect();
+                    let negation = Slot::spells_negation(&alternatives);
+                    Slot {
+                        alternatives,
+                        negation,
+                    }
                 })
             })
             .filter(|s: &Slot| !s.alternatives.is_empty())
@@ -1067,7 +1112,7 @@ impl Phrase {
             let t = &doc.tokens[i];
             let mut at = i;
             let mut own = Vec::new();
-            if first.is_negation() {
+            if first.negation {
                 own.push(i);
             }
             let mut ok = true;
@@ -1078,7 +1123,7 @@ impl Phrase {
                     .find(|&k| set.binary_search(&k).is_ok());
                 match found {
                     Some(k) => {
-                        if slot.is_negation() {
+                        if slot.negation {
                             own.push(k);
                         }
                         at = k;
@@ -1114,8 +1159,8 @@ impl Slot {
 
     /// Whether the phrase spells a negation here (`not`, or a negation word such as `no`),
     /// which then does not negate the phrase itself.
-    fn is_negation(&self) -> bool {
-        self.alternatives.iter().any(|a| match a {
+    fn spells_negation(alternatives: &[SlotWord]) -> bool {
+        alternatives.iter().any(|a| match a {
             SlotWord::Negation => true,
             SlotWord::Word { word, .. } => is_negation(word),
             SlotWord::Prefix(_) => false,
@@ -1165,6 +1210,93 @@ fn letters_apart(a: &str, b: &str) -> usize {
     surplus.max(deficit) as usize
 }
 
+/// Words longer than this (in characters) are measured by [`strsim`] itself.
+const DAMERAU_CHARS: usize = 64;
+
+/// [`strsim::damerau_levenshtein`] (the unrestricted Damerau–Levenshtein distance), by the
+/// same algorithm as strsim 0.11 (Zhao and Sahni's linear-space one) but on stack arrays for
+/// words of at most [`DAMERAU_CHARS`] characters: strsim's set-up (three vectors and a
+/// 256-entry table per call) cost more than the distance of two short words. A test holds
+/// the two to each other.
+fn damerau_levenshtein(a: &str, b: &str) -> usize {
+    let mut s1 = ['\0'; DAMERAU_CHARS];
+    let mut s2 = ['\0'; DAMERAU_CHARS];
+    let mut len1 = 0;
+    for c in a.chars() {
+        let Some(slot) = s1.get_mut(len1) else {
+            return strsim::damerau_levenshtein(a, b);
+        };
+        *slot = c;
+        len1 += 1;
+    }
+    let mut len2 = 0;
+    for c in b.chars() {
+        let Some(slot) = s2.get_mut(len2) else {
+            return strsim::damerau_levenshtein(a, b);
+        };
+        *slot = c;
+        len2 += 1;
+    }
+    let max_val = len1.max(len2) as isize + 1;
+    // The last row where each character of `a` was seen (-1: not yet).
+    let mut last_ascii = [-1isize; 128];
+    let mut last_other: [(char, isize); DAMERAU_CHARS] = [('\0', -1); DAMERAU_CHARS];
+    let mut others = 0;
+    let mut fr = [max_val; DAMERAU_CHARS + 2];
+    let mut row_a = [max_val; DAMERAU_CHARS + 2];
+    let mut row_b = [max_val; DAMERAU_CHARS + 2];
+    for (k, v) in row_a.iter_mut().enumerate().take(len2 + 2).skip(1) {
+        *v = k as isize - 1;
+    }
+    let (mut r, mut r1) = (&mut row_a, &mut row_b);
+    for i in 1..=len1 {
+        let ch1 = s1[i - 1];
+        std::mem::swap(&mut r, &mut r1);
+        let mut last_col_id: isize = -1;
+        let mut last_i2l1 = r[1];
+        r[1] = i as isize;
+        let mut t = max_val;
+        for j in 1..=len2 {
+            let ch2 = s2[j - 1];
+            let diag = r1[j] + isize::from(ch1 != ch2);
+            let left = r[j] + 1;
+            let up = r1[j + 1] + 1;
+            let mut temp = diag.min(left.min(up));
+            if ch1 == ch2 {
+                last_col_id = j as isize;
+                fr[j + 1] = r1[j - 1];
+                t = last_i2l1;
+            } else {
+                let k = if ch2.is_ascii() {
+                    last_ascii[ch2 as usize]
+                } else {
+                    last_other[..others]
+                        .iter()
+                        .find(|(c, _)| *c == ch2)
+                        .map_or(-1, |&(_, v)| v)
+                };
+                let l = last_col_id;
+                if j as isize - l == 1 {
+                    temp = temp.min(fr[j + 1] + (i as isize - k));
+                } else if i as isize - k == 1 {
+                    temp = temp.min(t + (j as isize - l));
+                }
+            }
+            last_i2l1 = r[j + 1];
+            r[j + 1] = temp;
+        }
+        if ch1.is_ascii() {
+            last_ascii[ch1 as usize] = i as isize;
+        } else if let Some(e) = last_other[..others].iter_mut().find(|(c, _)| *c == ch1) {
+            e.1 = i as isize;
+        } else {
+            last_other[others] = (ch1, i as isize);
+            others += 1;
+        }
+    }
+    r[len2 + 1] as usize
+}
+
 /// Where a term was found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
@@ -1210,10 +1342,18 @@ pub fn near_hits(phrases: &[Phrase], window: Window, doc: &Doc<'_>) -> Vec<Hit> 
     let Some((first, rest)) = phrases.split_first() else {
         return Vec::new();
     };
+    // Without a match of the first phrase, or of any other, nothing is near.
+    let firsts = first.matches(doc);
+    if firsts.is_empty() {
+        return Vec::new();
+    }
     let others: Vec<Vec<(Range<usize>, Vec<usize>)>> =
         rest.iter().map(|p| p.matches(doc)).collect();
+    if others.iter().any(Vec::is_empty) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
-    for (span, own) in first.matches(doc) {
+    for (span, own) in firsts {
         let anchor = &doc.tokens[span.start];
         let mut lo = span.start;
         let mut hi = span.end;
@@ -1514,6 +1654,56 @@ mod tests {
                 "a",
             ] {
                 assert_eq!(listed(w, list, shapes), list.contains(&w), "{w}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_edit_distance_is_strsims() {
+        let mut words: Vec<String> = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "ca",
+            "abc",
+            "receptive",
+            "recpetive",
+            "reciptive",
+            "perceptive",
+            "décent",
+            "descent",
+            "éé",
+            "日本語",
+            "gradient",
+            "gradeint",
+            "vanishing",
+            "vanshing",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        // Pseudo-random words over a small alphabet, so that letters repeat and transpose.
+        let alphabet: Vec<char> = "abcé".chars().collect();
+        let mut seed: u64 = 7;
+        for _ in 0..120 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let len = (seed >> 33) as usize % 9;
+            let mut w = String::new();
+            for k in 0..len {
+                w.push(alphabet[(seed >> (k * 3 + 5)) as usize % alphabet.len()]);
+            }
+            words.push(w);
+        }
+        words.push("x".repeat(70));
+        words.push("x".repeat(68) + "y");
+        for a in &words {
+            for b in &words {
+                assert_eq!(
+                    damerau_levenshtein(a, b),
+                    strsim::damerau_levenshtein(a, b),
+                    "{a} {b}"
+                );
             }
         }
     }
