@@ -218,6 +218,8 @@ struct WordFacts {
     clause_word: bool,
     /// A word after which a period does not end a sentence ([`ABBREVIATIONS`]).
     abbreviation: bool,
+    /// Its [`letter_set`].
+    letters: u32,
 }
 
 impl WordFacts {
@@ -229,6 +231,7 @@ impl WordFacts {
             negation: is_negation(word),
             clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
             abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
+            letters: letter_set(word),
         }
     }
 }
@@ -385,20 +388,22 @@ fn bucket_key(s: &str) -> usize {
     }
 }
 
-/// Ids `0..keys.len()` grouped by key (below [`BUCKETS`]): the ids, and where each key's
-/// group starts (`starts[k]..starts[k + 1]`).
-fn group_by_key(keys: &[usize]) -> (Vec<u32>, Vec<u32>) {
+/// Ids `0..n` grouped by `key` (below [`BUCKETS`]): the ids, and where each key's group
+/// starts (`starts[k]..starts[k + 1]`).
+fn group_by_key(n: usize, key: impl Fn(u32) -> usize) -> (Vec<u32>, Vec<u32>) {
     let mut starts = vec![0u32; BUCKETS + 1];
-    for &k in keys {
-        starts[k + 1] += 1;
+    for id in 0..n as u32 {
+        starts[key(id) + 1] += 1;
     }
     for k in 0..BUCKETS {
         starts[k + 1] += starts[k];
     }
-    let mut fill = starts.clone();
-    let mut ids = vec![0u32; keys.len()];
-    for (id, &k) in keys.iter().enumerate() {
-        ids[fill[k] as usize] = id as u32;
+    let mut fill = [0u32; BUCKETS];
+    fill.copy_from_slice(&starts[..BUCKETS]);
+    let mut ids = vec![0u32; n];
+    for id in 0..n as u32 {
+        let k = key(id);
+        ids[fill[k] as usize] = id;
         fill[k] += 1;
     }
     (ids, starts)
@@ -476,21 +481,19 @@ impl Vocab {
             next += w.count;
         }
         self.positions = vec![0; next as usize];
-        let mut filled = vec![0u32; self.words.len()];
-        for (k, t) in tokens.iter().enumerate() {
-            let id = t.word_id as usize;
-            let at = self.words[id].first + filled[id];
-            self.positions[at as usize] = k as u32;
-            filled[id] += 1;
+        // (`count` counts the tokens placed, back up to the word's count.)
+        for w in &mut self.words {
+            w.count = 0;
         }
-        let keys: Vec<usize> = (0..self.words.len() as u32)
-            .map(|id| bucket_key(self.word(id)))
-            .collect();
-        (self.by_first, self.first_starts) = group_by_key(&keys);
-        let keys: Vec<usize> = (0..self.words.len() as u32)
-            .map(|id| bucket_key(self.stem(id)))
-            .collect();
-        (self.by_stem, self.stem_starts) = group_by_key(&keys);
+        for (k, t) in tokens.iter().enumerate() {
+            let w = &mut self.words[t.word_id as usize];
+            self.positions[(w.first + w.count) as usize] = k as u32;
+            w.count += 1;
+        }
+        (self.by_first, self.first_starts) =
+            group_by_key(self.words.len(), |id| bucket_key(self.word(id)));
+        (self.by_stem, self.stem_starts) =
+            group_by_key(self.words.len(), |id| bucket_key(self.stem(id)));
         self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
     }
 
@@ -534,32 +537,45 @@ impl Vocab {
                         }
                     }
                 }
-                SlotWord::Word { word, stem, chars } => {
+                SlotWord::Word {
+                    word,
+                    stem,
+                    chars,
+                    letters,
+                } => {
                     // The same stem (every token with it) or the same spelling.
                     for &w in Self::group(&self.by_stem, &self.stem_starts, bucket_key(stem)) {
                         if self.stem(w) == stem {
                             take(&mut out, w);
                         }
                     }
-                    if let Some(&w) = self.bucket(word).iter().find(|&&w| self.word(w) == word) {
-                        take(&mut out, w);
-                    }
-                    // Up to a typo: words of the same first letter only.
+                    // Up to a typo: words of the same first letter only (one pass over the
+                    // words of the first byte finds the spelling and the typos).
                     let allowed = match chars {
-                        0..=6 => continue,
+                        0..=6 => 0,
                         7..=9 => 1,
                         _ => 2,
                     };
-                    let Some(first) = word.chars().next() else {
-                        continue;
-                    };
                     let mut buf = [0u8; 4];
-                    let first = &*first.encode_utf8(&mut buf);
-                    for &id in self.bucket(first) {
-                        let facts = &self.words[id as usize].facts;
+                    let first = word
+                        .chars()
+                        .next()
+                        .map_or("", |c| &*c.encode_utf8(&mut buf));
+                    for &id in self.bucket(word) {
                         let spelled = self.word(id);
-                        if (facts.chars as usize).abs_diff(*chars) <= allowed
+                        if spelled == word {
+                            take(&mut out, id);
+                            continue;
+                        }
+                        let facts = &self.words[id as usize].facts;
+                        // Letters one word has and the other lacks need an edit each.
+                        let lacking = (letters & !facts.letters)
+                            .count_ones()
+                            .max((facts.letters & !letters).count_ones());
+                        if allowed > 0
+                            && (facts.chars as usize).abs_diff(*chars) <= allowed
                             && !facts.digit
+                            && lacking as usize <= allowed
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
                             && damerau_levenshtein(word, spelled) <= allowed
@@ -912,14 +928,16 @@ impl<'a> Doc<'a> {
             joined.push_str(w);
         }
         let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
-        match flat.char_indices().nth(240) {
+        // (At most 240 bytes are at most 240 characters.)
+        let long = flat.len() > 240 && flat.char_indices().nth(240).is_some();
+        if long {
             // More than 240 characters: the first 237.
-            Some(_) => {
-                let end = flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k);
-                format!("{}...", &flat[..end])
-            }
-            None if flat.len() == joined.len() => joined,
-            None => flat.to_string(),
+            let end = flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k);
+            format!("{}...", &flat[..end])
+        } else if flat.len() == joined.len() {
+            joined
+        } else {
+            flat.to_string()
         }
     }
 
@@ -995,11 +1013,12 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem and its number of characters.
+    /// A word, its stem, its number of characters and its [`letter_set`].
     Word {
         word: String,
         stem: String,
         chars: usize,
+        letters: u32,
     },
     Prefix(String),
     Negation,
@@ -1073,6 +1092,7 @@ impl Phrase {
                                 let stem = stem(&a);
                                 SlotWord::Word {
                                     chars: a.chars().count(),
+                                    letters: letter_set(&a),
                                     stem,
                                     word: a,
                                 }
@@ -1186,6 +1206,19 @@ fn same_word(word: &str, stem: &str, t_word: &str, t_stem: &str) -> bool {
         && !t_word.chars().any(|c| c.is_ascii_digit())
         && letters_apart(word, t_word) <= allowed
         && strsim::damerau_levenshtein(word, t_word) <= allowed
+}
+
+/// The letters a word has, as bits: `a` to `z`, and bit 26 for any other character (the
+/// slots of [`letters_apart`]). A letter one word has and the other lacks costs an edit, so
+/// the larger count of such letters is a lower bound of [`letters_apart`], found with two
+/// bit operations.
+fn letter_set(word: &str) -> u32 {
+    word.chars().fold(0, |set, c| {
+        set | match c {
+            'a'..='z' => 1 << (c as u32 - 'a' as u32),
+            _ => 1 << 26,
+        }
+    })
 }
 
 /// A lower bound of the edit distance of two words, from their letters alone: an insertion
@@ -1443,7 +1476,12 @@ pub fn formula_hits_from(formula: &Formula, doc: &Doc<'_>, last_start: usize) ->
         let Some(text) = doc.text.get(range.clone()) else {
             return Vec::new();
         };
-        if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
+        if !text.chars().any(|c| {
+            matches!(
+                c,
+                '=' | '/' | '*' | '+' | '-' | '^' | '(' | ')' | '·' | '∙' | '×' | '\\'
+            )
+        }) {
             return Vec::new();
         }
         let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
@@ -1476,6 +1514,16 @@ const PROSE_SHORT: [&str; 24] = [
     "no", "do", "the", "and", "for", "its", "is,", "us",
 ];
 
+/// Whether a short word is in [`PROSE_SHORT`], in any case (ASCII words without the
+/// allocation of `to_lowercase`).
+fn prose_short(word: &str) -> bool {
+    if word.is_ascii() {
+        PROSE_SHORT.iter().any(|p| p.eq_ignore_ascii_case(word))
+    } else {
+        PROSE_SHORT.contains(&word.to_lowercase().as_str())
+    }
+}
+
 /// Formulas written inline in prose: runs of formula-like chunks ("m·a/(1-p)", "2 * lr")
 /// between `=`, `,` and `;`, each read with the expression reader; at most 32 per sentence.
 fn formulas_in(sentence: &str) -> Vec<Expr> {
@@ -1483,12 +1531,31 @@ fn formulas_in(sentence: &str) -> Vec<Expr> {
     let mathy = |chunk: &str| {
         let bare = chunk.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '$' | '*'));
         !bare.is_empty()
-            && (bare
-                .chars()
-                .any(|c| "0123456789/*+-^()·∙×|[]{}\\_".contains(c))
-                || (bare.chars().count() <= 2
-                    && bare.chars().all(char::is_alphabetic)
-                    && !PROSE_SHORT.contains(&bare.to_lowercase().as_str())))
+            && (bare.chars().any(|c| {
+                matches!(
+                    c,
+                    '0'..='9'
+                        | '/'
+                        | '*'
+                        | '+'
+                        | '-'
+                        | '^'
+                        | '('
+                        | ')'
+                        | '·'
+                        | '∙'
+                        | '×'
+                        | '|'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '\\'
+                        | '_'
+                )
+            }) || (bare.chars().count() <= 2
+                && bare.chars().all(char::is_alphabetic)
+                && !prose_short(bare)))
     };
     for piece in sentence.split(['=', '≈', ';']) {
         let chunks: Vec<&str> = piece.split_whitespace().collect();
@@ -1730,6 +1797,13 @@ mod tests {
                     letters_apart(a, b) <= strsim::damerau_levenshtein(a, b),
                     "{a} {b}"
                 );
+            }
+        }
+        for a in words {
+            for b in words {
+                let (x, y) = (letter_set(a), letter_set(b));
+                let lacking = (x & !y).count_ones().max((y & !x).count_ones()) as usize;
+                assert!(lacking <= letters_apart(a, b), "{a} {b}");
             }
         }
         assert_eq!(letters_apart("recpetive", "receptive"), 0);

@@ -42,8 +42,33 @@ struct Compiled {
 const COMPILED_TERMS: usize = 4_096;
 
 /// Compiled terms by their text: phrases by the phrase, regexes by the pattern, other forms
-/// by their debug form.
-type TermCache = HashMap<(u8, String), Arc<Compiled>>;
+/// by [`form_key`].
+type TermCache = HashMap<(u8, String), Arc<Compiled>, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// FNV-1a for the keys of [`TermCache`]: looked up for every term of every answer, where
+/// the default hasher's fixed cost showed (`cargo xtask bench instructions`). The keys are
+/// the rubric's own text.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// `term` compiled once per process and shared: a rubric's terms are the same for every
 /// answer it judges, and compiling them (splitting, stemming each word, parsing formulas) for
