@@ -545,7 +545,9 @@ impl Vocab {
                 } => {
                     // The same stem (every token with it) or the same spelling.
                     for &w in Self::group(&self.by_stem, &self.stem_starts, bucket_key(stem)) {
-                        if self.stem(w) == stem {
+                        // (The length first: most stems of a bucket differ in it.)
+                        let v = &self.words[w as usize];
+                        if (v.end - v.mid) as usize == stem.len() && self.stem(w) == stem {
                             take(&mut out, w);
                         }
                     }
@@ -562,20 +564,27 @@ impl Vocab {
                         .next()
                         .map_or("", |c| &*c.encode_utf8(&mut buf));
                     for &id in self.bucket(word) {
+                        // (The length first: most words of a bucket are told apart by it;
+                        // the spelling itself has the same length.)
+                        let facts = &self.words[id as usize].facts;
+                        if (facts.chars as usize).abs_diff(*chars) > allowed {
+                            continue;
+                        }
                         let spelled = self.word(id);
                         if spelled == word {
                             take(&mut out, id);
                             continue;
                         }
-                        let facts = &self.words[id as usize].facts;
                         // Letters one word has and the other lacks need an edit each.
-                        let lacking = (letters & !facts.letters)
-                            .count_ones()
-                            .max((facts.letters & !letters).count_ones());
+                        let lacking = || {
+                            (letters & !facts.letters)
+                                .count_ones()
+                                .max((facts.letters & !letters).count_ones())
+                                as usize
+                        };
                         if allowed > 0
-                            && (facts.chars as usize).abs_diff(*chars) <= allowed
                             && !facts.digit
-                            && lacking as usize <= allowed
+                            && lacking() <= allowed
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
                             && damerau_levenshtein(word, spelled) <= allowed
@@ -919,13 +928,33 @@ impl<'a> Doc<'a> {
             return String::new();
         };
         let raw = self.text.get(r.clone()).unwrap_or_default();
-        // The words joined by single spaces, in one string.
+        // The words (as `split_whitespace` cuts them) joined by single spaces, in one
+        // string, in one pass.
         let mut joined = String::with_capacity(raw.len());
-        for w in raw.split_whitespace() {
+        let mut word_start: Option<usize> = None;
+        for (k, c) in raw.char_indices() {
+            let space = if c.is_ascii() {
+                matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+            } else {
+                c.is_whitespace()
+            };
+            match (space, word_start) {
+                (true, Some(from)) => {
+                    if !joined.is_empty() {
+                        joined.push(' ');
+                    }
+                    joined.push_str(&raw[from..k]);
+                    word_start = None;
+                }
+                (false, None) => word_start = Some(k),
+                _ => {}
+            }
+        }
+        if let Some(from) = word_start {
             if !joined.is_empty() {
                 joined.push(' ');
             }
-            joined.push_str(w);
+            joined.push_str(&raw[from..]);
         }
         let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
         // (At most 240 bytes are at most 240 characters.)
@@ -958,14 +987,20 @@ impl<'a> Doc<'a> {
         while k < self.tokens.len() && self.tokens[k].clause <= last.clause {
             let t = &self.tokens[k];
             // "not only ... but" is not a negation.
-            let not_only = self.word(t) == "not"
-                && self
-                    .tokens
-                    .get(k + 1)
-                    .is_some_and(|n| self.word(n) == "only");
+            let not_only = || {
+                self.word(t) == "not"
+                    && self
+                        .tokens
+                        .get(k + 1)
+                        .is_some_and(|n| self.word(n) == "only")
+            };
             // "without" negates its object only: the next two words.
-            let scoped = self.word(t) != "without" || (k < span.start && span.start - k <= 2);
-            if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
+            let scoped = || self.word(t) != "without" || (k < span.start && span.start - k <= 2);
+            if t.negation
+                && clauses.contains(&t.clause)
+                && !own.contains(&k)
+                && !not_only()
+                && scoped()
             {
                 count += 1;
             }
@@ -1932,6 +1967,29 @@ mod tests {
         assert_eq!(formula_hits(&lr, &Doc::new("keep it at lr / 2.")).len(), 0);
         assert!(formula_error("1/4").is_some());
         assert!(formula_error("a/(").is_some());
+    }
+
+    #[test]
+    fn sentence_text_joins_words_like_split_whitespace() {
+        for raw in [
+            "",
+            " ",
+            "a",
+            "  **Bold**  claim:\n\tthe  gradient\u{a0}vanishes\u{2003}here \x0b\x0c\r\n",
+            "# heading\n\nnext",
+            "ünïcode  wörds\u{3000}ｆｕｌｌ",
+        ] {
+            let doc = Doc {
+                text: raw,
+                tokens: Vec::new(),
+                sentences: vec![0..raw.len()],
+                vocab: Vocab::default(),
+                formulas: std::cell::OnceCell::new(),
+            };
+            let joined = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+            let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+            assert_eq!(doc.sentence_text(0), flat, "{raw:?}");
+        }
     }
 
     #[test]
