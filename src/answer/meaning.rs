@@ -932,11 +932,20 @@ impl<'a> Doc<'a> {
         // string, in one pass.
         let mut joined = String::with_capacity(raw.len());
         let mut word_start: Option<usize> = None;
-        for (k, c) in raw.char_indices() {
-            let space = if c.is_ascii() {
-                matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c')
+        let bytes = raw.as_bytes();
+        let mut k = 0;
+        while k < bytes.len() {
+            // (ASCII without decoding; `split_whitespace`'s ASCII spaces are these.)
+            let (space, len) = if bytes[k].is_ascii() {
+                (
+                    matches!(bytes[k], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
+                    1,
+                )
             } else {
-                c.is_whitespace()
+                match raw[k..].chars().next() {
+                    Some(c) => (c.is_whitespace(), c.len_utf8()),
+                    None => break,
+                }
             };
             match (space, word_start) {
                 (true, Some(from)) => {
@@ -949,6 +958,7 @@ impl<'a> Doc<'a> {
                 (false, None) => word_start = Some(k),
                 _ => {}
             }
+            k += len;
         }
         if let Some(from) = word_start {
             if !joined.is_empty() {
