@@ -1992,7 +1992,7 @@ mod tests {
             let doc = Doc {
                 text: raw,
                 tokens: Vec::new(),
-                sentences: vec![0..raw.len()],
+                sentences: std::iter::once(0..raw.len()).collect(),
                 vocab: Vocab::default(),
                 formulas: std::cell::OnceCell::new(),
             };
