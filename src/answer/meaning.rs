@@ -283,7 +283,7 @@ impl Lexicon {
     fn id(&mut self, word: &str, hash: u64) -> u32 {
         let found = self.table.find(hash, |id| {
             let e = &self.entries[id as usize];
-            self.text.get(e.start as usize..e.mid as usize) == Some(word)
+            self.text.as_bytes().get(e.start as usize..e.mid as usize) == Some(word.as_bytes())
         });
         if let Some(id) = found {
             return id;
@@ -779,6 +779,33 @@ impl<'a> Doc<'a> {
             }
             if c.is_alphanumeric() {
                 let start = i;
+                // Most words are lower-case ASCII letters and digits ended by a space or a
+                // mark that cannot continue a word: such a word is its own text, not copied.
+                let bytes = text.as_bytes();
+                let run = bytes[i..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    .count();
+                let ends = bytes.get(i + run).is_none_or(|&b| {
+                    b.is_ascii()
+                        && !b.is_ascii_alphanumeric()
+                        && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',')
+                });
+                if run > 0 && ends {
+                    let j = i + run;
+                    push(
+                        &mut tokens,
+                        &mut vocab,
+                        start,
+                        j,
+                        &text[i..j],
+                        sentence,
+                        clause,
+                    );
+                    sentence_has_words = true;
+                    i = j;
+                    continue;
+                }
                 let mut j = i;
                 word.clear();
                 while j < text.len() {
