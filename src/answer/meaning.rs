@@ -1530,13 +1530,18 @@ impl Formula {
 /// Hits of a formula: a formula in a sentence that is the rule's formula, or has it as a
 /// factor (`m·a/(1-p)` has the factor `a/(1-p)`), at any level of the student's expression.
 pub fn formula_hits(formula: &Formula, doc: &Doc<'_>) -> Vec<Hit> {
-    formula_hits_from(formula, doc, usize::MAX)
+    formula_hits_from(formula, doc, usize::MAX, usize::MAX)
 }
 
-/// [`formula_hits`] in the sentences that start at byte `last_start` or before: reading
-/// formulas is the dearest part of matching, and a caller that already holds a hit at
-/// `last_start` has no use for hits after it.
-pub fn formula_hits_from(formula: &Formula, doc: &Doc<'_>, last_start: usize) -> Vec<Hit> {
+/// The first `limit` of [`formula_hits`] in the sentences that start at byte `last_start`
+/// or before: reading formulas is the dearest part of matching, and a caller that already
+/// holds a hit at `last_start`, or wants the first hit only, has no use for the others.
+pub fn formula_hits_from(
+    formula: &Formula,
+    doc: &Doc<'_>,
+    last_start: usize,
+    limit: usize,
+) -> Vec<Hit> {
     // Every formula term of a question looks at the same formulas: each sentence is read
     // once per answer.
     let formulas = doc.formulas.get_or_init(|| {
@@ -1561,7 +1566,7 @@ pub fn formula_hits_from(formula: &Formula, doc: &Doc<'_>, last_start: usize) ->
     };
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
-        if range.start > last_start {
+        if range.start > last_start || out.len() >= limit {
             break;
         }
         if formulas[s]

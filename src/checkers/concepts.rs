@@ -315,9 +315,9 @@ fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
 /// one of the earlier term), else the first negated hit of an asserted term.
 ///
 /// Formula terms are matched last, and only in the sentences that could still hold an
-/// earlier hit than the other terms found: reading formulas is the dearest part of
-/// matching. Their hits are never negated, so they never make `only_negated`, and the
-/// result is the one of matching the terms in order.
+/// earlier hit than the other terms found, up to their first hit: reading formulas is the
+/// dearest part of matching. Their hits are never negated, so they never make
+/// `only_negated`, and the result is the one of matching the terms in order.
 fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
     let compiled: Vec<Arc<Compiled>> = rule
         .any
@@ -347,8 +347,14 @@ fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
         let Matcher::Formula(Some(f)) = &c.matcher else {
             continue;
         };
+        // A formula's hits are never negated: a term that asks for a negated formula never
+        // counts, and of the others only the first hit can come before the others' (a
+        // later one starts later).
+        if c.polarity == Polarity::Negated {
+            continue;
+        }
         let last_start = finding.stated.as_ref().map_or(usize::MAX, |h| h.start);
-        for hit in meaning::formula_hits_from(f, doc, last_start) {
+        for hit in meaning::formula_hits_from(f, doc, last_start, 1) {
             if counts(c.polarity, &hit) {
                 let earlier = finding
                     .stated
