@@ -29,7 +29,6 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -116,36 +115,213 @@ fn stemmer() -> &'static Stemmer {
     STEMMER.get_or_init(|| Stemmer::create(Algorithm::English))
 }
 
-/// Most distinct words remembered per thread by [`stem`]; past it the memory starts over.
-const STEM_MEMO_WORDS: usize = 50_000;
+/// Most distinct words remembered per thread by the [`Lexicon`]; past it the memory starts
+/// over (before a document: one document adds at most 32 Ki words).
+const LEXICON_WORDS: usize = 50_000;
+/// Most bytes of words and stems remembered per thread (a hostile answer's words can be
+/// long); past it the memory starts over.
+const LEXICON_BYTES: usize = 4 << 20;
+
+/// "No word" in the slots of [`IdTable`].
+const NONE: u32 = u32::MAX;
+
+/// FNV-1a of a word: short keys, hashed for every token, where the default hasher's fixed
+/// cost dominated splitting an answer (`cargo xtask bench instructions`). Keys are an
+/// answer's own words, so flooding the table costs that answer only.
+fn word_hash(word: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in word.as_bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A hash table of ids (of words kept elsewhere), open addressing with linear probing: the
+/// caller keeps the strings (in one block of text) and says which id is which string, so
+/// that a word costs no allocation of its own.
+#[derive(Debug, Clone, Default)]
+struct IdTable {
+    /// (the hash folded to 32 bits, id); `NONE` marks a free slot. The length is 0 or a
+    /// power of two.
+    slots: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl IdTable {
+    /// The slot a hash starts probing at.
+    fn home(hash: u32, mask: usize) -> usize {
+        (hash ^ (hash >> 15)) as usize & mask
+    }
+
+    /// The hash as kept in a slot.
+    fn short(hash: u64) -> u32 {
+        (hash ^ (hash >> 32)) as u32
+    }
+
+    /// The id with this hash for which `is` says yes.
+    fn find(&self, hash: u64, mut is: impl FnMut(u32) -> bool) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let h = Self::short(hash);
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(h, mask);
+        loop {
+            let (sh, id) = self.slots[i];
+            if id == NONE {
+                return None;
+            }
+            if sh == h && is(id) {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Adds an id (not in the table yet) under its hash.
+    fn insert(&mut self, hash: u64, id: u32) {
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            let size = (self.slots.len() * 2).max(1024);
+            let old = std::mem::replace(&mut self.slots, vec![(0, NONE); size]);
+            for (sh, old_id) in old {
+                if old_id != NONE {
+                    self.place(sh, old_id);
+                }
+            }
+        }
+        self.place(Self::short(hash), id);
+        self.len += 1;
+    }
+
+    /// Puts an id in the first free slot from its hash's home.
+    fn place(&mut self, h: u32, id: u32) {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::home(h, mask);
+        while self.slots[i].1 != NONE {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = (h, id);
+    }
+}
+
+/// What reading needs of a distinct word besides its spelling and stem, worked out once.
+#[derive(Debug, Clone, Copy)]
+struct WordFacts {
+    /// Characters in the word.
+    chars: u32,
+    /// Whether the word has an ASCII digit (never matched up to a typo).
+    digit: bool,
+    /// A negation word.
+    negation: bool,
+    /// A word that starts a clause ([`CLAUSE_WORDS`]).
+    clause_word: bool,
+    /// A word after which a period does not end a sentence ([`ABBREVIATIONS`]).
+    abbreviation: bool,
+    /// Its [`letter_set`].
+    letters: u32,
+}
+
+impl WordFacts {
+    /// The facts of a lower-case word.
+    fn of(word: &str) -> WordFacts {
+        WordFacts {
+            chars: word.chars().count() as u32,
+            digit: word.bytes().any(|b| b.is_ascii_digit()),
+            negation: is_negation(word),
+            clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
+            abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
+            letters: letter_set(word),
+        }
+    }
+}
+
+/// One word of a [`Lexicon`].
+#[derive(Debug, Clone, Copy)]
+struct LexEntry {
+    /// Where the word starts, where its stem starts (the word's end) and where the stem
+    /// ends in the lexicon's text.
+    start: u32,
+    mid: u32,
+    end: u32,
+    facts: WordFacts,
+    /// The document being split when the word was last met, and which word of that
+    /// document's [`Vocab`] it is.
+    stamp: u32,
+    local: u32,
+}
+
+/// The words met on one thread, each with its stem and facts: a class writes the same few
+/// thousand words again and again, and stemming each occurrence was most of the cost of
+/// reading an answer (`cargo xtask bench instructions`). Splitting a document looks each
+/// token up here once (one hash, one comparison); the document's own word ids come from the
+/// `stamp`/`local` of the entries, so a document needs no table of its own.
+#[derive(Debug, Default)]
+struct Lexicon {
+    /// Each word followed by its stem.
+    text: String,
+    entries: Vec<LexEntry>,
+    /// The entries by the word's [`word_hash`].
+    table: IdTable,
+    /// The number of the document being split (entries of other numbers are not in it).
+    stamp: u32,
+}
+
+impl Lexicon {
+    /// Starts a document: the memory starts over when full.
+    fn begin(&mut self) {
+        if self.entries.len() >= LEXICON_WORDS
+            || self.text.len() >= LEXICON_BYTES
+            || self.stamp == u32::MAX
+        {
+            *self = Lexicon::default();
+        }
+        self.stamp += 1;
+    }
+
+    /// The entry of a lower-case `word` (whose [`word_hash`] is `hash`), added when new.
+    fn id(&mut self, word: &str, hash: u64) -> u32 {
+        let found = self.table.find(hash, |id| {
+            let e = &self.entries[id as usize];
+            self.text.as_bytes().get(e.start as usize..e.mid as usize) == Some(word.as_bytes())
+        });
+        if let Some(id) = found {
+            return id;
+        }
+        let start = self.text.len();
+        self.text.push_str(word);
+        let mid = self.text.len();
+        self.text.push_str(&stemmer().stem(word));
+        let end = self.text.len();
+        let id = self.entries.len() as u32;
+        self.entries.push(LexEntry {
+            start: start as u32,
+            mid: mid as u32,
+            end: end as u32,
+            facts: WordFacts::of(word),
+            stamp: 0,
+            local: 0,
+        });
+        self.table.insert(hash, id);
+        id
+    }
+}
 
 thread_local! {
-    /// Stems already computed on this thread: a class writes the same few thousand words
-    /// again and again, and stemming each occurrence was most of the cost of reading an
-    /// answer (`cargo xtask bench instructions`).
-    /// The stems are shared (`Rc`) with the documents that use them.
-    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Rc<str>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
+    /// This thread's [`Lexicon`].
+    static LEXICON: std::cell::RefCell<Lexicon> = std::cell::RefCell::new(Lexicon::default());
 }
 
 /// The stem of a lower-case word.
 pub fn stem(word: &str) -> String {
-    stem_shared(word).to_string()
-}
-
-/// [`stem`], shared with the memory of stems rather than copied.
-fn stem_shared(word: &str) -> Rc<str> {
-    STEMS.with(|memo| {
-        let mut memo = memo.borrow_mut();
-        if let Some(s) = memo.get(word) {
-            return s.clone();
+    LEXICON.with(|lexicon| {
+        let mut lexicon = lexicon.borrow_mut();
+        if lexicon.entries.len() >= LEXICON_WORDS || lexicon.text.len() >= LEXICON_BYTES {
+            *lexicon = Lexicon::default();
         }
-        let s: Rc<str> = Rc::from(stemmer().stem(word).as_ref());
-        if memo.len() >= STEM_MEMO_WORDS {
-            memo.clear();
-        }
-        memo.insert(word.to_string(), s.clone());
-        s
+        let id = lexicon.id(word, word_hash(word));
+        let e = lexicon.entries[id as usize];
+        lexicon.text[e.mid as usize..e.end as usize].to_string()
     })
 }
 
@@ -155,10 +331,9 @@ pub struct Token {
     /// Byte range in the answer.
     pub start: usize,
     pub end: usize,
-    /// Lower case, thousands separators removed from numbers (shared by every token of the
-    /// same word).
-    pub word: Rc<str>,
-    pub stem: Rc<str>,
+    /// The word in the document's vocabulary: lower case, thousands separators removed from
+    /// numbers (see [`Doc::word`] and [`Doc::stem_of`]).
+    pub word_id: u32,
     pub sentence: usize,
     pub clause: usize,
     /// A negation word (`not`, `doesn't`, `cannot`, ...).
@@ -179,135 +354,242 @@ pub struct Doc<'a> {
     /// The distinct words of `tokens`, for looking a phrase's words up instead of comparing
     /// them with every token.
     vocab: Vocab,
-    /// The formulas of each sentence, read once when a formula term first asks (see
-    /// [`formula_hits`]).
-    formulas: std::cell::OnceCell<Vec<Vec<Expr>>>,
+    /// The formulas of each sentence, each sentence read once when a formula term first
+    /// asks about it (see [`formula_hits`]).
+    formulas: std::cell::OnceCell<Vec<std::cell::OnceCell<Vec<Expr>>>>,
 }
 
-/// FNV-1a, for the maps of a document's words: short keys, hashed for every token, where the
-/// default hasher's fixed cost dominated splitting an answer (`cargo xtask bench
-/// instructions`). Keys are an answer's own words, so flooding one costs that answer only.
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl std::hash::Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-/// A map keyed by words, hashed with [`WordHasher`].
-type WordMap<V> = std::collections::HashMap<Rc<str>, V, std::hash::BuildHasherDefault<WordHasher>>;
-
-/// One distinct word of a [`Doc`], with what matching needs of it computed once.
+/// One distinct word of a [`Doc`], with what matching needs of it.
 #[derive(Debug, Clone)]
 struct VocabWord {
-    word: Rc<str>,
-    stem: Rc<str>,
-    /// A negation word.
-    negation: bool,
-    /// Characters in `word`.
-    chars: usize,
-    /// Whether `word` has an ASCII digit (never matched up to a typo).
-    digit: bool,
-    /// The tokens that are this word, in order.
-    positions: Vec<usize>,
+    /// Where the word starts, where its stem starts (the word's end) and ends in the
+    /// vocabulary's text.
+    start: u32,
+    mid: u32,
+    end: u32,
+    facts: WordFacts,
+    /// Its tokens: `count` of them, from `first` in [`Vocab::positions`].
+    count: u32,
+    first: u32,
 }
 
-/// The distinct words of a document, sorted, so that a phrase's word finds the tokens it
-/// matches by lookup (its stem, its spelling, a prefix range, the words of the same first
-/// letter for typos) rather than by a comparison with every token: the matcher's cost no
-/// longer grows with the answer's length times the rubric's number of words.
+/// Buckets of [`bucket_key`].
+const BUCKETS: usize = 38;
+
+/// The bucket of a word or stem by its first byte: one per lower-case ASCII letter and
+/// digit, one for every other first byte, one for an empty string. (Lookups compare the
+/// words of a bucket, so a bucket may hold words of several first bytes.)
+fn bucket_key(s: &str) -> usize {
+    match s.as_bytes().first() {
+        None => 0,
+        Some(&b @ b'a'..=b'z') => usize::from(b - b'a') + 1,
+        Some(&b @ b'0'..=b'9') => usize::from(b - b'0') + 27,
+        Some(_) => 37,
+    }
+}
+
+/// Ids `0..n` grouped by `key` (below [`BUCKETS`]): the ids, and where each key's group
+/// starts (`starts[k]..starts[k + 1]`).
+fn group_by_key(n: usize, key: impl Fn(u32) -> usize) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; BUCKETS + 1];
+    for id in 0..n as u32 {
+        starts[key(id) + 1] += 1;
+    }
+    for k in 0..BUCKETS {
+        starts[k + 1] += starts[k];
+    }
+    let mut fill = [0u32; BUCKETS];
+    fill.copy_from_slice(&starts[..BUCKETS]);
+    let mut ids = vec![0u32; n];
+    for id in 0..n as u32 {
+        let k = key(id);
+        ids[fill[k] as usize] = id;
+        fill[k] += 1;
+    }
+    (ids, starts)
+}
+
+/// The distinct words of a document, so that a phrase's word finds the tokens it matches by
+/// lookup among the words of one first byte (its stem, its spelling, a prefix, the same
+/// first letter for typos) rather than by a comparison with every token: the matcher's cost
+/// no longer grows with the answer's length times the rubric's number of words.
 #[derive(Debug, Clone, Default)]
 struct Vocab {
-    /// Sorted by `word`.
+    /// Each distinct word followed by its stem.
+    text: String,
+    /// In the order first met.
     words: Vec<VocabWord>,
-    /// For each stem, the indices in `words` of the words with that stem.
-    stems: WordMap<Vec<usize>>,
+    /// The tokens of each word, in order, word after word.
+    positions: Vec<u32>,
+    /// The words grouped by [`bucket_key`] of the word, and where each group starts.
+    by_first: Vec<u32>,
+    first_starts: Vec<u32>,
+    /// The words grouped by [`bucket_key`] of the stem, and where each group starts.
+    by_stem: Vec<u32>,
+    stem_starts: Vec<u32>,
     /// The tokens that are negation words, in order.
     negations: Vec<usize>,
 }
 
 impl Vocab {
-    /// The vocabulary of the words met while splitting a document (in the order first met),
-    /// sorted.
-    fn new(mut words: Vec<VocabWord>, tokens: &[Token]) -> Vocab {
-        words.sort_unstable_by(|a, b| a.word.cmp(&b.word));
-        let mut stems: WordMap<Vec<usize>> = WordMap::default();
-        stems.reserve(words.len());
-        for (k, w) in words.iter().enumerate() {
-            stems.entry(w.stem.clone()).or_default().push(k);
+    /// The spelling of word `id`.
+    fn word(&self, id: u32) -> &str {
+        let w = &self.words[id as usize];
+        &self.text[w.start as usize..w.mid as usize]
+    }
+
+    /// The stem of word `id`.
+    fn stem(&self, id: u32) -> &str {
+        let w = &self.words[id as usize];
+        &self.text[w.mid as usize..w.end as usize]
+    }
+
+    /// The id of `word` in this document, added (from the lexicon) when new; counts one
+    /// more token of it.
+    fn add(&mut self, lexicon: &mut Lexicon, word: &str) -> u32 {
+        let entry = lexicon.id(word, word_hash(word)) as usize;
+        let stamp = lexicon.stamp;
+        let e = &mut lexicon.entries[entry];
+        if e.stamp == stamp {
+            self.words[e.local as usize].count += 1;
+            return e.local;
         }
-        let negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
-        Vocab {
-            words,
-            stems,
-            negations,
+        let id = self.words.len() as u32;
+        e.stamp = stamp;
+        e.local = id;
+        let e = *e;
+        let start = self.text.len() as u32;
+        self.text
+            .push_str(&lexicon.text[e.start as usize..e.end as usize]);
+        self.words.push(VocabWord {
+            start,
+            mid: start + (e.mid - e.start),
+            end: start + (e.end - e.start),
+            facts: e.facts,
+            count: 1,
+            first: 0,
+        });
+        id
+    }
+
+    /// Indexes the tokens of each word, the negations and the buckets, once every token is
+    /// known.
+    fn finish(&mut self, tokens: &[Token]) {
+        let mut next = 0u32;
+        for w in &mut self.words {
+            w.first = next;
+            next += w.count;
+        }
+        self.positions = vec![0; next as usize];
+        // (`count` counts the tokens placed, back up to the word's count.)
+        for w in &mut self.words {
+            w.count = 0;
+        }
+        for (k, t) in tokens.iter().enumerate() {
+            let w = &mut self.words[t.word_id as usize];
+            self.positions[(w.first + w.count) as usize] = k as u32;
+            w.count += 1;
+        }
+        (self.by_first, self.first_starts) =
+            group_by_key(self.words.len(), |id| bucket_key(self.word(id)));
+        (self.by_stem, self.stem_starts) =
+            group_by_key(self.words.len(), |id| bucket_key(self.stem(id)));
+        self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
+    }
+
+    /// The tokens of word `id`, in order.
+    fn tokens_of(&self, id: u32) -> &[u32] {
+        let w = &self.words[id as usize];
+        &self.positions[w.first as usize..(w.first + w.count) as usize]
+    }
+
+    /// The group of `key` in `ids` grouped as `starts` says (see [`group_by_key`]).
+    fn group<'v>(ids: &'v [u32], starts: &[u32], key: usize) -> &'v [u32] {
+        match (starts.get(key), starts.get(key + 1)) {
+            (Some(&lo), Some(&hi)) => ids.get(lo as usize..hi as usize).unwrap_or_default(),
+            _ => &[],
         }
     }
 
-    /// The indices of the words starting with `prefix` (a range of the sorted words).
-    fn starting_with(&self, prefix: &str) -> Range<usize> {
-        let lo = self.words.partition_point(|w| &*w.word < prefix);
-        let hi = lo + self.words[lo..].partition_point(|w| w.word.starts_with(prefix));
-        lo..hi
+    /// The words that may start with `prefix`: those of its first byte, every word for an
+    /// empty prefix.
+    fn bucket(&self, prefix: &str) -> &[u32] {
+        if prefix.is_empty() {
+            return &self.by_first;
+        }
+        Self::group(&self.by_first, &self.first_starts, bucket_key(prefix))
     }
 
     /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
     /// token).
     fn positions(&self, slot: &Slot) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
+        let take = |out: &mut Vec<usize>, id: u32| {
+            out.extend(self.tokens_of(id).iter().map(|&k| k as usize));
+        };
         for a in &slot.alternatives {
             match a {
                 SlotWord::Negation => out.extend_from_slice(&self.negations),
                 SlotWord::Prefix(p) => {
-                    for w in &self.words[self.starting_with(p)] {
-                        out.extend_from_slice(&w.positions);
-                    }
-                }
-                SlotWord::Word { word, stem, chars } => {
-                    // The same stem (every token with it) or the same spelling.
-                    if let Some(ws) = self.stems.get(stem.as_str()) {
-                        for &w in ws {
-                            out.extend_from_slice(&self.words[w].positions);
+                    for &w in self.bucket(p) {
+                        if self.word(w).starts_with(p.as_str()) {
+                            take(&mut out, w);
                         }
                     }
-                    if let Ok(w) = self
-                        .words
-                        .binary_search_by(|w| (*w.word).cmp(word.as_str()))
-                    {
-                        out.extend_from_slice(&self.words[w].positions);
+                }
+                SlotWord::Word {
+                    word,
+                    stem,
+                    chars,
+                    letters,
+                } => {
+                    // The same stem (every token with it) or the same spelling.
+                    for &w in Self::group(&self.by_stem, &self.stem_starts, bucket_key(stem)) {
+                        // (The length first: most stems of a bucket differ in it.)
+                        let v = &self.words[w as usize];
+                        if (v.end - v.mid) as usize == stem.len() && self.stem(w) == stem {
+                            take(&mut out, w);
+                        }
                     }
-                    // Up to a typo: words of the same first letter only.
+                    // Up to a typo: words of the same first letter only (one pass over the
+                    // words of the first byte finds the spelling and the typos).
                     let allowed = match chars {
-                        0..=6 => continue,
+                        0..=6 => 0,
                         7..=9 => 1,
                         _ => 2,
                     };
-                    let Some(first) = word.chars().next() else {
-                        continue;
-                    };
                     let mut buf = [0u8; 4];
-                    for w in &self.words[self.starting_with(first.encode_utf8(&mut buf))] {
-                        if w.chars.abs_diff(*chars) <= allowed
-                            && !w.digit
-                            && letters_apart(word, &w.word) <= allowed
-                            && strsim::damerau_levenshtein(word, &w.word) <= allowed
+                    let first = word
+                        .chars()
+                        .next()
+                        .map_or("", |c| &*c.encode_utf8(&mut buf));
+                    for &id in self.bucket(word) {
+                        // (The length first: most words of a bucket are told apart by it;
+                        // the spelling itself has the same length.)
+                        let facts = &self.words[id as usize].facts;
+                        if (facts.chars as usize).abs_diff(*chars) > allowed {
+                            continue;
+                        }
+                        let spelled = self.word(id);
+                        if spelled == word {
+                            take(&mut out, id);
+                            continue;
+                        }
+                        // Letters one word has and the other lacks need an edit each.
+                        let lacking = || {
+                            (letters & !facts.letters)
+                                .count_ones()
+                                .max((facts.letters & !letters).count_ones())
+                                as usize
+                        };
+                        if allowed > 0
+                            && !facts.digit
+                            && lacking() <= allowed
+                            && spelled.starts_with(first)
+                            && letters_apart(word, spelled) <= allowed
+                            && damerau_levenshtein(word, spelled) <= allowed
                         {
-                            out.extend_from_slice(&w.positions);
+                            take(&mut out, id);
                         }
                     }
                 }
@@ -327,58 +609,85 @@ const BARE_CONTRACTIONS: [&str; 16] = [
 
 /// Whether a (lower-case) word negates its clause.
 fn is_negation(word: &str) -> bool {
-    NEGATIONS.contains(&word)
+    listed(word, &NEGATIONS, &NEGATION_SHAPES)
         || word.ends_with("n't")
         || word.ends_with("'nt")
-        || BARE_CONTRACTIONS.contains(&word)
+        || listed(word, &BARE_CONTRACTIONS, &BARE_CONTRACTION_SHAPES)
+}
+
+/// The shapes of a list of lower-case ASCII words: bit `c - 'a'` of entry `n` is set when a
+/// word of the list has `n` bytes and starts with `c`.
+const fn shapes(words: &[&str]) -> [u32; 16] {
+    let mut out = [0u32; 16];
+    let mut k = 0;
+    while k < words.len() {
+        let w = words[k].as_bytes();
+        // (Every list word is 1 to 15 lower-case ASCII letters: checked by a test.)
+        out[w.len() % 16] |= 1 << ((w[0] - b'a') % 32);
+        k += 1;
+    }
+    out
+}
+
+const NEGATION_SHAPES: [u32; 16] = shapes(&NEGATIONS);
+const BARE_CONTRACTION_SHAPES: [u32; 16] = shapes(&BARE_CONTRACTIONS);
+const CLAUSE_SHAPES: [u32; 16] = shapes(&CLAUSE_WORDS);
+const ABBREVIATION_SHAPES: [u32; 16] = shapes(&ABBREVIATIONS);
+
+/// Whether `word` is in `list`, whose [`shapes`] are `shapes`: the shape (length, first
+/// letter) rules out most words of an answer without a comparison with each list word,
+/// which every new word of every answer paid.
+fn listed(word: &str, list: &[&str], shapes: &[u32; 16]) -> bool {
+    let b = word.as_bytes();
+    let shaped = match b.first() {
+        Some(&c) if c.is_ascii_lowercase() && b.len() < 16 => {
+            shapes[b.len()] >> (c - b'a') & 1 == 1
+        }
+        _ => false,
+    };
+    shaped && list.contains(&word)
 }
 
 impl<'a> Doc<'a> {
     /// Splits `text` (at most 64 KiB of it are read).
     pub fn new(text: &'a str) -> Doc<'a> {
+        LEXICON.with(|lexicon| Doc::split(text, &mut lexicon.borrow_mut()))
+    }
+
+    /// [`Doc::new`], looking the words up in this thread's lexicon.
+    fn split(text: &'a str, lexicon: &mut Lexicon) -> Doc<'a> {
         let text = cut(text);
-        let mut tokens: Vec<Token> = Vec::new();
+        lexicon.begin();
+        // About one token per six bytes of prose: most answers need no regrowth.
+        let mut tokens: Vec<Token> = Vec::with_capacity(text.len() / 6 + 4);
         let mut sentences = Vec::new();
         let mut sentence = 0;
         let mut clause = 0;
         let mut sentence_start = 0;
         let mut sentence_has_words = false;
         let mut i = 0;
-        // Each distinct word once (its stem computed once), shared by its tokens.
-        let mut seen: WordMap<usize> = WordMap::default();
-        let mut vocab: Vec<VocabWord> = Vec::new();
+        // Each distinct word once (its stem computed once), shared by its tokens; room for
+        // most answers' words and stems without regrowth.
+        let mut vocab = Vocab {
+            text: String::with_capacity(text.len() + 64),
+            words: Vec::with_capacity(text.len() / 10 + 4),
+            ..Vocab::default()
+        };
         let mut push = |tokens: &mut Vec<Token>,
+                        vocab: &mut Vocab,
                         start: usize,
                         end: usize,
                         word: &str,
                         sentence: usize,
                         clause: usize| {
-            let id = match seen.get(word) {
-                Some(&id) => id,
-                None => {
-                    let w: Rc<str> = Rc::from(word);
-                    vocab.push(VocabWord {
-                        stem: stem_shared(word),
-                        negation: is_negation(word),
-                        chars: word.chars().count(),
-                        digit: word.chars().any(|c| c.is_ascii_digit()),
-                        positions: Vec::new(),
-                        word: w.clone(),
-                    });
-                    seen.insert(w, vocab.len() - 1);
-                    vocab.len() - 1
-                }
-            };
-            let v = &mut vocab[id];
-            v.positions.push(tokens.len());
+            let id = vocab.add(lexicon, word);
             tokens.push(Token {
                 start,
                 end,
-                negation: v.negation,
+                word_id: id,
+                negation: vocab.words[id as usize].facts.negation,
                 standalone: false,
                 punct_after: false,
-                word: v.word.clone(),
-                stem: v.stem.clone(),
                 sentence,
                 clause,
             });
@@ -405,8 +714,15 @@ impl<'a> Doc<'a> {
                 i += 1;
                 continue;
             }
-            let Some(c) = text[i..].chars().next() else {
-                break;
+            // (ASCII without decoding.)
+            let b = text.as_bytes()[i];
+            let c = if b.is_ascii() {
+                char::from(b)
+            } else {
+                let Some(c) = text[i..].chars().next() else {
+                    break;
+                };
+                c
             };
             let len = c.len_utf8();
             // HTML tags and entities are markup.
@@ -448,7 +764,7 @@ impl<'a> Doc<'a> {
                     _ => Some(name),
                 };
                 if let Some(w) = word {
-                    push(&mut tokens, i, i + 1 + n, w, sentence, clause);
+                    push(&mut tokens, &mut vocab, i, i + 1 + n, w, sentence, clause);
                     sentence_has_words = true;
                 }
                 i += 1 + n;
@@ -456,22 +772,60 @@ impl<'a> Doc<'a> {
             }
             if c == '∩' || c == '∪' {
                 let w = if c == '∩' { "intersection" } else { "union" };
-                push(&mut tokens, i, i + len, w, sentence, clause);
+                push(&mut tokens, &mut vocab, i, i + len, w, sentence, clause);
                 sentence_has_words = true;
                 i += len;
                 continue;
             }
             if c.is_alphanumeric() {
                 let start = i;
+                // Most words are lower-case ASCII letters and digits ended by a space or a
+                // mark that cannot continue a word: such a word is its own text, not copied.
+                let bytes = text.as_bytes();
+                let run = bytes[i..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    .count();
+                let ends = bytes.get(i + run).is_none_or(|&b| {
+                    b.is_ascii()
+                        && !b.is_ascii_alphanumeric()
+                        && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',')
+                });
+                if run > 0 && ends {
+                    let j = i + run;
+                    push(
+                        &mut tokens,
+                        &mut vocab,
+                        start,
+                        j,
+                        &text[i..j],
+                        sentence,
+                        clause,
+                    );
+                    sentence_has_words = true;
+                    i = j;
+                    continue;
+                }
                 let mut j = i;
                 word.clear();
                 while j < text.len() {
-                    // ASCII letters and digits, most of every word, without decoding.
-                    let b = text.as_bytes()[j];
-                    if b.is_ascii_alphanumeric() {
-                        word.push(char::from(b.to_ascii_lowercase()));
-                        j += 1;
+                    // ASCII letters and digits, most of every word, without decoding: a run
+                    // of them at once.
+                    let run = text.as_bytes()[j..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_alphanumeric())
+                        .count();
+                    if run > 0 {
+                        let from = word.len();
+                        word.push_str(&text[j..j + run]);
+                        word[from..].make_ascii_lowercase();
+                        j += run;
                         continue;
+                    }
+                    // Any other ASCII mark but these ends the word (most words end here).
+                    let b = text.as_bytes()[j];
+                    if b.is_ascii() && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',') {
+                        break;
                     }
                     let Some(ch) = text[j..].chars().next() else {
                         break;
@@ -497,7 +851,7 @@ impl<'a> Doc<'a> {
                     j += ch.len_utf8();
                 }
                 // (Apostrophes were written as `'` above.)
-                push(&mut tokens, start, j, &word, sentence, clause);
+                push(&mut tokens, &mut vocab, start, j, &word, sentence, clause);
                 sentence_has_words = true;
                 i = j;
                 continue;
@@ -510,8 +864,8 @@ impl<'a> Doc<'a> {
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            ABBREVIATIONS.contains(&&*t.word)
-                                || (t.word.chars().count() == 1 && c == '.')
+                            let w = &vocab.words[t.word_id as usize].facts;
+                            w.abbreviation || (w.chars == 1 && c == '.')
                         });
                     if ends && !abbreviation {
                         end_sentence(
@@ -555,19 +909,27 @@ impl<'a> Doc<'a> {
         // punctuation.
         let mut shift = 0;
         for k in 0..tokens.len() {
-            if CLAUSE_WORDS.contains(&&*tokens[k].word) {
+            if vocab.words[tokens[k].word_id as usize].facts.clause_word {
                 shift += 1;
             }
             tokens[k].clause += shift;
             let first = k == 0 || tokens[k - 1].sentence != tokens[k].sentence;
-            let punct_after = text[tokens[k].end..]
-                .trim_start_matches([' ', '*', '_'])
-                .starts_with([',', '.', '!', ';', ':', '-', '—', '\n']);
+            // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
+            let rest = &text.as_bytes()[tokens[k].end..];
+            let skip = rest
+                .iter()
+                .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
+                .count();
+            let rest = &rest[skip..];
+            let punct_after = matches!(
+                rest.first(),
+                Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
+            ) || rest.starts_with("—".as_bytes());
             // "No linear classifier..." opens a sentence without being an answer.
             tokens[k].standalone = punct_after || (first && !tokens[k].negation);
             tokens[k].punct_after = punct_after;
         }
-        let vocab = Vocab::new(vocab, &tokens);
+        vocab.finish(&tokens);
         Doc {
             text,
             tokens,
@@ -577,17 +939,69 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// The word a token is (lower case, thousands separators removed from numbers).
+    pub fn word(&self, t: &Token) -> &str {
+        self.vocab.word(t.word_id)
+    }
+
+    /// The stem of the word a token is.
+    pub fn stem_of(&self, t: &Token) -> &str {
+        self.vocab.stem(t.word_id)
+    }
+
     /// The sentence a token is in, trimmed of markup, at most 240 characters.
     pub fn sentence_text(&self, sentence: usize) -> String {
         let Some(r) = self.sentences.get(sentence) else {
             return String::new();
         };
         let raw = self.text.get(r.clone()).unwrap_or_default();
-        let flat: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        let flat = flat.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
-        if flat.chars().count() > 240 {
-            let cut: String = flat.chars().take(237).collect();
-            format!("{cut}...")
+        // The words (as `split_whitespace` cuts them) joined by single spaces, in one
+        // string, in one pass.
+        let mut joined = String::with_capacity(raw.len());
+        let mut word_start: Option<usize> = None;
+        let bytes = raw.as_bytes();
+        let mut k = 0;
+        while k < bytes.len() {
+            // (ASCII without decoding; `split_whitespace`'s ASCII spaces are these.)
+            let (space, len) = if bytes[k].is_ascii() {
+                (
+                    matches!(bytes[k], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
+                    1,
+                )
+            } else {
+                match raw[k..].chars().next() {
+                    Some(c) => (c.is_whitespace(), c.len_utf8()),
+                    None => break,
+                }
+            };
+            match (space, word_start) {
+                (true, Some(from)) => {
+                    if !joined.is_empty() {
+                        joined.push(' ');
+                    }
+                    joined.push_str(&raw[from..k]);
+                    word_start = None;
+                }
+                (false, None) => word_start = Some(k),
+                _ => {}
+            }
+            k += len;
+        }
+        if let Some(from) = word_start {
+            if !joined.is_empty() {
+                joined.push(' ');
+            }
+            joined.push_str(&raw[from..]);
+        }
+        let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+        // (At most 240 bytes are at most 240 characters.)
+        let long = flat.len() > 240 && flat.char_indices().nth(240).is_some();
+        if long {
+            // More than 240 characters: the first 237.
+            let end = flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k);
+            format!("{}...", &flat[..end])
+        } else if flat.len() == joined.len() {
+            joined
         } else {
             flat.to_string()
         }
@@ -610,11 +1024,20 @@ impl<'a> Doc<'a> {
         while k < self.tokens.len() && self.tokens[k].clause <= last.clause {
             let t = &self.tokens[k];
             // "not only ... but" is not a negation.
-            let not_only =
-                &*t.word == "not" && self.tokens.get(k + 1).is_some_and(|n| &*n.word == "only");
+            let not_only = || {
+                self.word(t) == "not"
+                    && self
+                        .tokens
+                        .get(k + 1)
+                        .is_some_and(|n| self.word(n) == "only")
+            };
             // "without" negates its object only: the next two words.
-            let scoped = &*t.word != "without" || (k < span.start && span.start - k <= 2);
-            if clauses.contains(&t.clause) && t.negation && !own.contains(&k) && !not_only && scoped
+            let scoped = || self.word(t) != "without" || (k < span.start && span.start - k <= 2);
+            if t.negation
+                && clauses.contains(&t.clause)
+                && !own.contains(&k)
+                && !not_only()
+                && scoped()
             {
                 count += 1;
             }
@@ -655,15 +1078,19 @@ fn cut(text: &str) -> &str {
 #[derive(Debug, Clone, PartialEq)]
 struct Slot {
     alternatives: Vec<SlotWord>,
+    /// Whether the phrase spells a negation here ([`Slot::spells_negation`]), worked out
+    /// once: the matcher asks for every candidate token.
+    negation: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem and its number of characters.
+    /// A word, its stem, its number of characters and its [`letter_set`].
     Word {
         word: String,
         stem: String,
         chars: usize,
+        letters: u32,
     },
     Prefix(String),
     Negation,
@@ -723,8 +1150,8 @@ impl Phrase {
                 } else {
                     w.split('-').filter(|p| !p.is_empty()).collect()
                 };
-                parts.into_iter().map(|w| Slot {
-                    alternatives: w
+                parts.into_iter().map(|w| {
+                    let alternatives: Vec<SlotWord> = w
                         .split('|')
                         .filter(|a| !a.is_empty())
                         .map(|a| {
@@ -734,14 +1161,21 @@ impl Phrase {
                             } else if a == "not" {
                                 SlotWord::Negation
                             } else {
+                                let stem = stem(&a);
                                 SlotWord::Word {
-                                    stem: stem(&a),
                                     chars: a.chars().count(),
+                                    letters: letter_set(&a),
+                                    stem,
                                     word: a,
                                 }
                             }
                         })
-                        .collect(),
+                        .collect();
+                    let negation = Slot::spells_negation(&alternatives);
+                    Slot {
+                        alternatives,
+                        negation,
+                    }
                 })
             })
             .filter(|s: &Slot| !s.alternatives.is_empty())
@@ -770,7 +1204,7 @@ impl Phrase {
             let t = &doc.tokens[i];
             let mut at = i;
             let mut own = Vec::new();
-            if first.is_negation() {
+            if first.negation {
                 own.push(i);
             }
             let mut ok = true;
@@ -781,7 +1215,7 @@ impl Phrase {
                     .find(|&k| set.binary_search(&k).is_ok());
                 match found {
                     Some(k) => {
-                        if slot.is_negation() {
+                        if slot.negation {
                             own.push(k);
                         }
                         at = k;
@@ -807,18 +1241,18 @@ impl Slot {
     /// Whether the token is one this word of a phrase matches: the definition that
     /// [`Vocab::positions`] computes by lookup (the tests hold the two to each other).
     #[cfg(test)]
-    fn matches(&self, t: &Token) -> bool {
+    fn matches(&self, doc: &Doc<'_>, t: &Token) -> bool {
         self.alternatives.iter().any(|a| match a {
             SlotWord::Negation => t.negation,
-            SlotWord::Prefix(p) => t.word.starts_with(p.as_str()),
-            SlotWord::Word { word, stem, .. } => same_word(word, stem, t),
+            SlotWord::Prefix(p) => doc.word(t).starts_with(p.as_str()),
+            SlotWord::Word { word, stem, .. } => same_word(word, stem, doc.word(t), doc.stem_of(t)),
         })
     }
 
     /// Whether the phrase spells a negation here (`not`, or a negation word such as `no`),
     /// which then does not negate the phrase itself.
-    fn is_negation(&self) -> bool {
-        self.alternatives.iter().any(|a| match a {
+    fn spells_negation(alternatives: &[SlotWord]) -> bool {
+        alternatives.iter().any(|a| match a {
             SlotWord::Negation => true,
             SlotWord::Word { word, .. } => is_negation(word),
             SlotWord::Prefix(_) => false,
@@ -829,8 +1263,8 @@ impl Slot {
 /// Whether a rule's word meets an answer's word: the same stem, or the same word up to a
 /// typo (one edit for 7 to 9 letters, two from 10; the first letter kept).
 #[cfg(test)]
-fn same_word(word: &str, stem: &str, t: &Token) -> bool {
-    if &*t.stem == stem || &*t.word == word {
+fn same_word(word: &str, stem: &str, t_word: &str, t_stem: &str) -> bool {
+    if t_stem == stem || t_word == word {
         return true;
     }
     let n = word.chars().count();
@@ -839,11 +1273,24 @@ fn same_word(word: &str, stem: &str, t: &Token) -> bool {
         7..=9 => 1,
         _ => 2,
     };
-    word.chars().next() == t.word.chars().next()
-        && t.word.chars().count().abs_diff(n) <= allowed
-        && !t.word.chars().any(|c| c.is_ascii_digit())
-        && letters_apart(word, &t.word) <= allowed
-        && strsim::damerau_levenshtein(word, &t.word) <= allowed
+    word.chars().next() == t_word.chars().next()
+        && t_word.chars().count().abs_diff(n) <= allowed
+        && !t_word.chars().any(|c| c.is_ascii_digit())
+        && letters_apart(word, t_word) <= allowed
+        && strsim::damerau_levenshtein(word, t_word) <= allowed
+}
+
+/// The letters a word has, as bits: `a` to `z`, and bit 26 for any other character (the
+/// slots of [`letters_apart`]). A letter one word has and the other lacks costs an edit, so
+/// the larger count of such letters is a lower bound of [`letters_apart`], found with two
+/// bit operations.
+fn letter_set(word: &str) -> u32 {
+    word.chars().fold(0, |set, c| {
+        set | match c {
+            'a'..='z' => 1 << (c as u32 - 'a' as u32),
+            _ => 1 << 26,
+        }
+    })
 }
 
 /// A lower bound of the edit distance of two words, from their letters alone: an insertion
@@ -866,6 +1313,93 @@ fn letters_apart(a: &str, b: &str) -> usize {
     let deficit: i32 = -counts.iter().filter(|&&d| d < 0).sum::<i32>();
     // Letters outside a-z share one slot, so the bound stays a lower bound.
     surplus.max(deficit) as usize
+}
+
+/// Words longer than this (in characters) are measured by [`strsim`] itself.
+const DAMERAU_CHARS: usize = 64;
+
+/// [`strsim::damerau_levenshtein`] (the unrestricted Damerau–Levenshtein distance), by the
+/// same algorithm as strsim 0.11 (Zhao and Sahni's linear-space one) but on stack arrays for
+/// words of at most [`DAMERAU_CHARS`] characters: strsim's set-up (three vectors and a
+/// 256-entry table per call) cost more than the distance of two short words. A test holds
+/// the two to each other.
+fn damerau_levenshtein(a: &str, b: &str) -> usize {
+    let mut s1 = ['\0'; DAMERAU_CHARS];
+    let mut s2 = ['\0'; DAMERAU_CHARS];
+    let mut len1 = 0;
+    for c in a.chars() {
+        let Some(slot) = s1.get_mut(len1) else {
+            return strsim::damerau_levenshtein(a, b);
+        };
+        *slot = c;
+        len1 += 1;
+    }
+    let mut len2 = 0;
+    for c in b.chars() {
+        let Some(slot) = s2.get_mut(len2) else {
+            return strsim::damerau_levenshtein(a, b);
+        };
+        *slot = c;
+        len2 += 1;
+    }
+    let max_val = len1.max(len2) as isize + 1;
+    // The last row where each character of `a` was seen (-1: not yet).
+    let mut last_ascii = [-1isize; 128];
+    let mut last_other: [(char, isize); DAMERAU_CHARS] = [('\0', -1); DAMERAU_CHARS];
+    let mut others = 0;
+    let mut fr = [max_val; DAMERAU_CHARS + 2];
+    let mut row_a = [max_val; DAMERAU_CHARS + 2];
+    let mut row_b = [max_val; DAMERAU_CHARS + 2];
+    for (k, v) in row_a.iter_mut().enumerate().take(len2 + 2).skip(1) {
+        *v = k as isize - 1;
+    }
+    let (mut r, mut r1) = (&mut row_a, &mut row_b);
+    for i in 1..=len1 {
+        let ch1 = s1[i - 1];
+        std::mem::swap(&mut r, &mut r1);
+        let mut last_col_id: isize = -1;
+        let mut last_i2l1 = r[1];
+        r[1] = i as isize;
+        let mut t = max_val;
+        for j in 1..=len2 {
+            let ch2 = s2[j - 1];
+            let diag = r1[j] + isize::from(ch1 != ch2);
+            let left = r[j] + 1;
+            let up = r1[j + 1] + 1;
+            let mut temp = diag.min(left.min(up));
+            if ch1 == ch2 {
+                last_col_id = j as isize;
+                fr[j + 1] = r1[j - 1];
+                t = last_i2l1;
+            } else {
+                let k = if ch2.is_ascii() {
+                    last_ascii[ch2 as usize]
+                } else {
+                    last_other[..others]
+                        .iter()
+                        .find(|(c, _)| *c == ch2)
+                        .map_or(-1, |&(_, v)| v)
+                };
+                let l = last_col_id;
+                if j as isize - l == 1 {
+                    temp = temp.min(fr[j + 1] + (i as isize - k));
+                } else if i as isize - k == 1 {
+                    temp = temp.min(t + (j as isize - l));
+                }
+            }
+            last_i2l1 = r[j + 1];
+            r[j + 1] = temp;
+        }
+        if ch1.is_ascii() {
+            last_ascii[ch1 as usize] = i as isize;
+        } else if let Some(e) = last_other[..others].iter_mut().find(|(c, _)| *c == ch1) {
+            e.1 = i as isize;
+        } else {
+            last_other[others] = (ch1, i as isize);
+            others += 1;
+        }
+    }
+    r[len2 + 1] as usize
 }
 
 /// Where a term was found.
@@ -913,10 +1447,18 @@ pub fn near_hits(phrases: &[Phrase], window: Window, doc: &Doc<'_>) -> Vec<Hit> 
     let Some((first, rest)) = phrases.split_first() else {
         return Vec::new();
     };
+    // Without a match of the first phrase, or of any other, nothing is near.
+    let firsts = first.matches(doc);
+    if firsts.is_empty() {
+        return Vec::new();
+    }
     let others: Vec<Vec<(Range<usize>, Vec<usize>)>> =
         rest.iter().map(|p| p.matches(doc)).collect();
+    if others.iter().any(Vec::is_empty) {
+        return Vec::new();
+    }
     let mut out = Vec::new();
-    for (span, own) in first.matches(doc) {
+    for (span, own) in firsts {
         let anchor = &doc.tokens[span.start];
         let mut lo = span.start;
         let mut hi = span.end;
@@ -988,25 +1530,47 @@ impl Formula {
 /// Hits of a formula: a formula in a sentence that is the rule's formula, or has it as a
 /// factor (`m·a/(1-p)` has the factor `a/(1-p)`), at any level of the student's expression.
 pub fn formula_hits(formula: &Formula, doc: &Doc<'_>) -> Vec<Hit> {
-    // Every formula term of a question looks at the same formulas: read once per answer.
+    formula_hits_from(formula, doc, usize::MAX, usize::MAX)
+}
+
+/// The first `limit` of [`formula_hits`] in the sentences that start at byte `last_start`
+/// or before: reading formulas is the dearest part of matching, and a caller that already
+/// holds a hit at `last_start`, or wants the first hit only, has no use for the others.
+pub fn formula_hits_from(
+    formula: &Formula,
+    doc: &Doc<'_>,
+    last_start: usize,
+    limit: usize,
+) -> Vec<Hit> {
+    // Every formula term of a question looks at the same formulas: each sentence is read
+    // once per answer.
     let formulas = doc.formulas.get_or_init(|| {
-        doc.sentences
-            .iter()
-            .map(|range| {
-                let Some(text) = doc.text.get(range.clone()) else {
-                    return Vec::new();
-                };
-                if !text.chars().any(|c| "=/*+-^()·∙×\\".contains(c)) {
-                    return Vec::new();
-                }
-                let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
-                chains.chain(formulas_in(text)).collect()
-            })
+        (0..doc.sentences.len())
+            .map(|_| std::cell::OnceCell::new())
             .collect()
     });
+    let read = |range: &Range<usize>| -> Vec<Expr> {
+        let Some(text) = doc.text.get(range.clone()) else {
+            return Vec::new();
+        };
+        if !text.chars().any(|c| {
+            matches!(
+                c,
+                '=' | '/' | '*' | '+' | '-' | '^' | '(' | ')' | '·' | '∙' | '×' | '\\'
+            )
+        }) {
+            return Vec::new();
+        }
+        let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
+        chains.chain(formulas_in(text)).collect()
+    };
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
+        if range.start > last_start || out.len() >= limit {
+            break;
+        }
         if formulas[s]
+            .get_or_init(|| read(range))
             .iter()
             .any(|found| expr_matches(&formula.expr, found))
         {
@@ -1027,6 +1591,16 @@ const PROSE_SHORT: [&str; 24] = [
     "no", "do", "the", "and", "for", "its", "is,", "us",
 ];
 
+/// Whether a short word is in [`PROSE_SHORT`], in any case (ASCII words without the
+/// allocation of `to_lowercase`).
+fn prose_short(word: &str) -> bool {
+    if word.is_ascii() {
+        PROSE_SHORT.iter().any(|p| p.eq_ignore_ascii_case(word))
+    } else {
+        PROSE_SHORT.contains(&word.to_lowercase().as_str())
+    }
+}
+
 /// Formulas written inline in prose: runs of formula-like chunks ("m·a/(1-p)", "2 * lr")
 /// between `=`, `,` and `;`, each read with the expression reader; at most 32 per sentence.
 fn formulas_in(sentence: &str) -> Vec<Expr> {
@@ -1034,12 +1608,31 @@ fn formulas_in(sentence: &str) -> Vec<Expr> {
     let mathy = |chunk: &str| {
         let bare = chunk.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '$' | '*'));
         !bare.is_empty()
-            && (bare
-                .chars()
-                .any(|c| "0123456789/*+-^()·∙×|[]{}\\_".contains(c))
-                || (bare.chars().count() <= 2
-                    && bare.chars().all(char::is_alphabetic)
-                    && !PROSE_SHORT.contains(&bare.to_lowercase().as_str())))
+            && (bare.chars().any(|c| {
+                matches!(
+                    c,
+                    '0'..='9'
+                        | '/'
+                        | '*'
+                        | '+'
+                        | '-'
+                        | '^'
+                        | '('
+                        | ')'
+                        | '·'
+                        | '∙'
+                        | '×'
+                        | '|'
+                        | '['
+                        | ']'
+                        | '{'
+                        | '}'
+                        | '\\'
+                        | '_'
+                )
+            }) || (bare.chars().count() <= 2
+                && bare.chars().all(char::is_alphabetic)
+                && !prose_short(bare)))
     };
     for piece in sentence.split(['=', '≈', ';']) {
         let chunks: Vec<&str> = piece.split_whitespace().collect();
@@ -1170,10 +1763,91 @@ mod tests {
             for p in phrases {
                 for slot in &Phrase::new(p).slots {
                     let scanned: Vec<usize> = (0..doc.tokens.len())
-                        .filter(|&k| slot.matches(&doc.tokens[k]))
+                        .filter(|&k| slot.matches(&doc, &doc.tokens[k]))
                         .collect();
                     assert_eq!(doc.vocab.positions(slot), scanned, "{p} in {text}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn word_lists_are_found_by_shape() {
+        for (list, shapes) in [
+            (&NEGATIONS[..], &NEGATION_SHAPES),
+            (&BARE_CONTRACTIONS[..], &BARE_CONTRACTION_SHAPES),
+            (&CLAUSE_WORDS[..], &CLAUSE_SHAPES),
+            (&ABBREVIATIONS[..], &ABBREVIATION_SHAPES),
+        ] {
+            for w in list {
+                assert!(
+                    (1..16).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()),
+                    "{w}"
+                );
+                assert!(listed(w, list, shapes), "{w}");
+            }
+            for w in [
+                "",
+                "x",
+                "nota",
+                "Not",
+                "n't",
+                "é",
+                "buts",
+                "therefore1",
+                "a",
+            ] {
+                assert_eq!(listed(w, list, shapes), list.contains(&w), "{w}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_edit_distance_is_strsims() {
+        let mut words: Vec<String> = [
+            "",
+            "a",
+            "ab",
+            "ba",
+            "ca",
+            "abc",
+            "receptive",
+            "recpetive",
+            "reciptive",
+            "perceptive",
+            "décent",
+            "descent",
+            "éé",
+            "日本語",
+            "gradient",
+            "gradeint",
+            "vanishing",
+            "vanshing",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        // Pseudo-random words over a small alphabet, so that letters repeat and transpose.
+        let alphabet: Vec<char> = "abcé".chars().collect();
+        let mut seed: u64 = 7;
+        for _ in 0..120 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let len = (seed >> 33) as usize % 9;
+            let mut w = String::new();
+            for k in 0..len {
+                w.push(alphabet[(seed >> (k * 3 + 5)) as usize % alphabet.len()]);
+            }
+            words.push(w);
+        }
+        words.push("x".repeat(70));
+        words.push("x".repeat(68) + "y");
+        for a in &words {
+            for b in &words {
+                assert_eq!(
+                    damerau_levenshtein(a, b),
+                    strsim::damerau_levenshtein(a, b),
+                    "{a} {b}"
+                );
             }
         }
     }
@@ -1200,6 +1874,13 @@ mod tests {
                     letters_apart(a, b) <= strsim::damerau_levenshtein(a, b),
                     "{a} {b}"
                 );
+            }
+        }
+        for a in words {
+            for b in words {
+                let (x, y) = (letter_set(a), letter_set(b));
+                let lacking = (x & !y).count_ones().max((y & !x).count_ones()) as usize;
+                assert!(lacking <= letters_apart(a, b), "{a} {b}");
             }
         }
         assert_eq!(letters_apart("recpetive", "receptive"), 0);
@@ -1328,6 +2009,29 @@ mod tests {
         assert_eq!(formula_hits(&lr, &Doc::new("keep it at lr / 2.")).len(), 0);
         assert!(formula_error("1/4").is_some());
         assert!(formula_error("a/(").is_some());
+    }
+
+    #[test]
+    fn sentence_text_joins_words_like_split_whitespace() {
+        for raw in [
+            "",
+            " ",
+            "a",
+            "  **Bold**  claim:\n\tthe  gradient\u{a0}vanishes\u{2003}here \x0b\x0c\r\n",
+            "# heading\n\nnext",
+            "ünïcode  wörds\u{3000}ｆｕｌｌ",
+        ] {
+            let doc = Doc {
+                text: raw,
+                tokens: Vec::new(),
+                sentences: std::iter::once(0..raw.len()).collect(),
+                vocab: Vocab::default(),
+                formulas: std::cell::OnceCell::new(),
+            };
+            let joined = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+            let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+            assert_eq!(doc.sentence_text(0), flat, "{raw:?}");
+        }
     }
 
     #[test]

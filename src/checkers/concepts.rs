@@ -42,14 +42,48 @@ struct Compiled {
 const COMPILED_TERMS: usize = 4_096;
 
 /// Compiled terms by their text: phrases by the phrase, regexes by the pattern, other forms
-/// by their debug form.
-type TermCache = HashMap<(u8, String), Arc<Compiled>>;
+/// by [`form_key`].
+type TermCache = HashMap<(u8, String), Arc<Compiled>, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// FNV-1a for the keys of [`TermCache`]: looked up for every term of every answer, where
+/// the default hasher's fixed cost showed (`cargo xtask bench instructions`). The keys are
+/// the rubric's own text.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// `term` compiled once per process and shared: a rubric's terms are the same for every
 /// answer it judges, and compiling them (splitting, stemming each word, parsing formulas) for
 /// every answer cost more than matching them (`cargo xtask bench instructions`). Keyed by
 /// the rubric's text only, never by an answer.
 fn cached(kind: u8, text: &str, make: impl FnOnce() -> Compiled) -> Arc<Compiled> {
+    cached_by(kind, |key| key.push_str(text), make)
+}
+
+/// [`cached`] under the key `write` writes (into a reused buffer).
+fn cached_by(
+    kind: u8,
+    write: impl FnOnce(&mut String),
+    make: impl FnOnce() -> Compiled,
+) -> Arc<Compiled> {
     static CACHE: OnceLock<RwLock<TermCache>> = OnceLock::new();
     let cache = CACHE.get_or_init(RwLock::default);
     // (A tuple key cannot be looked up by borrowed parts: the kind goes into a small buffer.)
@@ -62,7 +96,7 @@ fn cached(kind: u8, text: &str, make: impl FnOnce() -> Compiled) -> Arc<Compiled
         let mut key = key.borrow_mut();
         key.0 = kind;
         key.1.clear();
-        key.1.push_str(text);
+        write(&mut key.1);
         cache
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -77,7 +111,8 @@ fn cached(kind: u8, text: &str, make: impl FnOnce() -> Compiled) -> Arc<Compiled
     if cache.len() >= COMPILED_TERMS {
         cache.clear();
     }
-    cache.insert((kind, text.to_string()), compiled.clone());
+    let key = KEY.with(|key| key.borrow().1.clone());
+    cache.insert((kind, key), compiled.clone());
     compiled
 }
 
@@ -85,8 +120,59 @@ fn cached(kind: u8, text: &str, make: impl FnOnce() -> Compiled) -> Arc<Compiled
 fn compile_cached(term: &Term) -> Arc<Compiled> {
     match term {
         Term::Phrase(p) => cached(b'p', p, || compile(term)),
-        Term::Form(f) => cached(b'f', &format!("{f:?}"), || compile(term)),
+        Term::Form(f) => cached_by(b'f', |key| form_key(key, f), || compile(term)),
     }
+}
+
+/// A key that tells term forms apart by every field [`compile`] reads, written without the
+/// formatting machinery (a `Debug` string of the form cost more than matching the term).
+/// Each text is preceded by its length, so no two forms write the same key.
+fn form_key(key: &mut String, f: &crate::rubric::TermForm) {
+    fn text(key: &mut String, tag: char, s: &str) {
+        key.push(tag);
+        number(key, s.len());
+        key.push(':');
+        key.push_str(s);
+    }
+    fn number(key: &mut String, mut n: usize) {
+        let mut digits = [0u8; 20];
+        let mut k = digits.len();
+        loop {
+            k -= 1;
+            digits[k] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        key.extend(digits[k..].iter().map(|&d| char::from(d)));
+    }
+    if let Some(p) = &f.phrase {
+        text(key, 'p', p);
+    }
+    if let Some(near) = &f.near {
+        key.push('n');
+        number(key, near.len());
+        for p in near {
+            text(key, ',', p);
+        }
+    }
+    match &f.within {
+        Some(Within::Words(n)) => {
+            key.push('w');
+            number(key, *n);
+        }
+        Some(Within::Sentence(w)) => text(key, 's', w),
+        None => {}
+    }
+    if let Some(e) = &f.expr {
+        text(key, 'e', e);
+    }
+    key.push(match f.polarity {
+        Polarity::Asserted => 'A',
+        Polarity::Negated => 'N',
+        Polarity::Any => 'Y',
+    });
 }
 
 /// [`compile_regex`], once per process for each pattern.
@@ -225,22 +311,59 @@ fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
     out
 }
 
-/// [`find`] over the whole answer.
+/// [`find`] over the whole answer: the first hit that counts (of two at one place, the
+/// one of the earlier term), else the first negated hit of an asserted term.
+///
+/// Formula terms are matched last, and only in the sentences that could still hold an
+/// earlier hit than the other terms found, up to their first hit: reading formulas is the
+/// dearest part of matching. Their hits are never negated, so they never make
+/// `only_negated`, and the result is the one of matching the terms in order.
 fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
-    let compiled = rule
+    let compiled: Vec<Arc<Compiled>> = rule
         .any
         .iter()
         .map(compile_cached)
-        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)));
+        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)))
+        .collect();
     let mut finding = Finding::default();
-    for c in compiled {
-        for hit in raw_hits(&c, doc) {
+    // The index of the term that made `finding.stated`.
+    let mut stated_by = usize::MAX;
+    for (k, c) in compiled.iter().enumerate() {
+        if matches!(c.matcher, Matcher::Formula(_)) {
+            continue;
+        }
+        for hit in raw_hits(c, doc) {
             if counts(c.polarity, &hit) {
                 if finding.stated.as_ref().is_none_or(|h| hit.start < h.start) {
                     finding.stated = Some(hit);
+                    stated_by = k;
                 }
             } else if c.polarity == Polarity::Asserted && finding.only_negated.is_none() {
                 finding.only_negated = Some(hit);
+            }
+        }
+    }
+    for (k, c) in compiled.iter().enumerate() {
+        let Matcher::Formula(Some(f)) = &c.matcher else {
+            continue;
+        };
+        // A formula's hits are never negated: a term that asks for a negated formula never
+        // counts, and of the others only the first hit can come before the others' (a
+        // later one starts later).
+        if c.polarity == Polarity::Negated {
+            continue;
+        }
+        let last_start = finding.stated.as_ref().map_or(usize::MAX, |h| h.start);
+        for hit in meaning::formula_hits_from(f, doc, last_start, 1) {
+            if counts(c.polarity, &hit) {
+                let earlier = finding
+                    .stated
+                    .as_ref()
+                    .is_none_or(|h| hit.start < h.start || (hit.start == h.start && k < stated_by));
+                if earlier {
+                    finding.stated = Some(hit);
+                    stated_by = k;
+                }
             }
         }
     }
@@ -322,14 +445,25 @@ fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, Strin
     }
     // A standalone "Yes"/"No" opening a sentence or followed by punctuation, or an option's
     // own name followed by punctuation ("Decrease.", "Transformer:").
+    let mut name_stems: Option<Vec<String>> = None;
     for t in doc.tokens.iter().filter(|t| t.standalone) {
-        let option = match &*t.word {
+        let option = match doc.word(t) {
             "yes" | "yeah" | "yep" => "yes".to_string(),
             "no" | "nope" => "no".to_string(),
-            _ if t.punct_after => match names.iter().find(|n| *meaning::stem(n) == *t.stem) {
-                Some(n) => (*n).clone(),
-                None => continue,
-            },
+            _ if t.punct_after => {
+                // The options' stems, once per answer rather than once per token.
+                let stems = name_stems
+                    .get_or_insert_with(|| names.iter().map(|n| meaning::stem(n)).collect());
+                let stem = doc.stem_of(t);
+                match names
+                    .iter()
+                    .zip(stems.iter())
+                    .find(|(_, s)| s.as_str() == stem)
+                {
+                    Some((n, _)) => (*n).clone(),
+                    None => continue,
+                }
+            }
             _ => continue,
         };
         if d.options.contains_key(&option) || d.expect == option {
@@ -365,8 +499,8 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
     let first_word = |s: usize| -> Option<&str> {
         doc.tokens
             .iter()
-            .filter(|t| t.sentence == s && &*t.word != "answer")
-            .map(|t| &*t.word)
+            .filter(|t| t.sentence == s && doc.word(t) != "answer")
+            .map(|t| doc.word(t))
             .next()
     };
     let mut candidates: Vec<(usize, &'static str)> = vec![(range.start, "the first sentence")];
@@ -377,7 +511,7 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
                 .iter()
                 .filter(|t| t.sentence == s)
                 .take(3)
-                .any(|t| matches!(&*t.word, "conclusion" | "summary" | "conclude"));
+                .any(|t| matches!(doc.word(t), "conclusion" | "summary" | "conclude"));
         if concluding && s != range.start {
             candidates.push((s, "the conclusion"));
         }
