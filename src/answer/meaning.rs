@@ -587,7 +587,7 @@ impl Vocab {
                             && lacking() <= allowed
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
-                            && damerau_levenshtein(word, spelled) <= allowed
+                            && strsim::damerau_levenshtein(word, spelled) <= allowed
                         {
                             take(&mut out, id);
                         }
@@ -1315,93 +1315,6 @@ fn letters_apart(a: &str, b: &str) -> usize {
     surplus.max(deficit) as usize
 }
 
-/// Words longer than this (in characters) are measured by [`strsim`] itself.
-const DAMERAU_CHARS: usize = 64;
-
-/// [`strsim::damerau_levenshtein`] (the unrestricted Damerau–Levenshtein distance), by the
-/// same algorithm as strsim 0.11 (Zhao and Sahni's linear-space one) but on stack arrays for
-/// words of at most [`DAMERAU_CHARS`] characters: strsim's set-up (three vectors and a
-/// 256-entry table per call) cost more than the distance of two short words. A test holds
-/// the two to each other.
-fn damerau_levenshtein(a: &str, b: &str) -> usize {
-    let mut s1 = ['\0'; DAMERAU_CHARS];
-    let mut s2 = ['\0'; DAMERAU_CHARS];
-    let mut len1 = 0;
-    for c in a.chars() {
-        let Some(slot) = s1.get_mut(len1) else {
-            return strsim::damerau_levenshtein(a, b);
-        };
-        *slot = c;
-        len1 += 1;
-    }
-    let mut len2 = 0;
-    for c in b.chars() {
-        let Some(slot) = s2.get_mut(len2) else {
-            return strsim::damerau_levenshtein(a, b);
-        };
-        *slot = c;
-        len2 += 1;
-    }
-    let max_val = len1.max(len2) as isize + 1;
-    // The last row where each character of `a` was seen (-1: not yet).
-    let mut last_ascii = [-1isize; 128];
-    let mut last_other: [(char, isize); DAMERAU_CHARS] = [('\0', -1); DAMERAU_CHARS];
-    let mut others = 0;
-    let mut fr = [max_val; DAMERAU_CHARS + 2];
-    let mut row_a = [max_val; DAMERAU_CHARS + 2];
-    let mut row_b = [max_val; DAMERAU_CHARS + 2];
-    for (k, v) in row_a.iter_mut().enumerate().take(len2 + 2).skip(1) {
-        *v = k as isize - 1;
-    }
-    let (mut r, mut r1) = (&mut row_a, &mut row_b);
-    for i in 1..=len1 {
-        let ch1 = s1[i - 1];
-        std::mem::swap(&mut r, &mut r1);
-        let mut last_col_id: isize = -1;
-        let mut last_i2l1 = r[1];
-        r[1] = i as isize;
-        let mut t = max_val;
-        for j in 1..=len2 {
-            let ch2 = s2[j - 1];
-            let diag = r1[j] + isize::from(ch1 != ch2);
-            let left = r[j] + 1;
-            let up = r1[j + 1] + 1;
-            let mut temp = diag.min(left.min(up));
-            if ch1 == ch2 {
-                last_col_id = j as isize;
-                fr[j + 1] = r1[j - 1];
-                t = last_i2l1;
-            } else {
-                let k = if ch2.is_ascii() {
-                    last_ascii[ch2 as usize]
-                } else {
-                    last_other[..others]
-                        .iter()
-                        .find(|(c, _)| *c == ch2)
-                        .map_or(-1, |&(_, v)| v)
-                };
-                let l = last_col_id;
-                if j as isize - l == 1 {
-                    temp = temp.min(fr[j + 1] + (i as isize - k));
-                } else if i as isize - k == 1 {
-                    temp = temp.min(t + (j as isize - l));
-                }
-            }
-            last_i2l1 = r[j + 1];
-            r[j + 1] = temp;
-        }
-        if ch1.is_ascii() {
-            last_ascii[ch1 as usize] = i as isize;
-        } else if let Some(e) = last_other[..others].iter_mut().find(|(c, _)| *c == ch1) {
-            e.1 = i as isize;
-        } else {
-            last_other[others] = (ch1, i as isize);
-            others += 1;
-        }
-    }
-    r[len2 + 1] as usize
-}
-
 /// Where a term was found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
@@ -1798,56 +1711,6 @@ mod tests {
                 "a",
             ] {
                 assert_eq!(listed(w, list, shapes), list.contains(&w), "{w}");
-            }
-        }
-    }
-
-    #[test]
-    fn the_edit_distance_is_strsims() {
-        let mut words: Vec<String> = [
-            "",
-            "a",
-            "ab",
-            "ba",
-            "ca",
-            "abc",
-            "receptive",
-            "recpetive",
-            "reciptive",
-            "perceptive",
-            "décent",
-            "descent",
-            "éé",
-            "日本語",
-            "gradient",
-            "gradeint",
-            "vanishing",
-            "vanshing",
-        ]
-        .iter()
-        .map(|w| w.to_string())
-        .collect();
-        // Pseudo-random words over a small alphabet, so that letters repeat and transpose.
-        let alphabet: Vec<char> = "abcé".chars().collect();
-        let mut seed: u64 = 7;
-        for _ in 0..120 {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let len = (seed >> 33) as usize % 9;
-            let mut w = String::new();
-            for k in 0..len {
-                w.push(alphabet[(seed >> (k * 3 + 5)) as usize % alphabet.len()]);
-            }
-            words.push(w);
-        }
-        words.push("x".repeat(70));
-        words.push("x".repeat(68) + "y");
-        for a in &words {
-            for b in &words {
-                assert_eq!(
-                    damerau_levenshtein(a, b),
-                    strsim::damerau_levenshtein(a, b),
-                    "{a} {b}"
-                );
             }
         }
     }
