@@ -310,24 +310,25 @@ pub(crate) fn write_outputs(
             s.reason
         ));
     }
-    let files = [
-        ("gradebook.csv", report::gradebook::csv(rows)),
-        ("results.json", report::json::results(rows)),
-        ("junit.xml", report::junit::report(rows)),
-        ("items.md", report::items::markdown(items)),
-        ("items.json", serde_json::to_string_pretty(items)? + "\n"),
-        ("skipped.txt", skipped_text),
-        (
-            "report.html",
-            report::class_report::render(rows, items, |s| {
-                format!("feedback/{}.html", file_stem_for(s))
-            }),
-        ),
-        ("reviews-todo.csv", report::review_todo::csv(rows)),
-    ];
-    for (name, text) in files {
-        set.write(name, text.as_bytes())?;
-    }
+    // One file at a time, each dropped once written: a class's reports are not all held in
+    // memory together, and the largest (results.json) goes to its file as it is serialised.
+    set.write("gradebook.csv", report::gradebook::csv(rows).as_bytes())?;
+    set.write_with("results.json", |w| report::json::write_results(rows, w))?;
+    set.write("junit.xml", report::junit::report(rows).as_bytes())?;
+    set.write("items.md", report::items::markdown(items).as_bytes())?;
+    set.write(
+        "items.json",
+        (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
+    )?;
+    set.write("skipped.txt", skipped_text.as_bytes())?;
+    let page = report::class_report::render(rows, items, |s| {
+        format!("feedback/{}.html", file_stem_for(s))
+    });
+    set.write("report.html", page.as_bytes())?;
+    set.write(
+        "reviews-todo.csv",
+        report::review_todo::csv(rows).as_bytes(),
+    )?;
     if let Some(g) = groups {
         set.write("groups.json", report::groups::json(g).as_bytes())?;
         set.write("groups.md", report::groups::markdown_doc(g).as_bytes())?;

@@ -35,14 +35,22 @@ pub const VERSION: u32 = 1;
 
 /// `results.json` for `rows`, pretty-printed with a final newline.
 pub fn results(rows: &[Row]) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail, and neither can serialising these types: every map key
+    // is a string.
+    write_results(rows, &mut out).expect("results serialise to JSON");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Writes [`results`] to `w` as it is serialised (a class's results can be hundreds of
+/// megabytes: never built as one string).
+pub fn write_results(rows: &[Row], w: &mut dyn std::io::Write) -> std::io::Result<()> {
     let doc = Results {
         version: VERSION,
         submissions: rows.iter().map(|&row| Entry(row)).collect(),
     };
-    // Serialising these types to a string cannot fail: every map key is a string.
-    let mut out = serde_json::to_string_pretty(&doc).expect("results serialise to JSON");
-    out.push('\n');
-    out
+    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    w.write_all(b"\n")
 }
 
 #[derive(serde::Serialize)]

@@ -165,10 +165,11 @@ impl OutputSet {
             written: 0,
             fault_after,
         };
-        set.create(
-            MARKER,
-            b"written by examiner grade --out; replaced by each run\n",
-        )?;
+        // The marker is not one of the run's files: no fault point, not counted.
+        let (mut marker, path) = set.create(MARKER)?;
+        marker
+            .write_all(b"written by examiner grade --out; replaced by each run\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(set)
     }
 
@@ -186,7 +187,8 @@ impl OutputSet {
     }
 
     /// Creates `relative` (a `/`-separated path of plain names) in the staging folder.
-    fn create(&mut self, relative: &str, bytes: &[u8]) -> anyhow::Result<()> {
+    /// Creates the new file `relative` of the staging folder (and its folders).
+    fn create(&mut self, relative: &str) -> anyhow::Result<(File, PathBuf)> {
         let mut path = self.staging.path().to_path_buf();
         for part in relative.split('/') {
             if part.is_empty() || part == "." || part == ".." {
@@ -198,20 +200,33 @@ impl OutputSet {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        let mut file = OpenOptions::new()
+        let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .with_context(|| format!("cannot create {}", path.display()))?;
-        file.write_all(bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
+        Ok((file, path))
     }
 
     /// Writes the file `relative` of the set.
     pub fn write(&mut self, relative: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        self.write_with(relative, |w| w.write_all(bytes))
+    }
+
+    /// Writes the file `relative` of the set as `write` produces it, through a buffer: a
+    /// report of the whole class goes to the file as it is made instead of being built in
+    /// memory first.
+    pub fn write_with(
+        &mut self,
+        relative: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
         self.fault_point(self.written);
-        self.create(relative, bytes)?;
+        let (file, path) = self.create(relative)?;
+        let mut buffered = std::io::BufWriter::new(file);
+        write(&mut buffered)
+            .and_then(|()| buffered.flush())
+            .with_context(|| format!("cannot write {}", path.display()))?;
         self.written += 1;
         Ok(())
     }
