@@ -118,14 +118,14 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// The analysis of `rows`.
-pub fn analyse(rows: &[Row]) -> ItemAnalysis {
-    let mut items: Vec<Builder> = Vec::new();
+pub fn analyse<'a>(rows: &[Row<'a>]) -> ItemAnalysis {
+    let mut items: Vec<Builder<'a>> = Vec::new();
     // The index in `items` of each (rubric, question id).
-    let mut item_at: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut item_at: HashMap<(&'a str, &'a str), usize> = HashMap::new();
     let mut submissions = 0;
     let mut failed = 0;
     for row in rows {
-        let Row::Graded { student, result } = row else {
+        let &Row::Graded { student, result } = row else {
             failed += 1;
             continue;
         };
@@ -147,8 +147,20 @@ pub fn analyse(rows: &[Row]) -> ItemAnalysis {
     }
 }
 
-/// An item being gathered.
-struct Builder {
+/// The hash of a normalised answer, for finding identical ones.
+fn hash_of(norm: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(norm)
+}
+
+/// Owned copies of borrowed names.
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+/// An item being gathered. What it keeps of each answer borrows the rows: a class's
+/// free-text answers are not copied again.
+struct Builder<'a> {
     rubric: String,
     id: String,
     title: String,
@@ -157,17 +169,18 @@ struct Builder {
     max_points: f64,
     statuses: StatusCounts,
     /// (key, shown answer, value, students), first seen first.
-    wrong: Vec<(String, String, Value, Vec<String>)>,
+    wrong: Vec<(String, String, Value, Vec<&'a str>)>,
     /// The index in `wrong` of each key: a class of thousands would make a search of the list
     /// per answer quadratic.
     wrong_at: HashMap<String, usize>,
-    /// (normalised text, first text, students), first seen first.
-    free: Vec<(String, String, Vec<String>)>,
-    /// The index in `free` of each normalised text.
-    free_at: HashMap<String, usize>,
+    /// (first text, students), first seen first.
+    free: Vec<(&'a str, Vec<&'a str>)>,
+    /// The indices in `free` of the answers whose normalised text has this hash (the texts
+    /// themselves are compared on a hit; only the hash is kept).
+    free_at: HashMap<u64, Vec<usize>>,
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     fn new(rubric: &str, q: &QuestionResult) -> Self {
         Builder {
             rubric: rubric.to_string(),
@@ -184,7 +197,7 @@ impl Builder {
         }
     }
 
-    fn add(&mut self, student: &str, q: &QuestionResult) {
+    fn add(&mut self, student: &'a str, q: &'a QuestionResult) {
         self.count += 1;
         self.max_points = self.max_points.max(q.max_points);
         self.statuses.add(q.status);
@@ -202,22 +215,21 @@ impl Builder {
                 (format!("value:{v}"), show_value(v), v.clone())
             };
             match self.wrong_at.get(&key) {
-                Some(&at) => self.wrong[at].3.push(student.to_string()),
+                Some(&at) => self.wrong[at].3.push(student),
                 None => {
                     self.wrong_at.insert(key.clone(), self.wrong.len());
-                    self.wrong
-                        .push((key, shown, value, vec![student.to_string()]));
+                    self.wrong.push((key, shown, value, vec![student]));
                 }
             }
         }
         if q.status != Status::Missing && q.answer.value.is_null() && !text.is_empty() {
             let norm = normalise(text);
-            match self.free_at.get(&norm) {
-                Some(&at) => self.free[at].2.push(student.to_string()),
+            let same = self.free_at.entry(hash_of(&norm)).or_default();
+            match same.iter().find(|&&at| normalise(self.free[at].0) == norm) {
+                Some(&at) => self.free[at].1.push(student),
                 None => {
-                    self.free_at.insert(norm.clone(), self.free.len());
-                    self.free
-                        .push((norm, text.to_string(), vec![student.to_string()]));
+                    same.push(self.free.len());
+                    self.free.push((text, vec![student]));
                 }
             }
         }
@@ -244,7 +256,7 @@ impl Builder {
                 answer,
                 value,
                 count: students.len(),
-                students,
+                students: owned(&students),
             })
             .collect();
         // Stable: equally common answers stay in the order first seen.
@@ -253,11 +265,11 @@ impl Builder {
         let mut identical_answers: Vec<IdenticalAnswers> = self
             .free
             .into_iter()
-            .filter(|f| f.2.len() >= 2)
-            .map(|(_, text, students)| IdenticalAnswers {
-                text,
+            .filter(|f| f.1.len() >= 2)
+            .map(|(text, students)| IdenticalAnswers {
+                text: text.to_string(),
                 count: students.len(),
-                students,
+                students: owned(&students),
             })
             .collect();
         identical_answers.sort_by_key(|g| std::cmp::Reverse(g.count));
