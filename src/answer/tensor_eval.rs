@@ -1005,17 +1005,26 @@ mod tests {
         (r, parse("z").unwrap())
     }
 
+    /// The scope of these tests: φ = tanh, two samples, per-sample form.
+    fn tanh_scope<'a>(
+        rubric: &'a NameMap<Binding>,
+        student: &'a NameMap<Node>,
+        default_arg: &'a Node,
+    ) -> Scope<'a> {
+        Scope {
+            rubric,
+            student,
+            act: Act::Tanh,
+            samples: 2,
+            default_arg,
+            batch: None,
+        }
+    }
+
     fn eval(s: &str, repair: bool) -> Result<Outcome, EvalError> {
         let (r, z) = scope_parts();
         let student = NameMap::default();
-        let scope = Scope {
-            rubric: &r,
-            student: &student,
-            act: Act::Tanh,
-            samples: 2,
-            default_arg: &z,
-            batch: None,
-        };
+        let scope = tanh_scope(&r, &student, &z);
         evaluate(&parse(s).unwrap(), &scope, repair).map(|(o, _)| o)
     }
 
@@ -1061,14 +1070,7 @@ mod tests {
     fn reused_definitions_keep_the_step_budget() {
         let (r, z) = scope_parts();
         let run = |student: &NameMap<Node>, s: &str| {
-            let scope = Scope {
-                rubric: &r,
-                student,
-                act: Act::Tanh,
-                samples: 2,
-                default_arg: &z,
-                batch: None,
-            };
+            let scope = tanh_scope(&r, student, &z);
             evaluate(&parse(s).unwrap(), &scope, false).map(|(o, _)| o)
         };
         // Five doublings of W = [1 2 3; 4 5 6].
@@ -1088,14 +1090,7 @@ mod tests {
     fn kept_values_give_what_fresh_evaluation_gives() {
         let (r, z) = scope_parts();
         let student = doubling_chain(6);
-        let scope = Scope {
-            rubric: &r,
-            student: &student,
-            act: Act::Tanh,
-            samples: 2,
-            default_arg: &z,
-            batch: None,
-        };
+        let scope = tanh_scope(&r, &student, &z);
         let mut memos = Memos::default();
         for s in [
             "a6",
