@@ -59,25 +59,12 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         Some(out) => Some(report::output_set::OutputSet::begin(out)?),
         None => None,
     };
-    let options = crate::grading::batch::DiscoverOptions {
-        follow_links_within: args.follow_links,
-        exclude: args
-            .out
-            .iter()
-            .cloned()
-            .chain(output_set.iter().flat_map(|s| s.own_paths()))
-            .collect(),
-    };
-    let mut discovery =
-        crate::grading::batch::discover_with(&inputs, &options).map_err(anyhow::Error::msg)?;
-    // The run's own lock and staging folder are not the class's files: not worth a line.
-    let own: Vec<std::path::PathBuf> = output_set.iter().flat_map(|s| s.own_paths()).collect();
-    discovery.skipped.retain(|s| {
-        !std::fs::canonicalize(&s.path).is_ok_and(|p| {
-            own.iter()
-                .any(|o| std::fs::canonicalize(o).is_ok_and(|o| o == p))
-        })
-    });
+    let discovery = super::discover_class(
+        &inputs,
+        args.follow_links,
+        args.out.as_deref(),
+        output_set.as_ref(),
+    )?;
     for skip in &discovery.skipped {
         eprintln!(
             "examiner: skipped {}: {}",
@@ -87,10 +74,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     }
     let submissions = discovery.submissions;
     if submissions.is_empty() {
-        anyhow::bail!(
-            "no submissions (notebook files or student folders) in {}",
-            report::sanitize::line(&format!("{inputs:?}"))
-        );
+        return Err(super::no_submissions(&inputs));
     }
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()

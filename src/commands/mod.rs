@@ -233,3 +233,40 @@ pub(crate) fn prepare_rubrics(path: &Path) -> anyhow::Result<Vec<crate::grading:
         })
         .collect()
 }
+
+/// The class in `inputs` for a run that writes into `out` through `set`: its submissions and
+/// what was skipped. `--out` is never a submission, and the set's own lock and staging folder
+/// are examiner's files, not the class's: not even worth a skipped line.
+pub(crate) fn discover_class(
+    inputs: &[std::path::PathBuf],
+    follow_links: bool,
+    out: Option<&Path>,
+    set: Option<&report::output_set::OutputSet>,
+) -> anyhow::Result<crate::grading::batch::Discovery> {
+    let own: Vec<std::path::PathBuf> = set.iter().flat_map(|s| s.own_paths()).collect();
+    let options = crate::grading::batch::DiscoverOptions {
+        follow_links_within: follow_links,
+        exclude: out
+            .iter()
+            .map(|o| o.to_path_buf())
+            .chain(own.iter().cloned())
+            .collect(),
+    };
+    let mut discovery =
+        crate::grading::batch::discover_with(inputs, &options).map_err(anyhow::Error::msg)?;
+    discovery.skipped.retain(|s| {
+        !std::fs::canonicalize(&s.path).is_ok_and(|p| {
+            own.iter()
+                .any(|o| std::fs::canonicalize(o).is_ok_and(|o| o == p))
+        })
+    });
+    Ok(discovery)
+}
+
+/// The error of a run that found nothing to grade in `inputs`.
+pub(crate) fn no_submissions(inputs: &[std::path::PathBuf]) -> anyhow::Error {
+    anyhow::anyhow!(
+        "no submissions (notebook files or student folders) in {}",
+        report::sanitize::line(&format!("{inputs:?}"))
+    )
+}

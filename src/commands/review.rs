@@ -51,30 +51,14 @@ pub fn run(args: ReviewArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
-    let options = crate::grading::batch::DiscoverOptions {
-        follow_links_within: args.follow_links,
-        exclude: args
-            .out
-            .iter()
-            .cloned()
-            .chain(first_set.iter().flat_map(|s| s.own_paths()))
-            .collect(),
-    };
-    let mut discovery =
-        crate::grading::batch::discover_with(&inputs, &options).map_err(anyhow::Error::msg)?;
-    // The output set's own lock and staging folder are not the class's files.
-    let own: Vec<PathBuf> = first_set.iter().flat_map(|s| s.own_paths()).collect();
-    discovery.skipped.retain(|s| {
-        !std::fs::canonicalize(&s.path).is_ok_and(|p| {
-            own.iter()
-                .any(|o| std::fs::canonicalize(o).is_ok_and(|o| o == p))
-        })
-    });
+    let discovery = super::discover_class(
+        &inputs,
+        args.follow_links,
+        args.out.as_deref(),
+        first_set.as_ref(),
+    )?;
     if discovery.submissions.is_empty() {
-        anyhow::bail!(
-            "no submissions (notebook files or student folders) in {}",
-            report::sanitize::line(&format!("{inputs:?}"))
-        );
+        return Err(super::no_submissions(&inputs));
     }
     let graded = crate::grading::batch::grade_all(&discovery.submissions, &prepared, &|_| {});
     let rows: Vec<report::row::Row> = graded
