@@ -154,15 +154,10 @@ pub fn gradebook_row(out: &Path, name: &str) -> String {
         .to_string()
 }
 
-/// Runs `examiner grade --out out` in `dir` (with its own key cache, `dir/.cache`), which must
-/// exit 0; returns the output folder.
+/// Runs `examiner grade --out out` in `dir` (see [`run_examiner`]), which must exit 0; returns
+/// the output folder.
 pub fn grade_out(dir: &Path) -> PathBuf {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_examiner"))
-        .args(["grade", "--out", "out"])
-        .current_dir(dir)
-        .env("EXAMINER_CACHE_DIR", dir.join(".cache"))
-        .output()
-        .unwrap();
+    let out = run_examiner(&["grade", "--out", "out"], dir);
     assert_eq!(
         out.status.code(),
         Some(0),
