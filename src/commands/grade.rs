@@ -4,6 +4,7 @@
 
 use super::{prepare_rubrics, style, write_raw, write_stdout};
 use crate::cli::Threshold;
+use crate::grading::batch::{Graded, Outcome};
 use crate::{exit_codes, report};
 
 /// What `examiner grade` was asked to do.
@@ -26,7 +27,6 @@ pub struct GradeArgs {
 
 /// `examiner grade`: a class against its rubrics.
 pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
-    use crate::grading::batch::Outcome;
     use std::io::IsTerminal;
 
     let explicit = args.rubric.is_some();
@@ -93,18 +93,59 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let mut graded = crate::grading::batch::grade_all(&submissions, &prepared, &|g| {
-        bar.set_message(g.submission.student.clone());
-        bar.inc(1);
-    });
-    bar.finish_and_clear();
-    let merged = crate::grading::reviews::merge(
-        args.reviews.as_deref(),
-        args.out.as_deref(),
-        &mut graded,
+    // Read before grading: a review file that cannot be used stops the run before its work.
+    let mut reviews = crate::grading::reviews::open(args.reviews.as_deref(), args.out.as_deref())?;
+    let style = style();
+    let annotate = std::env::var_os("GITHUB_ACTIONS").is_some();
+    let mut outputs = match output_set {
+        Some(set) => {
+            let students: Vec<&str> = submissions.iter().map(|s| s.student.as_str()).collect();
+            Some(report::class_outputs::ClassOutputs::begin(
+                set,
+                &students,
+                args.gradescope,
+            )?)
+        }
+        None => None,
+    };
+    // Each submission, once graded, has its own outputs written and is then kept compact
+    // (scores, statuses, points): the class's answers are never all in memory at once.
+    let mut items = report::items::Gathering::default();
+    let mut annotations = String::new();
+    let mut graded: Vec<Graded> = Vec::with_capacity(submissions.len());
+    crate::grading::batch::grade_class(
+        &submissions,
         &prepared,
+        &|g| {
+            bar.set_message(g.submission.student.clone());
+            bar.inc(1);
+        },
+        |mut g| -> anyhow::Result<()> {
+            if let Some(r) = &mut reviews {
+                r.apply(std::slice::from_mut(&mut g), &prepared);
+            }
+            let row = report_row(&g);
+            if args.details {
+                if let Outcome::Graded(r) = &g.outcome {
+                    bar.suspend(|| write_stdout(&(report::terminal::submission(r, style) + "\n")))?;
+                }
+            }
+            items.add(row);
+            if annotate {
+                annotations.push_str(&report::annotations::commands(&[row]));
+            }
+            if let Some(o) = &mut outputs {
+                o.add(row)?;
+            }
+            if let Outcome::Graded(r) = &mut g.outcome {
+                r.compact(args.groups);
+            }
+            graded.push(g);
+            Ok(())
+        },
     )?;
-    if let Some(m) = &merged {
+    bar.finish_and_clear();
+    if let Some(m) = reviews.map(|r| r.finish()) {
         for w in &m.warnings {
             eprintln!("examiner: warning: {w}");
         }
@@ -116,19 +157,9 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         );
     }
 
-    let style = style();
-    let mut text = String::new();
-    if args.details {
-        for g in &graded {
-            if let Outcome::Graded(r) = &g.outcome {
-                text.push_str(&report::terminal::submission(r, style));
-                text.push('\n');
-            }
-        }
-    }
     let report_rows = report_rows(&graded);
-    text.push_str(&report::terminal::summary(&report_rows, style));
-    let items = report::items::analyse(&report_rows);
+    let mut text = report::terminal::summary(&report_rows, style);
+    let items = items.finish();
     text.push('\n');
     if args.items {
         text.push_str(&report::items::text(&items));
@@ -138,8 +169,8 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     }
     write_stdout(&text)?;
 
-    if std::env::var_os("GITHUB_ACTIONS").is_some() {
-        write_raw(&report::annotations::commands(&report_rows))?;
+    if annotate {
+        write_raw(&annotations)?;
     }
     let groups = args.groups.then(|| {
         let cache = crate::reference::cache::Cache::default_dir();
@@ -159,13 +190,11 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    if let (Some(out), Some(set)) = (&args.out, output_set) {
-        write_outputs(
-            set,
+    if let (Some(out), Some(outputs)) = (&args.out, outputs) {
+        outputs.finish(
             &report_rows,
             &items,
             &discovery.skipped,
-            args.gradescope,
             groups.as_ref().and_then(|g| g.as_deref()),
         )?;
         eprintln!(
@@ -204,135 +233,21 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
 }
 
 /// The graded class as the reporters see it.
-pub(crate) fn report_rows(graded: &[crate::grading::batch::Graded]) -> Vec<report::row::Row<'_>> {
-    use crate::grading::batch::Outcome;
-    graded
-        .iter()
-        .map(|g| match &g.outcome {
-            Outcome::Graded(result) => report::row::Row::Graded {
-                student: &g.submission.student,
-                result,
-            },
-            Outcome::Failed { error } => report::row::Row::Failed {
-                student: &g.submission.student,
-                submission: g.submission.path.to_str().unwrap_or("?"),
-                error,
-            },
-        })
-        .collect()
+pub(crate) fn report_rows(graded: &[Graded]) -> Vec<report::row::Row<'_>> {
+    graded.iter().map(report_row).collect()
 }
 
-/// Longest feedback file stem, in bytes (file systems allow 255 for a whole name).
-const MAX_STEM_BYTES: usize = 100;
-
-/// A student id safe as a file name: letters, digits, `-`, `_` and `.`, no leading dot, at
-/// most [`MAX_STEM_BYTES`] (a long id keeps its start and gets a hash of the whole).
-fn file_stem_for(student: &str) -> String {
-    let s: String = student
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let s = s.trim_start_matches('.');
-    let s = if s.is_empty() { "student" } else { s };
-    if s.len() <= MAX_STEM_BYTES {
-        return s.to_string();
+/// One graded submission as the reporters see it.
+fn report_row(g: &Graded) -> report::row::Row<'_> {
+    match &g.outcome {
+        Outcome::Graded(result) => report::row::Row::Graded {
+            student: &g.submission.student,
+            result,
+        },
+        Outcome::Failed { error } => report::row::Row::Failed {
+            student: &g.submission.student,
+            submission: g.submission.path.to_str().unwrap_or("?"),
+            error,
+        },
     }
-    let mut cut = MAX_STEM_BYTES - 17;
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}-{:016x}", &s[..cut], fnv(student.as_bytes()))
-}
-
-/// 64-bit FNV-1a, for stable short names.
-fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// One file stem per row, all different (also ignoring case, for case-insensitive file
-/// systems): ids that map to the same stem (`a b` and `a_b`) get `-2`, `-3`, ... in row
-/// order.
-fn file_stems(rows: &[report::row::Row<'_>]) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
-    rows.iter()
-        .map(|row| {
-            let base = file_stem_for(row.student());
-            let mut stem = base.clone();
-            let mut n = 1;
-            while !taken.insert(stem.to_lowercase()) {
-                n += 1;
-                stem = format!("{base}-{n}");
-            }
-            stem
-        })
-        .collect()
-}
-
-/// `grade --out`: the gradebook, results, JUnit, item analysis, the skipped files and
-/// per-student feedback, written as one set ([`report::output_set`]).
-pub(crate) fn write_outputs(
-    mut set: report::output_set::OutputSet,
-    rows: &[report::row::Row<'_>],
-    items: &report::items::ItemAnalysis,
-    skipped: &[crate::grading::batch::Skipped],
-    gradescope: bool,
-    groups: Option<&[crate::grading::groups::QuestionGroups]>,
-) -> anyhow::Result<()> {
-    let mut skipped_text = String::new();
-    for s in skipped {
-        skipped_text.push_str(&format!(
-            "{}: {}\n",
-            report::sanitize::line(&s.path.display().to_string()),
-            s.reason
-        ));
-    }
-    // One file at a time, each dropped once written: a class's reports are not all held in
-    // memory together, and the largest (results.json) goes to its file as it is serialised.
-    set.write("gradebook.csv", report::gradebook::csv(rows).as_bytes())?;
-    set.write_with("results.json", |w| report::json::write_results(rows, w))?;
-    set.write("junit.xml", report::junit::report(rows).as_bytes())?;
-    set.write("items.md", report::items::markdown(items).as_bytes())?;
-    set.write(
-        "items.json",
-        (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
-    )?;
-    set.write("skipped.txt", skipped_text.as_bytes())?;
-    let page = report::class_report::render(rows, items, |s| {
-        format!("feedback/{}.html", file_stem_for(s))
-    });
-    set.write("report.html", page.as_bytes())?;
-    set.write(
-        "reviews-todo.csv",
-        report::review_todo::csv(rows).as_bytes(),
-    )?;
-    if let Some(g) = groups {
-        set.write("groups.json", report::groups::json(g).as_bytes())?;
-        set.write("groups.md", report::groups::markdown_doc(g).as_bytes())?;
-    }
-    for (row, stem) in rows.iter().zip(file_stems(rows)) {
-        let Some(result) = row.result() else { continue };
-        set.write(
-            &format!("feedback/{stem}.md"),
-            report::feedback_md::render(row.student(), result).as_bytes(),
-        )?;
-        set.write(
-            &format!("feedback/{stem}.html"),
-            report::feedback_html::render(row.student(), result).as_bytes(),
-        )?;
-        if gradescope {
-            set.write(
-                &format!("gradescope/{stem}.json"),
-                report::gradescope::results(result).as_bytes(),
-            )?;
-        }
-    }
-    set.commit()
 }

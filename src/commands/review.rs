@@ -141,6 +141,13 @@ fn writer(
         let groups = groups
             .as_deref()
             .map(|g| crate::grading::groups::refresh(g, &rows));
-        super::grade::write_outputs(set, &rows, &items, &skipped, gradescope, groups.as_deref())
+        report::class_outputs::write_all(
+            set,
+            &rows,
+            &items,
+            &skipped,
+            gradescope,
+            groups.as_deref(),
+        )
     })
 }

@@ -255,19 +255,79 @@ pub fn read(submission: &Submission) -> Result<Notebook, String> {
 
 /// [`read`], with the warnings and fingerprint.
 pub fn read_submission(submission: &Submission) -> Result<Read, String> {
+    let limits = notebook::Limits::DEFAULT;
+    let mut cells: Vec<Cell> = Vec::new();
+    let mut first = None;
+    let (warnings, fingerprint) = each_file(submission, |name, bytes, in_folder| {
+        // A folder's file is named in an error; a lone file is the submission itself.
+        let nb = notebook::read_bytes_with(name, bytes, &limits).map_err(|e| {
+            if in_folder {
+                format!("{name}: {e}")
+            } else {
+                e.to_string()
+            }
+        })?;
+        if cells.len() + nb.cells.len() > limits.max_cells {
+            return Err(format!(
+                "the folder's notebooks together have more than {} cells",
+                limits.max_cells
+            ));
+        }
+        first.get_or_insert((nb.format, nb.language.clone()));
+        for mut cell in nb.cells {
+            cell.index = cells.len();
+            cells.push(cell);
+        }
+        Ok(())
+    })?;
+    let (format, language) = first.expect("at least one file");
+    Ok(Read {
+        notebook: Notebook {
+            cells,
+            format,
+            language,
+        },
+        warnings,
+        fingerprint,
+    })
+}
+
+/// The fingerprint [`read_submission`] gives `submission`, from its bytes alone (nothing is
+/// parsed); `None` when it cannot be read.
+pub fn fingerprint(submission: &Submission) -> Option<u64> {
+    each_file(submission, |_, _, _| Ok(()))
+        .ok()
+        .map(|(_, print)| print)
+}
+
+/// Whether `submission` is read as a student's folder.
+fn submission_is_folder(submission: &Submission) -> bool {
+    match std::fs::symlink_metadata(&submission.path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            submission.links == LinkRule::Named && submission.path.is_dir()
+        }
+        Ok(m) => m.is_dir(),
+        Err(_) => false,
+    }
+}
+
+/// Reads the files of `submission` (the file, or a folder's notebook files in name order,
+/// within the size limits and link rules) and hands each one's name and bytes to `each`, in
+/// order (with whether it is one of a folder's files); returns the warnings (files of a folder that were skipped) and the fingerprint of
+/// every file's bytes. Grading and the identical-submission check both read through it, so
+/// they agree on what a submission's bytes are.
+fn each_file(
+    submission: &Submission,
+    mut each: impl FnMut(&str, &[u8], bool) -> Result<(), String>,
+) -> Result<(Vec<String>, u64), String> {
     use notebook::open::Links;
     let limits = notebook::Limits::DEFAULT;
     let top_links = match submission.links {
         LinkRule::Named => Links::Follow,
         LinkRule::Refuse | LinkRule::WithinFolder => Links::Refuse,
     };
-    let top = std::fs::symlink_metadata(&submission.path).map_err(|e| e.to_string())?;
-    let is_dir = if top.file_type().is_symlink() {
-        top_links == Links::Follow && submission.path.is_dir()
-    } else {
-        top.is_dir()
-    };
-    if !is_dir {
+    std::fs::symlink_metadata(&submission.path).map_err(|e| e.to_string())?;
+    if !submission_is_folder(submission) {
         let bytes =
             notebook::open::read_regular(&submission.path, limits.max_file_bytes, top_links)
                 .map_err(|e| e.to_string())?;
@@ -276,12 +336,8 @@ pub fn read_submission(submission: &Submission) -> Result<Read, String> {
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
-        let nb = notebook::read_bytes_with(&name, &bytes, &limits).map_err(|e| e.to_string())?;
-        return Ok(Read {
-            notebook: nb,
-            warnings: Vec::new(),
-            fingerprint: fnv(&bytes, FNV_START),
-        });
+        each(&name, &bytes, false)?;
+        return Ok((Vec::new(), fnv(&bytes, FNV_START)));
     }
     let inner_links = match submission.links {
         LinkRule::WithinFolder => Links::Within(&submission.path),
@@ -317,8 +373,6 @@ pub fn read_submission(submission: &Submission) -> Result<Read, String> {
         }
         return Err(error);
     }
-    let mut cells: Vec<Cell> = Vec::new();
-    let mut first = None;
     let mut total: u64 = 0;
     let mut fingerprint = FNV_START;
     for file in &files {
@@ -345,31 +399,9 @@ pub fn read_submission(submission: &Submission) -> Result<Read, String> {
                 fnv(&(bytes.len() as u64).to_le_bytes(), fingerprint),
             )
         };
-        let nb = notebook::read_bytes_with(&name, &bytes, &limits)
-            .map_err(|e| format!("{name}: {e}"))?;
-        drop(bytes);
-        if cells.len() + nb.cells.len() > limits.max_cells {
-            return Err(format!(
-                "the folder's notebooks together have more than {} cells",
-                limits.max_cells
-            ));
-        }
-        first.get_or_insert((nb.format, nb.language.clone()));
-        for mut cell in nb.cells {
-            cell.index = cells.len();
-            cells.push(cell);
-        }
+        each(&name, &bytes, true)?;
     }
-    let (format, language) = first.expect("at least one file");
-    Ok(Read {
-        notebook: Notebook {
-            cells,
-            format,
-            language,
-        },
-        warnings,
-        fingerprint,
-    })
+    Ok((warnings, fingerprint))
 }
 
 const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
@@ -385,11 +417,11 @@ fn fnv(bytes: &[u8], mut hash: u64) -> u64 {
 
 /// Grades one submission against the matching prepared rubric.
 pub fn grade_one(submission: &Submission, rubrics: &[Prepared]) -> Outcome {
-    grade_read(submission, rubrics).0
+    grade_read(submission, rubrics)
 }
 
-/// [`grade_one`], with the fingerprint of what was read.
-fn grade_read(submission: &Submission, rubrics: &[Prepared]) -> (Outcome, Option<u64>) {
+/// [`grade_one`] (under its own name: `cargo xtask bench instructions` counts in it).
+fn grade_read(submission: &Submission, rubrics: &[Prepared]) -> Outcome {
     match read_submission(submission) {
         Ok(read) => {
             let mut outcome = grade_notebook(
@@ -400,9 +432,9 @@ fn grade_read(submission: &Submission, rubrics: &[Prepared]) -> (Outcome, Option
             if let Outcome::Graded(r) = &mut outcome {
                 r.warnings.extend(read.warnings);
             }
-            (outcome, Some(read.fingerprint))
+            outcome
         }
-        Err(error) => (Outcome::Failed { error }, None),
+        Err(error) => Outcome::Failed { error },
     }
 }
 
@@ -501,66 +533,102 @@ pub fn grade_notebook(name: &str, notebook: &Notebook, rubrics: &[Prepared]) -> 
     Outcome::Graded(result)
 }
 
+/// Submissions graded together before their results are handed on: enough to keep every
+/// thread busy, few enough that a class's results are never all in memory at once.
+pub const CHUNK: usize = 128;
+
 /// Grades every submission in parallel; `progress` is called once per finished submission.
+/// The results of a whole class, in memory together: [`grade_class`] hands them on instead.
 pub fn grade_all(
     submissions: &[Submission],
     rubrics: &[Prepared],
     progress: &(dyn Fn(&Graded) + Sync),
 ) -> Vec<Graded> {
-    let graded = submissions
-        .par_iter()
-        .map(|s| {
-            // A notebook that trips a bug must not take the class down with it.
-            let (outcome, fingerprint) = std::panic::catch_unwind(|| grade_read(s, rubrics))
-                .unwrap_or_else(|_| {
-                    let error =
-                        "internal error while grading this submission (please report it)".into();
-                    (Outcome::Failed { error }, None)
-                });
-            let graded = Graded {
-                submission: s.clone(),
-                outcome,
-            };
-            progress(&graded);
-            (graded, fingerprint)
-        })
-        .collect::<Vec<_>>();
-    mark_identical(graded)
+    let mut all = Vec::with_capacity(submissions.len());
+    let kept: Result<(), std::convert::Infallible> =
+        grade_class(submissions, rubrics, progress, |g| {
+            all.push(g);
+            Ok(())
+        });
+    match kept {
+        Ok(()) => all,
+    }
 }
 
-/// Notes (for the grader) on every graded submission whose bytes are the same as another student's (a copy,
-/// or a file one student's folder shares with another's).
-fn mark_identical(graded: Vec<(Graded, Option<u64>)>) -> Vec<Graded> {
-    let mut by_print: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    for (g, print) in &graded {
-        if let Some(print) = print {
-            by_print
-                .entry(*print)
-                .or_default()
-                .push(g.submission.student.clone());
+/// Grades every submission, [`CHUNK`] at a time in parallel, and hands each result to `each`
+/// in the order of `submissions`, so a caller that writes them out and keeps only what it
+/// needs holds at most a chunk of full results. Identical submissions are found first, from
+/// the files' bytes, so each result comes with its note already. The first error `each`
+/// returns stops the run and is returned.
+pub fn grade_class<E>(
+    submissions: &[Submission],
+    rubrics: &[Prepared],
+    progress: &(dyn Fn(&Graded) + Sync),
+    mut each: impl FnMut(Graded) -> Result<(), E>,
+) -> Result<(), E> {
+    let prints: Vec<Option<u64>> = submissions.par_iter().map(fingerprint).collect();
+    let mut notes = identical_notes(submissions, &prints).into_iter();
+    for chunk in submissions.chunks(CHUNK) {
+        let graded: Vec<Graded> =
+            chunk
+                .par_iter()
+                .map(|s| {
+                    // A notebook that trips a bug must not take the class down with it.
+                    let outcome = std::panic::catch_unwind(|| grade_read(s, rubrics))
+                        .unwrap_or_else(|_| Outcome::Failed {
+                            error:
+                                "internal error while grading this submission (please report it)"
+                                    .into(),
+                        });
+                    let graded = Graded {
+                        submission: s.clone(),
+                        outcome,
+                    };
+                    progress(&graded);
+                    graded
+                })
+                .collect();
+        for mut g in graded {
+            if let (Some(Some(note)), Outcome::Graded(r)) = (notes.next(), &mut g.outcome) {
+                r.grader_notes.push(note);
+            }
+            each(g)?;
         }
     }
-    graded
-        .into_iter()
-        .map(|(mut g, print)| {
-            let same = print.and_then(|p| by_print.get(&p)).filter(|s| s.len() > 1);
-            if let (Some(same), Outcome::Graded(r)) = (same, &mut g.outcome) {
-                let others: Vec<&str> = same
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|s| *s != g.submission.student)
-                    .collect();
-                let shown = others.len().min(5);
-                let more = match others.len() - shown {
-                    0 => String::new(),
-                    n => format!(" and {n} more"),
-                };
-                r.grader_notes.push(format!(
-                    "identical to the submission of {}{more}",
-                    others[..shown].join(", ")
-                ));
-            }
-            g
+    Ok(())
+}
+
+/// A note (for the grader) for every submission whose bytes (`prints`, one per submission)
+/// are the same as another student's: a copy, or a file one student's folder shares with
+/// another's.
+fn identical_notes(submissions: &[Submission], prints: &[Option<u64>]) -> Vec<Option<String>> {
+    let mut by_print: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for (s, print) in submissions.iter().zip(prints) {
+        if let Some(print) = print {
+            by_print.entry(*print).or_default().push(&s.student);
+        }
+    }
+    submissions
+        .iter()
+        .zip(prints)
+        .map(|(s, print)| {
+            let same = print
+                .and_then(|p| by_print.get(&p))
+                .filter(|s| s.len() > 1)?;
+            let others: Vec<&str> = same
+                .iter()
+                .copied()
+                .filter(|other| *other != s.student)
+                .collect();
+            let shown = others.len().min(5);
+            let more = match others.len() - shown {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            Some(format!(
+                "identical to the submission of {}{more}",
+                others[..shown].join(", ")
+            ))
         })
         .collect()
 }

@@ -281,15 +281,10 @@ pub struct Merged {
     pub warnings: Vec<String>,
 }
 
-/// For `grade`: finds the review file ([`locate`]), reads it and applies it to the class.
-/// `None` when there is no review file; an error when it is unusable (every error with its
-/// `file:line`).
-pub fn merge(
-    explicit: Option<&Path>,
-    out: Option<&Path>,
-    graded: &mut [Graded],
-    rubrics: &[Prepared],
-) -> anyhow::Result<Option<Merged>> {
+/// For `grade`: finds the review file ([`locate`]) and reads it, ready to be applied to the
+/// class as it is graded ([`Pending::apply`]). `None` when there is no review file; an error
+/// when it is unusable (every error with its `file:line`).
+pub fn open(explicit: Option<&Path>, out: Option<&Path>) -> anyhow::Result<Option<Pending>> {
     let Some(file) = locate(explicit, out).map_err(anyhow::Error::msg)? else {
         return Ok(None);
     };
@@ -297,12 +292,92 @@ pub fn merge(
         let _lock = ReviewLock::acquire(&file).map_err(anyhow::Error::msg)?;
         read(&file)?
     };
-    let warnings = apply(graded, rubrics, &reviews, &file.display().to_string());
-    Ok(Some(Merged {
+    Ok(Some(Pending {
+        name: file.display().to_string(),
         file,
-        reviews: reviews.len(),
-        warnings,
+        count: reviews.len(),
+        by_student: by_student(reviews),
+        warnings: Vec::new(),
     }))
+}
+
+/// [`open`], applied to a class graded already.
+pub fn merge(
+    explicit: Option<&Path>,
+    out: Option<&Path>,
+    graded: &mut [Graded],
+    rubrics: &[Prepared],
+) -> anyhow::Result<Option<Merged>> {
+    Ok(open(explicit, out)?.map(|mut pending| {
+        pending.apply(graded, rubrics);
+        pending.finish()
+    }))
+}
+
+/// A review file read, being applied to a class a part at a time.
+#[derive(Debug)]
+pub struct Pending {
+    file: PathBuf,
+    /// `file`, as warnings name it.
+    name: String,
+    count: usize,
+    /// The reviews not applied yet, by student.
+    by_student: BTreeMap<String, Vec<Review>>,
+    warnings: Vec<String>,
+}
+
+/// `reviews` by student, in file order.
+fn by_student(reviews: Vec<Review>) -> BTreeMap<String, Vec<Review>> {
+    let mut by_student: BTreeMap<String, Vec<Review>> = BTreeMap::new();
+    for r in reviews {
+        by_student.entry(r.student.clone()).or_default().push(r);
+    }
+    by_student
+}
+
+impl Pending {
+    /// Applies the reviews of the students in `graded` (each student's once).
+    pub fn apply(&mut self, graded: &mut [Graded], rubrics: &[Prepared]) {
+        for g in graded.iter_mut() {
+            let Some(mine) = self.by_student.remove(g.submission.student.as_str()) else {
+                continue;
+            };
+            let file = &self.name;
+            match &mut g.outcome {
+                Outcome::Graded(result) => {
+                    let rubric = rubrics.iter().find(|p| p.rubric.id == result.rubric);
+                    let mine: Vec<&Review> = mine.iter().collect();
+                    self.warnings
+                        .extend(apply_one(result, rubric.map(|p| &p.rubric), &mine, file));
+                }
+                Outcome::Failed { .. } => {
+                    for r in mine {
+                        self.warnings.push(format!(
+                            "{file}:{}: {}'s submission could not be graded; the review is not applied",
+                            r.line, r.student
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the merge did: the reviews of students not in the class are not applied.
+    pub fn finish(mut self) -> Merged {
+        let file = &self.name;
+        for r in std::mem::take(&mut self.by_student).into_values().flatten() {
+            self.warnings.push(format!(
+                "{file}:{}: no submission of a student `{}` in this run; the review is not applied",
+                r.line, r.student
+            ));
+        }
+        self.warnings.sort_by_key(|w| line_of(w, file));
+        Merged {
+            file: self.file,
+            reviews: self.count,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// Reads and validates the review file at `path`.
@@ -566,38 +641,15 @@ pub fn apply(
     reviews: &[Review],
     file: &str,
 ) -> Vec<String> {
-    let mut by_student: BTreeMap<&str, Vec<&Review>> = BTreeMap::new();
-    for r in reviews {
-        by_student.entry(r.student.as_str()).or_default().push(r);
-    }
-    let mut warnings = Vec::new();
-    for g in graded.iter_mut() {
-        let Some(mine) = by_student.remove(g.submission.student.as_str()) else {
-            continue;
-        };
-        match &mut g.outcome {
-            Outcome::Graded(result) => {
-                let rubric = rubrics.iter().find(|p| p.rubric.id == result.rubric);
-                warnings.extend(apply_one(result, rubric.map(|p| &p.rubric), &mine, file));
-            }
-            Outcome::Failed { .. } => {
-                for r in mine {
-                    warnings.push(format!(
-                        "{file}:{}: {}'s submission could not be graded; the review is not applied",
-                        r.line, r.student
-                    ));
-                }
-            }
-        }
-    }
-    for r in by_student.into_values().flatten() {
-        warnings.push(format!(
-            "{file}:{}: no submission of a student `{}` in this run; the review is not applied",
-            r.line, r.student
-        ));
-    }
-    warnings.sort_by_key(|w| line_of(w, file));
-    warnings
+    let mut pending = Pending {
+        file: PathBuf::from(file),
+        name: file.to_string(),
+        count: reviews.len(),
+        by_student: by_student(reviews.to_vec()),
+        warnings: Vec::new(),
+    };
+    pending.apply(graded, rubrics);
+    pending.finish().warnings
 }
 
 fn line_of(warning: &str, file: &str) -> usize {

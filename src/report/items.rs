@@ -118,32 +118,62 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// The analysis of `rows`.
-pub fn analyse<'a>(rows: &[Row<'a>]) -> ItemAnalysis {
-    let mut items: Vec<Builder<'a>> = Vec::new();
-    // The index in `items` of each (rubric, question id).
-    let mut item_at: HashMap<(&'a str, &'a str), usize> = HashMap::new();
-    let mut submissions = 0;
-    let mut failed = 0;
-    for row in rows {
-        let &Row::Graded { student, result } = row else {
-            failed += 1;
-            continue;
+pub fn analyse(rows: &[Row<'_>]) -> ItemAnalysis {
+    let mut gathering = Gathering::default();
+    for &row in rows {
+        gathering.add(row);
+    }
+    gathering.finish()
+}
+
+/// An item analysis being gathered one submission at a time, so a class's results need not
+/// be held until the end. What it keeps grows with the class only by each student's name
+/// (once), the points given per question, and each distinct wrong or free-text answer.
+#[derive(Debug, Default)]
+pub struct Gathering {
+    items: Vec<Builder>,
+    /// The index in `items` of each question id, by rubric.
+    item_at: HashMap<String, HashMap<String, usize>>,
+    /// Every graded student, in order: answers name them by their index here.
+    students: Vec<String>,
+    failed: usize,
+}
+
+impl Gathering {
+    /// Adds one submission.
+    pub fn add(&mut self, row: Row<'_>) {
+        let Row::Graded { student, result } = row else {
+            self.failed += 1;
+            return;
         };
-        submissions += 1;
+        let who = self.students.len();
+        self.students.push(student.to_string());
+        let at_of = self.item_at.entry(result.rubric.clone()).or_default();
         for q in &result.questions {
-            let at = *item_at
-                .entry((result.rubric.as_str(), q.id.as_str()))
-                .or_insert_with(|| {
-                    items.push(Builder::new(&result.rubric, q));
-                    items.len() - 1
-                });
-            items[at].add(student, q);
+            let at = match at_of.get(q.id.as_str()) {
+                Some(&at) => at,
+                None => {
+                    self.items.push(Builder::new(&result.rubric, q));
+                    at_of.insert(q.id.clone(), self.items.len() - 1);
+                    self.items.len() - 1
+                }
+            };
+            self.items[at].add(who, q);
         }
     }
-    ItemAnalysis {
-        submissions,
-        failed,
-        items: items.into_iter().map(Builder::finish).collect(),
+
+    /// The analysis of every submission added.
+    pub fn finish(self) -> ItemAnalysis {
+        let students = self.students;
+        ItemAnalysis {
+            submissions: students.len(),
+            failed: self.failed,
+            items: self
+                .items
+                .into_iter()
+                .map(|b| b.finish(&students))
+                .collect(),
+        }
     }
 }
 
@@ -153,14 +183,14 @@ fn hash_of(norm: &str) -> u64 {
     BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(norm)
 }
 
-/// Owned copies of borrowed names.
-fn owned(names: &[&str]) -> Vec<String> {
-    names.iter().map(|s| s.to_string()).collect()
+/// The names of the students at `who` (indices into `students`).
+fn names(who: &[usize], students: &[String]) -> Vec<String> {
+    who.iter().map(|&i| students[i].clone()).collect()
 }
 
-/// An item being gathered. What it keeps of each answer borrows the rows: a class's
-/// free-text answers are not copied again.
-struct Builder<'a> {
+/// An item being gathered. Students are kept as indices into [`Gathering`]'s list.
+#[derive(Debug)]
+struct Builder {
     rubric: String,
     id: String,
     title: String,
@@ -169,18 +199,18 @@ struct Builder<'a> {
     max_points: f64,
     statuses: StatusCounts,
     /// (key, shown answer, value, students), first seen first.
-    wrong: Vec<(String, String, Value, Vec<&'a str>)>,
+    wrong: Vec<(String, String, Value, Vec<usize>)>,
     /// The index in `wrong` of each key: a class of thousands would make a search of the list
     /// per answer quadratic.
     wrong_at: HashMap<String, usize>,
     /// (first text, students), first seen first.
-    free: Vec<(&'a str, Vec<&'a str>)>,
+    free: Vec<(String, Vec<usize>)>,
     /// The indices in `free` of the answers whose normalised text has this hash (the texts
-    /// themselves are compared on a hit; only the hash is kept).
+    /// themselves are compared on a hit).
     free_at: HashMap<u64, Vec<usize>>,
 }
 
-impl<'a> Builder<'a> {
+impl Builder {
     fn new(rubric: &str, q: &QuestionResult) -> Self {
         Builder {
             rubric: rubric.to_string(),
@@ -197,7 +227,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn add(&mut self, student: &'a str, q: &'a QuestionResult) {
+    fn add(&mut self, student: usize, q: &QuestionResult) {
         self.count += 1;
         self.max_points = self.max_points.max(q.max_points);
         self.statuses.add(q.status);
@@ -225,17 +255,17 @@ impl<'a> Builder<'a> {
         if q.status != Status::Missing && q.answer.value.is_null() && !text.is_empty() {
             let norm = normalise(text);
             let same = self.free_at.entry(hash_of(&norm)).or_default();
-            match same.iter().find(|&&at| normalise(self.free[at].0) == norm) {
+            match same.iter().find(|&&at| normalise(&self.free[at].0) == norm) {
                 Some(&at) => self.free[at].1.push(student),
                 None => {
                     same.push(self.free.len());
-                    self.free.push((text, vec![student]));
+                    self.free.push((text.to_string(), vec![student]));
                 }
             }
         }
     }
 
-    fn finish(self) -> Item {
+    fn finish(self, students: &[String]) -> Item {
         let scored = self.points.len();
         let mean_points = (scored > 0).then(|| self.points.iter().sum::<f64>() / scored as f64);
         let mut histogram: Vec<Bin> = Vec::new();
@@ -252,11 +282,11 @@ impl<'a> Builder<'a> {
         let mut wrong_answers: Vec<WrongAnswer> = self
             .wrong
             .into_iter()
-            .map(|(_, answer, value, students)| WrongAnswer {
+            .map(|(_, answer, value, who)| WrongAnswer {
                 answer,
                 value,
-                count: students.len(),
-                students: owned(&students),
+                count: who.len(),
+                students: names(&who, students),
             })
             .collect();
         // Stable: equally common answers stay in the order first seen.
@@ -266,10 +296,10 @@ impl<'a> Builder<'a> {
             .free
             .into_iter()
             .filter(|f| f.1.len() >= 2)
-            .map(|(text, students)| IdenticalAnswers {
-                text: text.to_string(),
-                count: students.len(),
-                students: owned(&students),
+            .map(|(text, who)| IdenticalAnswers {
+                text,
+                count: who.len(),
+                students: names(&who, students),
             })
             .collect();
         identical_answers.sort_by_key(|g| std::cmp::Reverse(g.count));

@@ -45,18 +45,58 @@ pub fn results(rows: &[Row]) -> String {
 /// Writes [`results`] to `w` as it is serialised (a class's results can be hundreds of
 /// megabytes: never built as one string).
 pub fn write_results(rows: &[Row], w: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let doc = Results {
-        version: VERSION,
-        submissions: rows.iter().map(|&row| Entry(row)).collect(),
-    };
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
-    w.write_all(b"\n")
+    let mut writer = ResultsWriter::begin(w)?;
+    for &row in rows {
+        writer.entry(row)?;
+    }
+    writer.finish().map(drop)
 }
 
-#[derive(serde::Serialize)]
-struct Results<'a> {
-    version: u32,
-    submissions: Vec<Entry<'a>>,
+/// `results.json` written one submission at a time, as a class is graded: the same bytes as
+/// serde_json's pretty printer gives the whole document (each entry is printed on its own
+/// and indented to its depth; a JSON string never holds a raw line break, so every line of
+/// an entry is indented).
+#[derive(Debug)]
+pub struct ResultsWriter<W: std::io::Write> {
+    w: W,
+    entries: usize,
+    buffer: Vec<u8>,
+}
+
+impl<W: std::io::Write> ResultsWriter<W> {
+    /// Writes the document's start.
+    pub fn begin(mut w: W) -> std::io::Result<Self> {
+        write!(w, "{{\n  \"version\": {VERSION},\n  \"submissions\": [")?;
+        Ok(ResultsWriter {
+            w,
+            entries: 0,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Writes one submission.
+    pub fn entry(&mut self, row: Row) -> std::io::Result<()> {
+        self.buffer.clear();
+        serde_json::to_writer_pretty(&mut self.buffer, &Entry(row))?;
+        if self.entries > 0 {
+            self.w.write_all(b",")?;
+        }
+        for line in self.buffer.split(|&b| b == b'\n') {
+            self.w.write_all(b"\n    ")?;
+            self.w.write_all(line)?;
+        }
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Writes the document's end; gives the writer back.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        if self.entries > 0 {
+            self.w.write_all(b"\n  ")?;
+        }
+        self.w.write_all(b"]\n}\n")?;
+        Ok(self.w)
+    }
 }
 
 /// One submission; serialised by hand rather than with `#[serde(untagged)]` so the two

@@ -27,18 +27,99 @@ const ANSWER_SHOWN: usize = 1000;
 /// JUnit XML for `rows`.
 pub fn report(rows: &[Row]) -> String {
     let mut report = Report::new(REPORT_NAME);
-    for row in rows {
-        report.add_test_suite(match row {
-            Row::Graded { student, result } => suite(student, result),
-            Row::Failed {
-                student,
-                submission,
-                error,
-            } => failed(student, submission, error),
-        });
-    }
+    report.add_test_suites(rows.iter().map(|row| suite_of(*row)));
     // Serialising to memory cannot fail: quick-junit's strings are already valid XML text.
     report.to_string().expect("JUnit XML into memory")
+}
+
+/// The test suite of one row.
+fn suite_of(row: Row) -> TestSuite {
+    match row {
+        Row::Graded { student, result } => suite(student, result),
+        Row::Failed {
+            student,
+            submission,
+            error,
+        } => failed(student, submission, error),
+    }
+}
+
+/// [`report`] written one submission at a time, as a class is graded: each suite goes to
+/// `spill` (a scratch file) as it comes, and [`JunitWriter::finish`] writes the root element,
+/// whose counts need every suite, then copies the suites after it. The bytes are those of
+/// [`report`] (quick-junit indents an element by its depth alone, so a suite printed in a
+/// report of its own is printed the same as in the whole one).
+#[derive(Debug)]
+pub struct JunitWriter<S: std::io::Write> {
+    spill: S,
+    /// The counts of the suites written so far (no suites in it).
+    totals: Report,
+}
+
+/// The lines of a whole report that come before its first suite (the XML declaration and the
+/// root's start tag).
+const HEAD_LINES: usize = 2;
+
+/// The root's end tag, the report's last line.
+const TAIL: &str = "</testsuites>\n";
+
+impl<S: std::io::Write> JunitWriter<S> {
+    /// A report written to `spill`, a scratch file read back by [`JunitWriter::finish`].
+    pub fn new(spill: S) -> Self {
+        JunitWriter {
+            spill,
+            totals: Report::new(REPORT_NAME),
+        }
+    }
+
+    /// Writes one submission's suite.
+    pub fn add(&mut self, row: Row) -> std::io::Result<()> {
+        let mut one = Report::new(REPORT_NAME);
+        one.add_test_suite(suite_of(row));
+        let t = &mut self.totals;
+        t.tests += one.tests;
+        t.failures += one.failures;
+        t.errors += one.errors;
+        t.skipped += one.skipped;
+        if let Some(d) = one.disabled {
+            *t.disabled.get_or_insert(0) += d;
+        }
+        let text = one.to_string().map_err(std::io::Error::other)?;
+        self.spill.write_all(body(&text).as_bytes())
+    }
+
+    /// The spill, to be read back from its start by [`JunitWriter::finish`].
+    pub fn into_parts(self) -> (S, Report) {
+        (self.spill, self.totals)
+    }
+}
+
+/// Writes the whole report to `out`: the head made from `totals` (from
+/// [`JunitWriter::into_parts`]), every suite copied from `suites`, then the root's end.
+pub fn finish(
+    totals: &Report,
+    suites: &mut dyn std::io::Read,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let empty = totals.to_string().map_err(std::io::Error::other)?;
+    let head: usize = empty
+        .split_inclusive('\n')
+        .take(HEAD_LINES)
+        .map(str::len)
+        .sum();
+    out.write_all(&empty.as_bytes()[..head])?;
+    std::io::copy(suites, out)?;
+    out.write_all(TAIL.as_bytes())
+}
+
+/// What a whole report holds between its head and its end tag.
+fn body(report: &str) -> &str {
+    let head: usize = report
+        .split_inclusive('\n')
+        .take(HEAD_LINES)
+        .map(str::len)
+        .sum();
+    report[head..].strip_suffix(TAIL).unwrap_or(&report[head..])
 }
 
 fn suite(student: &str, r: &SubmissionResult) -> TestSuite {

@@ -1,6 +1,7 @@
 //! Rendering results for people and programs. Reporters read only result types.
 
 pub mod annotations;
+pub mod class_outputs;
 pub mod class_report;
 pub mod escape;
 pub mod feedback_html;

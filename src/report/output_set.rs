@@ -17,9 +17,10 @@
 //! A folder that is not empty and was not written by examiner (no `.examiner-output` marker)
 //! is never replaced.
 //!
-//! Fault injection for tests: with `EXAMINER_FAULT_AFTER_FILES=N` the process aborts after
-//! writing N files into the staging folder; N equal to the number of files aborts just
-//! before the swap, and one more just after it (before the previous set is removed).
+//! Fault injection for tests: with `EXAMINER_FAULT_AFTER_FILES=N` the process aborts as soon
+//! as N files of the set are finished in the staging folder (0: before any; several files are
+//! written at once, as a class is graded); N equal to the number of files aborts just before
+//! the swap, and one more just after it (before the previous set is removed).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -170,6 +171,7 @@ impl OutputSet {
         marker
             .write_all(b"written by examiner grade --out; replaced by each run\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
+        set.fault_point(0);
         Ok(set)
     }
 
@@ -221,19 +223,44 @@ impl OutputSet {
         relative: &str,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> anyhow::Result<()> {
-        self.fault_point(self.written);
+        let mut file = self.open(relative)?;
+        write(&mut file).with_context(|| format!("cannot write {}", file.path.display()))?;
+        self.close(file)
+    }
+
+    /// Opens the file `relative` of the set, to be written while others are (results written
+    /// as a class is graded); [`OutputSet::close`] finishes it.
+    pub fn open(&mut self, relative: &str) -> anyhow::Result<Staged> {
         let (file, path) = self.create(relative)?;
-        let mut buffered = std::io::BufWriter::new(file);
-        write(&mut buffered)
-            .and_then(|()| buffered.flush())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Staged {
+            w: std::io::BufWriter::new(file),
+            path,
+        })
+    }
+
+    /// Finishes a file [`OutputSet::open`] gave. Fault injection counts finished files.
+    pub fn close(&mut self, mut file: Staged) -> anyhow::Result<()> {
+        file.w
+            .flush()
+            .with_context(|| format!("cannot write {}", file.path.display()))?;
         self.written += 1;
+        self.fault_point(self.written);
         Ok(())
+    }
+
+    /// A scratch file in the staging folder (removed when closed, never part of the set):
+    /// for a report whose start needs what comes last.
+    pub fn scratch(&self) -> anyhow::Result<File> {
+        tempfile::tempfile_in(self.staging.path()).with_context(|| {
+            format!(
+                "cannot create a scratch file in {}",
+                self.staging.path().display()
+            )
+        })
     }
 
     /// Makes the set the content of `--out`, replacing the previous one in one step.
     pub fn commit(self) -> anyhow::Result<()> {
-        self.fault_point(self.written);
         let after_swap = self.written + 1;
         let fault_after = self.fault_after;
         let out = self.out.clone();
@@ -257,6 +284,27 @@ impl OutputSet {
                 .with_context(|| format!("cannot remove the previous set {}", staging.display()))?;
         }
         Ok(())
+    }
+}
+
+/// A file of an output set being written ([`OutputSet::open`]).
+#[derive(Debug)]
+pub struct Staged {
+    w: std::io::BufWriter<File>,
+    path: PathBuf,
+}
+
+impl Write for Staged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.w.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.w.write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
     }
 }
 

@@ -23,29 +23,48 @@ pub const EXTRA_COLUMNS: [&str; 3] = ["max_points", "status", "answer"];
 /// part by part, one per part awaiting review (`id/part`). Questions an "answer k of n" rule
 /// leaves out are listed too: which of them count depends on the points a person gives.
 pub fn csv(rows: &[Row]) -> String {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let header: Vec<&str> = COLUMNS
-        .iter()
-        .chain(EXTRA_COLUMNS.iter())
-        .copied()
-        .collect();
-    let mut records = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-    for row in rows {
-        let Some(r) = row.result() else { continue };
+    let mut writer = TodoWriter::begin(Vec::new()).expect("CSV into memory");
+    for &row in rows {
+        // Writing to memory cannot fail, and every record has the header's length.
+        writer.add(row).expect("CSV into memory");
+    }
+    let bytes = writer.finish().expect("CSV into memory");
+    String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+/// [`csv`] written one submission at a time, as a class is graded.
+#[derive(Debug)]
+pub struct TodoWriter<W: std::io::Write> {
+    w: ::csv::Writer<W>,
+}
+
+impl<W: std::io::Write> TodoWriter<W> {
+    /// Writes the header.
+    pub fn begin(w: W) -> ::csv::Result<Self> {
+        let mut w = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::Any(b'\n'))
+            .from_writer(w);
+        w.write_record(COLUMNS.iter().chain(EXTRA_COLUMNS.iter()))?;
+        Ok(TodoWriter { w })
+    }
+
+    /// Writes the rows of one submission's answers that await review.
+    pub fn add(&mut self, row: Row) -> ::csv::Result<()> {
+        let Some(r) = row.result() else { return Ok(()) };
         for q in &r.questions {
             if q.status == Status::NeedsReview {
-                records.extend(todo(row.student(), q));
+                for record in todo(row.student(), q) {
+                    self.w.write_record(&record)?;
+                }
             }
         }
+        Ok(())
     }
-    for record in &records {
-        // Writing to memory cannot fail, and every record has the header's length.
-        w.write_record(record).expect("CSV into memory");
+
+    /// Flushes; gives the writer back.
+    pub fn finish(self) -> ::csv::Result<W> {
+        self.w.into_inner().map_err(|e| e.into_error().into())
     }
-    let bytes = w.into_inner().expect("CSV into memory");
-    String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
 }
 
 fn todo(student: &str, q: &QuestionResult) -> Vec<Vec<String>> {

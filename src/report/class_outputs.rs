@@ -1,0 +1,207 @@
+//! The files of `grade --out` (and `review --out`), written as a class is graded.
+//!
+//! What belongs to one submission (its entry of `results.json`, its JUnit suite, its rows of
+//! `reviews-todo.csv`, its feedback and Gradescope files) is written as soon as the
+//! submission is graded ([`ClassOutputs::add`]), so the full results of a class never need
+//! to be in memory together. What needs the whole class (the gradebook, whose columns are
+//! every question seen; the item analysis; the class report; the groups; the counts at the
+//! top of `junit.xml`) is written by [`ClassOutputs::finish`] from what the caller kept.
+//! Everything goes into one [`OutputSet`], swapped into `--out` at the end.
+
+use std::io::Seek;
+
+use super::items::ItemAnalysis;
+use super::json::ResultsWriter;
+use super::junit::JunitWriter;
+use super::output_set::{OutputSet, Staged};
+use super::review_todo::TodoWriter;
+use super::row::Row;
+use crate::grading::batch::Skipped;
+use crate::grading::groups::QuestionGroups;
+
+/// An output set being filled one submission at a time.
+#[derive(Debug)]
+pub struct ClassOutputs {
+    set: OutputSet,
+    results: ResultsWriter<Staged>,
+    junit: JunitWriter<std::io::BufWriter<std::fs::File>>,
+    todo: TodoWriter<Staged>,
+    /// The feedback file stems of the submissions not added yet, in order.
+    stems: std::vec::IntoIter<String>,
+    gradescope: bool,
+}
+
+impl ClassOutputs {
+    /// Starts writing into `set` for a class whose submissions have these `students` ids, in
+    /// the order they will be added.
+    pub fn begin(
+        mut set: OutputSet,
+        students: &[&str],
+        gradescope: bool,
+    ) -> anyhow::Result<ClassOutputs> {
+        let results = ResultsWriter::begin(set.open("results.json")?)?;
+        let todo = TodoWriter::begin(set.open("reviews-todo.csv")?)?;
+        let junit = JunitWriter::new(std::io::BufWriter::new(set.scratch()?));
+        Ok(ClassOutputs {
+            set,
+            results,
+            junit,
+            todo,
+            stems: file_stems(students).into_iter(),
+            gradescope,
+        })
+    }
+
+    /// Writes what belongs to one submission (the next in the order given to
+    /// [`ClassOutputs::begin`]).
+    pub fn add(&mut self, row: Row<'_>) -> anyhow::Result<()> {
+        self.results.entry(row)?;
+        self.junit.add(row)?;
+        self.todo.add(row)?;
+        let stem = self
+            .stems
+            .next()
+            .unwrap_or_else(|| file_stem_for(row.student()));
+        let Some(result) = row.result() else {
+            return Ok(());
+        };
+        self.set.write(
+            &format!("feedback/{stem}.md"),
+            super::feedback_md::render(row.student(), result).as_bytes(),
+        )?;
+        self.set.write(
+            &format!("feedback/{stem}.html"),
+            super::feedback_html::render(row.student(), result).as_bytes(),
+        )?;
+        if self.gradescope {
+            self.set.write(
+                &format!("gradescope/{stem}.json"),
+                super::gradescope::results(result).as_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes the class-level files from `rows` (every submission, as kept after
+    /// [`ClassOutputs::add`]: the reports here read scores, statuses, points, reviews and
+    /// warnings only) and makes the set the content of `--out`.
+    pub fn finish(
+        self,
+        rows: &[Row<'_>],
+        items: &ItemAnalysis,
+        skipped: &[Skipped],
+        groups: Option<&[QuestionGroups]>,
+    ) -> anyhow::Result<()> {
+        let ClassOutputs {
+            mut set,
+            results,
+            junit,
+            todo,
+            ..
+        } = self;
+        set.close(results.finish()?)?;
+        set.close(todo.finish()?)?;
+        let (spill, totals) = junit.into_parts();
+        let mut suites = spill.into_inner().map_err(|e| e.into_error())?;
+        suites.rewind()?;
+        set.write_with("junit.xml", |w| {
+            super::junit::finish(&totals, &mut suites, w)
+        })?;
+        let mut skipped_text = String::new();
+        for s in skipped {
+            skipped_text.push_str(&format!(
+                "{}: {}\n",
+                super::sanitize::line(&s.path.display().to_string()),
+                s.reason
+            ));
+        }
+        set.write("gradebook.csv", super::gradebook::csv(rows).as_bytes())?;
+        set.write("items.md", super::items::markdown(items).as_bytes())?;
+        set.write(
+            "items.json",
+            (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
+        )?;
+        set.write("skipped.txt", skipped_text.as_bytes())?;
+        let page = super::class_report::render(rows, items, |s| {
+            format!("feedback/{}.html", file_stem_for(s))
+        });
+        set.write("report.html", page.as_bytes())?;
+        if let Some(g) = groups {
+            set.write("groups.json", super::groups::json(g).as_bytes())?;
+            set.write("groups.md", super::groups::markdown_doc(g).as_bytes())?;
+        }
+        set.commit()
+    }
+}
+
+/// Every file of a class's output set from `rows` held in full (`review --out`, which keeps
+/// its class in memory anyway).
+pub fn write_all(
+    set: OutputSet,
+    rows: &[Row<'_>],
+    items: &ItemAnalysis,
+    skipped: &[Skipped],
+    gradescope: bool,
+    groups: Option<&[QuestionGroups]>,
+) -> anyhow::Result<()> {
+    let students: Vec<&str> = rows.iter().map(|r| r.student()).collect();
+    let mut outputs = ClassOutputs::begin(set, &students, gradescope)?;
+    for &row in rows {
+        outputs.add(row)?;
+    }
+    outputs.finish(rows, items, skipped, groups)
+}
+
+/// Longest feedback file stem, in bytes (file systems allow 255 for a whole name).
+const MAX_STEM_BYTES: usize = 100;
+
+/// A student id safe as a file name: letters, digits, `-`, `_` and `.`, no leading dot, at
+/// most [`MAX_STEM_BYTES`] (a long id keeps its start and gets a hash of the whole).
+pub fn file_stem_for(student: &str) -> String {
+    let s: String = student
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.');
+    let s = if s.is_empty() { "student" } else { s };
+    if s.len() <= MAX_STEM_BYTES {
+        return s.to_string();
+    }
+    let mut cut = MAX_STEM_BYTES - 17;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{:016x}", &s[..cut], fnv(student.as_bytes()))
+}
+
+/// 64-bit FNV-1a, for stable short names.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// One file stem per student, all different (also ignoring case, for case-insensitive file
+/// systems): ids that map to the same stem (`a b` and `a_b`) get `-2`, `-3`, ... in order.
+fn file_stems(students: &[&str]) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    students
+        .iter()
+        .map(|student| {
+            let base = file_stem_for(student);
+            let mut stem = base.clone();
+            let mut n = 1;
+            while !taken.insert(stem.to_lowercase()) {
+                n += 1;
+                stem = format!("{base}-{n}");
+            }
+            stem
+        })
+        .collect()
+}
