@@ -737,3 +737,106 @@ fn text_hidden_from_readers_is_not_graded() {
         assert!(feedback.contains("hidden by HTML"), "{feedback}");
     }
 }
+
+/// A class larger than the chunks it is graded in ([`examiner::grading::batch::CHUNK`]):
+/// every submission's outputs are written as its chunk is graded, yet a copy is noticed
+/// across chunks, a review reaches a student of the last chunk, a review of nobody is
+/// reported, and every file covers the whole class in order.
+#[test]
+fn a_class_larger_than_a_chunk_is_written_whole_and_in_order() {
+    let n = 2 * examiner::grading::batch::CHUNK + 5;
+    let dir = temp("chunks");
+    let subs = dir.join("submissions");
+    std::fs::create_dir_all(&subs).unwrap();
+    let name = |i: usize| format!("s{i:04}");
+    for i in 0..n {
+        // Distinct answers, except the first and the last: the same bytes.
+        let answer = if i == 0 || i == n - 1 {
+            "**Answer:** the receptive field is 4x4 pixels".to_string()
+        } else {
+            format!(
+                "**Answer:** the receptive field is {}x{} pixels",
+                i + 4,
+                i + 4
+            )
+        };
+        std::fs::write(
+            subs.join(format!("{}.ipynb", name(i))),
+            notebook(&answer, vec![]),
+        )
+        .unwrap();
+    }
+    let reviews = dir.join("reviews.csv");
+    std::fs::write(
+        &reviews,
+        format!(
+            "student,question,points,comment,grader,timestamp,answer_hash\n\
+             {},receptive-field,1,close enough,ta,,\n\
+             nobody,receptive-field,1,,ta,,\n",
+            name(n - 2)
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let rubric = rubric(&dir);
+    // Read while it runs (the details fill more than a pipe holds).
+    let o = common::run_examiner(
+        &[
+            "grade",
+            subs.to_str().unwrap(),
+            "--rubric",
+            rubric.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--details",
+            "--reviews",
+            reviews.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let entries = results["submissions"].as_array().unwrap();
+    let students: Vec<&str> = entries
+        .iter()
+        .map(|e| e["student"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..n).map(name).collect();
+    assert_eq!(students, expected);
+    let notes = |i: usize| entries[i]["grader_notes"].to_string();
+    assert!(notes(0).contains(&name(n - 1)), "{}", notes(0));
+    assert!(notes(n - 1).contains(&name(0)), "{}", notes(n - 1));
+    assert_eq!(entries[1].get("grader_notes"), None);
+    let reviewed = &entries[n - 2]["questions"][0];
+    assert_eq!(reviewed["reviews"][0]["grader"], "ta", "{reviewed}");
+    assert!(
+        stderr.contains("no submission of a student `nobody`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 of 2 reviews applied"), "{stderr}");
+
+    assert_eq!(csv_rows(&out).len(), n);
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), n);
+    let cases = junit.matches("<testcase ").count();
+    assert!(
+        junit.contains(&format!("<testsuites name=\"examiner\" tests=\"{cases}\"")),
+        "the root counts every suite's cases"
+    );
+    for i in 0..n {
+        assert!(out.join(format!("feedback/{}.md", name(i))).is_file());
+        assert!(out.join(format!("feedback/{}.html", name(i))).is_file());
+    }
+    // --details prints every submission, in order, before the summary.
+    let mut at = 0;
+    for student in &expected {
+        let found = stdout[at..]
+            .find(&format!("{student}.ipynb"))
+            .unwrap_or_else(|| panic!("{student}'s details in order"));
+        at += found + 1;
+    }
+    assert!(stdout[at..].contains("Item analysis") || stdout[at..].contains("student "));
+}

@@ -378,6 +378,56 @@ fn results_json() {
     assert_eq!(keys.len(), 7);
 }
 
+#[test]
+fn results_json_streamed_is_serde_jsons_pretty_document_for_any_class_size() {
+    // results.json is written one entry at a time; serde_json's own pretty printer of the
+    // whole document (declared here as the format's doc comment gives it) is the reference,
+    // for no, one and several submissions.
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        version: u32,
+        submissions: Vec<Entry<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(untagged)]
+    enum Entry<'a> {
+        Graded {
+            student: &'a str,
+            #[serde(flatten)]
+            result: &'a SubmissionResult,
+        },
+        Failed {
+            student: &'a str,
+            submission: &'a str,
+            error: &'a str,
+        },
+    }
+    let (a, b, d) = (alice(), bob(), dana());
+    let all = rows(&a, &b, &d);
+    for n in [0, 1, all.len()] {
+        let doc = Doc {
+            version: 1,
+            submissions: all[..n]
+                .iter()
+                .map(|row| match *row {
+                    Row::Graded { student, result } => Entry::Graded { student, result },
+                    Row::Failed {
+                        student,
+                        submission,
+                        error,
+                    } => Entry::Failed {
+                        student,
+                        submission,
+                        error,
+                    },
+                })
+                .collect(),
+        };
+        let whole = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+        assert_eq!(json::results(&all[..n]), whole, "{n} submissions");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // JUnit
 
@@ -394,6 +444,28 @@ fn junit_xml() {
     assert!(xml.contains("<error message=\"not a notebook"));
     // Same input, same bytes.
     assert_eq!(xml, junit::report(&rows(&a, &b, &d)));
+}
+
+#[test]
+fn junit_written_a_suite_at_a_time_is_the_whole_report() {
+    // `grade --out` writes each suite to a scratch file as the class is graded and the root
+    // (whose counts need every suite) at the end; quick-junit's whole report is the reference.
+    let (a, b, d) = (alice(), bob(), dana());
+    let all = rows(&a, &b, &d);
+    for n in [1, 2, all.len()] {
+        let mut writer = junit::JunitWriter::new(Vec::new());
+        for &row in &all[..n] {
+            writer.add(row).unwrap();
+        }
+        let (spill, totals) = writer.into_parts();
+        let mut out = Vec::new();
+        junit::finish(&totals, &mut spill.as_slice(), &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            junit::report(&all[..n]),
+            "{n} submissions"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
