@@ -281,6 +281,21 @@ fn every_submission_has_one_row_and_one_feedback_file() {
     let feedback: Vec<_> = walk(&out.join("feedback"));
     let graded = rows.iter().filter(|r| !r.contains("error: ")).count();
     assert_eq!(feedback.len(), 2 * graded, "{feedback:#?}");
+    // "a b" and a_b share a file name's base: each has its own page, and the class report
+    // links each student to their own.
+    let page = |name: &str| std::fs::read_to_string(out.join("feedback").join(name)).unwrap();
+    let (first, second) = (page("a_b.html"), page("a_b-2.html"));
+    assert_ne!(first, second);
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for (file, html) in [("a_b.html", &first), ("a_b-2.html", &second)] {
+        let student = if html.contains("a b") { "a b" } else { "a_b" };
+        assert!(
+            report.contains(&format!(
+                "href=\"feedback/{file}\" dir=\"auto\">{student}</a>"
+            )),
+            "{student} links to {file}"
+        );
+    }
     let skipped = std::fs::read_to_string(out.join("skipped.txt")).unwrap();
     for name in [".hidden.ipynb", "README.md", "out"] {
         assert!(

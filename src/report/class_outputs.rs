@@ -26,8 +26,8 @@ pub struct ClassOutputs {
     results: ResultsWriter<Staged>,
     junit: JunitWriter<std::io::BufWriter<std::fs::File>>,
     todo: TodoWriter<Staged>,
-    /// The feedback file stems of the submissions not added yet, in order.
-    stems: std::vec::IntoIter<String>,
+    /// Each student's feedback file stem (unique in the class), by id.
+    stems: std::collections::HashMap<String, String>,
     gradescope: bool,
 }
 
@@ -47,24 +47,25 @@ impl ClassOutputs {
             results,
             junit,
             todo,
-            stems: file_stems(students).into_iter(),
+            stems: students
+                .iter()
+                .map(|s| s.to_string())
+                .zip(file_stems(students))
+                .collect(),
             gradescope,
         })
     }
 
-    /// Writes what belongs to one submission (the next in the order given to
+    /// Writes what belongs to one submission (in the order of the ids given to
     /// [`ClassOutputs::begin`]).
     pub fn add(&mut self, row: Row<'_>) -> anyhow::Result<()> {
         self.results.entry(row)?;
         self.junit.add(row)?;
         self.todo.add(row)?;
-        let stem = self
-            .stems
-            .next()
-            .unwrap_or_else(|| file_stem_for(row.student()));
         let Some(result) = row.result() else {
             return Ok(());
         };
+        let stem = self.stem(row.student());
         self.set.write(
             &format!("feedback/{stem}.md"),
             super::feedback_md::render(row.student(), result).as_bytes(),
@@ -82,6 +83,14 @@ impl ClassOutputs {
         Ok(())
     }
 
+    /// The stem of `student`'s feedback files.
+    fn stem(&self, student: &str) -> String {
+        self.stems
+            .get(student)
+            .cloned()
+            .unwrap_or_else(|| file_stem_for(student))
+    }
+
     /// Writes the class-level files from `rows` (every submission, as kept after
     /// [`ClassOutputs::add`]: the reports here read scores, statuses, points, reviews and
     /// warnings only) and makes the set the content of `--out`.
@@ -92,6 +101,9 @@ impl ClassOutputs {
         skipped: &[Skipped],
         groups: Option<&[QuestionGroups]>,
     ) -> anyhow::Result<()> {
+        // Each student's own page: two ids can share a stem's base (`a b`, `a_b`).
+        let page =
+            super::class_report::render(rows, items, |s| format!("feedback/{}.html", self.stem(s)));
         let ClassOutputs {
             mut set,
             results,
@@ -122,9 +134,6 @@ impl ClassOutputs {
             (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
         )?;
         set.write("skipped.txt", skipped_text.as_bytes())?;
-        let page = super::class_report::render(rows, items, |s| {
-            format!("feedback/{}.html", file_stem_for(s))
-        });
         set.write("report.html", page.as_bytes())?;
         if let Some(g) = groups {
             set.write("groups.json", super::groups::json(g).as_bytes())?;
@@ -157,7 +166,7 @@ const MAX_STEM_BYTES: usize = 100;
 
 /// A student id safe as a file name: letters, digits, `-`, `_` and `.`, no leading dot, at
 /// most [`MAX_STEM_BYTES`] (a long id keeps its start and gets a hash of the whole).
-pub fn file_stem_for(student: &str) -> String {
+fn file_stem_for(student: &str) -> String {
     let s: String = student
         .chars()
         .map(|c| {
