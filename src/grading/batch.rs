@@ -234,15 +234,12 @@ fn unique_ids(subs: &mut [Submission]) {
     }
 }
 
-/// A notebook read from a submission, with what was skipped on the way and a fingerprint of
-/// the bytes read (to find identical submissions).
+/// A notebook read from a submission, with what was skipped on the way.
 #[derive(Debug)]
 pub struct Read {
     pub notebook: Notebook,
     /// Files of a student folder that were not read, each with why.
     pub warnings: Vec<String>,
-    /// A hash of every file's bytes, in order.
-    pub fingerprint: u64,
 }
 
 /// Largest total of all files of one student folder (128 MiB): twice one file's limit.
@@ -253,12 +250,12 @@ pub fn read(submission: &Submission) -> Result<Notebook, String> {
     read_submission(submission).map(|r| r.notebook)
 }
 
-/// [`read`], with the warnings and fingerprint.
+/// [`read`], with the warnings.
 pub fn read_submission(submission: &Submission) -> Result<Read, String> {
     let limits = notebook::Limits::DEFAULT;
     let mut cells: Vec<Cell> = Vec::new();
     let mut first = None;
-    let (warnings, fingerprint) = each_file(submission, |name, bytes, in_folder| {
+    let warnings = each_file(submission, |name, bytes, in_folder| {
         // A folder's file is named in an error; a lone file is the submission itself.
         let nb = notebook::read_bytes_with(name, bytes, &limits).map_err(|e| {
             if in_folder {
@@ -288,16 +285,22 @@ pub fn read_submission(submission: &Submission) -> Result<Read, String> {
             language,
         },
         warnings,
-        fingerprint,
     })
 }
 
-/// The fingerprint [`read_submission`] gives `submission`, from its bytes alone (nothing is
-/// parsed); `None` when it cannot be read.
+/// A hash of the bytes of every file [`read_submission`] reads of `submission`, in order
+/// (not their names: a copy renamed is still a copy), to find identical submissions;
+/// `None` when it cannot be read. Only compared within a run, never stored.
 pub fn fingerprint(submission: &Submission) -> Option<u64> {
-    each_file(submission, |_, _, _| Ok(()))
-        .ok()
-        .map(|(_, print)| print)
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    each_file(submission, |_, bytes, _| {
+        hasher.write_usize(bytes.len());
+        hasher.write(bytes);
+        Ok(())
+    })
+    .ok()?;
+    Some(hasher.finish())
 }
 
 /// Whether `submission` is read as a student's folder.
@@ -313,13 +316,13 @@ fn submission_is_folder(submission: &Submission) -> bool {
 
 /// Reads the files of `submission` (the file, or a folder's notebook files in name order,
 /// within the size limits and link rules) and hands each one's name and bytes to `each`, in
-/// order (with whether it is one of a folder's files); returns the warnings (files of a folder that were skipped) and the fingerprint of
-/// every file's bytes. Grading and the identical-submission check both read through it, so
-/// they agree on what a submission's bytes are.
+/// order (with whether it is one of a folder's files); returns the warnings (files of a
+/// folder that were skipped). Grading and the identical-submission check both read through
+/// it, so they agree on what a submission's bytes are.
 fn each_file(
     submission: &Submission,
     mut each: impl FnMut(&str, &[u8], bool) -> Result<(), String>,
-) -> Result<(Vec<String>, u64), String> {
+) -> Result<Vec<String>, String> {
     use notebook::open::Links;
     let limits = notebook::Limits::DEFAULT;
     let top_links = match submission.links {
@@ -337,7 +340,7 @@ fn each_file(
             .map(|n| n.to_string_lossy())
             .unwrap_or_default();
         each(&name, &bytes, false)?;
-        return Ok((Vec::new(), fnv(&bytes, FNV_START)));
+        return Ok(Vec::new());
     }
     let inner_links = match submission.links {
         LinkRule::WithinFolder => Links::Within(&submission.path),
@@ -374,7 +377,6 @@ fn each_file(
         return Err(error);
     }
     let mut total: u64 = 0;
-    let mut fingerprint = FNV_START;
     for file in &files {
         let name = file.file_name().unwrap_or_default().to_string_lossy();
         let left = MAX_FOLDER_BYTES.saturating_sub(total);
@@ -390,29 +392,9 @@ fn each_file(
                     e => format!("{name}: {e}"),
                 })?;
         total += bytes.len() as u64;
-        // The bytes only (not the names): a copy renamed is still a copy.
-        fingerprint = if files.len() == 1 {
-            fnv(&bytes, FNV_START)
-        } else {
-            fnv(
-                &bytes,
-                fnv(&(bytes.len() as u64).to_le_bytes(), fingerprint),
-            )
-        };
         each(&name, &bytes, true)?;
     }
-    Ok((warnings, fingerprint))
-}
-
-const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
-
-/// 64-bit FNV-1a of `bytes`, continuing from `hash`.
-fn fnv(bytes: &[u8], mut hash: u64) -> u64 {
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash
+    Ok(warnings)
 }
 
 /// Grades one submission against the matching prepared rubric.
