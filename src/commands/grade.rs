@@ -94,10 +94,9 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         indicatif::ProgressBar::hidden()
     };
     // Read before grading: a review file that cannot be used stops the run before its work.
-    let mut reviews = crate::grading::reviews::open(args.reviews.as_deref(), args.out.as_deref())?;
+    let reviews = crate::grading::reviews::open(args.reviews.as_deref(), args.out.as_deref())?;
     let style = style();
-    let annotate = std::env::var_os("GITHUB_ACTIONS").is_some();
-    let mut outputs = match output_set {
+    let outputs = match output_set {
         Some(set) => {
             let students: Vec<&str> = submissions.iter().map(|s| s.student.as_str()).collect();
             Some(report::class_outputs::ClassOutputs::begin(
@@ -108,10 +107,14 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         }
         None => None,
     };
-    // Each submission, once graded, has its own outputs written and is then kept compact
-    // (scores, statuses, points): the class's answers are never all in memory at once.
-    let mut items = report::items::Gathering::default();
-    let mut annotations = String::new();
+    let mut sinks = Sinks {
+        reviews,
+        outputs,
+        items: report::items::Gathering::default(),
+        annotations: std::env::var_os("GITHUB_ACTIONS").map(|_| String::new()),
+        details: args.details.then_some(style),
+        keep_answers: args.groups,
+    };
     let mut graded: Vec<Graded> = Vec::with_capacity(submissions.len());
     crate::grading::batch::grade_class(
         &submissions,
@@ -120,31 +123,19 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
             bar.set_message(g.submission.student.clone());
             bar.inc(1);
         },
-        |mut g| -> anyhow::Result<()> {
-            if let Some(r) = &mut reviews {
-                r.apply(std::slice::from_mut(&mut g), &prepared);
-            }
-            let row = report_row(&g);
-            if args.details {
-                if let Outcome::Graded(r) = &g.outcome {
-                    bar.suspend(|| write_stdout(&(report::terminal::submission(r, style) + "\n")))?;
-                }
-            }
-            items.add(row);
-            if annotate {
-                annotations.push_str(&report::annotations::commands(&[row]));
-            }
-            if let Some(o) = &mut outputs {
-                o.add(row)?;
-            }
-            if let Outcome::Graded(r) = &mut g.outcome {
-                r.compact(args.groups);
-            }
-            graded.push(g);
-            Ok(())
+        |g| {
+            graded.push(sinks.take(g, &prepared, &bar)?);
+            anyhow::Ok(())
         },
     )?;
     bar.finish_and_clear();
+    let Sinks {
+        reviews,
+        outputs,
+        items,
+        annotations,
+        ..
+    } = sinks;
     if let Some(m) = reviews.map(|r| r.finish()) {
         for w in &m.warnings {
             eprintln!("examiner: warning: {w}");
@@ -169,7 +160,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     }
     write_stdout(&text)?;
 
-    if annotate {
+    if let Some(annotations) = annotations {
         write_raw(&annotations)?;
     }
     let groups = args.groups.then(|| {
@@ -230,6 +221,51 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         return Ok(exit_codes::BELOW_THRESHOLD);
     }
     Ok(exit_codes::OK)
+}
+
+/// Where each graded submission goes as soon as it is graded: the review file, the
+/// submission's own outputs, the item analysis, the annotations and `--details`. Then it is
+/// kept compact (scores, statuses, points), so the class's answers are never all in memory
+/// at once.
+struct Sinks {
+    reviews: Option<crate::grading::reviews::Pending>,
+    outputs: Option<report::class_outputs::ClassOutputs>,
+    items: report::items::Gathering,
+    /// GitHub workflow commands, printed after the summary (under GitHub Actions only).
+    annotations: Option<String>,
+    /// `--details`: each submission's result printed as it comes, in this style.
+    details: Option<report::terminal::Style>,
+    /// `--groups` clusters the answers' text at the end.
+    keep_answers: bool,
+}
+
+impl Sinks {
+    /// Hands `g` to every sink; returns it compacted.
+    fn take(
+        &mut self,
+        mut g: Graded,
+        prepared: &[crate::grading::batch::Prepared],
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<Graded> {
+        if let Some(r) = &mut self.reviews {
+            r.apply(std::slice::from_mut(&mut g), prepared);
+        }
+        let row = report_row(&g);
+        if let (Some(style), Outcome::Graded(r)) = (self.details, &g.outcome) {
+            bar.suspend(|| write_stdout(&(report::terminal::submission(r, style) + "\n")))?;
+        }
+        self.items.add(row);
+        if let Some(a) = &mut self.annotations {
+            a.push_str(&report::annotations::commands(&[row]));
+        }
+        if let Some(o) = &mut self.outputs {
+            o.add(row)?;
+        }
+        if let Outcome::Graded(r) = &mut g.outcome {
+            r.compact(self.keep_answers);
+        }
+        Ok(g)
+    }
 }
 
 /// The graded class as the reporters see it.
