@@ -13,7 +13,7 @@ use examiner::extract::Method;
 use examiner::grading::{AnswerOut, QuestionResult, Status, SubmissionResult};
 use examiner::report::class_report::{self, correlation};
 use examiner::report::items;
-use examiner::report::row::Row;
+use examiner::report::row::{card_rows, cards, Row};
 use serde_json::{json, Value};
 
 fn q(
@@ -184,7 +184,7 @@ fn discrimination_and_hardest_questions() {
     let class = class();
     let rows = rows(&class);
     let analysis = items::analyse(&rows);
-    let stats = class_report::stats(&rows, &analysis);
+    let stats = class_report::stats(&card_rows(&rows, &cards(&rows)), &analysis);
     let by_id = |id: &str| stats.questions.iter().find(|q| q.item.id == id).unwrap();
     // rf points [2, 2, 1, 0, 0], rest of the test [3, 2, 1, 2, 1]:
     // means 1 and 1.8; sxy = 1*1.2 + 1*0.2 + 0 + (-1)*0.2 + (-1)*(-0.8) = 2.0,
@@ -231,7 +231,7 @@ fn the_terminal_lists_at_most_ten_hardest_questions() {
         result: &result,
     }];
     let analysis = items::analyse(&rows);
-    let stats = class_report::stats(&rows, &analysis);
+    let stats = class_report::stats(&card_rows(&rows, &cards(&rows)), &analysis);
     let text = class_report::terminal(&analysis, &stats);
     let listed: Vec<&str> = text
         .lines()
@@ -250,7 +250,7 @@ fn report_html_snapshot_escapes_and_has_no_script_or_external_asset() {
     let class = class();
     let rows = rows(&class);
     let analysis = items::analyse(&rows);
-    let page = class_report::render(&rows, &analysis, link);
+    let page = class_report::render(&card_rows(&rows, &cards(&rows)), &analysis, link);
     insta::assert_snapshot!("report_html", page);
     assert!(page.contains("default-src 'none'; style-src 'unsafe-inline'"));
     assert!(!page.to_lowercase().contains("<script"), "no live script");

@@ -7,6 +7,7 @@
 use examiner::extract::Method;
 use examiner::grading::{AnswerOut, QuestionResult, Status, SubmissionResult};
 use examiner::report::gradebook::Row;
+use examiner::report::row::{card_rows, cards};
 use examiner::report::{
     annotations, escape, feedback_html, feedback_md, gradebook, gradescope, items, json, junit,
 };
@@ -287,7 +288,7 @@ fn rows<'a>(
 #[test]
 fn gradebook_csv() {
     let (a, b, d) = (alice(), bob(), dana());
-    let csv = gradebook::csv(&rows(&a, &b, &d));
+    let csv = gradebook::csv(&card_rows(&rows(&a, &b, &d), &cards(&rows(&a, &b, &d))));
     insta::assert_snapshot!("gradebook", csv);
 
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
@@ -333,7 +334,7 @@ fn gradebook_defuses_spreadsheet_formulas() {
         submission: "+1.ipynb",
         error: "=1+1",
     }];
-    let csv = gradebook::csv(&rows);
+    let csv = gradebook::csv(&card_rows(&rows, &cards(&rows)));
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let record = reader.records().next().unwrap().unwrap();
     assert_eq!(&record[0], "'=HYPERLINK(\"http://x\")");

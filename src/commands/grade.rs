@@ -113,9 +113,10 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         items: report::items::Gathering::default(),
         annotations: std::env::var_os("GITHUB_ACTIONS").map(|_| String::new()),
         details: args.details.then_some(style),
-        keep_answers: args.groups,
+        names: crate::grading::row::Names::default(),
+        full: args.groups.then(Vec::new),
     };
-    let mut graded: Vec<Graded> = Vec::with_capacity(submissions.len());
+    let mut graded: Vec<Kept> = Vec::with_capacity(submissions.len());
     crate::grading::batch::grade_class(
         &submissions,
         &prepared,
@@ -134,6 +135,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         outputs,
         items,
         annotations,
+        full,
         ..
     } = sinks;
     if let Some(m) = reviews.map(|r| r.finish()) {
@@ -148,14 +150,14 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         );
     }
 
-    let report_rows = report_rows(&graded);
-    let mut text = report::terminal::summary(&report_rows, style);
+    let rows: Vec<_> = graded.iter().map(Kept::row).collect();
+    let mut text = report::terminal::summary(&rows, style);
     let items = items.finish();
     text.push('\n');
     if args.items {
         text.push_str(&report::items::text(&items));
     } else {
-        let stats = report::class_report::stats(&report_rows, &items);
+        let stats = report::class_report::stats(&rows, &items);
         text.push_str(&report::class_report::terminal(&items, &stats));
     }
     write_stdout(&text)?;
@@ -163,19 +165,19 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     if let Some(annotations) = annotations {
         write_raw(&annotations)?;
     }
-    let groups = args.groups.then(|| {
+    let groups = full.map(|full| {
         let cache = crate::reference::cache::Cache::default_dir();
-        crate::grading::groups::for_run(&report_rows, &prepared, cache.as_deref())
+        crate::grading::groups::for_run(&report_rows(&full), &prepared, cache.as_deref())
     });
     if let Some(Some(g)) = &groups {
         write_stdout(&report::groups::summary(g))?;
     }
-    for g in &graded {
-        if let Outcome::Graded(r) = &g.outcome {
+    for row in &rows {
+        if let Some(r) = row.result() {
             for w in r.warnings.iter().chain(&r.grader_notes) {
                 eprintln!(
                     "examiner: {}: {}",
-                    report::sanitize::line(&g.submission.student),
+                    report::sanitize::line(row.student()),
                     report::sanitize::line(w)
                 );
             }
@@ -183,7 +185,7 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     }
     if let (Some(out), Some(outputs)) = (&args.out, outputs) {
         outputs.finish(
-            &report_rows,
+            &rows,
             &items,
             &discovery.skipped,
             groups.as_ref().and_then(|g| g.as_deref()),
@@ -194,25 +196,21 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
             out.display()
         );
     }
-    let failed = graded
-        .iter()
-        .filter(|g| matches!(g.outcome, Outcome::Failed { .. }))
-        .count();
+    let failed = rows.iter().filter(|r| r.result().is_none()).count();
     if failed > 0 {
         eprintln!("examiner: {failed} submission(s) could not be graded; see the ERROR rows");
     }
     let below = args.fail_under.map_or(0, |t| {
-        graded
-            .iter()
-            .filter(|g| match &g.outcome {
-                Outcome::Graded(r) => {
+        rows.iter()
+            .filter(|row| match row.result() {
+                Some(r) => {
                     let score = r.score.unwrap_or(0.0);
                     match t {
                         Threshold::Points(p) => score < p,
                         Threshold::Percent(p) => score < p / 100.0 * r.max_score,
                     }
                 }
-                Outcome::Failed { .. } => true,
+                None => true,
             })
             .count()
     });
@@ -224,9 +222,9 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
 }
 
 /// Where each graded submission goes as soon as it is graded: the review file, the
-/// submission's own outputs, the item analysis, the annotations and `--details`. Then it is
-/// kept compact (scores, statuses, points), so the class's answers are never all in memory
-/// at once.
+/// submission's own outputs, the item analysis, the annotations and `--details`. Then only
+/// its score card is kept (scores, statuses, points, reviews, warnings), so the class's
+/// answers are never all in memory at once, except with `--groups`, which clusters them.
 struct Sinks {
     reviews: Option<crate::grading::reviews::Pending>,
     outputs: Option<report::class_outputs::ClassOutputs>,
@@ -235,18 +233,44 @@ struct Sinks {
     annotations: Option<String>,
     /// `--details`: each submission's result printed as it comes, in this style.
     details: Option<report::terminal::Style>,
-    /// `--groups` clusters the answers' text at the end.
-    keep_answers: bool,
+    /// The names the score cards share.
+    names: crate::grading::row::Names,
+    /// With `--groups`: every result in full, for clustering the answers at the end.
+    full: Option<Vec<Graded>>,
+}
+
+/// A graded submission as `grade` keeps it to the end of the run.
+struct Kept {
+    submission: crate::grading::batch::Submission,
+    /// The score card, or why the submission could not be graded.
+    card: Result<crate::grading::row::ScoreCard, String>,
+}
+
+impl Kept {
+    /// The row of the class-level reports.
+    fn row(&self) -> report::row::Row<'_, crate::grading::row::ScoreCard> {
+        match &self.card {
+            Ok(card) => report::row::Row::Graded {
+                student: &self.submission.student,
+                result: card,
+            },
+            Err(error) => report::row::Row::Failed {
+                student: &self.submission.student,
+                submission: self.submission.path.to_str().unwrap_or("?"),
+                error,
+            },
+        }
+    }
 }
 
 impl Sinks {
-    /// Hands `g` to every sink; returns it compacted.
+    /// Hands `g` to every sink; returns what is kept of it.
     fn take(
         &mut self,
         mut g: Graded,
         prepared: &[crate::grading::batch::Prepared],
         bar: &indicatif::ProgressBar,
-    ) -> anyhow::Result<Graded> {
+    ) -> anyhow::Result<Kept> {
         if let Some(r) = &mut self.reviews {
             r.apply(std::slice::from_mut(&mut g), prepared);
         }
@@ -261,10 +285,15 @@ impl Sinks {
         if let Some(o) = &mut self.outputs {
             o.add(row)?;
         }
-        if let Outcome::Graded(r) = &mut g.outcome {
-            r.compact(self.keep_answers);
+        let card = match &g.outcome {
+            Outcome::Graded(r) => Ok(crate::grading::row::ScoreCard::of(r, &mut self.names)),
+            Outcome::Failed { error } => Err(error.clone()),
+        };
+        let submission = g.submission.clone();
+        if let Some(full) = &mut self.full {
+            full.push(g);
         }
-        Ok(g)
+        Ok(Kept { submission, card })
     }
 }
 

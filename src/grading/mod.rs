@@ -108,36 +108,6 @@ pub struct SubmissionResult {
 }
 
 impl SubmissionResult {
-    /// Drops what only a submission's own outputs read (answers, feedback, parts, keys,
-    /// hashes, titles), keeping what the class-level reports read at the end of a run:
-    /// scores, statuses, points, reviews and warnings. `grade` keeps a class's results this
-    /// way once each submission's files are written, so its memory does not grow with the
-    /// answers of every student. `keep_answers` keeps the answers' text (`--groups` clusters
-    /// them).
-    pub fn compact(&mut self, keep_answers: bool) {
-        for q in &mut self.questions {
-            q.title = String::new();
-            let text = if keep_answers {
-                std::mem::take(&mut q.answer.text)
-            } else {
-                String::new()
-            };
-            q.answer = AnswerOut {
-                text,
-                value: serde_json::Value::Null,
-                cells: Vec::new(),
-                line: None,
-                confidence: 0.0,
-                method: None,
-            };
-            q.expected = None;
-            q.feedback = Vec::new();
-            q.parts = Vec::new();
-            q.answer_hash = String::new();
-        }
-        self.questions.shrink_to_fit();
-    }
-
     /// Whether a required answer is missing.
     pub fn missing_required(&self) -> bool {
         self.questions

@@ -15,7 +15,7 @@ use super::json::ResultsWriter;
 use super::junit::JunitWriter;
 use super::output_set::{OutputSet, Staged};
 use super::review_todo::TodoWriter;
-use super::row::Row;
+use super::row::{Row, ScoreCard};
 use crate::grading::batch::Skipped;
 use crate::grading::groups::QuestionGroups;
 
@@ -91,12 +91,12 @@ impl ClassOutputs {
             .unwrap_or_else(|| file_stem_for(student))
     }
 
-    /// Writes the class-level files from `rows` (every submission, as kept after
-    /// [`ClassOutputs::add`]: the reports here read scores, statuses, points, reviews and
-    /// warnings only) and makes the set the content of `--out`.
+    /// Writes the class-level files from `rows` (every submission's score card: the reports
+    /// here read scores, statuses, points, reviews and warnings only) and makes the set the
+    /// content of `--out`.
     pub fn finish(
         self,
-        rows: &[Row<'_>],
+        rows: &[Row<'_, ScoreCard>],
         items: &ItemAnalysis,
         skipped: &[Skipped],
         groups: Option<&[QuestionGroups]>,
@@ -158,7 +158,13 @@ pub fn write_all(
     for &row in rows {
         outputs.add(row)?;
     }
-    outputs.finish(rows, items, skipped, groups)
+    let cards = crate::grading::row::cards(rows);
+    outputs.finish(
+        &crate::grading::row::card_rows(rows, &cards),
+        items,
+        skipped,
+        groups,
+    )
 }
 
 /// Longest feedback file stem, in bytes (file systems allow 255 for a whole name).

@@ -18,7 +18,7 @@ use crate::rubric::keys::format_points;
 
 use super::escape::{html, one_line, truncate};
 use super::items::{Item, ItemAnalysis};
-use super::row::Row;
+use super::row::{Row, ScoreCard};
 
 /// Questions the terminal summary lists.
 pub const HARDEST: usize = 10;
@@ -82,7 +82,7 @@ pub fn correlation(x: &[f64], y: &[f64]) -> Option<f64> {
 }
 
 /// Computes the class statistics of `rows` with their item analysis `items`.
-pub fn stats<'a>(rows: &[Row<'_>], items: &'a ItemAnalysis) -> ClassStats<'a> {
+pub fn stats<'a>(rows: &[Row<'_, ScoreCard>], items: &'a ItemAnalysis) -> ClassStats<'a> {
     let results: Vec<_> = rows.iter().filter_map(|r| r.result()).collect();
     let shares = results
         .iter()
@@ -97,10 +97,8 @@ pub fn stats<'a>(rows: &[Row<'_>], items: &'a ItemAnalysis) -> ClassStats<'a> {
         .iter()
         .map(|item| {
             let (mut own, mut rest) = (Vec::new(), Vec::new());
-            for r in results.iter().filter(|r| r.rubric == item.rubric) {
-                let (Some(total), Some(q)) =
-                    (r.score, r.questions.iter().find(|q| q.id == item.id))
-                else {
+            for r in results.iter().filter(|r| *r.rubric == *item.rubric) {
+                let (Some(total), Some(q)) = (r.score, r.question(&item.id)) else {
                     continue;
                 };
                 if let (Some(p), true) = (q.points, q.counted) {
@@ -407,7 +405,7 @@ const WRONG_SHOWN: usize = 3;
 /// `report.html`: the class at a glance. `feedback_link` gives the (relative) address of a
 /// student's feedback page.
 pub fn render(
-    rows: &[Row<'_>],
+    rows: &[Row<'_, ScoreCard>],
     a: &ItemAnalysis,
     feedback_link: impl Fn(&str) -> String,
 ) -> String {

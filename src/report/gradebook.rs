@@ -3,7 +3,7 @@
 //! row, with the reason in its `status` column, so nothing is silently left out of a grade
 //! export.
 
-use crate::grading::{QuestionResult, SubmissionResult};
+use crate::grading::row::ScoreCard;
 use crate::rubric::keys::format_points;
 
 use super::escape::one_line;
@@ -37,7 +37,7 @@ pub const FIXED_COLUMNS: [&str; 7] = [
 /// with `=`, `+`, `-`, `@`, `|`, `%`, tab or carriage return, also after leading spaces, or
 /// starting with a space) get a leading `'`, so a crafted file name or question id cannot
 /// inject one.
-pub fn csv(rows: &[Row]) -> String {
+pub fn csv(rows: &[Row<'_, ScoreCard>]) -> String {
     let ids = question_ids(rows);
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
@@ -45,7 +45,7 @@ pub fn csv(rows: &[Row]) -> String {
     let reviewed = rows
         .iter()
         .filter_map(Row::result)
-        .any(|r| r.questions.iter().any(|q| !q.reviews.is_empty()));
+        .any(|r| !r.reviews.is_empty());
     let header: Vec<&str> = FIXED_COLUMNS
         .iter()
         .copied()
@@ -88,11 +88,12 @@ pub fn csv(rows: &[Row]) -> String {
 }
 
 /// Every question id in `rows`, first seen first, each once.
-pub fn question_ids<'a>(rows: &[Row<'a>]) -> Vec<&'a str> {
+pub fn question_ids<'a>(rows: &[Row<'a, ScoreCard>]) -> Vec<&'a str> {
     let mut ids: Vec<&'a str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for result in rows.iter().filter_map(Row::result) {
         for q in &result.questions {
-            if !ids.contains(&q.id.as_str()) {
+            if seen.insert(&*q.id) {
                 ids.push(&q.id);
             }
         }
@@ -100,7 +101,7 @@ pub fn question_ids<'a>(rows: &[Row<'a>]) -> Vec<&'a str> {
     ids
 }
 
-fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
+fn graded(student: &str, r: &ScoreCard, ids: &[&str]) -> Vec<String> {
     let mut record = vec![
         text_cell(student),
         text_cell(&r.submission),
@@ -123,10 +124,8 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
         r.pending_review.to_string(),
     ];
     record.extend(ids.iter().map(|id| {
-        r.questions
-            .iter()
-            .find(|q| q.id == *id)
-            .and_then(|q: &QuestionResult| q.points)
+        r.question(id)
+            .and_then(|q| q.points)
             .map(format_points)
             .unwrap_or_default()
     }));
@@ -134,10 +133,10 @@ fn graded(student: &str, r: &SubmissionResult, ids: &[&str]) -> Vec<String> {
 }
 
 /// What was reviewed in `r`, and by whom: `q3 by anna; tf/2 by ben`.
-fn reviewed_cell(r: &SubmissionResult) -> String {
-    r.questions
+fn reviewed_cell(r: &ScoreCard) -> String {
+    r.reviews
         .iter()
-        .flat_map(|q| q.reviews.iter().map(|m| m.summary(&q.id)))
+        .flat_map(|(i, marks)| marks.iter().map(|m| m.summary(&r.questions[*i].id)))
         .collect::<Vec<_>>()
         .join("; ")
 }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::row::Row;
+use super::row::{Row, ScoreCard};
 use crate::grading::{QuestionResult, Status, SubmissionResult};
 use crate::rubric::keys::{format_number, format_points};
 
@@ -221,7 +221,7 @@ fn statement_table(out: &mut String, q: &QuestionResult, style: Style) {
 }
 
 /// The class at a glance: a line per student.
-pub fn summary(rows: &[Row<'_>], style: Style) -> String {
+pub fn summary(rows: &[Row<'_, ScoreCard>], style: Style) -> String {
     let width = rows
         .iter()
         .map(|r| match r {
