@@ -1168,6 +1168,39 @@ mod tests {
     }
 
     #[test]
+    fn a_score_card_keeps_the_reviewed_scores_and_shares_its_names() {
+        use crate::grading::row::{Names, ScoreCard};
+        let mut r = class();
+        let reviews = [review("manual", Some(4.0), "00aa", 2)];
+        let refs: Vec<&Review> = reviews.iter().collect();
+        assert!(apply_one(&mut r, None, &refs, "r.csv").is_empty());
+        r.grader_notes
+            .push("identical to the submission of bob".into());
+        let mut names = Names::default();
+        let card = ScoreCard::of(&r, &mut names);
+        let again = ScoreCard::of(&class(), &mut names);
+        assert_eq!(
+            (card.score, card.max_score, card.pending_review),
+            (r.score, 10.0, 1)
+        );
+        let manual = card.question("manual").unwrap();
+        assert_eq!((manual.status, manual.points), (Status::Partial, Some(4.0)));
+        assert_eq!(card.question("tf").unwrap().status, Status::NeedsReview);
+        assert_eq!(card.question("nope"), None);
+        // Only the reviewed question carries its marks, under its own index.
+        assert_eq!(card.reviews.len(), 1);
+        assert_eq!(&*card.questions[card.reviews[0].0].id, "manual");
+        assert_eq!(card.reviews[0].1[0].grader, "ta1");
+        assert_eq!(card.grader_notes, r.grader_notes);
+        // One copy of each name for the whole class.
+        assert!(std::sync::Arc::ptr_eq(&card.rubric, &again.rubric));
+        assert!(std::sync::Arc::ptr_eq(
+            &card.questions[2].id,
+            &again.questions[2].id
+        ));
+    }
+
+    #[test]
     fn a_review_of_a_changed_answer_or_beyond_the_maximum_is_reported_not_applied() {
         let mut r = class();
         let reviews = [
