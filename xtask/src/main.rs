@@ -57,6 +57,11 @@ Commands:
                  process, reports included), from N and 2N copies of the corpus notebooks
                  (default N = 38): a figure that a busy machine does not change, for comparing
                  two versions of the code
+  bench memory [N...]
+                 setup, release build, then the peak resident memory of `examiner grade
+                 DIR --jobs 2`, without and with --out, for N copies of the corpus notebooks
+                 (default 1000 and 10000; hard links, so they take no space): whether memory
+                 stays flat as a class grows
   fuzz [SECS] [TARGET...]
                  coverage-guided fuzzing (libFuzzer through libfuzzer-sys, instrumented like
                  cargo-fuzz, with AddressSanitizer through RUSTC_BOOTSTRAP=1 on the pinned
@@ -530,6 +535,7 @@ const INSTRUCTIONS_NOTEBOOKS: usize = 38;
 fn bench(args: &[String]) -> Result<()> {
     let (which, extra) = match args.first().map(String::as_str) {
         Some("instructions") => return instructions(&args[1..]),
+        Some("memory") => return memory(&args[1..]),
         Some(name) if BENCHES.contains(&name) => (vec![name], &args[1..]),
         _ => (BENCHES.to_vec(), args),
     };
@@ -748,6 +754,133 @@ fn instructions(args: &[String]) -> Result<()> {
         2 * n,
         files.len()
     );
+    Ok(())
+}
+
+/// Default class sizes for `cargo xtask bench memory`.
+const MEMORY_CLASSES: [usize; 2] = [1_000, 10_000];
+
+/// Fills a fresh `dir` with `count` submissions, each a hard link to one of `files` (cycled):
+/// thousands of notebooks without their bytes on disk. Copies where links cannot be made.
+fn write_links(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
+    if dir.exists() {
+        remove_dir(dir)?;
+    }
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    for (i, file) in files.iter().cycle().take(count).enumerate() {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        let to = dir.join(format!("{i:05}-{name}"));
+        fs::hard_link(file, &to)
+            .or_else(|_| fs::copy(file, &to).map(drop))
+            .map_err(|e| {
+                Error::new(format!(
+                    "cannot link {} to {}: {e}",
+                    file.display(),
+                    to.display()
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+/// The peak resident memory, in KiB, of `examiner grade` with `args` (run from the project
+/// root, its standard output discarded). Python's `resource` reads it from the kernel's
+/// accounting of the finished child (`getrusage`, which the standard library does not
+/// offer); Python is already needed by `setup`.
+fn peak_rss(examiner: &Path, args: &[&str], cache: &Path) -> Result<(u64, f64)> {
+    const MEASURE: &str = "import resource, subprocess, sys\n\
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n\
+if r.returncode > 1:\n    sys.exit(r.stderr.decode(errors='replace'))\n\
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
+    let started = Instant::now();
+    let run = Command::new("python3")
+        .args(["-c", MEASURE])
+        .arg(examiner)
+        .arg("grade")
+        .args(args)
+        .env("EXAMINER_CACHE_DIR", cache)
+        .current_dir(project_root())
+        .output()
+        .map_err(|e| Error::new(format!("cannot run python3: {e}")))?;
+    if !run.status.success() {
+        return Err(Error::new(format!(
+            "examiner grade {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&run.stderr).trim()
+        )));
+    }
+    let kib = String::from_utf8_lossy(&run.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| Error::new("python3 printed no peak memory"))?;
+    Ok((kib, started.elapsed().as_secs_f64()))
+}
+
+/// `cargo xtask bench memory [N...]`: peak RSS of grading N copies of the corpus notebooks.
+fn memory(args: &[String]) -> Result<()> {
+    let classes: Vec<usize> = if args.is_empty() {
+        MEMORY_CLASSES.to_vec()
+    } else {
+        args.iter()
+            .map(|a| {
+                a.parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| Error::new(format!("N must be a positive number, not `{a}`")))
+            })
+            .collect::<Result<_>>()?
+    };
+    setup()?;
+    cargo(
+        "build",
+        &["build", "--release", "--quiet", "--bin", "examiner"],
+        &[],
+    )?;
+    let root = project_root();
+    let examiner = root.join("target/release/examiner");
+    let files = bench_sources(&root)?;
+    let work = root.join("target/bench-memory");
+    let cache = work.join("cache");
+    let out = work.join("out");
+    // Fills the key cache (keys come from the rubrics' locks) before anything is measured.
+    let warm = work.join("warm");
+    write_links(&files, files.len(), &warm)?;
+    let warm_arg = warm.to_string_lossy().into_owned();
+    peak_rss(
+        &examiner,
+        &["--rubric", "rubrics", warm_arg.as_str()],
+        &cache,
+    )?;
+    remove_dir(&warm)?;
+    println!("notebooks   peak RSS, no --out   peak RSS, --out   (examiner grade DIR --jobs 2)");
+    for n in classes {
+        let dir = work.join(format!("{n}"));
+        write_links(&files, n, &dir)?;
+        let dir_arg = dir.to_string_lossy().into_owned();
+        let plain = ["--rubric", "rubrics", "--jobs", "2", dir_arg.as_str()];
+        let (without, t1) = peak_rss(&examiner, &plain, &cache)?;
+        let out_arg = out.to_string_lossy().into_owned();
+        let with_out = [
+            "--rubric",
+            "rubrics",
+            "--jobs",
+            "2",
+            "--out",
+            out_arg.as_str(),
+            dir_arg.as_str(),
+        ];
+        let (with, t2) = peak_rss(&examiner, &with_out, &cache)?;
+        println!(
+            "{n:>9}   {:>11.0} MiB ({t1:>4.0} s)   {:>8.0} MiB ({t2:>4.0} s)",
+            without as f64 / 1024.0,
+            with as f64 / 1024.0
+        );
+        remove_dir(&dir)?;
+    }
+    if out.exists() {
+        remove_dir(&out)?;
+    }
     Ok(())
 }
 
