@@ -8,8 +8,6 @@
 //! top of `junit.xml`) is written by [`ClassOutputs::finish`] from what the caller kept.
 //! Everything goes into one [`OutputSet`], swapped into `--out` at the end.
 
-use std::io::Seek;
-
 use super::items::ItemAnalysis;
 use super::json::ResultsWriter;
 use super::junit::JunitWriter;
@@ -24,7 +22,7 @@ use crate::grading::groups::QuestionGroups;
 pub struct ClassOutputs {
     set: OutputSet,
     results: ResultsWriter<Staged>,
-    junit: JunitWriter<std::io::BufWriter<std::fs::File>>,
+    junit: JunitWriter<std::fs::File>,
     todo: TodoWriter<Staged>,
     /// Each student's feedback file stem (unique in the class), by id.
     stems: std::collections::HashMap<String, String>,
@@ -41,7 +39,7 @@ impl ClassOutputs {
     ) -> anyhow::Result<ClassOutputs> {
         let results = ResultsWriter::begin(set.open("results.json")?)?;
         let todo = TodoWriter::begin(set.open("reviews-todo.csv")?)?;
-        let junit = JunitWriter::new(std::io::BufWriter::new(set.scratch()?));
+        let junit = JunitWriter::new(set.scratch()?);
         Ok(ClassOutputs {
             set,
             results,
@@ -113,12 +111,7 @@ impl ClassOutputs {
         } = self;
         set.close(results.finish()?)?;
         set.close(todo.finish()?)?;
-        let (spill, totals) = junit.into_parts();
-        let mut suites = spill.into_inner().map_err(|e| e.into_error())?;
-        suites.rewind()?;
-        set.write_with("junit.xml", |w| {
-            super::junit::finish(&totals, &mut suites, w)
-        })?;
+        set.write_with("junit.xml", |w| junit.finish(w))?;
         let mut skipped_text = String::new();
         for s in skipped {
             skipped_text.push_str(&format!(

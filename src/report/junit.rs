@@ -50,7 +50,7 @@ fn suite_of(row: Row) -> TestSuite {
 /// [`report`] (quick-junit indents an element by its depth alone, so a suite printed in a
 /// report of its own is printed the same as in the whole one).
 #[derive(Debug)]
-pub struct JunitWriter<S: std::io::Write> {
+pub struct JunitWriter<S> {
     spill: S,
     /// The counts of the suites written so far (no suites in it).
     totals: Report,
@@ -63,8 +63,9 @@ const HEAD_LINES: usize = 2;
 /// The root's end tag, the report's last line.
 const TAIL: &str = "</testsuites>\n";
 
-impl<S: std::io::Write> JunitWriter<S> {
-    /// A report written to `spill`, a scratch file read back by [`JunitWriter::finish`].
+impl<S: std::io::Read + std::io::Write + std::io::Seek> JunitWriter<S> {
+    /// A report whose suites wait in `spill` (empty; a scratch file) until
+    /// [`JunitWriter::finish`].
     pub fn new(spill: S) -> Self {
         JunitWriter {
             spill,
@@ -88,37 +89,29 @@ impl<S: std::io::Write> JunitWriter<S> {
         self.spill.write_all(body(&text).as_bytes())
     }
 
-    /// The spill, to be read back from its start by [`JunitWriter::finish`].
-    pub fn into_parts(self) -> (S, Report) {
-        (self.spill, self.totals)
+    /// Writes the whole report to `out`: the head with every suite's counts, the suites, the
+    /// root's end.
+    pub fn finish(mut self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let empty = self.totals.to_string().map_err(std::io::Error::other)?;
+        out.write_all(&empty.as_bytes()[..head_len(&empty)])?;
+        self.spill.rewind()?;
+        std::io::copy(&mut self.spill, out)?;
+        out.write_all(TAIL.as_bytes())
     }
 }
 
-/// Writes the whole report to `out`: the head made from `totals` (from
-/// [`JunitWriter::into_parts`]), every suite copied from `suites`, then the root's end.
-pub fn finish(
-    totals: &Report,
-    suites: &mut dyn std::io::Read,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let empty = totals.to_string().map_err(std::io::Error::other)?;
-    let head: usize = empty
+/// The length of a whole report's head ([`HEAD_LINES`]).
+fn head_len(report: &str) -> usize {
+    report
         .split_inclusive('\n')
         .take(HEAD_LINES)
         .map(str::len)
-        .sum();
-    out.write_all(&empty.as_bytes()[..head])?;
-    std::io::copy(suites, out)?;
-    out.write_all(TAIL.as_bytes())
+        .sum()
 }
 
 /// What a whole report holds between its head and its end tag.
 fn body(report: &str) -> &str {
-    let head: usize = report
-        .split_inclusive('\n')
-        .take(HEAD_LINES)
-        .map(str::len)
-        .sum();
+    let head = head_len(report);
     report[head..].strip_suffix(TAIL).unwrap_or(&report[head..])
 }
 
