@@ -539,45 +539,73 @@ pub fn grade_all(
 
 /// Grades every submission, [`CHUNK`] at a time in parallel, and hands each result to `each`
 /// in the order of `submissions`, so a caller that writes them out and keeps only what it
-/// needs holds at most a chunk of full results. Identical submissions are found first, from
-/// the files' bytes, so each result comes with its note already. The first error `each`
-/// returns stops the run and is returned.
-pub fn grade_class<E>(
+/// needs holds at most a few chunks of full results. `each` runs on a thread of its own while
+/// the next chunk is graded, so writing a class's outputs overlaps grading it. Identical
+/// submissions are found first, from the files' bytes, so each result comes with its note
+/// already. The first error `each` returns stops the run and is returned.
+pub fn grade_class<E: Send>(
     submissions: &[Submission],
     rubrics: &[Prepared],
     progress: &(dyn Fn(&Graded) + Sync),
-    mut each: impl FnMut(Graded) -> Result<(), E>,
+    mut each: impl FnMut(Graded) -> Result<(), E> + Send,
 ) -> Result<(), E> {
     let prints: Vec<Option<u64>> = submissions.par_iter().map(fingerprint).collect();
-    let mut notes = identical_notes(submissions, &prints).into_iter();
-    for chunk in submissions.chunks(CHUNK) {
-        let graded: Vec<Graded> =
-            chunk
-                .par_iter()
-                .map(|s| {
-                    // A notebook that trips a bug must not take the class down with it.
-                    let outcome = std::panic::catch_unwind(|| grade_read(s, rubrics))
-                        .unwrap_or_else(|_| Outcome::Failed {
-                            error:
-                                "internal error while grading this submission (please report it)"
-                                    .into(),
-                        });
-                    let graded = Graded {
-                        submission: s.clone(),
-                        outcome,
-                    };
-                    progress(&graded);
-                    graded
-                })
-                .collect();
-        for mut g in graded {
-            if let (Some(Some(note)), Outcome::Graded(r)) = (notes.next(), &mut g.outcome) {
-                r.grader_notes.push(note);
+    let notes = identical_notes(submissions, &prints);
+    // One chunk waits while one is handed on and the next is graded.
+    let (chunks, graded_chunks) = std::sync::mpsc::sync_channel::<Vec<Graded>>(1);
+    std::thread::scope(|scope| {
+        let consumer = scope.spawn(move || {
+            for chunk in graded_chunks {
+                for g in chunk {
+                    each(g)?;
+                }
             }
-            each(g)?;
+            Ok(())
+        });
+        for (chunk, notes) in submissions.chunks(CHUNK).zip(notes.chunks(CHUNK)) {
+            let graded = grade_chunk(chunk, notes, rubrics, progress);
+            if chunks.send(graded).is_err() {
+                // `each` failed: its error is what the run returns.
+                break;
+            }
         }
-    }
-    Ok(())
+        drop(chunks);
+        consumer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// Grades `chunk` in parallel, each result with its note from `notes`.
+fn grade_chunk(
+    chunk: &[Submission],
+    notes: &[Option<String>],
+    rubrics: &[Prepared],
+    progress: &(dyn Fn(&Graded) + Sync),
+) -> Vec<Graded> {
+    chunk
+        .par_iter()
+        .zip(notes)
+        .map(|(s, note)| {
+            // A notebook that trips a bug must not take the class down with it.
+            let mut outcome =
+                std::panic::catch_unwind(|| grade_read(s, rubrics)).unwrap_or_else(|_| {
+                    Outcome::Failed {
+                        error: "internal error while grading this submission (please report it)"
+                            .into(),
+                    }
+                });
+            if let (Some(note), Outcome::Graded(r)) = (note, &mut outcome) {
+                r.grader_notes.push(note.clone());
+            }
+            let graded = Graded {
+                submission: s.clone(),
+                outcome,
+            };
+            progress(&graded);
+            graded
+        })
+        .collect()
 }
 
 /// A note (for the grader) for every submission whose bytes (`prints`, one per submission)
