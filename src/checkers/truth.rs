@@ -101,23 +101,33 @@ fn mask(text: &str) -> String {
         blank(&mut bytes, m.start(), m.end());
     }
     for i in 0..bytes.len() {
-        let c = bytes[i];
-        let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
-        let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
-        if c == b'|' {
+        match bytes[i] {
             // Table cells (`| 1 | False |`, and HTML tables once cleaned) read as `1 : False`.
-            bytes[i] = b':';
-        } else if matches!(c, b'*' | b'`' | b'~' | b'#' | b'$')
-            || (c == b'_' && !(prev_alnum && next_alnum))
-        {
-            bytes[i] = b' ';
+            b'|' => bytes[i] = b':',
+            b'*' | b'`' | b'~' | b'#' | b'$' => bytes[i] = b' ',
+            b'_' => {
+                let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
+                let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
+                if !(prev_alnum && next_alnum) {
+                    bytes[i] = b' ';
+                }
+            }
+            _ => {}
         }
     }
     // Only ASCII bytes were replaced by ASCII spaces, so this is still UTF-8.
     let masked = String::from_utf8(bytes).unwrap_or_else(|_| " ".repeat(text.len()));
+    // Most answers hold no such phrase: the text is copied only when one is blanked.
+    let phrases: Vec<(usize, usize)> = template_phrase()
+        .find_iter(&masked)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    if phrases.is_empty() {
+        return masked;
+    }
     let mut bytes = masked.clone().into_bytes();
-    for m in template_phrase().find_iter(&masked) {
-        blank(&mut bytes, m.start(), m.end());
+    for (from, to) in phrases {
+        blank(&mut bytes, from, to);
     }
     String::from_utf8(bytes).unwrap_or(masked)
 }
@@ -219,6 +229,60 @@ fn any_word() -> &'static Regex {
     RE.get_or_init(|| {
         Regex::new(r"(?i)\b(true|false|correct|incorrect|right|wrong|flase|ture)\b").expect("valid")
     })
+}
+
+/// The byte ranges of the words `any_word` matches in `text`, found without the regex: they
+/// are the runs of ASCII word characters spelling a verdict word, the regex's own (Unicode)
+/// word boundary being asked only beside a non-ASCII character. A text holding `ſ` (U+017F)
+/// or the Kelvin sign (U+212A), which `(?i)` folds to `s` and `k`, is left to the regex.
+/// This scan runs over every part of every alignment tried, where the regex was the larger
+/// cost of reading a part.
+fn verdict_words(text: &str) -> Vec<(usize, usize)> {
+    const WORDS: [&str; 8] = [
+        "true",
+        "false",
+        "correct",
+        "incorrect",
+        "right",
+        "wrong",
+        "flase",
+        "ture",
+    ];
+    if !text.is_ascii() && text.contains(['\u{17f}', '\u{212a}']) {
+        return any_word()
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+    }
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_word(bytes[i]) {
+            i += 1;
+        }
+        let run = &text[start..i];
+        if !WORDS.iter().any(|w| run.eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        let beside_non_ascii = (start > 0 && !bytes[start - 1].is_ascii())
+            || bytes.get(i).is_some_and(|b| !b.is_ascii());
+        if beside_non_ascii
+            && any_word()
+                .find_at(text, start)
+                .is_none_or(|m| m.range() != (start..i))
+        {
+            continue;
+        }
+        out.push((start, i));
+    }
+    out
 }
 
 /// A `T`/`F` letter given as a verdict after a colon or `is` (`...gradients: F.`).
@@ -327,16 +391,16 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
         offset += line.len();
     }
     let seen: std::collections::BTreeSet<usize> = out.iter().map(|f| f.at - base).collect();
-    for m in any_word().find_iter(part) {
-        if Some(m.start()) == opening || seen.contains(&m.start()) {
+    for (start, end) in verdict_words(part) {
+        if Some(start) == opening || seen.contains(&start) {
             continue;
         }
-        let Some(mut value) = token_value(m.as_str()) else {
+        let Some(mut value) = token_value(&part[start..end]) else {
             continue;
         };
         // Bounded look-behind keeps hostile inputs linear.
-        let before = &part[floor_boundary(part, m.start().saturating_sub(80))..m.start()];
-        let after = &part[m.end()..];
+        let before = &part[floor_boundary(part, start.saturating_sub(80))..start];
+        let after = &part[end..];
         if negated_before().is_match(before) {
             value = !value;
         }
@@ -346,10 +410,10 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
         };
         let rank = if punct { 2 } else { 1 };
         let hedged =
-            hedge_before().is_match(before) || hedge().is_match(sentence_around(part, m.start()));
+            hedge_before().is_match(before) || hedge().is_match(sentence_around(part, start));
         out.push(Found {
             value,
-            at: base + m.start(),
+            at: base + start,
             rank,
             hedged,
         });
@@ -641,24 +705,39 @@ fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
     let mut out = String::with_capacity(text.len());
     let mut map = Vec::with_capacity(text.len());
     let mut space = true;
-    for (i, c) in text.char_indices() {
-        // ASCII, most of any answer, lowercases to one byte.
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-            map.push(i);
-            space = false;
-        } else if c.is_alphanumeric() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII, most of any answer, is read a byte at a time.
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() {
+                out.push(char::from(b.to_ascii_lowercase()));
+                map.push(i);
+                space = false;
+            } else if b != b'\'' && !space {
+                out.push(' ');
+                map.push(i);
+                space = true;
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        let at = i;
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
             for l in c.to_lowercase() {
                 let before = out.len();
                 out.push(l);
-                map.extend(std::iter::repeat_n(i, out.len() - before));
+                map.extend(std::iter::repeat_n(at, out.len() - before));
             }
             space = false;
-        } else if matches!(c, '\'' | '’') {
-            continue;
-        } else if !space {
+        } else if c != '’' && !space {
             out.push(' ');
-            map.push(i);
+            map.push(at);
             space = true;
         }
     }
@@ -700,11 +779,13 @@ fn anchors(snippets: &[Option<Snippet>], text: &str) -> Vec<Option<usize>> {
             out.push(None);
             continue;
         };
+        // `head` starts `want`, so without `head` there is no `want`, and the first `want`
+        // is at or after the first `head`: one scan when neither is there.
         let hit = norm
             .get(cursor..)
             .and_then(|rest| {
-                rest.find(want.as_str())
-                    .or_else(|| rest.find(head.as_str()))
+                let h = rest.find(head.as_str())?;
+                Some(rest[h..].find(want.as_str()).map_or(h, |w| h + w))
             })
             .map(|i| cursor + i);
         match hit {
@@ -810,9 +891,12 @@ fn read_parts(
             if anchored || snippet.is_some() {
                 let first_line_end = part.find('\n').unwrap_or(part.len());
                 let first = &part[..first_line_end];
-                let has_statement =
-                    snippet.is_some_and(|sn| anchors(std::slice::from_ref(sn), first)[0].is_some());
-                if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement) {
+                // The statement is looked for only behind a closing verdict (normalising the
+                // line costs more than the verdict test).
+                let has_statement = || {
+                    snippet.is_some_and(|sn| anchors(std::slice::from_ref(sn), first)[0].is_some())
+                };
+                if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement()) {
                     let at = s + at;
                     // The line opens with the statement itself: its closing verdict is the
                     // part's opening one.
@@ -1405,6 +1489,40 @@ mod tests {
         assert_eq!(v.feedback.len(), 2);
         let v = check(&st(&[true]), "", "Dropout regularises the network.");
         assert_eq!(v.status, Status::Unparseable);
+    }
+
+    #[test]
+    fn verdict_words_are_the_words_the_regex_finds() {
+        // Hand-written texts covering each boundary the scan decides: ASCII punctuation,
+        // digits and underscores, non-ASCII letters and marks, and the folded `ſ`.
+        let texts = [
+            "True. false, CORRECT; incorrect! Right wrong flase ture",
+            "untrue trueish true_ 1true true1 _false",
+            "é true étrue trueé “true” ‘false’ – wrong —right",
+            "falſe is false, tru\u{17f}e",
+            "It is TrUe, or fAlSe: \u{212a} Right.",
+            "",
+            "true",
+            "naïve correct café wrong",
+        ];
+        for t in texts {
+            let want: Vec<(usize, usize)> = any_word()
+                .find_iter(t)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(verdict_words(t), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn only_long_s_and_kelvin_fold_to_ascii_letters() {
+        // verdict_words relies on this: no other character matches an ASCII letter under (?i).
+        let letter = Regex::new("(?i)^[a-z]$").expect("valid");
+        let folded: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| letter.is_match(&c.to_string()))
+            .collect();
+        assert_eq!(folded, vec!['\u{17f}', '\u{212a}']);
     }
 
     #[test]
