@@ -80,12 +80,76 @@ fn html_tag() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"<[/!]?[A-Za-z][^<>\n]{0,80}>|&nbsp;").expect("valid"))
 }
 
+const TEMPLATE_PHRASE: &str =
+    r"(?i)\btrue\s*(?:or|/|\\)\s*false\b|\bt\s*/\s*f\b|\byes\s*(?:or|/)\s*no\b";
+
 fn template_phrase() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\btrue\s*(?:or|/|\\)\s*false\b|\bt\s*/\s*f\b|\byes\s*(?:or|/)\s*no\b")
-            .expect("valid")
-    })
+    RE.get_or_init(|| Regex::new(TEMPLATE_PHRASE).expect("valid"))
+}
+
+fn template_phrase_ascii() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&ascii_boundaries(TEMPLATE_PHRASE)).expect("valid"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Word boundaries. A Unicode `\b` stops the regex crate's fast engine at the first non-ASCII
+// byte (a curly quote, a dash), and the slow one then reads the whole text again, often the
+// larger cost of reading an answer. So the patterns below whose every `\b` stands next to
+// one of their own ASCII letters are searched with ASCII boundaries, and each boundary of
+// the match is then checked the Unicode way. Where a letter's `\b` holds the Unicode way it
+// holds the ASCII way too (a character that is no word character is, or starts with, a byte
+// that is none), so the ASCII search misses no match; a match whose boundaries all hold the
+// Unicode way is the one the Unicode search makes. Only `ſ` (U+017F) and the Kelvin sign
+// (U+212A) match an ASCII letter under `(?i)` (a test below checks it), and a text holding
+// either is searched the Unicode way.
+
+/// `pattern` with ASCII word boundaries (it must hold no escaped backslash before a `b`).
+fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+/// Whether `text` holds a character that `(?i)` folds to an ASCII letter.
+fn folds_to_ascii(text: &str) -> bool {
+    !text.is_ascii() && text.contains(['\u{17f}', '\u{212a}'])
+}
+
+/// Whether a Unicode `\b` holds at byte `at` of `text`.
+fn word_boundary(text: &str, at: usize) -> bool {
+    fn is_word(c: char) -> bool {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '_'
+        } else {
+            let re = RE.get_or_init(|| Regex::new(r"\A\w\z").expect("valid"));
+            re.is_match(c.encode_utf8(&mut [0; 4]))
+        }
+    }
+    let before = text.get(..at).and_then(|t| t.chars().next_back());
+    let after = text.get(at..).and_then(|t| t.chars().next());
+    before.is_some_and(is_word) != after.is_some_and(is_word)
+}
+
+/// The matches of `unicode` in `text`, searched with `ascii` (the same pattern with ASCII
+/// boundaries) when the matches found start and end at Unicode boundaries.
+fn find_all(unicode: &Regex, ascii: &Regex, text: &str) -> Vec<(usize, usize)> {
+    if !folds_to_ascii(text) {
+        let found: Vec<(usize, usize)> = ascii
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        if found
+            .iter()
+            .all(|&(s, e)| word_boundary(text, s) && word_boundary(text, e))
+        {
+            return found;
+        }
+    }
+    unicode
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect()
 }
 
 /// `text` with HTML tags, emphasis marks and "true or false" phrases replaced by spaces,
@@ -118,10 +182,7 @@ fn mask(text: &str) -> String {
     // Only ASCII bytes were replaced by ASCII spaces, so this is still UTF-8.
     let masked = String::from_utf8(bytes).unwrap_or_else(|_| " ".repeat(text.len()));
     // Most answers hold no such phrase: the text is copied only when one is blanked.
-    let phrases: Vec<(usize, usize)> = template_phrase()
-        .find_iter(&masked)
-        .map(|m| (m.start(), m.end()))
-        .collect();
+    let phrases = find_all(template_phrase(), template_phrase_ascii(), &masked);
     if phrases.is_empty() {
         return masked;
     }
@@ -179,6 +240,76 @@ fn lead() -> &'static Regex {
     })
 }
 
+/// The words that can open a `lead` match after its markers, lowercased: the first words of
+/// its optional openings (`final answer:`, `the statement is`, `it's`, `I think`) and its
+/// verdicts.
+const LEAD_WORDS: [&str; 35] = [
+    "final",
+    "answer",
+    "answers",
+    "ans",
+    "solution",
+    "verdict",
+    "response",
+    "the",
+    "this",
+    "statement",
+    "claim",
+    "sentence",
+    "assertion",
+    "it",
+    "that",
+    "its",
+    "i",
+    "not",
+    "true",
+    "false",
+    "correct",
+    "incorrect",
+    "right",
+    "wrong",
+    "ture",
+    "treu",
+    "flase",
+    "fasle",
+    "fales",
+    "incorect",
+    "corect",
+    "yes",
+    "no",
+    "t",
+    "f",
+];
+
+/// Whether `lead` can match `text`: past its markers, the text must open with `(`, `[` or a
+/// word of `LEAD_WORDS` (a word ends where ASCII letters do: each of those words is followed
+/// by a space, a digit, a mark or a boundary in the pattern). Most lines of an explanation
+/// open with another word and are settled here, without the regex; a non-ASCII character
+/// where this looks (a folded `ſ`, another space) is left to the regex.
+fn may_lead(text: &str) -> bool {
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_whitespace()
+            || matches!(c, '\x0B' | '>' | ':' | '|' | '-' | '•' | '·' | '–' | '—')
+        {
+            continue;
+        }
+        if !c.is_ascii() || c == '(' || c == '[' {
+            return true;
+        }
+        if !c.is_ascii_alphabetic() {
+            return false;
+        }
+        let rest = &text.as_bytes()[i..];
+        let len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        if rest.get(len).is_some_and(|b| !b.is_ascii()) {
+            return true;
+        }
+        let word = &text[i..i + len];
+        return LEAD_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w));
+    }
+    false
+}
+
 /// Whether what follows a short verdict (`T`, `F`, `Yes`, `No`) ends it: punctuation, the
 /// end of the line, or a word that starts the explanation.
 fn short_ok(after: &str) -> bool {
@@ -198,6 +329,9 @@ fn short_ok(after: &str) -> bool {
 
 /// The verdict opening `text` (at its very start, after markers), with its offset.
 fn lead_verdict(text: &str) -> Option<(bool, usize)> {
+    if !may_lead(text) {
+        return None;
+    }
     let c = lead().captures(text)?;
     let word = c.get(1)?;
     let w = word.as_str();
@@ -311,14 +445,35 @@ fn hedge_before() -> &'static Regex {
 
 /// Words that hedge a verdict: `it depends` (but not `X depends on Y` in an explanation),
 /// `partially`, `not sure`, `can also be true`, `both true and false`.
+const HEDGE: &str = r"(?i)(?:^\W*|\b(?:it|this|that|answer|verdict|which)\s+)depends\b|\b(?:partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|in\s+some\s+cases)\b";
+
 fn hedge() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)(?:^\W*|\b(?:it|this|that|answer|verdict|which)\s+)depends\b|\b(?:partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|in\s+some\s+cases)\b",
-        )
-        .expect("valid")
-    })
+    RE.get_or_init(|| Regex::new(HEDGE).expect("valid"))
+}
+
+fn hedge_ascii() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&ascii_boundaries(HEDGE)).expect("valid"))
+}
+
+/// Whether `text` holds a hedge (`hedge().is_match`, searched with ASCII boundaries: see
+/// "Word boundaries"). A match at 0 may be the `^` branch, which has no `\b` there, and a `\b`
+/// at 0 next to an ASCII letter holds both ways.
+fn hedged(text: &str) -> bool {
+    if !folds_to_ascii(text) {
+        match hedge_ascii().find(text) {
+            None => return false,
+            Some(m)
+                if (m.start() == 0 || word_boundary(text, m.start()))
+                    && word_boundary(text, m.end()) =>
+            {
+                return true
+            }
+            Some(_) => {}
+        }
+    }
+    hedge().is_match(text)
 }
 
 /// The sentence of `text` around byte `at`.
@@ -365,7 +520,7 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
     let mut out = Vec::new();
     // The part's opening.
     if let Some((value, at)) = lead_verdict(part) {
-        let hedged = hedge().is_match(first_sentence(&part[at..]));
+        let hedged = hedged(first_sentence(&part[at..]));
         out.push(Found {
             value,
             at: base + at,
@@ -379,7 +534,7 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
     for line in part.split_inclusive('\n') {
         if offset > 0 && !line.trim().is_empty() {
             if let Some((value, at)) = lead_verdict(line) {
-                let hedged = hedge().is_match(first_sentence(&line[at..]));
+                let hedged = hedged(first_sentence(&line[at..]));
                 out.push(Found {
                     value,
                     at: base + offset + at,
@@ -409,8 +564,7 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
             a.is_empty() || a.starts_with(['.', ',', ':', ';', '!', ')', '\n', '-', '–', '—'])
         };
         let rank = if punct { 2 } else { 1 };
-        let hedged =
-            hedge_before().is_match(before) || hedge().is_match(sentence_around(part, start));
+        let hedged = hedge_before().is_match(before) || hedged(sentence_around(part, start));
         out.push(Found {
             value,
             at: base + start,
@@ -911,7 +1065,7 @@ fn read_parts(
                 }
             }
             let (value, offset, mut doubt) = judge_part(&found);
-            if value.is_none() && doubt.is_none() && hedge().is_match(part) {
+            if value.is_none() && doubt.is_none() && hedged(part) {
                 doubt = Some("a hedged answer without a true/false verdict".to_string());
             }
             Reading {
@@ -1523,6 +1677,74 @@ mod tests {
             .filter(|c| letter.is_match(&c.to_string()))
             .collect();
         assert_eq!(folded, vec!['\u{17f}', '\u{212a}']);
+    }
+
+    #[test]
+    fn may_lead_turns_away_no_line_the_pattern_reads() {
+        let lines = [
+            "True. It holds because ...",
+            "  - false, since ...",
+            "• Final answer 2.1: correct",
+            "— (  ) T.",
+            "Answer is: no, it does not",
+            "The statement is incorrect",
+            "It's not necessarily true",
+            "It’s wrong",
+            "Its true",
+            "I would say it is right.",
+            "[False] ...",
+            "(True)",
+            "\u{a0}True",
+            "Fal\u{17f}e",
+            "Statement 1: T",
+            "> yes",
+            "The gradient vanishes here.",
+            "Because the loss is convex, ...",
+            "f(0) = 0",
+            "Truely so",
+            "Consider the case x = 0.",
+            "Answer1: true",
+            "",
+            "   ",
+        ];
+        for line in lines {
+            if lead().captures(line).is_some() {
+                assert!(may_lead(line), "{line}");
+            }
+        }
+        // Prose lines, settled without the regex.
+        assert!(!may_lead("Gradients vanish here."));
+        assert!(!may_lead("Because the loss is convex"));
+        assert!(!may_lead("Consider the case x = 0."));
+    }
+
+    #[test]
+    fn ascii_boundary_searches_agree_with_the_unicode_ones() {
+        let texts = [
+            "True or False: the gradient is zero.",
+            "“True or False” — it depends on the step.",
+            "éTrue or false, T/F, yes or no",
+            "true or falseé; it dependsé; partiallyé true",
+            "partially true, can also be false",
+            "Ambiguous: the loss falls in some cases.",
+            "x depends on y; it depends",
+            "– depends on the rate",
+            "naïve partly wrong",
+            "yeſ or no, dependſ, it dependſ",
+            "",
+        ];
+        for t in texts {
+            let want: Vec<(usize, usize)> = template_phrase()
+                .find_iter(t)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(
+                find_all(template_phrase(), template_phrase_ascii(), t),
+                want,
+                "{t}"
+            );
+            assert_eq!(hedged(t), hedge().is_match(t), "{t}");
+        }
     }
 
     #[test]
