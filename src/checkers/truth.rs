@@ -198,6 +198,34 @@ fn mask(text: &str) -> String {
 
 /// What a verdict token says, or None when it is not one.
 fn token_value(token: &str) -> Option<bool> {
+    const TRUE: [&str; 9] = [
+        "true", "t", "correct", "right", "yes", "ture", "treu", "tru", "corect",
+    ];
+    const FALSE: [&str; 10] = [
+        "false",
+        "f",
+        "incorrect",
+        "wrong",
+        "no",
+        "flase",
+        "fasle",
+        "fales",
+        "fals",
+        "incorect",
+    ];
+    let value = |t: &str| {
+        if TRUE.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+            Some(true)
+        } else if FALSE.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    // A single ASCII word, most tokens, needs none of the copies below.
+    if token.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return value(token);
+    }
     let t = token.to_lowercase();
     let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
     let t = t.replace('’', "'");
@@ -207,14 +235,7 @@ fn token_value(token: &str) -> Option<bool> {
             _ => Some(false),
         };
     }
-    match t.as_str() {
-        "true" | "t" | "correct" | "right" | "yes" | "ture" | "treu" | "tru" | "corect" => {
-            Some(true)
-        }
-        "false" | "f" | "incorrect" | "wrong" | "no" | "flase" | "fasle" | "fales" | "fals"
-        | "incorect" => Some(false),
-        _ => None,
-    }
+    value(&t)
 }
 
 /// The opening of a part: markers students put before a verdict, then the verdict.
@@ -402,7 +423,8 @@ fn verdict_words(text: &str) -> Vec<(usize, usize)> {
             i += 1;
         }
         let run = &text[start..i];
-        if !WORDS.iter().any(|w| run.eq_ignore_ascii_case(w)) {
+        let verdict_length = matches!(run.len(), 4 | 5 | 7 | 9);
+        if !verdict_length || !WORDS.iter().any(|w| run.eq_ignore_ascii_case(w)) {
             continue;
         }
         let beside_non_ascii = (start > 0 && !bytes[start - 1].is_ascii())
@@ -482,12 +504,14 @@ fn sentence_around(text: &str, at: usize) -> &str {
     let at = floor_boundary(text, at);
     let lo = floor_boundary(text, at.saturating_sub(300));
     let hi = floor_boundary(text, at + 300);
-    let start = text[lo..at]
-        .rfind(['.', '!', '?', '\n'])
+    // The stops are ASCII, so a byte search finds them (and is the cheaper).
+    let stop = |b: &u8| matches!(b, b'.' | b'!' | b'?' | b'\n');
+    let bytes = text.as_bytes();
+    let start = bytes[lo..at]
+        .iter()
+        .rposition(stop)
         .map_or(lo, |i| lo + i + 1);
-    let end = text[at..hi]
-        .find(['.', '!', '?', '\n'])
-        .map_or(hi, |i| at + i);
+    let end = bytes[at..hi].iter().position(stop).map_or(hi, |i| at + i);
     text.get(start..end).unwrap_or_default()
 }
 
@@ -856,7 +880,7 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
 /// Lowercased alphanumerics of `text`, one space between words, with the byte offset in
 /// `text` of each output byte.
 fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
-    let mut out = String::with_capacity(text.len());
+    let mut out: Vec<u8> = Vec::with_capacity(text.len());
     let mut map = Vec::with_capacity(text.len());
     let mut space = true;
     let bytes = text.as_bytes();
@@ -866,11 +890,11 @@ fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
         let b = bytes[i];
         if b.is_ascii() {
             if b.is_ascii_alphanumeric() {
-                out.push(char::from(b.to_ascii_lowercase()));
+                out.push(b.to_ascii_lowercase());
                 map.push(i);
                 space = false;
             } else if b != b'\'' && !space {
-                out.push(' ');
+                out.push(b' ');
                 map.push(i);
                 space = true;
             }
@@ -884,17 +908,20 @@ fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
         i += c.len_utf8();
         if c.is_alphanumeric() {
             for l in c.to_lowercase() {
-                let before = out.len();
-                out.push(l);
-                map.extend(std::iter::repeat_n(at, out.len() - before));
+                let mut buf = [0; 4];
+                let l = l.encode_utf8(&mut buf);
+                out.extend_from_slice(l.as_bytes());
+                map.extend(std::iter::repeat_n(at, l.len()));
             }
             space = false;
         } else if c != '’' && !space {
-            out.push(' ');
+            out.push(b' ');
             map.push(at);
             space = true;
         }
     }
+    // Whole characters were written, so this is UTF-8.
+    let out = String::from_utf8(out).unwrap_or_default();
     (out, map)
 }
 
