@@ -386,6 +386,18 @@ fn any_word() -> &'static Regex {
     })
 }
 
+/// Whether each byte is an ASCII word character (`[0-9A-Za-z_]`).
+const ASCII_WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
+
 /// The byte ranges of the words `any_word` matches in `text`, found without the regex: they
 /// are the runs of ASCII word characters spelling a verdict word, the regex's own (Unicode)
 /// word boundary being asked only beside a non-ASCII character. A text holding `ſ` (U+017F)
@@ -403,28 +415,32 @@ fn verdict_words(text: &str) -> Vec<(usize, usize)> {
         "flase",
         "ture",
     ];
-    if !text.is_ascii() && text.contains(['\u{17f}', '\u{212a}']) {
+    if folds_to_ascii(text) {
         return any_word()
             .find_iter(text)
             .map(|m| (m.start(), m.end()))
             .collect();
     }
     let bytes = text.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if !is_word(bytes[i]) {
+        while i < bytes.len() && !ASCII_WORD[usize::from(bytes[i])] {
             i += 1;
-            continue;
         }
         let start = i;
-        while i < bytes.len() && is_word(bytes[i]) {
+        while i < bytes.len() && ASCII_WORD[usize::from(bytes[i])] {
             i += 1;
         }
+        // Cheap tests first: a verdict word has 4, 5, 7 or 9 letters, the first t, f, c, i, r or w.
+        let first = bytes.get(start).map_or(0, |b| b | 0x20);
+        if !matches!(i - start, 4 | 5 | 7 | 9)
+            || !matches!(first, b't' | b'f' | b'c' | b'i' | b'r' | b'w')
+        {
+            continue;
+        }
         let run = &text[start..i];
-        let verdict_length = matches!(run.len(), 4 | 5 | 7 | 9);
-        if !verdict_length || !WORDS.iter().any(|w| run.eq_ignore_ascii_case(w)) {
+        if !WORDS.iter().any(|w| run.eq_ignore_ascii_case(w)) {
             continue;
         }
         let beside_non_ascii = (start > 0 && !bytes[start - 1].is_ascii())
@@ -877,11 +893,10 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
     Some((parts, doubt, false))
 }
 
-/// Lowercased alphanumerics of `text`, one space between words, with the byte offset in
-/// `text` of each output byte.
-fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
-    let mut out: Vec<u8> = Vec::with_capacity(text.len());
-    let mut map = Vec::with_capacity(text.len());
+/// Walks `text` as it is normalised (lowercased alphanumerics, one space between words):
+/// `emit(byte, at)` for each byte of the output, with the byte offset in `text` it comes from,
+/// until `emit` returns false.
+fn normalize_walk(text: &str, mut emit: impl FnMut(u8, usize) -> bool) {
     let mut space = true;
     let bytes = text.as_bytes();
     let mut i = 0;
@@ -890,12 +905,14 @@ fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
         let b = bytes[i];
         if b.is_ascii() {
             if b.is_ascii_alphanumeric() {
-                out.push(b.to_ascii_lowercase());
-                map.push(i);
+                if !emit(b.to_ascii_lowercase(), i) {
+                    return;
+                }
                 space = false;
             } else if b != b'\'' && !space {
-                out.push(b' ');
-                map.push(i);
+                if !emit(b' ', i) {
+                    return;
+                }
                 space = true;
             }
             i += 1;
@@ -908,21 +925,48 @@ fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
         i += c.len_utf8();
         if c.is_alphanumeric() {
             for l in c.to_lowercase() {
-                let mut buf = [0; 4];
-                let l = l.encode_utf8(&mut buf);
-                out.extend_from_slice(l.as_bytes());
-                map.extend(std::iter::repeat_n(at, l.len()));
+                for &b in l.encode_utf8(&mut [0; 4]).as_bytes() {
+                    if !emit(b, at) {
+                        return;
+                    }
+                }
             }
             space = false;
         } else if c != '’' && !space {
-            out.push(b' ');
-            map.push(at);
+            if !emit(b' ', at) {
+                return;
+            }
             space = true;
         }
     }
+}
+
+/// Lowercased alphanumerics of `text`, one space between words.
+fn normalize(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    normalize_walk(text, |b, _| {
+        out.push(b);
+        true
+    });
     // Whole characters were written, so this is UTF-8.
-    let out = String::from_utf8(out).unwrap_or_default();
-    (out, map)
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The byte offset in `text` of each of the `positions` (increasing) of `normalize(text)`.
+/// (Walked again for the few positions asked, rather than kept for every byte.)
+fn source_offsets(text: &str, positions: &[usize]) -> Vec<Option<usize>> {
+    let mut out = vec![None; positions.len()];
+    let mut next = 0;
+    let mut written = 0;
+    normalize_walk(text, |_, at| {
+        while positions.get(next) == Some(&written) {
+            out[next] = Some(at);
+            next += 1;
+        }
+        written += 1;
+        next < positions.len()
+    });
+    out
 }
 
 /// A statement's `text` snippet as it is looked for: normalised, and its first words (at
@@ -937,7 +981,7 @@ fn snippets(statements: &[Statement]) -> Vec<Option<Snippet>> {
     statements
         .iter()
         .map(|s| {
-            let (want, _) = normalize_mapped(s.text.as_deref()?);
+            let want = normalize(s.text.as_deref()?);
             let want = want.trim().to_string();
             if want.is_empty() {
                 return None;
@@ -949,15 +993,14 @@ fn snippets(statements: &[Statement]) -> Vec<Option<Snippet>> {
         .collect()
 }
 
-/// Where each statement's text stands in `text` (in order), by its `text` snippet or the
-/// snippet's first words.
-fn anchors(snippets: &[Option<Snippet>], text: &str) -> Vec<Option<usize>> {
-    let (norm, map) = normalize_mapped(text);
+/// Where each statement's text stands in `norm` (a normalised text; in order), by its `text`
+/// snippet or the snippet's first words: positions in `norm`.
+fn anchor_hits(snippets: &[Option<Snippet>], norm: &str) -> Vec<Option<usize>> {
     let mut cursor = 0;
-    let mut out = Vec::new();
+    let mut hits = Vec::new();
     for snippet in snippets {
         let Some(Snippet { want, head }) = snippet else {
-            out.push(None);
+            hits.push(None);
             continue;
         };
         // `head` starts `want`, so without `head` there is no `want`, and the first `want`
@@ -969,25 +1012,29 @@ fn anchors(snippets: &[Option<Snippet>], text: &str) -> Vec<Option<usize>> {
                 Some(rest[h..].find(want.as_str()).map_or(h, |w| h + w))
             })
             .map(|i| cursor + i);
-        match hit {
-            Some(i) => {
-                cursor = i + head.len().min(want.len());
-                out.push(map.get(i).copied());
-            }
-            None => out.push(None),
+        if let Some(i) = hit {
+            cursor = i + head.len().min(want.len());
         }
+        hits.push(hit);
     }
-    out
+    hits
 }
 
 /// Parts by the statements' own text: each from the line where its statement stands to the
 /// line of the next one found.
 fn by_anchors(snippets: &[Option<Snippet>], text: &str) -> Option<Parts> {
-    let found = anchors(snippets, text);
-    let count = found.iter().flatten().count();
+    let hits = anchor_hits(snippets, &normalize(text));
+    let count = hits.iter().flatten().count();
     if count == 0 || (snippets.len() > 1 && count < 2) {
         return None;
     }
+    // Each hit lies past the previous one's cursor, so they are increasing.
+    let positions: Vec<usize> = hits.iter().flatten().copied().collect();
+    let mut offsets = source_offsets(text, &positions).into_iter();
+    let found: Vec<Option<usize>> = hits
+        .iter()
+        .map(|h| h.and_then(|_| offsets.next().flatten()))
+        .collect();
     let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
     let starts: Vec<Option<usize>> = found.iter().map(|a| a.map(line_start)).collect();
     let mut parts: Parts = vec![None; snippets.len()];
@@ -1075,7 +1122,9 @@ fn read_parts(
                 // The statement is looked for only behind a closing verdict (normalising the
                 // line costs more than the verdict test).
                 let has_statement = || {
-                    snippet.is_some_and(|sn| anchors(std::slice::from_ref(sn), first)[0].is_some())
+                    snippet.is_some_and(|sn| {
+                        anchor_hits(std::slice::from_ref(sn), &normalize(first))[0].is_some()
+                    })
                 };
                 if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement()) {
                     let at = s + at;
@@ -1772,6 +1821,17 @@ mod tests {
             );
             assert_eq!(hedged(t), hedge().is_match(t), "{t}");
         }
+    }
+
+    #[test]
+    fn normalised_positions_map_back_to_the_text() {
+        let text = "X-ray’s  Gradient É";
+        assert_eq!(normalize(text), "x rays gradient é");
+        // `x`, `r`, `g`, and both bytes of `é` (from the two-byte `É` at 20).
+        assert_eq!(
+            source_offsets(text, &[0, 2, 7, 16, 17, 99]),
+            vec![Some(0), Some(2), Some(11), Some(20), Some(20), None]
+        );
     }
 
     #[test]
