@@ -302,12 +302,45 @@ const LEAD_WORDS: [&str; 35] = [
     "f",
 ];
 
-/// Whether `lead` can match `text`: past its markers, the text must open with `(`, `[` or a
-/// word of `LEAD_WORDS` (a word ends where ASCII letters do: each of those words is followed
-/// by a space, a digit, a mark or a boundary in the pattern). Most lines of an explanation
-/// open with another word and are settled here, without the regex; a non-ASCII character
-/// where this looks (a folded `ſ`, another space) is left to the regex.
-fn may_lead(text: &str) -> bool {
+/// The verdicts of `lead` that are one word (all but the `not ...` ones), lowercased.
+const LEAD_VERDICTS: [&str; 17] = [
+    "true",
+    "false",
+    "correct",
+    "incorrect",
+    "right",
+    "wrong",
+    "ture",
+    "treu",
+    "flase",
+    "fasle",
+    "fales",
+    "incorect",
+    "corect",
+    "yes",
+    "no",
+    "t",
+    "f",
+];
+
+/// What opens `text` past `lead`'s markers, as far as a byte test can tell.
+#[derive(Debug, PartialEq)]
+enum Opening {
+    /// `lead` cannot match: the text opens with a word of none of `LEAD_WORDS`, or no word.
+    Cannot,
+    /// This ASCII word, followed by an ASCII character or the end.
+    Word(usize, usize),
+    /// A `(` or `[`, or a non-ASCII character where this looks (a folded `ſ`, another
+    /// space): only the regex can tell.
+    Unsure,
+}
+
+/// The opening of `text` past `lead`'s markers. Every branch of `lead` past its markers opens
+/// with `(`, `[` or a word of `LEAD_WORDS`, and each of those words is followed there by a
+/// space, a digit, a mark or a word boundary, never by another ASCII letter; so a text whose
+/// first word (its ASCII letters) is none of them cannot match. Most lines of an explanation
+/// are settled here, without the regex.
+fn opening(text: &str) -> Opening {
     for (i, c) in text.char_indices() {
         if c.is_ascii_whitespace()
             || matches!(c, '\x0B' | '>' | ':' | '|' | '-' | '•' | '·' | '–' | '—')
@@ -315,20 +348,60 @@ fn may_lead(text: &str) -> bool {
             continue;
         }
         if !c.is_ascii() || c == '(' || c == '[' {
-            return true;
+            return Opening::Unsure;
         }
         if !c.is_ascii_alphabetic() {
-            return false;
+            return Opening::Cannot;
         }
         let rest = &text.as_bytes()[i..];
         let len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         if rest.get(len).is_some_and(|b| !b.is_ascii()) {
-            return true;
+            return Opening::Unsure;
         }
         let word = &text[i..i + len];
-        return LEAD_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w));
+        if !LEAD_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+            return Opening::Cannot;
+        }
+        return Opening::Word(i, i + len);
     }
-    false
+    Opening::Cannot
+}
+
+/// The verdict word `lead` reads at the start of `text` (its group 1), as a byte range. A
+/// one-word verdict opening the text, followed by no word character, is that group without
+/// the regex: none of `lead`'s optional openings starts with a verdict word, and a shorter
+/// verdict inside the word would need a boundary there. (The captures were most of the cost
+/// of reading an opening.)
+fn lead_word(text: &str) -> Option<(usize, usize)> {
+    match opening(text) {
+        Opening::Cannot => None,
+        Opening::Word(start, end)
+            if LEAD_VERDICTS
+                .iter()
+                .any(|w| text[start..end].eq_ignore_ascii_case(w))
+                && text
+                    .as_bytes()
+                    .get(end)
+                    .is_none_or(|&b| !ASCII_WORD[usize::from(b)]) =>
+        {
+            Some((start, end))
+        }
+        _ => {
+            let c = lead().captures(text)?;
+            let m = c.get(1)?;
+            Some((m.start(), m.end()))
+        }
+    }
+}
+
+/// Up to 12 characters of `text` before its first line break (`lead`'s group 2).
+fn lead_tail(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .enumerate()
+        .find(|&(n, (_, c))| n == 12 || c == '\n')
+        .map_or(text.len(), |(_, (i, _))| i);
+    &text[..end]
 }
 
 /// Whether what follows a short verdict (`T`, `F`, `Yes`, `No`) ends it: punctuation, the
@@ -350,21 +423,17 @@ fn short_ok(after: &str) -> bool {
 
 /// The verdict opening `text` (at its very start, after markers), with its offset.
 fn lead_verdict(text: &str) -> Option<(bool, usize)> {
-    if !may_lead(text) {
-        return None;
-    }
-    let c = lead().captures(text)?;
-    let word = c.get(1)?;
-    let w = word.as_str();
+    let (start, end) = lead_word(text)?;
+    let w = &text[start..end];
+    let tail = lead_tail(&text[end..]);
     let short = matches!(w.to_lowercase().as_str(), "t" | "f" | "yes" | "no");
-    if short && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
+    if short && !short_ok(tail) {
         return None;
     }
     // A lowercase `t` or `f` is a verdict only before a stop or a dash (`f - ...`, `t.`);
     // otherwise it is a variable (`f(0) = 0`) far more often.
     if matches!(w, "t" | "f") {
-        let after = c.get(2).map_or("", |m| m.as_str());
-        let stop = after.trim_start_matches([' ', '\t']);
+        let stop = tail.trim_start_matches([' ', '\t']);
         if !(stop.is_empty() || stop.starts_with(['.', ':', '-', '–', '—', ',']))
             || stop.starts_with("..")
         {
@@ -372,10 +441,10 @@ fn lead_verdict(text: &str) -> Option<(bool, usize)> {
         }
     }
     // `right` opening a line is rarely a verdict unless punctuation follows.
-    if w.eq_ignore_ascii_case("right") && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
+    if w.eq_ignore_ascii_case("right") && !short_ok(tail) {
         return None;
     }
-    Some((token_value(w)?, word.start()))
+    Some((token_value(w)?, start))
 }
 
 /// Verdict words anywhere (not the short ones, which are only read where a part opens).
@@ -1756,7 +1825,7 @@ mod tests {
     }
 
     #[test]
-    fn may_lead_turns_away_no_line_the_pattern_reads() {
+    fn lead_words_are_the_ones_the_pattern_reads() {
         let lines = [
             "True. It holds because ...",
             "  - false, since ...",
@@ -1774,7 +1843,12 @@ mod tests {
             "Fal\u{17f}e",
             "Statement 1: T",
             "> yes",
-            "The gradient vanishes here.",
+            "FALSE\n\nbecause the sum of all the terms",
+            "true_ or true1",
+            "Trueé",
+            "True—the gradient",
+            "no",
+            "Gradients vanish here.",
             "Because the loss is convex, ...",
             "f(0) = 0",
             "Truely so",
@@ -1784,14 +1858,25 @@ mod tests {
             "   ",
         ];
         for line in lines {
-            if lead().captures(line).is_some() {
-                assert!(may_lead(line), "{line}");
+            let want = lead()
+                .captures(line)
+                .and_then(|c| c.get(1).map(|m| (m.start(), m.end())));
+            assert_eq!(lead_word(line), want, "{line}");
+            let tail = lead()
+                .captures(line)
+                .and_then(|c| c.get(2).map(|m| m.as_str()));
+            if let (Some((_, end)), Some(tail)) = (want, tail) {
+                assert_eq!(lead_tail(&line[end..]), tail, "{line}");
             }
         }
         // Prose lines, settled without the regex.
-        assert!(!may_lead("Gradients vanish here."));
-        assert!(!may_lead("Because the loss is convex"));
-        assert!(!may_lead("Consider the case x = 0."));
+        for line in [
+            "Gradients vanish here.",
+            "Because the loss is convex",
+            "Consider x = 0.",
+        ] {
+            assert_eq!(opening(line), Opening::Cannot, "{line}");
+        }
     }
 
     #[test]
