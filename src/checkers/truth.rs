@@ -534,6 +534,21 @@ fn letter_verdict() -> &'static Regex {
     })
 }
 
+/// Whether `letter_verdict` can match `text`: its letter is a `T` or `F` followed, past
+/// spaces, by `.`, `)`, `!`, `,`, `;` or the end. (Most parts have no such letter and skip the
+/// regex; a non-ASCII character after the letter is left to it.)
+fn may_letter(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b == b'T' || b == b'F') && {
+            let next = bytes[i + 1..]
+                .iter()
+                .find(|&&c| !(c.is_ascii_whitespace() || c == 0x0B));
+            next.is_none_or(|&c| !c.is_ascii() || matches!(c, b'.' | b')' | b'!' | b',' | b';'))
+        }
+    })
+}
+
 fn negated_before() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -681,7 +696,8 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
             hedged,
         });
     }
-    for c in letter_verdict().captures_iter(part) {
+    let letters = may_letter(part).then(|| letter_verdict().captures_iter(part));
+    for c in letters.into_iter().flatten() {
         if let Some(m) = c.get(1) {
             if Some(m.start()) == opening || seen.contains(&m.start()) {
                 continue;
@@ -785,6 +801,42 @@ fn label_re() -> &'static Regex {
     })
 }
 
+/// Whether `label_re` can match `line`. Past its spaces, colon and `>` marks, every branch of
+/// the pattern opens with `(`, a digit, a bullet mark, a keyword (`answer`, `q`, `part`, ...)
+/// or a one-letter or roman label; so a line whose first word (its ASCII letters) is none of
+/// those cannot match, and most lines of an explanation skip the regex. A non-ASCII character
+/// where this looks (a bullet, a folded `ſ`) is left to the regex.
+fn may_label(line: &str) -> bool {
+    const KEYWORDS: [&str; 5] = ["ans", "q", "statement", "part", "section"];
+    const ROMAN: [&str; 8] = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii"];
+    let bytes = line.as_bytes();
+    let Some(at) = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_whitespace() || matches!(b, 0x0B | b':' | b'>')))
+    else {
+        return false;
+    };
+    let first = bytes[at];
+    if !first.is_ascii_alphabetic() {
+        return !first.is_ascii() || first.is_ascii_digit() || matches!(first, b'(' | b'-' | b'*');
+    }
+    let len = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    if bytes.get(at + len).is_some_and(|b| !b.is_ascii()) {
+        return true;
+    }
+    let word = &line[at..at + len];
+    let starts_with = |k: &str| {
+        word.get(..k.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(k))
+    };
+    KEYWORDS.iter().any(|k| starts_with(k))
+        || (len == 1 && matches!(first | 0x20, b'a'..=b'h'))
+        || ROMAN.iter().any(|r| word.eq_ignore_ascii_case(r))
+}
+
 /// `a` is 1, `b` 2, ... (from the first character).
 fn letter_value(s: &str) -> usize {
     let c = s.chars().next().unwrap_or('a').to_ascii_lowercase();
@@ -817,6 +869,9 @@ fn labels(masked: &str) -> Vec<Label> {
     for line in masked.split_inclusive('\n') {
         let line_start = offset;
         offset += line.len();
+        if !may_label(line) {
+            continue;
+        }
         let Some(c) = label_re().captures(line) else {
             continue;
         };
@@ -1876,6 +1931,51 @@ mod tests {
             "Consider x = 0.",
         ] {
             assert_eq!(opening(line), Opening::Cannot, "{line}");
+        }
+    }
+
+    #[test]
+    fn prefilters_turn_away_no_line_the_patterns_read() {
+        let lines = [
+            "1. True",
+            "  3.2 False",
+            "a) correct",
+            "(iv) wrong",
+            "B - no",
+            "F True",
+            "- True",
+            "• False",
+            "* yes",
+            "| 1 | False |",
+            ": 2) T",
+            "> > c. F",
+            "Answer 3: True",
+            "Q2. false",
+            "Parta) true",
+            "an\u{17f}1. True",
+            "Statement\u{a0}2: no",
+            "viii. no",
+            "The gradient is T.",
+            "so it is F",
+            "answer: T ;",
+            "Because it is (F)",
+            "This is T\u{a0}.",
+            "The end",
+            "Gradients vanish.",
+            "x = 3",
+            "",
+        ];
+        for line in lines {
+            if label_re().is_match(line) {
+                assert!(may_label(line), "{line}");
+            }
+            if letter_verdict().is_match(line) {
+                assert!(may_letter(line), "{line}");
+            }
+        }
+        for line in ["The end", "Gradients vanish.", "x = 3", "Then T is large"] {
+            assert!(!may_label(line), "{line}");
+            assert!(!may_letter(line), "{line}");
         }
     }
 
