@@ -1094,11 +1094,25 @@ fn source_offsets(text: &str, positions: &[usize]) -> Vec<Option<usize>> {
 }
 
 /// A statement's `text` snippet as it is looked for: normalised, and its first words (at
-/// least five, at least half) for a student who retyped only the start. Made once per answer.
+/// least five, at least half) for a student who retyped only the start. Made at most once per
+/// answer.
 #[derive(Debug, Clone)]
 struct Snippet {
     want: String,
     head: String,
+}
+
+/// The statements' snippets, made on first use: most answers are read by their labels,
+/// without them.
+struct LazySnippets<'a> {
+    statements: &'a [Statement],
+    made: std::cell::OnceCell<Vec<Option<Snippet>>>,
+}
+
+impl LazySnippets<'_> {
+    fn get(&self) -> &[Option<Snippet>] {
+        self.made.get_or_init(|| snippets(self.statements))
+    }
 }
 
 fn snippets(statements: &[Statement]) -> Vec<Option<Snippet>> {
@@ -1222,12 +1236,7 @@ fn by_order(masked: &str, n: usize) -> (Parts, Option<String>) {
 }
 
 /// Reads each part; offsets are in `masked`.
-fn read_parts(
-    snippets: &[Option<Snippet>],
-    masked: &str,
-    parts: &Parts,
-    anchored: bool,
-) -> Vec<Reading> {
+fn read_parts(snippets: &LazySnippets, masked: &str, parts: &Parts) -> Vec<Reading> {
     parts
         .iter()
         .enumerate()
@@ -1239,13 +1248,17 @@ fn read_parts(
             let mut found = verdicts_in(part, s);
             // A verdict closing the line where the statement is retyped (`...gradients: F.`)
             // is as good as one opening the part.
-            let snippet = snippets.get(i).filter(|sn| sn.is_some());
-            if anchored || snippet.is_some() {
+            // (Only a statement with a text can be retyped; its snippet is looked for only
+            // behind a closing verdict, normalising the line costing more than that test.)
+            let has_text = snippets
+                .statements
+                .get(i)
+                .is_some_and(|st| st.text.is_some());
+            if has_text {
                 let first_line_end = part.find('\n').unwrap_or(part.len());
                 let first = &part[..first_line_end];
-                // The statement is looked for only behind a closing verdict (normalising the
-                // line costs more than the verdict test).
                 let has_statement = || {
+                    let snippet = snippets.get().get(i).filter(|sn| sn.is_some());
                     snippet.is_some_and(|sn| {
                         anchor_hits(std::slice::from_ref(sn), &normalize(first))[0].is_some()
                     })
@@ -1318,7 +1331,10 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         return Vec::new();
     }
     let masked = mask(text);
-    let snippets = snippets(statements);
+    let snippets = LazySnippets {
+        statements,
+        made: std::cell::OnceCell::new(),
+    };
     // Structural alignments first (labels, statement text), the order of verdicts last.
     let mut tries: Vec<Vec<Reading>> = Vec::new();
     let mut trusted = None;
@@ -1327,7 +1343,7 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         if exact {
             trusted = Some(tries.len());
         }
-        let mut r = read_parts(&snippets, &masked, &parts, false);
+        let mut r = read_parts(&snippets, &masked, &parts);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
                 x.doubt.get_or_insert_with(|| d.clone());
@@ -1343,8 +1359,8 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
     }
     // 2. The statements retyped in the answer.
     if n > 1 {
-        if let Some(parts) = by_anchors(&snippets, &masked) {
-            tries.push(read_parts(&snippets, &masked, &parts, true));
+        if let Some(parts) = by_anchors(snippets.get(), &masked) {
+            tries.push(read_parts(&snippets, &masked, &parts));
         }
     }
     if let Some(i) = clean(&tries) {
@@ -1355,8 +1371,8 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         let combined = format!("{question_text}\n{text}");
         let shift = question_text.len() + 1;
         let cmasked = mask(&combined);
-        if let Some(parts) = by_anchors(&snippets, &cmasked) {
-            let mut r = read_parts(&snippets, &cmasked, &parts, true);
+        if let Some(parts) = by_anchors(snippets.get(), &cmasked) {
+            let mut r = read_parts(&snippets, &cmasked, &parts);
             for x in r.iter_mut() {
                 match x.offset {
                     Some(o) if o < shift => {
@@ -1372,10 +1388,10 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
     }
     // 4. Verdicts in order (a single statement: the whole answer).
     let ordered = if n == 1 {
-        read_parts(&snippets, &masked, &vec![Some((0, masked.len()))], false)
+        read_parts(&snippets, &masked, &vec![Some((0, masked.len()))])
     } else {
         let (parts, doubt) = by_order(&masked, n);
-        let mut r = read_parts(&snippets, &masked, &parts, false);
+        let mut r = read_parts(&snippets, &masked, &parts);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
                 x.doubt.get_or_insert_with(|| d.clone());
