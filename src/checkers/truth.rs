@@ -152,6 +152,26 @@ fn find_all(unicode: &Regex, ascii: &Regex, text: &str) -> Vec<(usize, usize)> {
         .collect()
 }
 
+/// What `mask` writes over each byte: the byte itself when it stays. Table bars become
+/// colons (`| 1 | False |`, and HTML tables once cleaned, read as `1 : False`); emphasis and
+/// math marks become spaces, and so does `_` unless it joins two alphanumerics.
+const MASKED: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b as u8;
+        b += 1;
+    }
+    table[b'|' as usize] = b':';
+    table[b'*' as usize] = b' ';
+    table[b'`' as usize] = b' ';
+    table[b'~' as usize] = b' ';
+    table[b'#' as usize] = b' ';
+    table[b'$' as usize] = b' ';
+    table[b'_' as usize] = b' ';
+    table
+};
+
 /// `text` with HTML tags, emphasis marks and "true or false" phrases replaced by spaces,
 /// and table bars by colons.
 fn mask(text: &str) -> String {
@@ -165,18 +185,19 @@ fn mask(text: &str) -> String {
         blank(&mut bytes, m.start(), m.end());
     }
     for i in 0..bytes.len() {
-        match bytes[i] {
-            // Table cells (`| 1 | False |`, and HTML tables once cleaned) read as `1 : False`.
-            b'|' => bytes[i] = b':',
-            b'*' | b'`' | b'~' | b'#' | b'$' => bytes[i] = b' ',
-            b'_' => {
-                let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
-                let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
-                if !(prev_alnum && next_alnum) {
-                    bytes[i] = b' ';
-                }
+        let b = bytes[i];
+        let m = MASKED[usize::from(b)];
+        if m == b {
+            continue;
+        }
+        if b == b'_' {
+            let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
+            let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
+            if !(prev_alnum && next_alnum) {
+                bytes[i] = b' ';
             }
-            _ => {}
+        } else {
+            bytes[i] = m;
         }
     }
     // Only ASCII bytes were replaced by ASCII spaces, so this is still UTF-8.
@@ -1017,6 +1038,26 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
     Some((parts, doubt, false))
 }
 
+/// A byte that separates words in `NORMALIZED`.
+const GAP: u8 = 0;
+/// A byte dropped from words in `NORMALIZED` (an apostrophe: `don't` is `dont`).
+const SKIP: u8 = 1;
+/// What `normalize_walk` makes of each ASCII byte: its lowercase when alphanumeric, else
+/// `GAP` or `SKIP`.
+const NORMALIZED: [u8; 128] = {
+    let mut table = [GAP; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table[b'\'' as usize] = SKIP;
+    table
+};
+
 /// Walks `text` as it is normalised (lowercased alphanumerics, one space between words):
 /// `emit(byte, at)` for each byte of the output, with the byte offset in `text` it comes from,
 /// until `emit` returns false.
@@ -1028,16 +1069,22 @@ fn normalize_walk(text: &str, mut emit: impl FnMut(u8, usize) -> bool) {
         // ASCII, most of any answer, is read a byte at a time.
         let b = bytes[i];
         if b.is_ascii() {
-            if b.is_ascii_alphanumeric() {
-                if !emit(b.to_ascii_lowercase(), i) {
-                    return;
+            match NORMALIZED[usize::from(b)] {
+                GAP => {
+                    if !space {
+                        if !emit(b' ', i) {
+                            return;
+                        }
+                        space = true;
+                    }
                 }
-                space = false;
-            } else if b != b'\'' && !space {
-                if !emit(b' ', i) {
-                    return;
+                SKIP => {}
+                lower => {
+                    if !emit(lower, i) {
+                        return;
+                    }
+                    space = false;
                 }
-                space = true;
             }
             i += 1;
             continue;
