@@ -1207,8 +1207,9 @@ fn anchor_hits(snippets: &[Option<Snippet>], norm: &str) -> Vec<Option<usize>> {
 
 /// Parts by the statements' own text: each from the line where its statement stands to the
 /// line of the next one found.
-fn by_anchors(snippets: &[Option<Snippet>], text: &str) -> Option<Parts> {
-    let hits = anchor_hits(snippets, &normalize(text));
+/// `norm` is `normalize(text)`.
+fn by_anchors(snippets: &[Option<Snippet>], text: &str, norm: &str) -> Option<Parts> {
+    let hits = anchor_hits(snippets, norm);
     let count = hits.iter().flatten().count();
     if count == 0 || (snippets.len() > 1 && count < 2) {
         return None;
@@ -1405,8 +1406,10 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         return tries.swap_remove(i);
     }
     // 2. The statements retyped in the answer.
+    let mut normalized = None;
     if n > 1 {
-        if let Some(parts) = by_anchors(snippets.get(), &masked) {
+        let norm = normalized.insert(normalize(&masked));
+        if let Some(parts) = by_anchors(snippets.get(), &masked, norm) {
             tries.push(read_parts(&snippets, &masked, &parts));
         }
     }
@@ -1418,7 +1421,15 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         let combined = format!("{question_text}\n{text}");
         let shift = question_text.len() + 1;
         let cmasked = mask(&combined);
-        if let Some(parts) = by_anchors(snippets.get(), &cmasked) {
+        // The answer's part, when masked alike, is normalised alike: the line break before it
+        // leaves the walk between words, as at the start.
+        let cnorm = match normalized {
+            Some(norm) if cmasked.get(shift..) == Some(masked.as_str()) => {
+                normalize(&cmasked[..shift]) + &norm
+            }
+            _ => normalize(&cmasked),
+        };
+        if let Some(parts) = by_anchors(snippets.get(), &cmasked, &cnorm) {
             let mut r = read_parts(&snippets, &cmasked, &parts);
             for x in r.iter_mut() {
                 match x.offset {
