@@ -80,13 +80,97 @@ fn html_tag() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"<[/!]?[A-Za-z][^<>\n]{0,80}>|&nbsp;").expect("valid"))
 }
 
+const TEMPLATE_PHRASE: &str =
+    r"(?i)\btrue\s*(?:or|/|\\)\s*false\b|\bt\s*/\s*f\b|\byes\s*(?:or|/)\s*no\b";
+
 fn template_phrase() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\btrue\s*(?:or|/|\\)\s*false\b|\bt\s*/\s*f\b|\byes\s*(?:or|/)\s*no\b")
-            .expect("valid")
-    })
+    RE.get_or_init(|| Regex::new(TEMPLATE_PHRASE).expect("valid"))
 }
+
+fn template_phrase_ascii() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&ascii_boundaries(TEMPLATE_PHRASE)).expect("valid"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Word boundaries. A Unicode `\b` stops the regex crate's fast engine at the first non-ASCII
+// byte (a curly quote, a dash), and the slow one then reads the whole text again, often the
+// larger cost of reading an answer. So the patterns below whose every `\b` stands next to
+// one of their own ASCII letters are searched with ASCII boundaries, and each boundary of
+// the match is then checked the Unicode way. Where a letter's `\b` holds the Unicode way it
+// holds the ASCII way too (a character that is no word character is, or starts with, a byte
+// that is none), so the ASCII search misses no match; a match whose boundaries all hold the
+// Unicode way is the one the Unicode search makes. Only `ſ` (U+017F) and the Kelvin sign
+// (U+212A) match an ASCII letter under `(?i)` (a test below checks it), and a text holding
+// either is searched the Unicode way.
+
+/// `pattern` with ASCII word boundaries (it must hold no escaped backslash before a `b`).
+fn ascii_boundaries(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+/// Whether `text` holds a character that `(?i)` folds to an ASCII letter.
+fn folds_to_ascii(text: &str) -> bool {
+    !text.is_ascii() && text.contains(['\u{17f}', '\u{212a}'])
+}
+
+/// Whether a Unicode `\b` holds at byte `at` of `text`.
+fn word_boundary(text: &str, at: usize) -> bool {
+    fn is_word(c: char) -> bool {
+        static RE: OnceLock<Regex> = OnceLock::new();
+        if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '_'
+        } else {
+            let re = RE.get_or_init(|| Regex::new(r"\A\w\z").expect("valid"));
+            re.is_match(c.encode_utf8(&mut [0; 4]))
+        }
+    }
+    let before = text.get(..at).and_then(|t| t.chars().next_back());
+    let after = text.get(at..).and_then(|t| t.chars().next());
+    before.is_some_and(is_word) != after.is_some_and(is_word)
+}
+
+/// The matches of `unicode` in `text`, searched with `ascii` (the same pattern with ASCII
+/// boundaries) when the matches found start and end at Unicode boundaries.
+fn find_all(unicode: &Regex, ascii: &Regex, text: &str) -> Vec<(usize, usize)> {
+    if !folds_to_ascii(text) {
+        let found: Vec<(usize, usize)> = ascii
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        if found
+            .iter()
+            .all(|&(s, e)| word_boundary(text, s) && word_boundary(text, e))
+        {
+            return found;
+        }
+    }
+    unicode
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect()
+}
+
+/// What `mask` writes over each byte: the byte itself when it stays. Table bars become
+/// colons (`| 1 | False |`, and HTML tables once cleaned, read as `1 : False`); emphasis and
+/// math marks become spaces, and so does `_` unless it joins two alphanumerics.
+const MASKED: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = b as u8;
+        b += 1;
+    }
+    table[b'|' as usize] = b':';
+    table[b'*' as usize] = b' ';
+    table[b'`' as usize] = b' ';
+    table[b'~' as usize] = b' ';
+    table[b'#' as usize] = b' ';
+    table[b'$' as usize] = b' ';
+    table[b'_' as usize] = b' ';
+    table
+};
 
 /// `text` with HTML tags, emphasis marks and "true or false" phrases replaced by spaces,
 /// and table bars by colons.
@@ -101,23 +185,31 @@ fn mask(text: &str) -> String {
         blank(&mut bytes, m.start(), m.end());
     }
     for i in 0..bytes.len() {
-        let c = bytes[i];
-        let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
-        let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
-        if c == b'|' {
-            // Table cells (`| 1 | False |`, and HTML tables once cleaned) read as `1 : False`.
-            bytes[i] = b':';
-        } else if matches!(c, b'*' | b'`' | b'~' | b'#' | b'$')
-            || (c == b'_' && !(prev_alnum && next_alnum))
-        {
-            bytes[i] = b' ';
+        let b = bytes[i];
+        let m = MASKED[usize::from(b)];
+        if m == b {
+            continue;
+        }
+        if b == b'_' {
+            let prev_alnum = i > 0 && bytes[i - 1].is_ascii_alphanumeric();
+            let next_alnum = bytes.get(i + 1).is_some_and(|b| b.is_ascii_alphanumeric());
+            if !(prev_alnum && next_alnum) {
+                bytes[i] = b' ';
+            }
+        } else {
+            bytes[i] = m;
         }
     }
     // Only ASCII bytes were replaced by ASCII spaces, so this is still UTF-8.
     let masked = String::from_utf8(bytes).unwrap_or_else(|_| " ".repeat(text.len()));
+    // Most answers hold no such phrase: the text is copied only when one is blanked.
+    let phrases = find_all(template_phrase(), template_phrase_ascii(), &masked);
+    if phrases.is_empty() {
+        return masked;
+    }
     let mut bytes = masked.clone().into_bytes();
-    for m in template_phrase().find_iter(&masked) {
-        blank(&mut bytes, m.start(), m.end());
+    for (from, to) in phrases {
+        blank(&mut bytes, from, to);
     }
     String::from_utf8(bytes).unwrap_or(masked)
 }
@@ -127,6 +219,34 @@ fn mask(text: &str) -> String {
 
 /// What a verdict token says, or None when it is not one.
 fn token_value(token: &str) -> Option<bool> {
+    const TRUE: [&str; 9] = [
+        "true", "t", "correct", "right", "yes", "ture", "treu", "tru", "corect",
+    ];
+    const FALSE: [&str; 10] = [
+        "false",
+        "f",
+        "incorrect",
+        "wrong",
+        "no",
+        "flase",
+        "fasle",
+        "fales",
+        "fals",
+        "incorect",
+    ];
+    let value = |t: &str| {
+        if TRUE.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+            Some(true)
+        } else if FALSE.iter().any(|w| t.eq_ignore_ascii_case(w)) {
+            Some(false)
+        } else {
+            None
+        }
+    };
+    // A single ASCII word, most tokens, needs none of the copies below.
+    if token.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return value(token);
+    }
     let t = token.to_lowercase();
     let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
     let t = t.replace('’', "'");
@@ -136,14 +256,7 @@ fn token_value(token: &str) -> Option<bool> {
             _ => Some(false),
         };
     }
-    match t.as_str() {
-        "true" | "t" | "correct" | "right" | "yes" | "ture" | "treu" | "tru" | "corect" => {
-            Some(true)
-        }
-        "false" | "f" | "incorrect" | "wrong" | "no" | "flase" | "fasle" | "fales" | "fals"
-        | "incorect" => Some(false),
-        _ => None,
-    }
+    value(&t)
 }
 
 /// The opening of a part: markers students put before a verdict, then the verdict.
@@ -169,6 +282,149 @@ fn lead() -> &'static Regex {
     })
 }
 
+/// The words that can open a `lead` match after its markers, lowercased: the first words of
+/// its optional openings (`final answer:`, `the statement is`, `it's`, `I think`) and its
+/// verdicts.
+const LEAD_WORDS: [&str; 35] = [
+    "final",
+    "answer",
+    "answers",
+    "ans",
+    "solution",
+    "verdict",
+    "response",
+    "the",
+    "this",
+    "statement",
+    "claim",
+    "sentence",
+    "assertion",
+    "it",
+    "that",
+    "its",
+    "i",
+    "not",
+    "true",
+    "false",
+    "correct",
+    "incorrect",
+    "right",
+    "wrong",
+    "ture",
+    "treu",
+    "flase",
+    "fasle",
+    "fales",
+    "incorect",
+    "corect",
+    "yes",
+    "no",
+    "t",
+    "f",
+];
+
+/// The verdicts of `lead` that are one word (all but the `not ...` ones), lowercased.
+const LEAD_VERDICTS: [&str; 17] = [
+    "true",
+    "false",
+    "correct",
+    "incorrect",
+    "right",
+    "wrong",
+    "ture",
+    "treu",
+    "flase",
+    "fasle",
+    "fales",
+    "incorect",
+    "corect",
+    "yes",
+    "no",
+    "t",
+    "f",
+];
+
+/// What opens `text` past `lead`'s markers, as far as a byte test can tell.
+#[derive(Debug, PartialEq)]
+enum Opening {
+    /// `lead` cannot match: the text opens with a word of none of `LEAD_WORDS`, or no word.
+    Cannot,
+    /// This ASCII word, followed by an ASCII character or the end.
+    Word(usize, usize),
+    /// A `(` or `[`, or a non-ASCII character where this looks (a folded `ſ`, another
+    /// space): only the regex can tell.
+    Unsure,
+}
+
+/// The opening of `text` past `lead`'s markers. Every branch of `lead` past its markers opens
+/// with `(`, `[` or a word of `LEAD_WORDS`, and each of those words is followed there by a
+/// space, a digit, a mark or a word boundary, never by another ASCII letter; so a text whose
+/// first word (its ASCII letters) is none of them cannot match. Most lines of an explanation
+/// are settled here, without the regex.
+fn opening(text: &str) -> Opening {
+    for (i, c) in text.char_indices() {
+        if c.is_ascii_whitespace()
+            || matches!(c, '\x0B' | '>' | ':' | '|' | '-' | '•' | '·' | '–' | '—')
+        {
+            continue;
+        }
+        if !c.is_ascii() || c == '(' || c == '[' {
+            return Opening::Unsure;
+        }
+        if !c.is_ascii_alphabetic() {
+            return Opening::Cannot;
+        }
+        let rest = &text.as_bytes()[i..];
+        let len = rest.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        if rest.get(len).is_some_and(|b| !b.is_ascii()) {
+            return Opening::Unsure;
+        }
+        let word = &text[i..i + len];
+        if !LEAD_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+            return Opening::Cannot;
+        }
+        return Opening::Word(i, i + len);
+    }
+    Opening::Cannot
+}
+
+/// The verdict word `lead` reads at the start of `text` (its group 1), as a byte range. A
+/// one-word verdict opening the text, followed by no word character, is that group without
+/// the regex: none of `lead`'s optional openings starts with a verdict word, and a shorter
+/// verdict inside the word would need a boundary there. (The captures were most of the cost
+/// of reading an opening.)
+fn lead_word(text: &str) -> Option<(usize, usize)> {
+    match opening(text) {
+        Opening::Cannot => None,
+        Opening::Word(start, end)
+            if LEAD_VERDICTS
+                .iter()
+                .any(|w| text[start..end].eq_ignore_ascii_case(w))
+                && text
+                    .as_bytes()
+                    .get(end)
+                    .is_none_or(|&b| !ASCII_WORD[usize::from(b)]) =>
+        {
+            Some((start, end))
+        }
+        _ => {
+            let c = lead().captures(text)?;
+            let m = c.get(1)?;
+            Some((m.start(), m.end()))
+        }
+    }
+}
+
+/// Up to 12 characters of `text` before its first line break (`lead`'s group 2).
+fn lead_tail(text: &str) -> &str {
+    let end = text
+        .char_indices()
+        .enumerate()
+        .find(|&(n, (_, c))| n == 12 || c == '\n')
+        .map_or(text.len(), |(_, (i, _))| i);
+    &text[..end]
+}
+
 /// Whether what follows a short verdict (`T`, `F`, `Yes`, `No`) ends it: punctuation, the
 /// end of the line, or a word that starts the explanation.
 fn short_ok(after: &str) -> bool {
@@ -188,18 +444,17 @@ fn short_ok(after: &str) -> bool {
 
 /// The verdict opening `text` (at its very start, after markers), with its offset.
 fn lead_verdict(text: &str) -> Option<(bool, usize)> {
-    let c = lead().captures(text)?;
-    let word = c.get(1)?;
-    let w = word.as_str();
+    let (start, end) = lead_word(text)?;
+    let w = &text[start..end];
+    let tail = lead_tail(&text[end..]);
     let short = matches!(w.to_lowercase().as_str(), "t" | "f" | "yes" | "no");
-    if short && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
+    if short && !short_ok(tail) {
         return None;
     }
     // A lowercase `t` or `f` is a verdict only before a stop or a dash (`f - ...`, `t.`);
     // otherwise it is a variable (`f(0) = 0`) far more often.
     if matches!(w, "t" | "f") {
-        let after = c.get(2).map_or("", |m| m.as_str());
-        let stop = after.trim_start_matches([' ', '\t']);
+        let stop = tail.trim_start_matches([' ', '\t']);
         if !(stop.is_empty() || stop.starts_with(['.', ':', '-', '–', '—', ',']))
             || stop.starts_with("..")
         {
@@ -207,10 +462,10 @@ fn lead_verdict(text: &str) -> Option<(bool, usize)> {
         }
     }
     // `right` opening a line is rarely a verdict unless punctuation follows.
-    if w.eq_ignore_ascii_case("right") && !short_ok(c.get(2).map_or("", |m| m.as_str())) {
+    if w.eq_ignore_ascii_case("right") && !short_ok(tail) {
         return None;
     }
-    Some((token_value(w)?, word.start()))
+    Some((token_value(w)?, start))
 }
 
 /// Verdict words anywhere (not the short ones, which are only read where a part opens).
@@ -221,11 +476,97 @@ fn any_word() -> &'static Regex {
     })
 }
 
+/// Whether each byte is an ASCII word character (`[0-9A-Za-z_]`).
+const ASCII_WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
+
+/// The byte ranges of the words `any_word` matches in `text`, found without the regex: they
+/// are the runs of ASCII word characters spelling a verdict word, the regex's own (Unicode)
+/// word boundary being asked only beside a non-ASCII character. A text holding `ſ` (U+017F)
+/// or the Kelvin sign (U+212A), which `(?i)` folds to `s` and `k`, is left to the regex.
+/// This scan runs over every part of every alignment tried, where the regex was the larger
+/// cost of reading a part.
+fn verdict_words(text: &str) -> Vec<(usize, usize)> {
+    const WORDS: [&str; 8] = [
+        "true",
+        "false",
+        "correct",
+        "incorrect",
+        "right",
+        "wrong",
+        "flase",
+        "ture",
+    ];
+    if folds_to_ascii(text) {
+        return any_word()
+            .find_iter(text)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && !ASCII_WORD[usize::from(bytes[i])] {
+            i += 1;
+        }
+        let start = i;
+        while i < bytes.len() && ASCII_WORD[usize::from(bytes[i])] {
+            i += 1;
+        }
+        // Cheap tests first: a verdict word has 4, 5, 7 or 9 letters, the first t, f, c, i, r or w.
+        let first = bytes.get(start).map_or(0, |b| b | 0x20);
+        if !matches!(i - start, 4 | 5 | 7 | 9)
+            || !matches!(first, b't' | b'f' | b'c' | b'i' | b'r' | b'w')
+        {
+            continue;
+        }
+        let run = &text[start..i];
+        if !WORDS.iter().any(|w| run.eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        let beside_non_ascii = (start > 0 && !bytes[start - 1].is_ascii())
+            || bytes.get(i).is_some_and(|b| !b.is_ascii());
+        if beside_non_ascii
+            && any_word()
+                .find_at(text, start)
+                .is_none_or(|m| m.range() != (start..i))
+        {
+            continue;
+        }
+        out.push((start, i));
+    }
+    out
+}
+
 /// A `T`/`F` letter given as a verdict after a colon or `is` (`...gradients: F.`).
 fn letter_verdict() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(r"(?:[:(]|\bis|\banswer)\s*([TF])\s*(?:[.)!,;]|$)").expect("valid")
+    })
+}
+
+/// Whether `letter_verdict` can match `text`: its letter is a `T` or `F` followed, past
+/// spaces, by `.`, `)`, `!`, `,`, `;` or the end. (Most parts have no such letter and skip the
+/// regex; a non-ASCII character after the letter is left to it.)
+fn may_letter(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b == b'T' || b == b'F') && {
+            let next = bytes[i + 1..]
+                .iter()
+                .find(|&&c| !(c.is_ascii_whitespace() || c == 0x0B));
+            next.is_none_or(|&c| !c.is_ascii() || matches!(c, b'.' | b')' | b'!' | b',' | b';'))
+        }
     })
 }
 
@@ -247,14 +588,35 @@ fn hedge_before() -> &'static Regex {
 
 /// Words that hedge a verdict: `it depends` (but not `X depends on Y` in an explanation),
 /// `partially`, `not sure`, `can also be true`, `both true and false`.
+const HEDGE: &str = r"(?i)(?:^\W*|\b(?:it|this|that|answer|verdict|which)\s+)depends\b|\b(?:partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|in\s+some\s+cases)\b";
+
 fn hedge() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)(?:^\W*|\b(?:it|this|that|answer|verdict|which)\s+)depends\b|\b(?:partially|partly|debatable|ambiguous|not\s+sure|unsure|can\s+(?:also\s+)?be\s+(?:both|either|true|false|correct)|both\s+true|true\s+and\s+false|false\s+and\s+true|in\s+some\s+cases)\b",
-        )
-        .expect("valid")
-    })
+    RE.get_or_init(|| Regex::new(HEDGE).expect("valid"))
+}
+
+fn hedge_ascii() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(&ascii_boundaries(HEDGE)).expect("valid"))
+}
+
+/// Whether `text` holds a hedge (`hedge().is_match`, searched with ASCII boundaries: see
+/// "Word boundaries"). A match at 0 may be the `^` branch, which has no `\b` there, and a `\b`
+/// at 0 next to an ASCII letter holds both ways.
+fn hedged(text: &str) -> bool {
+    if !folds_to_ascii(text) {
+        match hedge_ascii().find(text) {
+            None => return false,
+            Some(m)
+                if (m.start() == 0 || word_boundary(text, m.start()))
+                    && word_boundary(text, m.end()) =>
+            {
+                return true
+            }
+            Some(_) => {}
+        }
+    }
+    hedge().is_match(text)
 }
 
 /// The sentence of `text` around byte `at`.
@@ -263,12 +625,14 @@ fn sentence_around(text: &str, at: usize) -> &str {
     let at = floor_boundary(text, at);
     let lo = floor_boundary(text, at.saturating_sub(300));
     let hi = floor_boundary(text, at + 300);
-    let start = text[lo..at]
-        .rfind(['.', '!', '?', '\n'])
+    // The stops are ASCII, so a byte search finds them (and is the cheaper).
+    let stop = |b: &u8| matches!(b, b'.' | b'!' | b'?' | b'\n');
+    let bytes = text.as_bytes();
+    let start = bytes[lo..at]
+        .iter()
+        .rposition(stop)
         .map_or(lo, |i| lo + i + 1);
-    let end = text[at..hi]
-        .find(['.', '!', '?', '\n'])
-        .map_or(hi, |i| at + i);
+    let end = bytes[at..hi].iter().position(stop).map_or(hi, |i| at + i);
     text.get(start..end).unwrap_or_default()
 }
 
@@ -301,7 +665,7 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
     let mut out = Vec::new();
     // The part's opening.
     if let Some((value, at)) = lead_verdict(part) {
-        let hedged = hedge().is_match(first_sentence(&part[at..]));
+        let hedged = hedged(first_sentence(&part[at..]));
         out.push(Found {
             value,
             at: base + at,
@@ -315,7 +679,7 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
     for line in part.split_inclusive('\n') {
         if offset > 0 && !line.trim().is_empty() {
             if let Some((value, at)) = lead_verdict(line) {
-                let hedged = hedge().is_match(first_sentence(&line[at..]));
+                let hedged = hedged(first_sentence(&line[at..]));
                 out.push(Found {
                     value,
                     at: base + offset + at,
@@ -327,16 +691,16 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
         offset += line.len();
     }
     let seen: std::collections::BTreeSet<usize> = out.iter().map(|f| f.at - base).collect();
-    for m in any_word().find_iter(part) {
-        if Some(m.start()) == opening || seen.contains(&m.start()) {
+    for (start, end) in verdict_words(part) {
+        if Some(start) == opening || seen.contains(&start) {
             continue;
         }
-        let Some(mut value) = token_value(m.as_str()) else {
+        let Some(mut value) = token_value(&part[start..end]) else {
             continue;
         };
         // Bounded look-behind keeps hostile inputs linear.
-        let before = &part[floor_boundary(part, m.start().saturating_sub(80))..m.start()];
-        let after = &part[m.end()..];
+        let before = &part[floor_boundary(part, start.saturating_sub(80))..start];
+        let after = &part[end..];
         if negated_before().is_match(before) {
             value = !value;
         }
@@ -345,16 +709,16 @@ fn verdicts_in(part: &str, base: usize) -> Vec<Found> {
             a.is_empty() || a.starts_with(['.', ',', ':', ';', '!', ')', '\n', '-', '–', '—'])
         };
         let rank = if punct { 2 } else { 1 };
-        let hedged =
-            hedge_before().is_match(before) || hedge().is_match(sentence_around(part, m.start()));
+        let hedged = hedge_before().is_match(before) || hedged(sentence_around(part, start));
         out.push(Found {
             value,
-            at: base + m.start(),
+            at: base + start,
             rank,
             hedged,
         });
     }
-    for c in letter_verdict().captures_iter(part) {
+    let letters = may_letter(part).then(|| letter_verdict().captures_iter(part));
+    for c in letters.into_iter().flatten() {
         if let Some(m) = c.get(1) {
             if Some(m.start()) == opening || seen.contains(&m.start()) {
                 continue;
@@ -458,6 +822,42 @@ fn label_re() -> &'static Regex {
     })
 }
 
+/// Whether `label_re` can match `line`. Past its spaces, colon and `>` marks, every branch of
+/// the pattern opens with `(`, a digit, a bullet mark, a keyword (`answer`, `q`, `part`, ...)
+/// or a one-letter or roman label; so a line whose first word (its ASCII letters) is none of
+/// those cannot match, and most lines of an explanation skip the regex. A non-ASCII character
+/// where this looks (a bullet, a folded `ſ`) is left to the regex.
+fn may_label(line: &str) -> bool {
+    const KEYWORDS: [&str; 5] = ["ans", "q", "statement", "part", "section"];
+    const ROMAN: [&str; 8] = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii"];
+    let bytes = line.as_bytes();
+    let Some(at) = bytes
+        .iter()
+        .position(|&b| !(b.is_ascii_whitespace() || matches!(b, 0x0B | b':' | b'>')))
+    else {
+        return false;
+    };
+    let first = bytes[at];
+    if !first.is_ascii_alphabetic() {
+        return !first.is_ascii() || first.is_ascii_digit() || matches!(first, b'(' | b'-' | b'*');
+    }
+    let len = bytes[at..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic())
+        .count();
+    if bytes.get(at + len).is_some_and(|b| !b.is_ascii()) {
+        return true;
+    }
+    let word = &line[at..at + len];
+    let starts_with = |k: &str| {
+        word.get(..k.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(k))
+    };
+    KEYWORDS.iter().any(|k| starts_with(k))
+        || (len == 1 && matches!(first | 0x20, b'a'..=b'h'))
+        || ROMAN.iter().any(|r| word.eq_ignore_ascii_case(r))
+}
+
 /// `a` is 1, `b` 2, ... (from the first character).
 fn letter_value(s: &str) -> usize {
     let c = s.chars().next().unwrap_or('a').to_ascii_lowercase();
@@ -490,6 +890,9 @@ fn labels(masked: &str) -> Vec<Label> {
     for line in masked.split_inclusive('\n') {
         let line_start = offset;
         offset += line.len();
+        if !may_label(line) {
+            continue;
+        }
         let Some(c) = label_re().captures(line) else {
             continue;
         };
@@ -635,49 +1038,135 @@ fn by_labels(masked: &str, n: usize) -> Option<(Parts, Option<String>, bool)> {
     Some((parts, doubt, false))
 }
 
-/// Lowercased alphanumerics of `text`, one space between words, with the byte offset in
-/// `text` of each output byte.
-fn normalize_mapped(text: &str) -> (String, Vec<usize>) {
-    let mut out = String::with_capacity(text.len());
-    let mut map = Vec::with_capacity(text.len());
-    let mut space = true;
-    for (i, c) in text.char_indices() {
-        // ASCII, most of any answer, lowercases to one byte.
+/// A byte that separates words in `NORMALIZED`.
+const GAP: u8 = 0;
+/// A byte dropped from words in `NORMALIZED` (an apostrophe: `don't` is `dont`).
+const SKIP: u8 = 1;
+/// What `normalize_walk` makes of each ASCII byte: its lowercase when alphanumeric, else
+/// `GAP` or `SKIP`.
+const NORMALIZED: [u8; 128] = {
+    let mut table = [GAP; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
         if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-            map.push(i);
-            space = false;
-        } else if c.is_alphanumeric() {
+            table[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    table[b'\'' as usize] = SKIP;
+    table
+};
+
+/// Walks `text` as it is normalised (lowercased alphanumerics, one space between words):
+/// `emit(byte, at)` for each byte of the output, with the byte offset in `text` it comes from,
+/// until `emit` returns false.
+fn normalize_walk(text: &str, mut emit: impl FnMut(u8, usize) -> bool) {
+    let mut space = true;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        // ASCII, most of any answer, is read a byte at a time.
+        let b = bytes[i];
+        if b.is_ascii() {
+            match NORMALIZED[usize::from(b)] {
+                GAP => {
+                    if !space {
+                        if !emit(b' ', i) {
+                            return;
+                        }
+                        space = true;
+                    }
+                }
+                SKIP => {}
+                lower => {
+                    if !emit(lower, i) {
+                        return;
+                    }
+                    space = false;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        let at = i;
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
             for l in c.to_lowercase() {
-                let before = out.len();
-                out.push(l);
-                map.extend(std::iter::repeat_n(i, out.len() - before));
+                for &b in l.encode_utf8(&mut [0; 4]).as_bytes() {
+                    if !emit(b, at) {
+                        return;
+                    }
+                }
             }
             space = false;
-        } else if matches!(c, '\'' | '’') {
-            continue;
-        } else if !space {
-            out.push(' ');
-            map.push(i);
+        } else if c != '’' && !space {
+            if !emit(b' ', at) {
+                return;
+            }
             space = true;
         }
     }
-    (out, map)
+}
+
+/// Lowercased alphanumerics of `text`, one space between words.
+fn normalize(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    normalize_walk(text, |b, _| {
+        out.push(b);
+        true
+    });
+    // Whole characters were written, so this is UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The byte offset in `text` of each of the `positions` (increasing) of `normalize(text)`.
+/// (Walked again for the few positions asked, rather than kept for every byte.)
+fn source_offsets(text: &str, positions: &[usize]) -> Vec<Option<usize>> {
+    let mut out = vec![None; positions.len()];
+    let mut next = 0;
+    let mut written = 0;
+    normalize_walk(text, |_, at| {
+        while positions.get(next) == Some(&written) {
+            out[next] = Some(at);
+            next += 1;
+        }
+        written += 1;
+        next < positions.len()
+    });
+    out
 }
 
 /// A statement's `text` snippet as it is looked for: normalised, and its first words (at
-/// least five, at least half) for a student who retyped only the start. Made once per answer.
+/// least five, at least half) for a student who retyped only the start. Made at most once per
+/// answer.
 #[derive(Debug, Clone)]
 struct Snippet {
     want: String,
     head: String,
 }
 
+/// The statements' snippets, made on first use: most answers are read by their labels,
+/// without them.
+struct LazySnippets<'a> {
+    statements: &'a [Statement],
+    made: std::cell::OnceCell<Vec<Option<Snippet>>>,
+}
+
+impl LazySnippets<'_> {
+    fn get(&self) -> &[Option<Snippet>] {
+        self.made.get_or_init(|| snippets(self.statements))
+    }
+}
+
 fn snippets(statements: &[Statement]) -> Vec<Option<Snippet>> {
     statements
         .iter()
         .map(|s| {
-            let (want, _) = normalize_mapped(s.text.as_deref()?);
+            let want = normalize(s.text.as_deref()?);
             let want = want.trim().to_string();
             if want.is_empty() {
                 return None;
@@ -689,43 +1178,49 @@ fn snippets(statements: &[Statement]) -> Vec<Option<Snippet>> {
         .collect()
 }
 
-/// Where each statement's text stands in `text` (in order), by its `text` snippet or the
-/// snippet's first words.
-fn anchors(snippets: &[Option<Snippet>], text: &str) -> Vec<Option<usize>> {
-    let (norm, map) = normalize_mapped(text);
+/// Where each statement's text stands in `norm` (a normalised text; in order), by its `text`
+/// snippet or the snippet's first words: positions in `norm`.
+fn anchor_hits(snippets: &[Option<Snippet>], norm: &str) -> Vec<Option<usize>> {
     let mut cursor = 0;
-    let mut out = Vec::new();
+    let mut hits = Vec::new();
     for snippet in snippets {
         let Some(Snippet { want, head }) = snippet else {
-            out.push(None);
+            hits.push(None);
             continue;
         };
+        // `head` starts `want`, so without `head` there is no `want`, and the first `want`
+        // is at or after the first `head`: one scan when neither is there.
         let hit = norm
             .get(cursor..)
             .and_then(|rest| {
-                rest.find(want.as_str())
-                    .or_else(|| rest.find(head.as_str()))
+                let h = rest.find(head.as_str())?;
+                Some(rest[h..].find(want.as_str()).map_or(h, |w| h + w))
             })
             .map(|i| cursor + i);
-        match hit {
-            Some(i) => {
-                cursor = i + head.len().min(want.len());
-                out.push(map.get(i).copied());
-            }
-            None => out.push(None),
+        if let Some(i) = hit {
+            cursor = i + head.len().min(want.len());
         }
+        hits.push(hit);
     }
-    out
+    hits
 }
 
 /// Parts by the statements' own text: each from the line where its statement stands to the
 /// line of the next one found.
-fn by_anchors(snippets: &[Option<Snippet>], text: &str) -> Option<Parts> {
-    let found = anchors(snippets, text);
-    let count = found.iter().flatten().count();
+/// `norm` is `normalize(text)`.
+fn by_anchors(snippets: &[Option<Snippet>], text: &str, norm: &str) -> Option<Parts> {
+    let hits = anchor_hits(snippets, norm);
+    let count = hits.iter().flatten().count();
     if count == 0 || (snippets.len() > 1 && count < 2) {
         return None;
     }
+    // Each hit lies past the previous one's cursor, so they are increasing.
+    let positions: Vec<usize> = hits.iter().flatten().copied().collect();
+    let mut offsets = source_offsets(text, &positions).into_iter();
+    let found: Vec<Option<usize>> = hits
+        .iter()
+        .map(|h| h.and_then(|_| offsets.next().flatten()))
+        .collect();
     let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
     let starts: Vec<Option<usize>> = found.iter().map(|a| a.map(line_start)).collect();
     let mut parts: Parts = vec![None; snippets.len()];
@@ -789,12 +1284,7 @@ fn by_order(masked: &str, n: usize) -> (Parts, Option<String>) {
 }
 
 /// Reads each part; offsets are in `masked`.
-fn read_parts(
-    snippets: &[Option<Snippet>],
-    masked: &str,
-    parts: &Parts,
-    anchored: bool,
-) -> Vec<Reading> {
+fn read_parts(snippets: &LazySnippets, masked: &str, parts: &Parts) -> Vec<Reading> {
     parts
         .iter()
         .enumerate()
@@ -806,13 +1296,22 @@ fn read_parts(
             let mut found = verdicts_in(part, s);
             // A verdict closing the line where the statement is retyped (`...gradients: F.`)
             // is as good as one opening the part.
-            let snippet = snippets.get(i).filter(|sn| sn.is_some());
-            if anchored || snippet.is_some() {
+            // (Only a statement with a text can be retyped; its snippet is looked for only
+            // behind a closing verdict, normalising the line costing more than that test.)
+            let has_text = snippets
+                .statements
+                .get(i)
+                .is_some_and(|st| st.text.is_some());
+            if has_text {
                 let first_line_end = part.find('\n').unwrap_or(part.len());
                 let first = &part[..first_line_end];
-                let has_statement =
-                    snippet.is_some_and(|sn| anchors(std::slice::from_ref(sn), first)[0].is_some());
-                if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement) {
+                let has_statement = || {
+                    let snippet = snippets.get().get(i).filter(|sn| sn.is_some());
+                    snippet.is_some_and(|sn| {
+                        anchor_hits(std::slice::from_ref(sn), &normalize(first))[0].is_some()
+                    })
+                };
+                if let Some((value, at)) = line_end_verdict(first).filter(|_| has_statement()) {
                     let at = s + at;
                     // The line opens with the statement itself: its closing verdict is the
                     // part's opening one.
@@ -827,7 +1326,7 @@ fn read_parts(
                 }
             }
             let (value, offset, mut doubt) = judge_part(&found);
-            if value.is_none() && doubt.is_none() && hedge().is_match(part) {
+            if value.is_none() && doubt.is_none() && hedged(part) {
                 doubt = Some("a hedged answer without a true/false verdict".to_string());
             }
             Reading {
@@ -880,7 +1379,10 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         return Vec::new();
     }
     let masked = mask(text);
-    let snippets = snippets(statements);
+    let snippets = LazySnippets {
+        statements,
+        made: std::cell::OnceCell::new(),
+    };
     // Structural alignments first (labels, statement text), the order of verdicts last.
     let mut tries: Vec<Vec<Reading>> = Vec::new();
     let mut trusted = None;
@@ -889,7 +1391,7 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         if exact {
             trusted = Some(tries.len());
         }
-        let mut r = read_parts(&snippets, &masked, &parts, false);
+        let mut r = read_parts(&snippets, &masked, &parts);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
                 x.doubt.get_or_insert_with(|| d.clone());
@@ -904,9 +1406,11 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         return tries.swap_remove(i);
     }
     // 2. The statements retyped in the answer.
+    let mut normalized = None;
     if n > 1 {
-        if let Some(parts) = by_anchors(&snippets, &masked) {
-            tries.push(read_parts(&snippets, &masked, &parts, true));
+        let norm = normalized.insert(normalize(&masked));
+        if let Some(parts) = by_anchors(snippets.get(), &masked, norm) {
+            tries.push(read_parts(&snippets, &masked, &parts));
         }
     }
     if let Some(i) = clean(&tries) {
@@ -917,8 +1421,16 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
         let combined = format!("{question_text}\n{text}");
         let shift = question_text.len() + 1;
         let cmasked = mask(&combined);
-        if let Some(parts) = by_anchors(&snippets, &cmasked) {
-            let mut r = read_parts(&snippets, &cmasked, &parts, true);
+        // The answer's part, when masked alike, is normalised alike: the line break before it
+        // leaves the walk between words, as at the start.
+        let cnorm = match normalized {
+            Some(norm) if cmasked.get(shift..) == Some(masked.as_str()) => {
+                normalize(&cmasked[..shift]) + &norm
+            }
+            _ => normalize(&cmasked),
+        };
+        if let Some(parts) = by_anchors(snippets.get(), &cmasked, &cnorm) {
+            let mut r = read_parts(&snippets, &cmasked, &parts);
             for x in r.iter_mut() {
                 match x.offset {
                     Some(o) if o < shift => {
@@ -934,10 +1446,10 @@ pub fn read(statements: &[Statement], question_text: &str, text: &str) -> Vec<Re
     }
     // 4. Verdicts in order (a single statement: the whole answer).
     let ordered = if n == 1 {
-        read_parts(&snippets, &masked, &vec![Some((0, masked.len()))], false)
+        read_parts(&snippets, &masked, &vec![Some((0, masked.len()))])
     } else {
         let (parts, doubt) = by_order(&masked, n);
-        let mut r = read_parts(&snippets, &masked, &parts, false);
+        let mut r = read_parts(&snippets, &masked, &parts);
         if let Some(d) = doubt {
             for x in r.iter_mut().filter(|x| x.value.is_some()) {
                 x.doubt.get_or_insert_with(|| d.clone());
@@ -1405,6 +1917,180 @@ mod tests {
         assert_eq!(v.feedback.len(), 2);
         let v = check(&st(&[true]), "", "Dropout regularises the network.");
         assert_eq!(v.status, Status::Unparseable);
+    }
+
+    #[test]
+    fn verdict_words_are_the_words_the_regex_finds() {
+        // Hand-written texts covering each boundary the scan decides: ASCII punctuation,
+        // digits and underscores, non-ASCII letters and marks, and the folded `ſ`.
+        let texts = [
+            "True. false, CORRECT; incorrect! Right wrong flase ture",
+            "untrue trueish true_ 1true true1 _false",
+            "é true étrue trueé “true” ‘false’ – wrong —right",
+            "falſe is false, tru\u{17f}e",
+            "It is TrUe, or fAlSe: \u{212a} Right.",
+            "",
+            "true",
+            "naïve correct café wrong",
+        ];
+        for t in texts {
+            let want: Vec<(usize, usize)> = any_word()
+                .find_iter(t)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(verdict_words(t), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn only_long_s_and_kelvin_fold_to_ascii_letters() {
+        // verdict_words relies on this: no other character matches an ASCII letter under (?i).
+        let letter = Regex::new("(?i)^[a-z]$").expect("valid");
+        let folded: Vec<char> = (0x80..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| letter.is_match(&c.to_string()))
+            .collect();
+        assert_eq!(folded, vec!['\u{17f}', '\u{212a}']);
+    }
+
+    #[test]
+    fn lead_words_are_the_ones_the_pattern_reads() {
+        let lines = [
+            "True. It holds because ...",
+            "  - false, since ...",
+            "• Final answer 2.1: correct",
+            "— (  ) T.",
+            "Answer is: no, it does not",
+            "The statement is incorrect",
+            "It's not necessarily true",
+            "It’s wrong",
+            "Its true",
+            "I would say it is right.",
+            "[False] ...",
+            "(True)",
+            "\u{a0}True",
+            "Fal\u{17f}e",
+            "Statement 1: T",
+            "> yes",
+            "FALSE\n\nbecause the sum of all the terms",
+            "true_ or true1",
+            "Trueé",
+            "True—the gradient",
+            "no",
+            "Gradients vanish here.",
+            "Because the loss is convex, ...",
+            "f(0) = 0",
+            "Truely so",
+            "Consider the case x = 0.",
+            "Answer1: true",
+            "",
+            "   ",
+        ];
+        for line in lines {
+            let want = lead()
+                .captures(line)
+                .and_then(|c| c.get(1).map(|m| (m.start(), m.end())));
+            assert_eq!(lead_word(line), want, "{line}");
+            let tail = lead()
+                .captures(line)
+                .and_then(|c| c.get(2).map(|m| m.as_str()));
+            if let (Some((_, end)), Some(tail)) = (want, tail) {
+                assert_eq!(lead_tail(&line[end..]), tail, "{line}");
+            }
+        }
+        // Prose lines, settled without the regex.
+        for line in [
+            "Gradients vanish here.",
+            "Because the loss is convex",
+            "Consider x = 0.",
+        ] {
+            assert_eq!(opening(line), Opening::Cannot, "{line}");
+        }
+    }
+
+    #[test]
+    fn prefilters_turn_away_no_line_the_patterns_read() {
+        let lines = [
+            "1. True",
+            "  3.2 False",
+            "a) correct",
+            "(iv) wrong",
+            "B - no",
+            "F True",
+            "- True",
+            "• False",
+            "* yes",
+            "| 1 | False |",
+            ": 2) T",
+            "> > c. F",
+            "Answer 3: True",
+            "Q2. false",
+            "Parta) true",
+            "an\u{17f}1. True",
+            "Statement\u{a0}2: no",
+            "viii. no",
+            "The gradient is T.",
+            "so it is F",
+            "answer: T ;",
+            "Because it is (F)",
+            "This is T\u{a0}.",
+            "The end",
+            "Gradients vanish.",
+            "x = 3",
+            "",
+        ];
+        for line in lines {
+            if label_re().is_match(line) {
+                assert!(may_label(line), "{line}");
+            }
+            if letter_verdict().is_match(line) {
+                assert!(may_letter(line), "{line}");
+            }
+        }
+        for line in ["The end", "Gradients vanish.", "x = 3", "Then T is large"] {
+            assert!(!may_label(line), "{line}");
+            assert!(!may_letter(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn ascii_boundary_searches_agree_with_the_unicode_ones() {
+        let texts = [
+            "True or False: the gradient is zero.",
+            "“True or False” — it depends on the step.",
+            "éTrue or false, T/F, yes or no",
+            "true or falseé; it dependsé; partiallyé true",
+            "partially true, can also be false",
+            "Ambiguous: the loss falls in some cases.",
+            "x depends on y; it depends",
+            "– depends on the rate",
+            "naïve partly wrong",
+            "yeſ or no, dependſ, it dependſ",
+            "",
+        ];
+        for t in texts {
+            let want: Vec<(usize, usize)> = template_phrase()
+                .find_iter(t)
+                .map(|m| (m.start(), m.end()))
+                .collect();
+            assert_eq!(
+                find_all(template_phrase(), template_phrase_ascii(), t),
+                want,
+                "{t}"
+            );
+            assert_eq!(hedged(t), hedge().is_match(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn normalised_positions_map_back_to_the_text() {
+        let text = "X-ray’s  Gradient É";
+        assert_eq!(normalize(text), "x rays gradient é");
+        // `x`, `r`, `g`, and both bytes of `é` (from the two-byte `É` at 20).
+        assert_eq!(
+            source_offsets(text, &[0, 2, 7, 16, 17, 99]),
+            vec![Some(0), Some(2), Some(11), Some(20), Some(20), None]
+        );
     }
 
     #[test]
