@@ -129,12 +129,18 @@ const NONE: u32 = u32::MAX;
 /// cost dominated splitting an answer (`cargo xtask bench instructions`). Keys are an
 /// answer's own words, so flooding the table costs that answer only.
 fn word_hash(word: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in word.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    word.as_bytes()
+        .iter()
+        .fold(HASH_START, |h, &b| hash_step(h, b))
+}
+
+/// [`word_hash`] of the empty word.
+const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// [`word_hash`] of a word followed by `b`, from the hash `h` of the word (so that splitting
+/// hashes a word as it reads it).
+fn hash_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// A hash table of ids (of words kept elsewhere), open addressing with linear probing: the
@@ -220,6 +226,9 @@ struct WordFacts {
     abbreviation: bool,
     /// Its [`letter_set`].
     letters: u32,
+    /// The [`bucket_key`] of the word and of its stem.
+    first_key: u8,
+    stem_key: u8,
 }
 
 impl WordFacts {
@@ -232,6 +241,8 @@ impl WordFacts {
             clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
             abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
             letters: letter_set(word),
+            first_key: bucket_key(word) as u8,
+            stem_key: 0,
         }
     }
 }
@@ -294,11 +305,15 @@ impl Lexicon {
         self.text.push_str(&stemmer().stem(word));
         let end = self.text.len();
         let id = self.entries.len() as u32;
+        let facts = WordFacts {
+            stem_key: bucket_key(&self.text[mid..end]) as u8,
+            ..WordFacts::of(word)
+        };
         self.entries.push(LexEntry {
             start: start as u32,
             mid: mid as u32,
             end: end as u32,
-            facts: WordFacts::of(word),
+            facts,
             stamp: 0,
             local: 0,
         });
@@ -444,10 +459,10 @@ impl Vocab {
         &self.text[w.mid as usize..w.end as usize]
     }
 
-    /// The id of `word` in this document, added (from the lexicon) when new; counts one
-    /// more token of it.
-    fn add(&mut self, lexicon: &mut Lexicon, word: &str) -> u32 {
-        let entry = lexicon.id(word, word_hash(word)) as usize;
+    /// The id of `word` (whose [`word_hash`] is `hash`) in this document, added (from the
+    /// lexicon) when new; counts one more token of it.
+    fn add(&mut self, lexicon: &mut Lexicon, word: &str, hash: u64) -> u32 {
+        let entry = lexicon.id(word, hash) as usize;
         let stamp = lexicon.stamp;
         let e = &mut lexicon.entries[entry];
         if e.stamp == stamp {
@@ -490,10 +505,12 @@ impl Vocab {
             self.positions[(w.first + w.count) as usize] = k as u32;
             w.count += 1;
         }
-        (self.by_first, self.first_starts) =
-            group_by_key(self.words.len(), |id| bucket_key(self.word(id)));
-        (self.by_stem, self.stem_starts) =
-            group_by_key(self.words.len(), |id| bucket_key(self.stem(id)));
+        (self.by_first, self.first_starts) = group_by_key(self.words.len(), |id| {
+            usize::from(self.words[id as usize].facts.first_key)
+        });
+        (self.by_stem, self.stem_starts) = group_by_key(self.words.len(), |id| {
+            usize::from(self.words[id as usize].facts.stem_key)
+        });
         self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
     }
 
@@ -522,8 +539,17 @@ impl Vocab {
 
     /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
     /// token).
+    #[cfg(test)]
     fn positions(&self, slot: &Slot) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
+        let mut out = Vec::new();
+        self.positions_onto(slot, &mut out);
+        out
+    }
+
+    /// Appends [`Vocab::positions`] to `out` (the caller keeps the positions of a phrase's
+    /// words one after the other in one vector).
+    fn positions_onto(&self, slot: &Slot, out: &mut Vec<usize>) {
+        let from = out.len();
         let take = |out: &mut Vec<usize>, id: u32| {
             out.extend(self.tokens_of(id).iter().map(|&k| k as usize));
         };
@@ -533,7 +559,7 @@ impl Vocab {
                 SlotWord::Prefix(p) => {
                     for &w in self.bucket(p) {
                         if self.word(w).starts_with(p.as_str()) {
-                            take(&mut out, w);
+                            take(out, w);
                         }
                     }
                 }
@@ -542,13 +568,16 @@ impl Vocab {
                     stem,
                     chars,
                     letters,
+                    first_key,
+                    stem_key,
                 } => {
                     // The same stem (every token with it) or the same spelling.
-                    for &w in Self::group(&self.by_stem, &self.stem_starts, bucket_key(stem)) {
+                    for &w in Self::group(&self.by_stem, &self.stem_starts, usize::from(*stem_key))
+                    {
                         // (The length first: most stems of a bucket differ in it.)
                         let v = &self.words[w as usize];
                         if (v.end - v.mid) as usize == stem.len() && self.stem(w) == stem {
-                            take(&mut out, w);
+                            take(out, w);
                         }
                     }
                     // Up to a typo: words of the same first letter only (one pass over the
@@ -563,7 +592,9 @@ impl Vocab {
                         .chars()
                         .next()
                         .map_or("", |c| &*c.encode_utf8(&mut buf));
-                    for &id in self.bucket(word) {
+                    for &id in
+                        Self::group(&self.by_first, &self.first_starts, usize::from(*first_key))
+                    {
                         // (The length first: most words of a bucket are told apart by it;
                         // the spelling itself has the same length.)
                         let facts = &self.words[id as usize].facts;
@@ -572,7 +603,7 @@ impl Vocab {
                         }
                         let spelled = self.word(id);
                         if spelled == word {
-                            take(&mut out, id);
+                            take(out, id);
                             continue;
                         }
                         // Letters one word has and the other lacks need an edit each.
@@ -589,15 +620,25 @@ impl Vocab {
                             && letters_apart(word, spelled) <= allowed
                             && strsim::damerau_levenshtein(word, spelled) <= allowed
                         {
-                            take(&mut out, id);
+                            take(out, id);
                         }
                     }
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        // (The tokens of one word are in order: most slots take one word.)
+        let tail = &mut out[from..];
+        if !tail.is_sorted_by(|a, b| a < b) {
+            tail.sort_unstable();
+            let mut kept = from;
+            for k in from..out.len() {
+                if kept == from || out[k] != out[kept - 1] {
+                    out[kept] = out[k];
+                    kept += 1;
+                }
+            }
+            out.truncate(kept);
+        }
     }
 }
 
@@ -648,6 +689,69 @@ fn listed(word: &str, list: &[&str], shapes: &[u32; 16]) -> bool {
     shaped && list.contains(&word)
 }
 
+/// Whether a byte is a lower-case ASCII letter or an ASCII digit: most of every word.
+fn lower_or_digit(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// The tokens of a document being split, each finished as it is added.
+struct Sink<'t> {
+    /// The text being split.
+    text: &'t [u8],
+    tokens: Vec<Token>,
+    vocab: Vocab,
+    /// Words that start a clause ([`CLAUSE_WORDS`]) met so far.
+    clause_words: usize,
+}
+
+impl Sink<'_> {
+    /// Adds the token of the bytes `span`, the (lower-case) word `word` whose [`word_hash`]
+    /// is `hash`, in `sentence` and in clause `clause` as punctuation counts them.
+    ///
+    /// Connectives start a clause (the clause counts the connectives up to this token);
+    /// yes/no stand alone at a sentence start or before punctuation.
+    #[inline]
+    fn push(
+        &mut self,
+        lexicon: &mut Lexicon,
+        span: Range<usize>,
+        word: &str,
+        hash: u64,
+        sentence: usize,
+        clause: usize,
+    ) {
+        let id = self.vocab.add(lexicon, word, hash);
+        let facts = &self.vocab.words[id as usize].facts;
+        let negation = facts.negation;
+        if facts.clause_word {
+            self.clause_words += 1;
+        }
+        let first = self.tokens.last().is_none_or(|t| t.sentence != sentence);
+        // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
+        let rest = self.text.get(span.end..).unwrap_or_default();
+        let skip = rest
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
+            .count();
+        let rest = &rest[skip..];
+        let punct_after = matches!(
+            rest.first(),
+            Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
+        ) || rest.starts_with("—".as_bytes());
+        self.tokens.push(Token {
+            start: span.start,
+            end: span.end,
+            word_id: id,
+            sentence,
+            clause: clause + self.clause_words,
+            negation,
+            // "No linear classifier..." opens a sentence without being an answer.
+            standalone: punct_after || (first && !negation),
+            punct_after,
+        });
+    }
+}
+
 impl<'a> Doc<'a> {
     /// Splits `text` (at most 64 KiB of it are read).
     pub fn new(text: &'a str) -> Doc<'a> {
@@ -658,40 +762,26 @@ impl<'a> Doc<'a> {
     fn split(text: &'a str, lexicon: &mut Lexicon) -> Doc<'a> {
         let text = cut(text);
         lexicon.begin();
-        // About one token per six bytes of prose: most answers need no regrowth.
-        let mut tokens: Vec<Token> = Vec::with_capacity(text.len() / 6 + 4);
+        let bytes = text.as_bytes();
+        let mut sink = Sink {
+            text: bytes,
+            // About one token per six bytes of prose: most answers need no regrowth.
+            tokens: Vec::with_capacity(text.len() / 6 + 4),
+            // Each distinct word once (its stem computed once), shared by its tokens; room
+            // for most answers' words and stems without regrowth.
+            vocab: Vocab {
+                text: String::with_capacity(text.len() + 64),
+                words: Vec::with_capacity(text.len() / 10 + 4),
+                ..Vocab::default()
+            },
+            clause_words: 0,
+        };
         let mut sentences = Vec::new();
         let mut sentence = 0;
         let mut clause = 0;
         let mut sentence_start = 0;
         let mut sentence_has_words = false;
         let mut i = 0;
-        // Each distinct word once (its stem computed once), shared by its tokens; room for
-        // most answers' words and stems without regrowth.
-        let mut vocab = Vocab {
-            text: String::with_capacity(text.len() + 64),
-            words: Vec::with_capacity(text.len() / 10 + 4),
-            ..Vocab::default()
-        };
-        let mut push = |tokens: &mut Vec<Token>,
-                        vocab: &mut Vocab,
-                        start: usize,
-                        end: usize,
-                        word: &str,
-                        sentence: usize,
-                        clause: usize| {
-            let id = vocab.add(lexicon, word);
-            tokens.push(Token {
-                start,
-                end,
-                word_id: id,
-                negation: vocab.words[id as usize].facts.negation,
-                standalone: false,
-                punct_after: false,
-                sentence,
-                clause,
-            });
-        };
         let mut word = String::new();
         // Ends the current sentence at byte `at`.
         let end_sentence = |at: usize,
@@ -710,12 +800,34 @@ impl<'a> Doc<'a> {
         };
         while i < text.len() {
             // A space only separates words (the most common character outside words).
-            if text.as_bytes()[i] == b' ' {
+            let b = bytes[i];
+            if b == b' ' {
                 i += 1;
                 continue;
             }
+            // Most words are lower-case ASCII letters and digits ended by a space or a mark
+            // that cannot continue a word: such a word is its own text (not copied), hashed
+            // as it is read. (None of the marks handled below is one of these bytes.)
+            if lower_or_digit(b) {
+                let mut hash = hash_step(HASH_START, b);
+                let mut j = i + 1;
+                while let Some(&b) = bytes.get(j).filter(|&&b| lower_or_digit(b)) {
+                    hash = hash_step(hash, b);
+                    j += 1;
+                }
+                let ends = bytes.get(j).is_none_or(|&b| {
+                    b.is_ascii()
+                        && !b.is_ascii_alphanumeric()
+                        && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',')
+                });
+                if ends {
+                    sink.push(lexicon, i..j, &text[i..j], hash, sentence, clause);
+                    sentence_has_words = true;
+                    i = j;
+                    continue;
+                }
+            }
             // (ASCII without decoding.)
-            let b = text.as_bytes()[i];
             let c = if b.is_ascii() {
                 char::from(b)
             } else {
@@ -764,7 +876,7 @@ impl<'a> Doc<'a> {
                     _ => Some(name),
                 };
                 if let Some(w) = word {
-                    push(&mut tokens, &mut vocab, i, i + 1 + n, w, sentence, clause);
+                    sink.push(lexicon, i..i + 1 + n, w, word_hash(w), sentence, clause);
                     sentence_has_words = true;
                 }
                 i += 1 + n;
@@ -772,40 +884,15 @@ impl<'a> Doc<'a> {
             }
             if c == '∩' || c == '∪' {
                 let w = if c == '∩' { "intersection" } else { "union" };
-                push(&mut tokens, &mut vocab, i, i + len, w, sentence, clause);
+                sink.push(lexicon, i..i + len, w, word_hash(w), sentence, clause);
                 sentence_has_words = true;
                 i += len;
                 continue;
             }
             if c.is_alphanumeric() {
+                // (A word the fast path above did not take: upper case, marks inside, not
+                // ASCII.)
                 let start = i;
-                // Most words are lower-case ASCII letters and digits ended by a space or a
-                // mark that cannot continue a word: such a word is its own text, not copied.
-                let bytes = text.as_bytes();
-                let run = bytes[i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                    .count();
-                let ends = bytes.get(i + run).is_none_or(|&b| {
-                    b.is_ascii()
-                        && !b.is_ascii_alphanumeric()
-                        && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',')
-                });
-                if run > 0 && ends {
-                    let j = i + run;
-                    push(
-                        &mut tokens,
-                        &mut vocab,
-                        start,
-                        j,
-                        &text[i..j],
-                        sentence,
-                        clause,
-                    );
-                    sentence_has_words = true;
-                    i = j;
-                    continue;
-                }
                 let mut j = i;
                 word.clear();
                 while j < text.len() {
@@ -851,7 +938,8 @@ impl<'a> Doc<'a> {
                     j += ch.len_utf8();
                 }
                 // (Apostrophes were written as `'` above.)
-                push(&mut tokens, &mut vocab, start, j, &word, sentence, clause);
+                let hash = word_hash(&word);
+                sink.push(lexicon, start..j, &word, hash, sentence, clause);
                 sentence_has_words = true;
                 i = j;
                 continue;
@@ -860,11 +948,12 @@ impl<'a> Doc<'a> {
                 '.' | '!' | '?' => {
                     let next = text[i + len..].chars().next();
                     let ends = next.is_none_or(|n| n.is_whitespace() || "*_)]\"'”".contains(n));
-                    let abbreviation = tokens
+                    let abbreviation = sink
+                        .tokens
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            let w = &vocab.words[t.word_id as usize].facts;
+                            let w = &sink.vocab.words[t.word_id as usize].facts;
                             w.abbreviation || (w.chars == 1 && c == '.')
                         });
                     if ends && !abbreviation {
@@ -905,30 +994,9 @@ impl<'a> Doc<'a> {
         if sentence_has_words {
             sentences.push(sentence_start..text.len());
         }
-        // Connectives start a clause; yes/no stand alone at a sentence start or before
-        // punctuation.
-        let mut shift = 0;
-        for k in 0..tokens.len() {
-            if vocab.words[tokens[k].word_id as usize].facts.clause_word {
-                shift += 1;
-            }
-            tokens[k].clause += shift;
-            let first = k == 0 || tokens[k - 1].sentence != tokens[k].sentence;
-            // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
-            let rest = &text.as_bytes()[tokens[k].end..];
-            let skip = rest
-                .iter()
-                .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
-                .count();
-            let rest = &rest[skip..];
-            let punct_after = matches!(
-                rest.first(),
-                Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
-            ) || rest.starts_with("—".as_bytes());
-            // "No linear classifier..." opens a sentence without being an answer.
-            tokens[k].standalone = punct_after || (first && !tokens[k].negation);
-            tokens[k].punct_after = punct_after;
-        }
+        let Sink {
+            tokens, mut vocab, ..
+        } = sink;
         vocab.finish(&tokens);
         Doc {
             text,
@@ -955,44 +1023,7 @@ impl<'a> Doc<'a> {
             return String::new();
         };
         let raw = self.text.get(r.clone()).unwrap_or_default();
-        // The words (as `split_whitespace` cuts them) joined by single spaces, in one
-        // string, in one pass.
-        let mut joined = String::with_capacity(raw.len());
-        let mut word_start: Option<usize> = None;
-        let bytes = raw.as_bytes();
-        let mut k = 0;
-        while k < bytes.len() {
-            // (ASCII without decoding; `split_whitespace`'s ASCII spaces are these.)
-            let (space, len) = if bytes[k].is_ascii() {
-                (
-                    matches!(bytes[k], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
-                    1,
-                )
-            } else {
-                match raw[k..].chars().next() {
-                    Some(c) => (c.is_whitespace(), c.len_utf8()),
-                    None => break,
-                }
-            };
-            match (space, word_start) {
-                (true, Some(from)) => {
-                    if !joined.is_empty() {
-                        joined.push(' ');
-                    }
-                    joined.push_str(&raw[from..k]);
-                    word_start = None;
-                }
-                (false, None) => word_start = Some(k),
-                _ => {}
-            }
-            k += len;
-        }
-        if let Some(from) = word_start {
-            if !joined.is_empty() {
-                joined.push(' ');
-            }
-            joined.push_str(&raw[from..]);
-        }
+        let joined = join_words(raw);
         let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
         // (At most 240 bytes are at most 240 characters.)
         let long = flat.len() > 240 && flat.char_indices().nth(240).is_some();
@@ -1047,6 +1078,64 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// The words of `raw` (as `split_whitespace` cuts them) joined by single spaces, in one
+/// pass: `raw` without its leading and trailing white space, each other run of white space
+/// one space. Most sentences have single spaces only, and are copied at once.
+fn join_words(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    // The length of the character at `k` and whether it is white space (ASCII without
+    // decoding; `split_whitespace`'s ASCII spaces are these).
+    let at = |k: usize| -> (bool, usize) {
+        match bytes[k] {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => (true, 1),
+            b if b.is_ascii() => (false, 1),
+            _ => raw[k..]
+                .chars()
+                .next()
+                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8())),
+        }
+    };
+    let mut joined = String::with_capacity(raw.len());
+    // `raw[copied..]` is not in `joined` yet.
+    let mut copied = 0;
+    let mut k = 0;
+    while k < bytes.len() {
+        // (Printable ASCII, most of the text, is never white space.)
+        if (b'!'..=b'~').contains(&bytes[k]) {
+            k += 1;
+            continue;
+        }
+        let (space, len) = at(k);
+        if !space {
+            k += len;
+            continue;
+        }
+        let run = k;
+        k += len;
+        while k < bytes.len() {
+            let (space, len) = at(k);
+            if !space {
+                break;
+            }
+            k += len;
+        }
+        if run == 0 {
+            // Leading white space (or only white space).
+            copied = k;
+        } else if k == bytes.len() {
+            // Trailing white space.
+            joined.push_str(&raw[copied..run]);
+            copied = k;
+        } else if !(k - run == 1 && bytes[run] == b' ') {
+            joined.push_str(&raw[copied..run]);
+            joined.push(' ');
+            copied = k;
+        }
+    }
+    joined.push_str(&raw[copied..]);
+    joined
+}
+
 /// Whether a line starts a list item (`- `, `* `, `1.`, `a)`, `(i)`): it ends a sentence.
 fn starts_list_item(line: &str) -> bool {
     let line = line.trim_start();
@@ -1085,12 +1174,15 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem, its number of characters and its [`letter_set`].
+    /// A word, its stem, its number of characters, its [`letter_set`] and the
+    /// [`bucket_key`]s of the word and the stem.
     Word {
         word: String,
         stem: String,
         chars: usize,
         letters: u32,
+        first_key: u8,
+        stem_key: u8,
     },
     Prefix(String),
     Negation,
@@ -1165,6 +1257,8 @@ impl Phrase {
                                 SlotWord::Word {
                                     chars: a.chars().count(),
                                     letters: letter_set(&a),
+                                    first_key: bucket_key(&a) as u8,
+                                    stem_key: bucket_key(&stem) as u8,
                                     stem,
                                     word: a,
                                 }
@@ -1190,17 +1284,22 @@ impl Phrase {
         if self.slots.is_empty() {
             return out;
         }
-        // The tokens each word of the phrase matches, looked up in the document's words.
-        let mut sets: Vec<Vec<usize>> = Vec::with_capacity(self.slots.len());
+        // The tokens each word of the phrase matches, looked up in the document's words: one
+        // word's after the other's in `flat`, the `k`-th word's up to `ends[k]`. (Most
+        // phrases stop at a word the answer lacks, before any allocation.)
+        let mut flat = Vec::new();
+        let mut ends = Vec::new();
         for slot in &self.slots {
-            let set = doc.vocab.positions(slot);
-            if set.is_empty() {
+            let from = flat.len();
+            doc.vocab.positions_onto(slot, &mut flat);
+            if flat.len() == from {
                 return out;
             }
-            sets.push(set);
+            ends.push(flat.len());
         }
+        let set = |k: usize| &flat[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
         let first = &self.slots[0];
-        for &i in &sets[0] {
+        for &i in set(0) {
             let t = &doc.tokens[i];
             let mut at = i;
             let mut own = Vec::new();
@@ -1208,7 +1307,8 @@ impl Phrase {
                 own.push(i);
             }
             let mut ok = true;
-            for (slot, set) in self.slots[1..].iter().zip(&sets[1..]) {
+            for (k, slot) in self.slots.iter().enumerate().skip(1) {
+                let set = set(k);
                 let found = (at + 1..doc.tokens.len())
                     .take(GAP + 1)
                     .take_while(|&k| doc.tokens[k].sentence == t.sentence)
@@ -1883,6 +1983,11 @@ mod tests {
             "  **Bold**  claim:\n\tthe  gradient\u{a0}vanishes\u{2003}here \x0b\x0c\r\n",
             "# heading\n\nnext",
             "ünïcode  wörds\u{3000}ｆｕｌｌ",
+            "one two  three\tfour \n five",
+            " lead",
+            "trail ",
+            "\u{85}é\u{a0}x\u{1c}y\u{2003}",
+            "\u{3000}",
         ] {
             let doc = Doc {
                 text: raw,
