@@ -226,7 +226,7 @@ struct WordFacts {
     abbreviation: bool,
     /// Its [`letter_set`].
     letters: u32,
-    /// The [`bucket_key`] of the word and of its stem.
+    /// The [`bucket_key`] of the word and the [`stem_key`] of its stem.
     first_key: u8,
     stem_key: u8,
 }
@@ -291,14 +291,23 @@ impl Lexicon {
     }
 
     /// The entry of a lower-case `word` (whose [`word_hash`] is `hash`), added when new.
+    #[inline]
     fn id(&mut self, word: &str, hash: u64) -> u32 {
         let found = self.table.find(hash, |id| {
             let e = &self.entries[id as usize];
             self.text.as_bytes().get(e.start as usize..e.mid as usize) == Some(word.as_bytes())
         });
-        if let Some(id) = found {
-            return id;
+        match found {
+            Some(id) => id,
+            None => self.add(word, hash),
         }
+    }
+
+    /// Adds a word [`Lexicon::id`] did not find (rare once a class's words are known: kept
+    /// out of the lookup's code).
+    #[cold]
+    #[inline(never)]
+    fn add(&mut self, word: &str, hash: u64) -> u32 {
         let start = self.text.len();
         self.text.push_str(word);
         let mid = self.text.len();
@@ -306,7 +315,7 @@ impl Lexicon {
         let end = self.text.len();
         let id = self.entries.len() as u32;
         let facts = WordFacts {
-            stem_key: bucket_key(&self.text[mid..end]) as u8,
+            stem_key: stem_key(&self.text[mid..end]),
             ..WordFacts::of(word)
         };
         self.entries.push(LexEntry {
@@ -372,6 +381,9 @@ pub struct Doc<'a> {
     /// The formulas of each sentence, each sentence read once when a formula term first
     /// asks about it (see [`formula_hits`]).
     formulas: std::cell::OnceCell<Vec<std::cell::OnceCell<Vec<Expr>>>>,
+    /// Room for [`Phrase::matches`]'s lists of positions, kept from one phrase to the next
+    /// (a question's phrases are matched one after the other against one answer).
+    scratch: std::cell::RefCell<Vec<usize>>,
 }
 
 /// One distinct word of a [`Doc`], with what matching needs of it.
@@ -390,6 +402,15 @@ struct VocabWord {
 
 /// Buckets of [`bucket_key`].
 const BUCKETS: usize = 38;
+/// Buckets of [`stem_key`].
+const STEM_BUCKETS: usize = 64;
+
+/// The bucket of a stem by its hash: a stem is looked up by its spelling only, so a bucket
+/// holds one or two of an answer's words.
+fn stem_key(stem: &str) -> u8 {
+    let h = word_hash(stem);
+    ((h ^ (h >> 32)) as usize % STEM_BUCKETS) as u8
+}
 
 /// The bucket of a word or stem by its first byte: one per lower-case ASCII letter and
 /// digit, one for every other first byte, one for an empty string. (Lookups compare the
@@ -403,18 +424,18 @@ fn bucket_key(s: &str) -> usize {
     }
 }
 
-/// Ids `0..n` grouped by `key` (below [`BUCKETS`]): the ids, and where each key's group
-/// starts (`starts[k]..starts[k + 1]`).
-fn group_by_key(n: usize, key: impl Fn(u32) -> usize) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = vec![0u32; BUCKETS + 1];
+/// Ids `0..n` grouped by `key` (below `N`): the ids, and where each key's group starts
+/// (`starts[k]..starts[k + 1]`).
+fn group_by_key<const N: usize>(n: usize, key: impl Fn(u32) -> usize) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; N + 1];
     for id in 0..n as u32 {
         starts[key(id) + 1] += 1;
     }
-    for k in 0..BUCKETS {
+    for k in 0..N {
         starts[k + 1] += starts[k];
     }
-    let mut fill = [0u32; BUCKETS];
-    fill.copy_from_slice(&starts[..BUCKETS]);
+    let mut fill = [0u32; N];
+    fill.copy_from_slice(&starts[..N]);
     let mut ids = vec![0u32; n];
     for id in 0..n as u32 {
         let k = key(id);
@@ -439,7 +460,7 @@ struct Vocab {
     /// The words grouped by [`bucket_key`] of the word, and where each group starts.
     by_first: Vec<u32>,
     first_starts: Vec<u32>,
-    /// The words grouped by [`bucket_key`] of the stem, and where each group starts.
+    /// The words grouped by [`stem_key`] of the stem, and where each group starts.
     by_stem: Vec<u32>,
     stem_starts: Vec<u32>,
     /// The tokens that are negation words, in order.
@@ -505,10 +526,10 @@ impl Vocab {
             self.positions[(w.first + w.count) as usize] = k as u32;
             w.count += 1;
         }
-        (self.by_first, self.first_starts) = group_by_key(self.words.len(), |id| {
+        (self.by_first, self.first_starts) = group_by_key::<BUCKETS>(self.words.len(), |id| {
             usize::from(self.words[id as usize].facts.first_key)
         });
-        (self.by_stem, self.stem_starts) = group_by_key(self.words.len(), |id| {
+        (self.by_stem, self.stem_starts) = group_by_key::<STEM_BUCKETS>(self.words.len(), |id| {
             usize::from(self.words[id as usize].facts.stem_key)
         });
         self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
@@ -583,7 +604,8 @@ impl Vocab {
                     // Up to a typo: words of the same first letter only (one pass over the
                     // words of the first byte finds the spelling and the typos).
                     let allowed = match chars {
-                        0..=6 => 0,
+                        // (The same spelling has the same stem: taken above.)
+                        0..=6 => continue,
                         7..=9 => 1,
                         _ => 2,
                     };
@@ -603,7 +625,7 @@ impl Vocab {
                         }
                         let spelled = self.word(id);
                         if spelled == word {
-                            take(out, id);
+                            // (The same stem: taken above.)
                             continue;
                         }
                         // Letters one word has and the other lacks need an edit each.
@@ -613,8 +635,7 @@ impl Vocab {
                                 .max((facts.letters & !letters).count_ones())
                                 as usize
                         };
-                        if allowed > 0
-                            && !facts.digit
+                        if !facts.digit
                             && lacking() <= allowed
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
@@ -1004,7 +1025,15 @@ impl<'a> Doc<'a> {
             sentences,
             vocab,
             formulas: std::cell::OnceCell::new(),
+            scratch: std::cell::RefCell::default(),
         }
+    }
+
+    /// The tokens of sentence `sentence` (tokens are in sentence order: found by bisection).
+    pub fn sentence_tokens(&self, sentence: usize) -> &[Token] {
+        let from = self.tokens.partition_point(|t| t.sentence < sentence);
+        let to = self.tokens.partition_point(|t| t.sentence <= sentence);
+        &self.tokens[from..to.max(from)]
     }
 
     /// The word a token is (lower case, thousands separators removed from numbers).
@@ -1174,8 +1203,8 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem, its number of characters, its [`letter_set`] and the
-    /// [`bucket_key`]s of the word and the stem.
+    /// A word, its stem, its number of characters, its [`letter_set`], the [`bucket_key`]
+    /// of the word and the [`stem_key`] of the stem.
     Word {
         word: String,
         stem: String,
@@ -1258,7 +1287,7 @@ impl Phrase {
                                     chars: a.chars().count(),
                                     letters: letter_set(&a),
                                     first_key: bucket_key(&a) as u8,
-                                    stem_key: bucket_key(&stem) as u8,
+                                    stem_key: stem_key(&stem),
                                     stem,
                                     word: a,
                                 }
@@ -1287,17 +1316,28 @@ impl Phrase {
         // The tokens each word of the phrase matches, looked up in the document's words: one
         // word's after the other's in `flat`, the `k`-th word's up to `ends[k]`. (Most
         // phrases stop at a word the answer lacks, before any allocation.)
-        let mut flat = Vec::new();
-        let mut ends = Vec::new();
-        for slot in &self.slots {
+        let mut flat = std::mem::take(&mut *doc.scratch.borrow_mut());
+        flat.clear();
+        // (Where each word's positions end: a phrase has a few words.)
+        let mut ends = [0usize; 8];
+        let mut more_ends = Vec::new();
+        for (k, slot) in self.slots.iter().enumerate() {
             let from = flat.len();
             doc.vocab.positions_onto(slot, &mut flat);
             if flat.len() == from {
+                *doc.scratch.borrow_mut() = flat;
                 return out;
             }
-            ends.push(flat.len());
+            match ends.get_mut(k) {
+                Some(end) => *end = flat.len(),
+                None => more_ends.push(flat.len()),
+            }
         }
-        let set = |k: usize| &flat[if k == 0 { 0 } else { ends[k - 1] }..ends[k]];
+        let end = |k: usize| match k.checked_sub(ends.len()) {
+            None => ends[k],
+            Some(k) => more_ends[k],
+        };
+        let set = |k: usize| &flat[if k == 0 { 0 } else { end(k - 1) }..end(k)];
         let first = &self.slots[0];
         for &i in set(0) {
             let t = &doc.tokens[i];
@@ -1333,6 +1373,7 @@ impl Phrase {
                 }
             }
         }
+        *doc.scratch.borrow_mut() = flat;
         out
     }
 }
@@ -1995,6 +2036,7 @@ mod tests {
                 sentences: std::iter::once(0..raw.len()).collect(),
                 vocab: Vocab::default(),
                 formulas: std::cell::OnceCell::new(),
+                scratch: std::cell::RefCell::default(),
             };
             let joined = raw.split_whitespace().collect::<Vec<_>>().join(" ");
             let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());

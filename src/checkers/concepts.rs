@@ -497,19 +497,17 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
         return reading;
     }
     let first_word = |s: usize| -> Option<&str> {
-        doc.tokens
+        doc.sentence_tokens(s)
             .iter()
-            .filter(|t| t.sentence == s && doc.word(t) != "answer")
             .map(|t| doc.word(t))
-            .next()
+            .find(|&w| w != "answer")
     };
     let mut candidates: Vec<(usize, &'static str)> = vec![(range.start, "the first sentence")];
     for s in range.clone().rev() {
         let concluding = first_word(s).is_some_and(|w| CONCLUDERS.contains(&w))
             || doc
-                .tokens
+                .sentence_tokens(s)
                 .iter()
-                .filter(|t| t.sentence == s)
                 .take(3)
                 .any(|t| matches!(doc.word(t), "conclusion" | "summary" | "conclude"));
         if concluding && s != range.start {
