@@ -710,9 +710,36 @@ fn listed(word: &str, list: &[&str], shapes: &[u32; 16]) -> bool {
     shaped && list.contains(&word)
 }
 
-/// Whether a byte is a lower-case ASCII letter or an ASCII digit: most of every word.
-fn lower_or_digit(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
+/// [`BYTE_CLASSES`]: a lower-case ASCII letter or an ASCII digit (most of every word).
+const LOWER_OR_DIGIT: u8 = 1;
+/// [`BYTE_CLASSES`]: an ASCII byte that cannot continue a word (not a letter or digit, nor
+/// one of the marks a word may hold: `'` `^` `_` `.` `,`).
+const ENDS_WORD: u8 = 2;
+
+/// The classes of each byte, looked up once per byte of a word instead of several range
+/// tests (splitting reads every byte of every answer).
+static BYTE_CLASSES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
+            classes[b] |= LOWER_OR_DIGIT;
+        }
+        if byte.is_ascii()
+            && !byte.is_ascii_alphanumeric()
+            && !matches!(byte, b'\'' | b'^' | b'_' | b'.' | b',')
+        {
+            classes[b] |= ENDS_WORD;
+        }
+        b += 1;
+    }
+    classes
+};
+
+/// Whether byte `b` is of class `class` ([`BYTE_CLASSES`]).
+fn is(b: u8, class: u8) -> bool {
+    BYTE_CLASSES[usize::from(b)] & class != 0
 }
 
 /// The tokens of a document being split, each finished as it is added.
@@ -731,7 +758,7 @@ impl Sink<'_> {
     ///
     /// Connectives start a clause (the clause counts the connectives up to this token);
     /// yes/no stand alone at a sentence start or before punctuation.
-    #[inline]
+    #[inline(always)]
     fn push(
         &mut self,
         lexicon: &mut Lexicon,
@@ -829,19 +856,14 @@ impl<'a> Doc<'a> {
             // Most words are lower-case ASCII letters and digits ended by a space or a mark
             // that cannot continue a word: such a word is its own text (not copied), hashed
             // as it is read. (None of the marks handled below is one of these bytes.)
-            if lower_or_digit(b) {
+            if is(b, LOWER_OR_DIGIT) {
                 let mut hash = hash_step(HASH_START, b);
                 let mut j = i + 1;
-                while let Some(&b) = bytes.get(j).filter(|&&b| lower_or_digit(b)) {
-                    hash = hash_step(hash, b);
+                while j < bytes.len() && is(bytes[j], LOWER_OR_DIGIT) {
+                    hash = hash_step(hash, bytes[j]);
                     j += 1;
                 }
-                let ends = bytes.get(j).is_none_or(|&b| {
-                    b.is_ascii()
-                        && !b.is_ascii_alphanumeric()
-                        && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',')
-                });
-                if ends {
+                if bytes.get(j).is_none_or(|&b| is(b, ENDS_WORD)) {
                     sink.push(lexicon, i..j, &text[i..j], hash, sentence, clause);
                     sentence_has_words = true;
                     i = j;
@@ -1129,8 +1151,13 @@ fn join_words(raw: &str) -> String {
     let mut copied = 0;
     let mut k = 0;
     while k < bytes.len() {
-        // (Printable ASCII, most of the text, is never white space.)
-        if (b'!'..=b'~').contains(&bytes[k]) {
+        // (Printable ASCII, most of the text, is never white space; a space between two
+        // such characters stays.)
+        if (b'!'..=b'~').contains(&bytes[k])
+            || (bytes[k] == b' '
+                && k > 0
+                && bytes.get(k + 1).is_some_and(|b| (b'!'..=b'~').contains(b)))
+        {
             k += 1;
             continue;
         }

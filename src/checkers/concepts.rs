@@ -291,16 +291,60 @@ pub fn find(rule: &ConceptRule, doc: &Doc<'_>, parts: usize) -> Finding {
     finding
 }
 
+/// A rule's terms as [`rule_terms`] remembers them: the terms, and each compiled.
+struct RuleTerms {
+    any: Vec<Term>,
+    regex: Vec<String>,
+    compiled: std::rc::Rc<[Arc<Compiled>]>,
+}
+
+/// The compiled terms of `rule` (its `any`, then its `regex`, each as [`compile_cached`] and
+/// [`compile_regex_cached`] give it), remembered per thread by the rule's address: looking
+/// each term up by its text, for every rule of every answer, cost more than matching most
+/// of them (`cargo xtask bench instructions`). A remembered rule is used only when its terms
+/// equal the rule's (another rule may live at a freed rule's address later), and the memory
+/// holds at most [`COMPILED_TERMS`] rules, of rubrics only.
+fn rule_terms(rule: &ConceptRule) -> std::rc::Rc<[Arc<Compiled>]> {
+    type Rules = HashMap<usize, RuleTerms, std::hash::BuildHasherDefault<KeyHasher>>;
+    thread_local! {
+        static RULES: std::cell::RefCell<Rules> = std::cell::RefCell::default();
+    }
+    let address = std::ptr::from_ref(rule) as usize;
+    RULES.with(|rules| {
+        if let Some(known) = rules
+            .borrow()
+            .get(&address)
+            .filter(|known| known.any == rule.any && known.regex == rule.regex)
+        {
+            return known.compiled.clone();
+        }
+        let compiled: std::rc::Rc<[Arc<Compiled>]> = rule
+            .any
+            .iter()
+            .map(compile_cached)
+            .chain(rule.regex.iter().map(|r| compile_regex_cached(r)))
+            .collect();
+        let mut rules = rules.borrow_mut();
+        if rules.len() >= COMPILED_TERMS {
+            rules.clear();
+        }
+        rules.insert(
+            address,
+            RuleTerms {
+                any: rule.any.clone(),
+                regex: rule.regex.clone(),
+                compiled: compiled.clone(),
+            },
+        );
+        compiled
+    })
+}
+
 /// Every hit of `rule`, with whether it counts.
 fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
-    let compiled = rule
-        .any
-        .iter()
-        .map(compile_cached)
-        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)));
     let mut out = Vec::new();
-    for c in compiled {
-        for hit in raw_hits(&c, doc) {
+    for c in rule_terms(rule).iter() {
+        for hit in raw_hits(c, doc) {
             let counted = counts(c.polarity, &hit);
             if counted || c.polarity == Polarity::Asserted {
                 out.push((hit, counted));
@@ -319,12 +363,7 @@ fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
 /// dearest part of matching. Their hits are never negated, so they never make
 /// `only_negated`, and the result is the one of matching the terms in order.
 fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
-    let compiled: Vec<Arc<Compiled>> = rule
-        .any
-        .iter()
-        .map(compile_cached)
-        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)))
-        .collect();
+    let compiled = rule_terms(rule);
     let mut finding = Finding::default();
     // The index of the term that made `finding.stated`.
     let mut stated_by = usize::MAX;
