@@ -482,6 +482,7 @@ impl Vocab {
 
     /// The id of `word` (whose [`word_hash`] is `hash`) in this document, added (from the
     /// lexicon) when new; counts one more token of it.
+    #[inline(always)]
     fn add(&mut self, lexicon: &mut Lexicon, word: &str, hash: u64) -> u32 {
         let entry = lexicon.id(word, hash) as usize;
         let stamp = lexicon.stamp;
@@ -716,6 +717,10 @@ const LOWER_OR_DIGIT: u8 = 1;
 /// one of the marks a word may hold: `'` `^` `_` `.` `,`).
 const ENDS_WORD: u8 = 2;
 
+/// [`BYTE_CLASSES`]: an ASCII byte that is no part of a word and no mark [`Doc::split`]
+/// reads (`*`, `#`, `$`, `=`, quotes, ...): passed over.
+const PASSED_OVER: u8 = 4;
+
 /// The classes of each byte, looked up once per byte of a word instead of several range
 /// tests (splitting reads every byte of every answer).
 static BYTE_CLASSES: [u8; 256] = {
@@ -731,6 +736,28 @@ static BYTE_CLASSES: [u8; 256] = {
             && !matches!(byte, b'\'' | b'^' | b'_' | b'.' | b',')
         {
             classes[b] |= ENDS_WORD;
+        }
+        if byte.is_ascii()
+            && !byte.is_ascii_alphanumeric()
+            && !matches!(
+                byte,
+                b'<' | b'&'
+                    | b'\\'
+                    | b'.'
+                    | b'!'
+                    | b'?'
+                    | b'\n'
+                    | b','
+                    | b';'
+                    | b':'
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'-'
+            )
+        {
+            classes[b] |= PASSED_OVER;
         }
         b += 1;
     }
@@ -869,6 +896,10 @@ impl<'a> Doc<'a> {
                     i = j;
                     continue;
                 }
+            }
+            if is(b, PASSED_OVER) {
+                i += 1;
+                continue;
             }
             // (ASCII without decoding.)
             let c = if b.is_ascii() {
