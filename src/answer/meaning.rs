@@ -1107,11 +1107,16 @@ impl<'a> Doc<'a> {
         let raw = self.text.get(r.clone()).unwrap_or_default();
         let joined = join_words(raw);
         let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
-        // (At most 240 bytes are at most 240 characters.)
-        let long = flat.len() > 240 && flat.char_indices().nth(240).is_some();
+        // (At most 240 bytes are at most 240 characters; in ASCII, characters are bytes.)
+        let ascii_to = |n: usize| flat.as_bytes().get(..n).is_some_and(<[u8]>::is_ascii);
+        let long = flat.len() > 240 && (ascii_to(241) || flat.char_indices().nth(240).is_some());
         if long {
             // More than 240 characters: the first 237.
-            let end = flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k);
+            let end = if ascii_to(237) {
+                237
+            } else {
+                flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k)
+            };
             format!("{}...", &flat[..end])
         } else if flat.len() == joined.len() {
             joined
@@ -2071,6 +2076,26 @@ mod tests {
         assert_eq!(formula_hits(&lr, &Doc::new("keep it at lr / 2.")).len(), 0);
         assert!(formula_error("1/4").is_some());
         assert!(formula_error("a/(").is_some());
+    }
+
+    #[test]
+    fn long_sentences_are_cut_after_237_characters() {
+        for (text, cut) in [
+            ("word ".repeat(80), true),
+            ("éé ".repeat(120), true),
+            (format!("{}é", "a".repeat(239)), false),
+            (format!("{}éa", "a".repeat(239)), true),
+            ("a".repeat(240), false),
+            ("a".repeat(241), true),
+        ] {
+            let flat = text.trim_end();
+            let expected = if cut {
+                format!("{}...", flat.chars().take(237).collect::<String>())
+            } else {
+                flat.to_string()
+            };
+            assert_eq!(Doc::new(&text).sentence_text(0), expected, "{text}");
+        }
     }
 
     #[test]
