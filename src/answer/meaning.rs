@@ -1373,8 +1373,19 @@ impl Phrase {
     /// negation words.
     pub fn matches(&self, doc: &Doc<'_>) -> Vec<(Range<usize>, Vec<usize>)> {
         let mut out = Vec::new();
+        self.each_match(doc, |span, own| {
+            out.push((span, own));
+            true
+        });
+        out
+    }
+
+    /// Gives `f` the matches of [`Phrase::matches`] one at a time, in order (of their first
+    /// token), until it returns false: a caller that needs the first few matches has no use
+    /// for finding the others.
+    pub fn each_match(&self, doc: &Doc<'_>, mut f: impl FnMut(Range<usize>, Vec<usize>) -> bool) {
         if self.slots.is_empty() {
-            return out;
+            return;
         }
         // The tokens each word of the phrase matches, looked up in the document's words: one
         // word's after the other's in `flat`, the `k`-th word's up to `ends[k]`. (Most
@@ -1389,7 +1400,7 @@ impl Phrase {
             doc.vocab.positions_onto(slot, &mut flat);
             if flat.len() == from {
                 *doc.scratch.borrow_mut() = flat;
-                return out;
+                return;
             }
             match ends.get_mut(k) {
                 Some(end) => *end = flat.len(),
@@ -1402,6 +1413,7 @@ impl Phrase {
         };
         let set = |k: usize| &flat[if k == 0 { 0 } else { end(k - 1) }..end(k)];
         let first = &self.slots[0];
+        let mut found = 0;
         for &i in set(0) {
             let t = &doc.tokens[i];
             let mut at = i;
@@ -1430,14 +1442,13 @@ impl Phrase {
                 }
             }
             if ok {
-                out.push((i..at + 1, own));
-                if out.len() >= MAX_MATCHES {
+                found += 1;
+                if !f(i..at + 1, own) || found >= MAX_MATCHES {
                     break;
                 }
             }
         }
         *doc.scratch.borrow_mut() = flat;
-        out
     }
 }
 
@@ -1536,6 +1547,11 @@ pub fn phrase_hits(phrase: &Phrase, doc: &Doc<'_>) -> Vec<Hit> {
         .into_iter()
         .map(|(span, own)| hit_of(doc, span, &own))
         .collect()
+}
+
+/// [`phrase_hits`] one at a time, in order, until `f` returns false.
+pub fn each_phrase_hit(phrase: &Phrase, doc: &Doc<'_>, mut f: impl FnMut(Hit) -> bool) {
+    phrase.each_match(doc, |span, own| f(hit_of(doc, span, &own)));
 }
 
 /// The hit of the tokens `span`, negated as their clauses say.

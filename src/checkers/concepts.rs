@@ -367,18 +367,40 @@ fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
     let mut finding = Finding::default();
     // The index of the term that made `finding.stated`.
     let mut stated_by = usize::MAX;
-    for (k, c) in compiled.iter().enumerate() {
-        if matches!(c.matcher, Matcher::Formula(_)) {
-            continue;
+    // A hit of term `k` (not a formula).
+    let take = |finding: &mut Finding, stated_by: &mut usize, k: usize, c: &Compiled, hit: Hit| {
+        if counts(c.polarity, &hit) {
+            if finding.stated.as_ref().is_none_or(|h| hit.start < h.start) {
+                finding.stated = Some(hit);
+                *stated_by = k;
+            }
+        } else if c.polarity == Polarity::Asserted && finding.only_negated.is_none() {
+            finding.only_negated = Some(hit);
         }
-        for hit in raw_hits(c, doc) {
-            if counts(c.polarity, &hit) {
-                if finding.stated.as_ref().is_none_or(|h| hit.start < h.start) {
-                    finding.stated = Some(hit);
-                    stated_by = k;
+    };
+    for (k, c) in compiled.iter().enumerate() {
+        match &c.matcher {
+            Matcher::Formula(_) => {}
+            // A phrase's hits come in the order of their starts: after its first hit that
+            // counts, or from a hit that starts where the stated one does or later, no hit
+            // changes what is stated (and `only_negated` is dropped once a hit is stated),
+            // so the rest are not looked for.
+            Matcher::Phrase(p) => meaning::each_phrase_hit(p, doc, |hit| {
+                if finding
+                    .stated
+                    .as_ref()
+                    .is_some_and(|h| hit.start >= h.start)
+                {
+                    return false;
                 }
-            } else if c.polarity == Polarity::Asserted && finding.only_negated.is_none() {
-                finding.only_negated = Some(hit);
+                let counted = counts(c.polarity, &hit);
+                take(&mut finding, &mut stated_by, k, c, hit);
+                !counted
+            }),
+            _ => {
+                for hit in raw_hits(c, doc) {
+                    take(&mut finding, &mut stated_by, k, c, hit);
+                }
             }
         }
     }
