@@ -229,6 +229,8 @@ struct WordFacts {
     /// The [`bucket_key`] of the word and the [`stem_key`] of its stem.
     first_key: u8,
     stem_key: u8,
+    /// The word's [`head`].
+    head: u64,
 }
 
 impl WordFacts {
@@ -243,6 +245,7 @@ impl WordFacts {
             letters: letter_set(word),
             first_key: bucket_key(word) as u8,
             stem_key: 0,
+            head: head(word),
         }
     }
 }
@@ -398,6 +401,16 @@ struct VocabWord {
     /// Its tokens: `count` of them, from `first` in [`Vocab::positions`].
     count: u32,
     first: u32,
+}
+
+/// The first 8 bytes of a word as a number (little-endian, zeros past the word's end): a
+/// prefix of at most 8 bytes is compared with a word by one masked comparison (see
+/// [`Prefix::starts`]).
+fn head(word: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = word.len().min(8);
+    bytes[..n].copy_from_slice(&word.as_bytes()[..n]);
+    u64::from_le_bytes(bytes)
 }
 
 /// Buckets of [`bucket_key`].
@@ -579,8 +592,9 @@ impl Vocab {
             match a {
                 SlotWord::Negation => out.extend_from_slice(&self.negations),
                 SlotWord::Prefix(p) => {
-                    for &w in self.bucket(p) {
-                        if self.word(w).starts_with(p.as_str()) {
+                    for &w in self.bucket(&p.text) {
+                        let v = &self.words[w as usize];
+                        if p.starts(v.facts.head, (v.mid - v.start) as usize, || self.word(w)) {
                             take(out, w);
                         }
                     }
@@ -1276,8 +1290,40 @@ enum SlotWord {
         first_key: u8,
         stem_key: u8,
     },
-    Prefix(String),
+    Prefix(Prefix),
     Negation,
+}
+
+/// A `word*` of a phrase: the words it starts.
+#[derive(Debug, Clone, PartialEq)]
+struct Prefix {
+    text: String,
+    /// Its [`head`], and the mask of its bytes in a head (of the first 8).
+    head: u64,
+    mask: u64,
+}
+
+impl Prefix {
+    fn new(text: &str) -> Prefix {
+        let n = text.len().min(8);
+        Prefix {
+            text: text.to_string(),
+            head: head(text),
+            mask: if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            },
+        }
+    }
+
+    /// Whether a word of `len` bytes whose [`head`] is `head` starts with the prefix
+    /// (`word` spells it, asked only for a prefix longer than 8 bytes).
+    fn starts<'w>(&self, head: u64, len: usize, word: impl FnOnce() -> &'w str) -> bool {
+        len >= self.text.len()
+            && head & self.mask == self.head
+            && (self.text.len() <= 8 || word().starts_with(self.text.as_str()))
+    }
 }
 
 /// A phrase of the rule language, compiled.
@@ -1341,7 +1387,7 @@ impl Phrase {
                         .map(|a| {
                             let a = a.to_lowercase().replace('’', "'");
                             if let Some(p) = a.strip_suffix('*') {
-                                SlotWord::Prefix(p.to_string())
+                                SlotWord::Prefix(Prefix::new(p))
                             } else if a == "not" {
                                 SlotWord::Negation
                             } else {
@@ -1459,7 +1505,7 @@ impl Slot {
     fn matches(&self, doc: &Doc<'_>, t: &Token) -> bool {
         self.alternatives.iter().any(|a| match a {
             SlotWord::Negation => t.negation,
-            SlotWord::Prefix(p) => doc.word(t).starts_with(p.as_str()),
+            SlotWord::Prefix(p) => doc.word(t).starts_with(p.text.as_str()),
             SlotWord::Word { word, stem, .. } => same_word(word, stem, doc.word(t), doc.stem_of(t)),
         })
     }
@@ -1890,6 +1936,10 @@ mod tests {
             "gradient",
             "a*",
             "x|not",
+            "gradient*",
+            "perceptiv*",
+            "recpetive*",
+            "42*",
         ];
         for text in texts {
             let doc = Doc::new(text);
