@@ -129,12 +129,18 @@ const NONE: u32 = u32::MAX;
 /// cost dominated splitting an answer (`cargo xtask bench instructions`). Keys are an
 /// answer's own words, so flooding the table costs that answer only.
 fn word_hash(word: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in word.as_bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    word.as_bytes()
+        .iter()
+        .fold(HASH_START, |h, &b| hash_step(h, b))
+}
+
+/// [`word_hash`] of the empty word.
+const HASH_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// [`word_hash`] of a word followed by `b`, from the hash `h` of the word (so that splitting
+/// hashes a word as it reads it).
+fn hash_step(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// A hash table of ids (of words kept elsewhere), open addressing with linear probing: the
@@ -220,6 +226,11 @@ struct WordFacts {
     abbreviation: bool,
     /// Its [`letter_set`].
     letters: u32,
+    /// The [`bucket_key`] of the word and the [`stem_key`] of its stem.
+    first_key: u8,
+    stem_key: u8,
+    /// The word's [`head`].
+    head: u64,
 }
 
 impl WordFacts {
@@ -232,6 +243,9 @@ impl WordFacts {
             clause_word: listed(word, &CLAUSE_WORDS, &CLAUSE_SHAPES),
             abbreviation: listed(word, &ABBREVIATIONS, &ABBREVIATION_SHAPES),
             letters: letter_set(word),
+            first_key: bucket_key(word) as u8,
+            stem_key: 0,
+            head: head(word),
         }
     }
 }
@@ -280,25 +294,38 @@ impl Lexicon {
     }
 
     /// The entry of a lower-case `word` (whose [`word_hash`] is `hash`), added when new.
+    #[inline]
     fn id(&mut self, word: &str, hash: u64) -> u32 {
         let found = self.table.find(hash, |id| {
             let e = &self.entries[id as usize];
             self.text.as_bytes().get(e.start as usize..e.mid as usize) == Some(word.as_bytes())
         });
-        if let Some(id) = found {
-            return id;
+        match found {
+            Some(id) => id,
+            None => self.add(word, hash),
         }
+    }
+
+    /// Adds a word [`Lexicon::id`] did not find (rare once a class's words are known: kept
+    /// out of the lookup's code).
+    #[cold]
+    #[inline(never)]
+    fn add(&mut self, word: &str, hash: u64) -> u32 {
         let start = self.text.len();
         self.text.push_str(word);
         let mid = self.text.len();
         self.text.push_str(&stemmer().stem(word));
         let end = self.text.len();
         let id = self.entries.len() as u32;
+        let facts = WordFacts {
+            stem_key: stem_key(&self.text[mid..end]),
+            ..WordFacts::of(word)
+        };
         self.entries.push(LexEntry {
             start: start as u32,
             mid: mid as u32,
             end: end as u32,
-            facts: WordFacts::of(word),
+            facts,
             stamp: 0,
             local: 0,
         });
@@ -357,6 +384,9 @@ pub struct Doc<'a> {
     /// The formulas of each sentence, each sentence read once when a formula term first
     /// asks about it (see [`formula_hits`]).
     formulas: std::cell::OnceCell<Vec<std::cell::OnceCell<Vec<Expr>>>>,
+    /// Room for [`Phrase::matches`]'s lists of positions, kept from one phrase to the next
+    /// (a question's phrases are matched one after the other against one answer).
+    scratch: std::cell::RefCell<Vec<usize>>,
 }
 
 /// One distinct word of a [`Doc`], with what matching needs of it.
@@ -373,8 +403,27 @@ struct VocabWord {
     first: u32,
 }
 
+/// The first 8 bytes of a word as a number (little-endian, zeros past the word's end): a
+/// prefix of at most 8 bytes is compared with a word by one masked comparison (see
+/// [`Prefix::starts`]).
+fn head(word: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = word.len().min(8);
+    bytes[..n].copy_from_slice(&word.as_bytes()[..n]);
+    u64::from_le_bytes(bytes)
+}
+
 /// Buckets of [`bucket_key`].
 const BUCKETS: usize = 38;
+/// Buckets of [`stem_key`].
+const STEM_BUCKETS: usize = 64;
+
+/// The bucket of a stem by its hash: a stem is looked up by its spelling only, so a bucket
+/// holds one or two of an answer's words.
+fn stem_key(stem: &str) -> u8 {
+    let h = word_hash(stem);
+    ((h ^ (h >> 32)) as usize % STEM_BUCKETS) as u8
+}
 
 /// The bucket of a word or stem by its first byte: one per lower-case ASCII letter and
 /// digit, one for every other first byte, one for an empty string. (Lookups compare the
@@ -388,18 +437,18 @@ fn bucket_key(s: &str) -> usize {
     }
 }
 
-/// Ids `0..n` grouped by `key` (below [`BUCKETS`]): the ids, and where each key's group
-/// starts (`starts[k]..starts[k + 1]`).
-fn group_by_key(n: usize, key: impl Fn(u32) -> usize) -> (Vec<u32>, Vec<u32>) {
-    let mut starts = vec![0u32; BUCKETS + 1];
+/// Ids `0..n` grouped by `key` (below `N`): the ids, and where each key's group starts
+/// (`starts[k]..starts[k + 1]`).
+fn group_by_key<const N: usize>(n: usize, key: impl Fn(u32) -> usize) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; N + 1];
     for id in 0..n as u32 {
         starts[key(id) + 1] += 1;
     }
-    for k in 0..BUCKETS {
+    for k in 0..N {
         starts[k + 1] += starts[k];
     }
-    let mut fill = [0u32; BUCKETS];
-    fill.copy_from_slice(&starts[..BUCKETS]);
+    let mut fill = [0u32; N];
+    fill.copy_from_slice(&starts[..N]);
     let mut ids = vec![0u32; n];
     for id in 0..n as u32 {
         let k = key(id);
@@ -424,7 +473,7 @@ struct Vocab {
     /// The words grouped by [`bucket_key`] of the word, and where each group starts.
     by_first: Vec<u32>,
     first_starts: Vec<u32>,
-    /// The words grouped by [`bucket_key`] of the stem, and where each group starts.
+    /// The words grouped by [`stem_key`] of the stem, and where each group starts.
     by_stem: Vec<u32>,
     stem_starts: Vec<u32>,
     /// The tokens that are negation words, in order.
@@ -444,10 +493,11 @@ impl Vocab {
         &self.text[w.mid as usize..w.end as usize]
     }
 
-    /// The id of `word` in this document, added (from the lexicon) when new; counts one
-    /// more token of it.
-    fn add(&mut self, lexicon: &mut Lexicon, word: &str) -> u32 {
-        let entry = lexicon.id(word, word_hash(word)) as usize;
+    /// The id of `word` (whose [`word_hash`] is `hash`) in this document, added (from the
+    /// lexicon) when new; counts one more token of it.
+    #[inline(always)]
+    fn add(&mut self, lexicon: &mut Lexicon, word: &str, hash: u64) -> u32 {
+        let entry = lexicon.id(word, hash) as usize;
         let stamp = lexicon.stamp;
         let e = &mut lexicon.entries[entry];
         if e.stamp == stamp {
@@ -490,10 +540,12 @@ impl Vocab {
             self.positions[(w.first + w.count) as usize] = k as u32;
             w.count += 1;
         }
-        (self.by_first, self.first_starts) =
-            group_by_key(self.words.len(), |id| bucket_key(self.word(id)));
-        (self.by_stem, self.stem_starts) =
-            group_by_key(self.words.len(), |id| bucket_key(self.stem(id)));
+        (self.by_first, self.first_starts) = group_by_key::<BUCKETS>(self.words.len(), |id| {
+            usize::from(self.words[id as usize].facts.first_key)
+        });
+        (self.by_stem, self.stem_starts) = group_by_key::<STEM_BUCKETS>(self.words.len(), |id| {
+            usize::from(self.words[id as usize].facts.stem_key)
+        });
         self.negations = (0..tokens.len()).filter(|&k| tokens[k].negation).collect();
     }
 
@@ -522,8 +574,17 @@ impl Vocab {
 
     /// The tokens a phrase's word matches, sorted (see [`same_word`] for when a word meets a
     /// token).
+    #[cfg(test)]
     fn positions(&self, slot: &Slot) -> Vec<usize> {
-        let mut out: Vec<usize> = Vec::new();
+        let mut out = Vec::new();
+        self.positions_onto(slot, &mut out);
+        out
+    }
+
+    /// Appends [`Vocab::positions`] to `out` (the caller keeps the positions of a phrase's
+    /// words one after the other in one vector).
+    fn positions_onto(&self, slot: &Slot, out: &mut Vec<usize>) {
+        let from = out.len();
         let take = |out: &mut Vec<usize>, id: u32| {
             out.extend(self.tokens_of(id).iter().map(|&k| k as usize));
         };
@@ -531,9 +592,10 @@ impl Vocab {
             match a {
                 SlotWord::Negation => out.extend_from_slice(&self.negations),
                 SlotWord::Prefix(p) => {
-                    for &w in self.bucket(p) {
-                        if self.word(w).starts_with(p.as_str()) {
-                            take(&mut out, w);
+                    for &w in self.bucket(&p.text) {
+                        let v = &self.words[w as usize];
+                        if p.starts(v.facts.head, (v.mid - v.start) as usize, || self.word(w)) {
+                            take(out, w);
                         }
                     }
                 }
@@ -542,19 +604,23 @@ impl Vocab {
                     stem,
                     chars,
                     letters,
+                    first_key,
+                    stem_key,
                 } => {
                     // The same stem (every token with it) or the same spelling.
-                    for &w in Self::group(&self.by_stem, &self.stem_starts, bucket_key(stem)) {
+                    for &w in Self::group(&self.by_stem, &self.stem_starts, usize::from(*stem_key))
+                    {
                         // (The length first: most stems of a bucket differ in it.)
                         let v = &self.words[w as usize];
                         if (v.end - v.mid) as usize == stem.len() && self.stem(w) == stem {
-                            take(&mut out, w);
+                            take(out, w);
                         }
                     }
                     // Up to a typo: words of the same first letter only (one pass over the
                     // words of the first byte finds the spelling and the typos).
                     let allowed = match chars {
-                        0..=6 => 0,
+                        // (The same spelling has the same stem: taken above.)
+                        0..=6 => continue,
                         7..=9 => 1,
                         _ => 2,
                     };
@@ -563,7 +629,9 @@ impl Vocab {
                         .chars()
                         .next()
                         .map_or("", |c| &*c.encode_utf8(&mut buf));
-                    for &id in self.bucket(word) {
+                    for &id in
+                        Self::group(&self.by_first, &self.first_starts, usize::from(*first_key))
+                    {
                         // (The length first: most words of a bucket are told apart by it;
                         // the spelling itself has the same length.)
                         let facts = &self.words[id as usize].facts;
@@ -572,7 +640,7 @@ impl Vocab {
                         }
                         let spelled = self.word(id);
                         if spelled == word {
-                            take(&mut out, id);
+                            // (The same stem: taken above.)
                             continue;
                         }
                         // Letters one word has and the other lacks need an edit each.
@@ -582,22 +650,31 @@ impl Vocab {
                                 .max((facts.letters & !letters).count_ones())
                                 as usize
                         };
-                        if allowed > 0
-                            && !facts.digit
+                        if !facts.digit
                             && lacking() <= allowed
                             && spelled.starts_with(first)
                             && letters_apart(word, spelled) <= allowed
                             && strsim::damerau_levenshtein(word, spelled) <= allowed
                         {
-                            take(&mut out, id);
+                            take(out, id);
                         }
                     }
                 }
             }
         }
-        out.sort_unstable();
-        out.dedup();
-        out
+        // (The tokens of one word are in order: most slots take one word.)
+        let tail = &mut out[from..];
+        if !tail.is_sorted_by(|a, b| a < b) {
+            tail.sort_unstable();
+            let mut kept = from;
+            for k in from..out.len() {
+                if kept == from || out[k] != out[kept - 1] {
+                    out[kept] = out[k];
+                    kept += 1;
+                }
+            }
+            out.truncate(kept);
+        }
     }
 }
 
@@ -648,6 +725,122 @@ fn listed(word: &str, list: &[&str], shapes: &[u32; 16]) -> bool {
     shaped && list.contains(&word)
 }
 
+/// [`BYTE_CLASSES`]: a lower-case ASCII letter or an ASCII digit (most of every word).
+const LOWER_OR_DIGIT: u8 = 1;
+/// [`BYTE_CLASSES`]: an ASCII byte that cannot continue a word (not a letter or digit, nor
+/// one of the marks a word may hold: `'` `^` `_` `.` `,`).
+const ENDS_WORD: u8 = 2;
+
+/// [`BYTE_CLASSES`]: an ASCII byte that is no part of a word and no mark [`Doc::split`]
+/// reads (`*`, `#`, `$`, `=`, quotes, ...): passed over.
+const PASSED_OVER: u8 = 4;
+
+/// The classes of each byte, looked up once per byte of a word instead of several range
+/// tests (splitting reads every byte of every answer).
+static BYTE_CLASSES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
+            classes[b] |= LOWER_OR_DIGIT;
+        }
+        if byte.is_ascii()
+            && !byte.is_ascii_alphanumeric()
+            && !matches!(byte, b'\'' | b'^' | b'_' | b'.' | b',')
+        {
+            classes[b] |= ENDS_WORD;
+        }
+        if byte.is_ascii()
+            && !byte.is_ascii_alphanumeric()
+            && !matches!(
+                byte,
+                b'<' | b'&'
+                    | b'\\'
+                    | b'.'
+                    | b'!'
+                    | b'?'
+                    | b'\n'
+                    | b','
+                    | b';'
+                    | b':'
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'-'
+            )
+        {
+            classes[b] |= PASSED_OVER;
+        }
+        b += 1;
+    }
+    classes
+};
+
+/// Whether byte `b` is of class `class` ([`BYTE_CLASSES`]).
+fn is(b: u8, class: u8) -> bool {
+    BYTE_CLASSES[usize::from(b)] & class != 0
+}
+
+/// The tokens of a document being split, each finished as it is added.
+struct Sink<'t> {
+    /// The text being split.
+    text: &'t [u8],
+    tokens: Vec<Token>,
+    vocab: Vocab,
+    /// Words that start a clause ([`CLAUSE_WORDS`]) met so far.
+    clause_words: usize,
+}
+
+impl Sink<'_> {
+    /// Adds the token of the bytes `span`, the (lower-case) word `word` whose [`word_hash`]
+    /// is `hash`, in `sentence` and in clause `clause` as punctuation counts them.
+    ///
+    /// Connectives start a clause (the clause counts the connectives up to this token);
+    /// yes/no stand alone at a sentence start or before punctuation.
+    #[inline(always)]
+    fn push(
+        &mut self,
+        lexicon: &mut Lexicon,
+        span: Range<usize>,
+        word: &str,
+        hash: u64,
+        sentence: usize,
+        clause: usize,
+    ) {
+        let id = self.vocab.add(lexicon, word, hash);
+        let facts = &self.vocab.words[id as usize].facts;
+        let negation = facts.negation;
+        if facts.clause_word {
+            self.clause_words += 1;
+        }
+        let first = self.tokens.last().is_none_or(|t| t.sentence != sentence);
+        // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
+        let rest = self.text.get(span.end..).unwrap_or_default();
+        let skip = rest
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
+            .count();
+        let rest = &rest[skip..];
+        let punct_after = matches!(
+            rest.first(),
+            Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
+        ) || rest.starts_with("—".as_bytes());
+        self.tokens.push(Token {
+            start: span.start,
+            end: span.end,
+            word_id: id,
+            sentence,
+            clause: clause + self.clause_words,
+            negation,
+            // "No linear classifier..." opens a sentence without being an answer.
+            standalone: punct_after || (first && !negation),
+            punct_after,
+        });
+    }
+}
+
 impl<'a> Doc<'a> {
     /// Splits `text` (at most 64 KiB of it are read).
     pub fn new(text: &'a str) -> Doc<'a> {
@@ -658,40 +851,26 @@ impl<'a> Doc<'a> {
     fn split(text: &'a str, lexicon: &mut Lexicon) -> Doc<'a> {
         let text = cut(text);
         lexicon.begin();
-        // About one token per six bytes of prose: most answers need no regrowth.
-        let mut tokens: Vec<Token> = Vec::with_capacity(text.len() / 6 + 4);
+        let bytes = text.as_bytes();
+        let mut sink = Sink {
+            text: bytes,
+            // About one token per six bytes of prose: most answers need no regrowth.
+            tokens: Vec::with_capacity(text.len() / 6 + 4),
+            // Each distinct word once (its stem computed once), shared by its tokens; room
+            // for most answers' words and stems without regrowth.
+            vocab: Vocab {
+                text: String::with_capacity(text.len() + 64),
+                words: Vec::with_capacity(text.len() / 10 + 4),
+                ..Vocab::default()
+            },
+            clause_words: 0,
+        };
         let mut sentences = Vec::new();
         let mut sentence = 0;
         let mut clause = 0;
         let mut sentence_start = 0;
         let mut sentence_has_words = false;
         let mut i = 0;
-        // Each distinct word once (its stem computed once), shared by its tokens; room for
-        // most answers' words and stems without regrowth.
-        let mut vocab = Vocab {
-            text: String::with_capacity(text.len() + 64),
-            words: Vec::with_capacity(text.len() / 10 + 4),
-            ..Vocab::default()
-        };
-        let mut push = |tokens: &mut Vec<Token>,
-                        vocab: &mut Vocab,
-                        start: usize,
-                        end: usize,
-                        word: &str,
-                        sentence: usize,
-                        clause: usize| {
-            let id = vocab.add(lexicon, word);
-            tokens.push(Token {
-                start,
-                end,
-                word_id: id,
-                negation: vocab.words[id as usize].facts.negation,
-                standalone: false,
-                punct_after: false,
-                sentence,
-                clause,
-            });
-        };
         let mut word = String::new();
         // Ends the current sentence at byte `at`.
         let end_sentence = |at: usize,
@@ -710,12 +889,33 @@ impl<'a> Doc<'a> {
         };
         while i < text.len() {
             // A space only separates words (the most common character outside words).
-            if text.as_bytes()[i] == b' ' {
+            let b = bytes[i];
+            if b == b' ' {
+                i += 1;
+                continue;
+            }
+            // Most words are lower-case ASCII letters and digits ended by a space or a mark
+            // that cannot continue a word: such a word is its own text (not copied), hashed
+            // as it is read. (None of the marks handled below is one of these bytes.)
+            if is(b, LOWER_OR_DIGIT) {
+                let mut hash = hash_step(HASH_START, b);
+                let mut j = i + 1;
+                while j < bytes.len() && is(bytes[j], LOWER_OR_DIGIT) {
+                    hash = hash_step(hash, bytes[j]);
+                    j += 1;
+                }
+                if bytes.get(j).is_none_or(|&b| is(b, ENDS_WORD)) {
+                    sink.push(lexicon, i..j, &text[i..j], hash, sentence, clause);
+                    sentence_has_words = true;
+                    i = j;
+                    continue;
+                }
+            }
+            if is(b, PASSED_OVER) {
                 i += 1;
                 continue;
             }
             // (ASCII without decoding.)
-            let b = text.as_bytes()[i];
             let c = if b.is_ascii() {
                 char::from(b)
             } else {
@@ -764,7 +964,7 @@ impl<'a> Doc<'a> {
                     _ => Some(name),
                 };
                 if let Some(w) = word {
-                    push(&mut tokens, &mut vocab, i, i + 1 + n, w, sentence, clause);
+                    sink.push(lexicon, i..i + 1 + n, w, word_hash(w), sentence, clause);
                     sentence_has_words = true;
                 }
                 i += 1 + n;
@@ -772,40 +972,15 @@ impl<'a> Doc<'a> {
             }
             if c == '∩' || c == '∪' {
                 let w = if c == '∩' { "intersection" } else { "union" };
-                push(&mut tokens, &mut vocab, i, i + len, w, sentence, clause);
+                sink.push(lexicon, i..i + len, w, word_hash(w), sentence, clause);
                 sentence_has_words = true;
                 i += len;
                 continue;
             }
             if c.is_alphanumeric() {
+                // (A word the fast path above did not take: upper case, marks inside, not
+                // ASCII.)
                 let start = i;
-                // Most words are lower-case ASCII letters and digits ended by a space or a
-                // mark that cannot continue a word: such a word is its own text, not copied.
-                let bytes = text.as_bytes();
-                let run = bytes[i..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                    .count();
-                let ends = bytes.get(i + run).is_none_or(|&b| {
-                    b.is_ascii()
-                        && !b.is_ascii_alphanumeric()
-                        && !matches!(b, b'\'' | b'^' | b'_' | b'.' | b',')
-                });
-                if run > 0 && ends {
-                    let j = i + run;
-                    push(
-                        &mut tokens,
-                        &mut vocab,
-                        start,
-                        j,
-                        &text[i..j],
-                        sentence,
-                        clause,
-                    );
-                    sentence_has_words = true;
-                    i = j;
-                    continue;
-                }
                 let mut j = i;
                 word.clear();
                 while j < text.len() {
@@ -851,7 +1026,8 @@ impl<'a> Doc<'a> {
                     j += ch.len_utf8();
                 }
                 // (Apostrophes were written as `'` above.)
-                push(&mut tokens, &mut vocab, start, j, &word, sentence, clause);
+                let hash = word_hash(&word);
+                sink.push(lexicon, start..j, &word, hash, sentence, clause);
                 sentence_has_words = true;
                 i = j;
                 continue;
@@ -860,11 +1036,12 @@ impl<'a> Doc<'a> {
                 '.' | '!' | '?' => {
                     let next = text[i + len..].chars().next();
                     let ends = next.is_none_or(|n| n.is_whitespace() || "*_)]\"'”".contains(n));
-                    let abbreviation = tokens
+                    let abbreviation = sink
+                        .tokens
                         .last()
                         .filter(|t| t.end == i && t.sentence == sentence)
                         .is_some_and(|t| {
-                            let w = &vocab.words[t.word_id as usize].facts;
+                            let w = &sink.vocab.words[t.word_id as usize].facts;
                             w.abbreviation || (w.chars == 1 && c == '.')
                         });
                     if ends && !abbreviation {
@@ -905,30 +1082,9 @@ impl<'a> Doc<'a> {
         if sentence_has_words {
             sentences.push(sentence_start..text.len());
         }
-        // Connectives start a clause; yes/no stand alone at a sentence start or before
-        // punctuation.
-        let mut shift = 0;
-        for k in 0..tokens.len() {
-            if vocab.words[tokens[k].word_id as usize].facts.clause_word {
-                shift += 1;
-            }
-            tokens[k].clause += shift;
-            let first = k == 0 || tokens[k - 1].sentence != tokens[k].sentence;
-            // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
-            let rest = &text.as_bytes()[tokens[k].end..];
-            let skip = rest
-                .iter()
-                .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
-                .count();
-            let rest = &rest[skip..];
-            let punct_after = matches!(
-                rest.first(),
-                Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
-            ) || rest.starts_with("—".as_bytes());
-            // "No linear classifier..." opens a sentence without being an answer.
-            tokens[k].standalone = punct_after || (first && !tokens[k].negation);
-            tokens[k].punct_after = punct_after;
-        }
+        let Sink {
+            tokens, mut vocab, ..
+        } = sink;
         vocab.finish(&tokens);
         Doc {
             text,
@@ -936,7 +1092,15 @@ impl<'a> Doc<'a> {
             sentences,
             vocab,
             formulas: std::cell::OnceCell::new(),
+            scratch: std::cell::RefCell::default(),
         }
+    }
+
+    /// The tokens of sentence `sentence` (tokens are in sentence order: found by bisection).
+    pub fn sentence_tokens(&self, sentence: usize) -> &[Token] {
+        let from = self.tokens.partition_point(|t| t.sentence < sentence);
+        let to = self.tokens.partition_point(|t| t.sentence <= sentence);
+        &self.tokens[from..to.max(from)]
     }
 
     /// The word a token is (lower case, thousands separators removed from numbers).
@@ -955,50 +1119,18 @@ impl<'a> Doc<'a> {
             return String::new();
         };
         let raw = self.text.get(r.clone()).unwrap_or_default();
-        // The words (as `split_whitespace` cuts them) joined by single spaces, in one
-        // string, in one pass.
-        let mut joined = String::with_capacity(raw.len());
-        let mut word_start: Option<usize> = None;
-        let bytes = raw.as_bytes();
-        let mut k = 0;
-        while k < bytes.len() {
-            // (ASCII without decoding; `split_whitespace`'s ASCII spaces are these.)
-            let (space, len) = if bytes[k].is_ascii() {
-                (
-                    matches!(bytes[k], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
-                    1,
-                )
-            } else {
-                match raw[k..].chars().next() {
-                    Some(c) => (c.is_whitespace(), c.len_utf8()),
-                    None => break,
-                }
-            };
-            match (space, word_start) {
-                (true, Some(from)) => {
-                    if !joined.is_empty() {
-                        joined.push(' ');
-                    }
-                    joined.push_str(&raw[from..k]);
-                    word_start = None;
-                }
-                (false, None) => word_start = Some(k),
-                _ => {}
-            }
-            k += len;
-        }
-        if let Some(from) = word_start {
-            if !joined.is_empty() {
-                joined.push(' ');
-            }
-            joined.push_str(&raw[from..]);
-        }
+        let joined = join_words(raw);
         let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
-        // (At most 240 bytes are at most 240 characters.)
-        let long = flat.len() > 240 && flat.char_indices().nth(240).is_some();
+        // (At most 240 bytes are at most 240 characters; in ASCII, characters are bytes.)
+        let ascii_to = |n: usize| flat.as_bytes().get(..n).is_some_and(<[u8]>::is_ascii);
+        let long = flat.len() > 240 && (ascii_to(241) || flat.char_indices().nth(240).is_some());
         if long {
             // More than 240 characters: the first 237.
-            let end = flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k);
+            let end = if ascii_to(237) {
+                237
+            } else {
+                flat.char_indices().nth(237).map_or(flat.len(), |(k, _)| k)
+            };
             format!("{}...", &flat[..end])
         } else if flat.len() == joined.len() {
             joined
@@ -1047,6 +1179,69 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// The words of `raw` (as `split_whitespace` cuts them) joined by single spaces, in one
+/// pass: `raw` without its leading and trailing white space, each other run of white space
+/// one space. Most sentences have single spaces only, and are copied at once.
+fn join_words(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    // The length of the character at `k` and whether it is white space (ASCII without
+    // decoding; `split_whitespace`'s ASCII spaces are these).
+    let at = |k: usize| -> (bool, usize) {
+        match bytes[k] {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => (true, 1),
+            b if b.is_ascii() => (false, 1),
+            _ => raw[k..]
+                .chars()
+                .next()
+                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8())),
+        }
+    };
+    let mut joined = String::with_capacity(raw.len());
+    // `raw[copied..]` is not in `joined` yet.
+    let mut copied = 0;
+    let mut k = 0;
+    while k < bytes.len() {
+        // (Printable ASCII, most of the text, is never white space; a space between two
+        // such characters stays.)
+        if (b'!'..=b'~').contains(&bytes[k])
+            || (bytes[k] == b' '
+                && k > 0
+                && bytes.get(k + 1).is_some_and(|b| (b'!'..=b'~').contains(b)))
+        {
+            k += 1;
+            continue;
+        }
+        let (space, len) = at(k);
+        if !space {
+            k += len;
+            continue;
+        }
+        let run = k;
+        k += len;
+        while k < bytes.len() {
+            let (space, len) = at(k);
+            if !space {
+                break;
+            }
+            k += len;
+        }
+        if run == 0 {
+            // Leading white space (or only white space).
+            copied = k;
+        } else if k == bytes.len() {
+            // Trailing white space.
+            joined.push_str(&raw[copied..run]);
+            copied = k;
+        } else if !(k - run == 1 && bytes[run] == b' ') {
+            joined.push_str(&raw[copied..run]);
+            joined.push(' ');
+            copied = k;
+        }
+    }
+    joined.push_str(&raw[copied..]);
+    joined
+}
+
 /// Whether a line starts a list item (`- `, `* `, `1.`, `a)`, `(i)`): it ends a sentence.
 fn starts_list_item(line: &str) -> bool {
     let line = line.trim_start();
@@ -1085,15 +1280,50 @@ struct Slot {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SlotWord {
-    /// A word, its stem, its number of characters and its [`letter_set`].
+    /// A word, its stem, its number of characters, its [`letter_set`], the [`bucket_key`]
+    /// of the word and the [`stem_key`] of the stem.
     Word {
         word: String,
         stem: String,
         chars: usize,
         letters: u32,
+        first_key: u8,
+        stem_key: u8,
     },
-    Prefix(String),
+    Prefix(Prefix),
     Negation,
+}
+
+/// A `word*` of a phrase: the words it starts.
+#[derive(Debug, Clone, PartialEq)]
+struct Prefix {
+    text: String,
+    /// Its [`head`], and the mask of its bytes in a head (of the first 8).
+    head: u64,
+    mask: u64,
+}
+
+impl Prefix {
+    fn new(text: &str) -> Prefix {
+        let n = text.len().min(8);
+        Prefix {
+            text: text.to_string(),
+            head: head(text),
+            mask: if n == 8 {
+                u64::MAX
+            } else {
+                (1u64 << (8 * n)) - 1
+            },
+        }
+    }
+
+    /// Whether a word of `len` bytes whose [`head`] is `head` starts with the prefix
+    /// (`word` spells it, asked only for a prefix longer than 8 bytes).
+    fn starts<'w>(&self, head: u64, len: usize, word: impl FnOnce() -> &'w str) -> bool {
+        len >= self.text.len()
+            && head & self.mask == self.head
+            && (self.text.len() <= 8 || word().starts_with(self.text.as_str()))
+    }
 }
 
 /// A phrase of the rule language, compiled.
@@ -1157,7 +1387,7 @@ impl Phrase {
                         .map(|a| {
                             let a = a.to_lowercase().replace('’', "'");
                             if let Some(p) = a.strip_suffix('*') {
-                                SlotWord::Prefix(p.to_string())
+                                SlotWord::Prefix(Prefix::new(p))
                             } else if a == "not" {
                                 SlotWord::Negation
                             } else {
@@ -1165,6 +1395,8 @@ impl Phrase {
                                 SlotWord::Word {
                                     chars: a.chars().count(),
                                     letters: letter_set(&a),
+                                    first_key: bucket_key(&a) as u8,
+                                    stem_key: stem_key(&stem),
                                     stem,
                                     word: a,
                                 }
@@ -1187,20 +1419,48 @@ impl Phrase {
     /// negation words.
     pub fn matches(&self, doc: &Doc<'_>) -> Vec<(Range<usize>, Vec<usize>)> {
         let mut out = Vec::new();
+        self.each_match(doc, |span, own| {
+            out.push((span, own));
+            true
+        });
+        out
+    }
+
+    /// Gives `f` the matches of [`Phrase::matches`] one at a time, in order (of their first
+    /// token), until it returns false: a caller that needs the first few matches has no use
+    /// for finding the others.
+    pub fn each_match(&self, doc: &Doc<'_>, mut f: impl FnMut(Range<usize>, Vec<usize>) -> bool) {
         if self.slots.is_empty() {
-            return out;
+            return;
         }
-        // The tokens each word of the phrase matches, looked up in the document's words.
-        let mut sets: Vec<Vec<usize>> = Vec::with_capacity(self.slots.len());
-        for slot in &self.slots {
-            let set = doc.vocab.positions(slot);
-            if set.is_empty() {
-                return out;
+        // The tokens each word of the phrase matches, looked up in the document's words: one
+        // word's after the other's in `flat`, the `k`-th word's up to `ends[k]`. (Most
+        // phrases stop at a word the answer lacks, before any allocation.)
+        let mut flat = std::mem::take(&mut *doc.scratch.borrow_mut());
+        flat.clear();
+        // (Where each word's positions end: a phrase has a few words.)
+        let mut ends = [0usize; 8];
+        let mut more_ends = Vec::new();
+        for (k, slot) in self.slots.iter().enumerate() {
+            let from = flat.len();
+            doc.vocab.positions_onto(slot, &mut flat);
+            if flat.len() == from {
+                *doc.scratch.borrow_mut() = flat;
+                return;
             }
-            sets.push(set);
+            match ends.get_mut(k) {
+                Some(end) => *end = flat.len(),
+                None => more_ends.push(flat.len()),
+            }
         }
+        let end = |k: usize| match k.checked_sub(ends.len()) {
+            None => ends[k],
+            Some(k) => more_ends[k],
+        };
+        let set = |k: usize| &flat[if k == 0 { 0 } else { end(k - 1) }..end(k)];
         let first = &self.slots[0];
-        for &i in &sets[0] {
+        let mut found = 0;
+        for &i in set(0) {
             let t = &doc.tokens[i];
             let mut at = i;
             let mut own = Vec::new();
@@ -1208,7 +1468,8 @@ impl Phrase {
                 own.push(i);
             }
             let mut ok = true;
-            for (slot, set) in self.slots[1..].iter().zip(&sets[1..]) {
+            for (k, slot) in self.slots.iter().enumerate().skip(1) {
+                let set = set(k);
                 let found = (at + 1..doc.tokens.len())
                     .take(GAP + 1)
                     .take_while(|&k| doc.tokens[k].sentence == t.sentence)
@@ -1227,13 +1488,13 @@ impl Phrase {
                 }
             }
             if ok {
-                out.push((i..at + 1, own));
-                if out.len() >= MAX_MATCHES {
+                found += 1;
+                if !f(i..at + 1, own) || found >= MAX_MATCHES {
                     break;
                 }
             }
         }
-        out
+        *doc.scratch.borrow_mut() = flat;
     }
 }
 
@@ -1244,7 +1505,7 @@ impl Slot {
     fn matches(&self, doc: &Doc<'_>, t: &Token) -> bool {
         self.alternatives.iter().any(|a| match a {
             SlotWord::Negation => t.negation,
-            SlotWord::Prefix(p) => doc.word(t).starts_with(p.as_str()),
+            SlotWord::Prefix(p) => doc.word(t).starts_with(p.text.as_str()),
             SlotWord::Word { word, stem, .. } => same_word(word, stem, doc.word(t), doc.stem_of(t)),
         })
     }
@@ -1332,6 +1593,11 @@ pub fn phrase_hits(phrase: &Phrase, doc: &Doc<'_>) -> Vec<Hit> {
         .into_iter()
         .map(|(span, own)| hit_of(doc, span, &own))
         .collect()
+}
+
+/// [`phrase_hits`] one at a time, in order, until `f` returns false.
+pub fn each_phrase_hit(phrase: &Phrase, doc: &Doc<'_>, mut f: impl FnMut(Hit) -> bool) {
+    phrase.each_match(doc, |span, own| f(hit_of(doc, span, &own)));
 }
 
 /// The hit of the tokens `span`, negated as their clauses say.
@@ -1670,6 +1936,10 @@ mod tests {
             "gradient",
             "a*",
             "x|not",
+            "gradient*",
+            "perceptiv*",
+            "recpetive*",
+            "42*",
         ];
         for text in texts {
             let doc = Doc::new(text);
@@ -1875,6 +2145,26 @@ mod tests {
     }
 
     #[test]
+    fn long_sentences_are_cut_after_237_characters() {
+        for (text, cut) in [
+            ("word ".repeat(80), true),
+            ("éé ".repeat(120), true),
+            (format!("{}é", "a".repeat(239)), false),
+            (format!("{}éa", "a".repeat(239)), true),
+            ("a".repeat(240), false),
+            ("a".repeat(241), true),
+        ] {
+            let flat = text.trim_end();
+            let expected = if cut {
+                format!("{}...", flat.chars().take(237).collect::<String>())
+            } else {
+                flat.to_string()
+            };
+            assert_eq!(Doc::new(&text).sentence_text(0), expected, "{text}");
+        }
+    }
+
+    #[test]
     fn sentence_text_joins_words_like_split_whitespace() {
         for raw in [
             "",
@@ -1883,6 +2173,11 @@ mod tests {
             "  **Bold**  claim:\n\tthe  gradient\u{a0}vanishes\u{2003}here \x0b\x0c\r\n",
             "# heading\n\nnext",
             "ünïcode  wörds\u{3000}ｆｕｌｌ",
+            "one two  three\tfour \n five",
+            " lead",
+            "trail ",
+            "\u{85}é\u{a0}x\u{1c}y\u{2003}",
+            "\u{3000}",
         ] {
             let doc = Doc {
                 text: raw,
@@ -1890,6 +2185,7 @@ mod tests {
                 sentences: std::iter::once(0..raw.len()).collect(),
                 vocab: Vocab::default(),
                 formulas: std::cell::OnceCell::new(),
+                scratch: std::cell::RefCell::default(),
             };
             let joined = raw.split_whitespace().collect::<Vec<_>>().join(" ");
             let flat = joined.trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());

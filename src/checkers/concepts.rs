@@ -291,16 +291,60 @@ pub fn find(rule: &ConceptRule, doc: &Doc<'_>, parts: usize) -> Finding {
     finding
 }
 
+/// A rule's terms as [`rule_terms`] remembers them: the terms, and each compiled.
+struct RuleTerms {
+    any: Vec<Term>,
+    regex: Vec<String>,
+    compiled: std::rc::Rc<[Arc<Compiled>]>,
+}
+
+/// The compiled terms of `rule` (its `any`, then its `regex`, each as [`compile_cached`] and
+/// [`compile_regex_cached`] give it), remembered per thread by the rule's address: looking
+/// each term up by its text, for every rule of every answer, cost more than matching most
+/// of them (`cargo xtask bench instructions`). A remembered rule is used only when its terms
+/// equal the rule's (another rule may live at a freed rule's address later), and the memory
+/// holds at most [`COMPILED_TERMS`] rules, of rubrics only.
+fn rule_terms(rule: &ConceptRule) -> std::rc::Rc<[Arc<Compiled>]> {
+    type Rules = HashMap<usize, RuleTerms, std::hash::BuildHasherDefault<KeyHasher>>;
+    thread_local! {
+        static RULES: std::cell::RefCell<Rules> = std::cell::RefCell::default();
+    }
+    let address = std::ptr::from_ref(rule) as usize;
+    RULES.with(|rules| {
+        if let Some(known) = rules
+            .borrow()
+            .get(&address)
+            .filter(|known| known.any == rule.any && known.regex == rule.regex)
+        {
+            return known.compiled.clone();
+        }
+        let compiled: std::rc::Rc<[Arc<Compiled>]> = rule
+            .any
+            .iter()
+            .map(compile_cached)
+            .chain(rule.regex.iter().map(|r| compile_regex_cached(r)))
+            .collect();
+        let mut rules = rules.borrow_mut();
+        if rules.len() >= COMPILED_TERMS {
+            rules.clear();
+        }
+        rules.insert(
+            address,
+            RuleTerms {
+                any: rule.any.clone(),
+                regex: rule.regex.clone(),
+                compiled: compiled.clone(),
+            },
+        );
+        compiled
+    })
+}
+
 /// Every hit of `rule`, with whether it counts.
 fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
-    let compiled = rule
-        .any
-        .iter()
-        .map(compile_cached)
-        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)));
     let mut out = Vec::new();
-    for c in compiled {
-        for hit in raw_hits(&c, doc) {
+    for c in rule_terms(rule).iter() {
+        for hit in raw_hits(c, doc) {
             let counted = counts(c.polarity, &hit);
             if counted || c.polarity == Polarity::Asserted {
                 out.push((hit, counted));
@@ -319,27 +363,44 @@ fn find_all(rule: &ConceptRule, doc: &Doc<'_>) -> Vec<(Hit, bool)> {
 /// dearest part of matching. Their hits are never negated, so they never make
 /// `only_negated`, and the result is the one of matching the terms in order.
 fn find_in(rule: &ConceptRule, doc: &Doc<'_>) -> Finding {
-    let compiled: Vec<Arc<Compiled>> = rule
-        .any
-        .iter()
-        .map(compile_cached)
-        .chain(rule.regex.iter().map(|r| compile_regex_cached(r)))
-        .collect();
+    let compiled = rule_terms(rule);
     let mut finding = Finding::default();
     // The index of the term that made `finding.stated`.
     let mut stated_by = usize::MAX;
-    for (k, c) in compiled.iter().enumerate() {
-        if matches!(c.matcher, Matcher::Formula(_)) {
-            continue;
+    // A hit of term `k` (not a formula).
+    let take = |finding: &mut Finding, stated_by: &mut usize, k: usize, c: &Compiled, hit: Hit| {
+        if counts(c.polarity, &hit) {
+            if finding.stated.as_ref().is_none_or(|h| hit.start < h.start) {
+                finding.stated = Some(hit);
+                *stated_by = k;
+            }
+        } else if c.polarity == Polarity::Asserted && finding.only_negated.is_none() {
+            finding.only_negated = Some(hit);
         }
-        for hit in raw_hits(c, doc) {
-            if counts(c.polarity, &hit) {
-                if finding.stated.as_ref().is_none_or(|h| hit.start < h.start) {
-                    finding.stated = Some(hit);
-                    stated_by = k;
+    };
+    for (k, c) in compiled.iter().enumerate() {
+        match &c.matcher {
+            Matcher::Formula(_) => {}
+            // A phrase's hits come in the order of their starts: after its first hit that
+            // counts, or from a hit that starts where the stated one does or later, no hit
+            // changes what is stated (and `only_negated` is dropped once a hit is stated),
+            // so the rest are not looked for.
+            Matcher::Phrase(p) => meaning::each_phrase_hit(p, doc, |hit| {
+                if finding
+                    .stated
+                    .as_ref()
+                    .is_some_and(|h| hit.start >= h.start)
+                {
+                    return false;
                 }
-            } else if c.polarity == Polarity::Asserted && finding.only_negated.is_none() {
-                finding.only_negated = Some(hit);
+                let counted = counts(c.polarity, &hit);
+                take(&mut finding, &mut stated_by, k, c, hit);
+                !counted
+            }),
+            _ => {
+                for hit in raw_hits(c, doc) {
+                    take(&mut finding, &mut stated_by, k, c, hit);
+                }
             }
         }
     }
@@ -497,19 +558,17 @@ pub fn read_decision(d: &Decision, doc: &Doc<'_>, range: std::ops::Range<usize>)
         return reading;
     }
     let first_word = |s: usize| -> Option<&str> {
-        doc.tokens
+        doc.sentence_tokens(s)
             .iter()
-            .filter(|t| t.sentence == s && doc.word(t) != "answer")
             .map(|t| doc.word(t))
-            .next()
+            .find(|&w| w != "answer")
     };
     let mut candidates: Vec<(usize, &'static str)> = vec![(range.start, "the first sentence")];
     for s in range.clone().rev() {
         let concluding = first_word(s).is_some_and(|w| CONCLUDERS.contains(&w))
             || doc
-                .tokens
+                .sentence_tokens(s)
                 .iter()
-                .filter(|t| t.sentence == s)
                 .take(3)
                 .any(|t| matches!(doc.word(t), "conclusion" | "summary" | "conclude"));
         if concluding && s != range.start {
