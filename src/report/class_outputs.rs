@@ -120,12 +120,15 @@ impl ClassOutputs {
                 s.reason
             ));
         }
-        set.write("gradebook.csv", super::gradebook::csv(rows).as_bytes())?;
+        // Written as they are made: each lists the whole class.
+        set.write_with("gradebook.csv", |w| {
+            super::gradebook::write(rows, w).map_err(std::io::Error::other)
+        })?;
         set.write("items.md", super::items::markdown(items).as_bytes())?;
-        set.write(
-            "items.json",
-            (serde_json::to_string_pretty(items)? + "\n").as_bytes(),
-        )?;
+        set.write_with("items.json", |w| {
+            serde_json::to_writer_pretty(&mut *w, items)?;
+            w.write_all(b"\n")
+        })?;
         set.write("skipped.txt", skipped_text.as_bytes())?;
         set.write("report.html", page.as_bytes())?;
         if let Some(g) = groups {

@@ -38,10 +38,18 @@ pub const FIXED_COLUMNS: [&str; 7] = [
 /// starting with a space) get a leading `'`, so a crafted file name or question id cannot
 /// inject one.
 pub fn csv(rows: &[Row<'_, ScoreCard>]) -> String {
+    let mut out = Vec::new();
+    // Writing to memory cannot fail, and every record has the header's length.
+    write(rows, &mut out).expect("CSV into memory");
+    String::from_utf8(out).expect("CSV of UTF-8 strings is UTF-8")
+}
+
+/// Writes [`csv`] to `w` a row at a time (a class's gradebook is never built in memory).
+pub fn write(rows: &[Row<'_, ScoreCard>], w: &mut dyn std::io::Write) -> ::csv::Result<()> {
     let ids = question_ids(rows);
     let mut w = ::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
+        .from_writer(w);
     let reviewed = rows
         .iter()
         .filter_map(Row::result)
@@ -53,9 +61,9 @@ pub fn csv(rows: &[Row<'_, ScoreCard>]) -> String {
         .chain(reviewed.then_some("reviewed"))
         .collect();
     // Question ids come from a rubric, which is not always the teacher's own: defused too.
-    let mut records = vec![header.iter().map(|s| text_cell(s)).collect::<Vec<_>>()];
+    w.write_record(header.iter().map(|s| text_cell(s)))?;
     for row in rows {
-        records.push(match row {
+        w.write_record(&match row {
             Row::Graded { student, result } => {
                 let mut r = graded(student, result, &ids);
                 if reviewed {
@@ -77,14 +85,10 @@ pub fn csv(rows: &[Row<'_, ScoreCard>]) -> String {
                 r.resize(header.len(), String::new());
                 r
             }
-        });
+        })?;
     }
-    for record in &records {
-        // Writing to memory cannot fail, and every record has the header's length.
-        w.write_record(record).expect("CSV into memory");
-    }
-    let bytes = w.into_inner().expect("CSV into memory");
-    String::from_utf8(bytes).expect("CSV of UTF-8 strings is UTF-8")
+    w.flush()?;
+    Ok(())
 }
 
 /// Every question id in `rows`, first seen first, each once.
