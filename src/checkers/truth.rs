@@ -282,10 +282,10 @@ fn lead() -> &'static Regex {
     })
 }
 
-/// The words that can open a `lead` match after its markers, lowercased: the first words of
-/// its optional openings (`final answer:`, `the statement is`, `it's`, `I think`) and its
-/// verdicts.
-const LEAD_WORDS: [&str; 35] = [
+/// The first words of `lead`'s optional openings after its markers (`final answer:`, `the
+/// statement is`, `it's`, `I think`), lowercased; with [`LEAD_VERDICTS`] and `not`, every word
+/// a `lead` match can open with.
+const LEAD_OPENINGS: [&str; 18] = [
     "final",
     "answer",
     "answers",
@@ -304,24 +304,15 @@ const LEAD_WORDS: [&str; 35] = [
     "its",
     "i",
     "not",
-    "true",
-    "false",
-    "correct",
-    "incorrect",
-    "right",
-    "wrong",
-    "ture",
-    "treu",
-    "flase",
-    "fasle",
-    "fales",
-    "incorect",
-    "corect",
-    "yes",
-    "no",
-    "t",
-    "f",
 ];
+
+/// Whether `word` can open a `lead` match (see [`LEAD_OPENINGS`]).
+fn opens_lead(word: &str) -> bool {
+    LEAD_OPENINGS
+        .iter()
+        .chain(&LEAD_VERDICTS)
+        .any(|w| word.eq_ignore_ascii_case(w))
+}
 
 /// The verdicts of `lead` that are one word (all but the `not ...` ones), lowercased.
 const LEAD_VERDICTS: [&str; 17] = [
@@ -347,7 +338,7 @@ const LEAD_VERDICTS: [&str; 17] = [
 /// What opens `text` past `lead`'s markers, as far as a byte test can tell.
 #[derive(Debug, PartialEq)]
 enum Opening {
-    /// `lead` cannot match: the text opens with a word of none of `LEAD_WORDS`, or no word.
+    /// `lead` cannot match: the text opens with a word that cannot open it, or no word.
     Cannot,
     /// This ASCII word, followed by an ASCII character or the end.
     Word(usize, usize),
@@ -357,7 +348,7 @@ enum Opening {
 }
 
 /// The opening of `text` past `lead`'s markers. Every branch of `lead` past its markers opens
-/// with `(`, `[` or a word of `LEAD_WORDS`, and each of those words is followed there by a
+/// with `(`, `[` or a word of [`opens_lead`], and each of those words is followed there by a
 /// space, a digit, a mark or a word boundary, never by another ASCII letter; so a text whose
 /// first word (its ASCII letters) is none of them cannot match. Most lines of an explanation
 /// are settled here, without the regex.
@@ -380,7 +371,7 @@ fn opening(text: &str) -> Opening {
             return Opening::Unsure;
         }
         let word = &text[i..i + len];
-        if !LEAD_WORDS.iter().any(|w| word.eq_ignore_ascii_case(w)) {
+        if !opens_lead(word) {
             return Opening::Cannot;
         }
         return Opening::Word(i, i + len);
