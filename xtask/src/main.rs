@@ -601,7 +601,8 @@ fn bench_sources(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Writes `count` copies of `files` (cycled) into a fresh `dir`, each its own submission.
+/// Fills a fresh `dir` with `count` submissions, each a hard link to one of `files` (cycled):
+/// thousands of notebooks without their bytes on disk. Copies where links cannot be made.
 fn write_copies(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
     if dir.exists() {
         remove_dir(dir)?;
@@ -611,15 +612,40 @@ fn write_copies(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
     for (i, file) in files.iter().cycle().take(count).enumerate() {
         let name = file.file_name().unwrap_or_default().to_string_lossy();
         let to = dir.join(format!("{i:05}-{name}"));
-        fs::copy(file, &to).map_err(|e| {
-            Error::new(format!(
-                "cannot copy {} to {}: {e}",
-                file.display(),
-                to.display()
-            ))
-        })?;
+        fs::hard_link(file, &to)
+            .or_else(|_| fs::copy(file, &to).map(drop))
+            .map_err(|e| {
+                Error::new(format!(
+                    "cannot copy {} to {}: {e}",
+                    file.display(),
+                    to.display()
+                ))
+            })?;
     }
     Ok(())
+}
+
+/// A class size given on the command line.
+fn positive(a: &str) -> Result<usize> {
+    a.parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Error::new(format!("N must be a positive number, not `{a}`")))
+}
+
+/// Set-up and a release build of the examiner binary, for the benchmarks that run it: the
+/// project root, the binary, and the notebooks to copy ([`bench_sources`]).
+fn release_examiner() -> Result<(PathBuf, PathBuf, Vec<PathBuf>)> {
+    setup()?;
+    cargo(
+        "build",
+        &["build", "--release", "--quiet", "--bin", "examiner"],
+        &[],
+    )?;
+    let root = project_root();
+    let examiner = root.join("target/release/examiner");
+    let files = bench_sources(&root)?;
+    Ok((root, examiner, files))
 }
 
 /// The function whose calls `bench instructions` counts: grading one submission, from reading
@@ -677,21 +703,9 @@ fn instructions(args: &[String]) -> Result<()> {
     let whole_run = args.iter().any(|a| a == "--whole-run");
     let n = match args.iter().find(|a| a.as_str() != "--whole-run") {
         None => INSTRUCTIONS_NOTEBOOKS,
-        Some(a) => a
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Error::new(format!("N must be a positive number, not `{a}`")))?,
+        Some(a) => positive(a)?,
     };
-    setup()?;
-    cargo(
-        "build",
-        &["build", "--release", "--quiet", "--bin", "examiner"],
-        &[],
-    )?;
-    let root = project_root();
-    let examiner = root.join("target/release/examiner");
-    let files = bench_sources(&root)?;
+    let (root, examiner, files) = release_examiner()?;
     let work = root.join("target/bench-instructions");
     let cache = work.join("cache");
     let mut only = (!whole_run).then_some(GRADE_ONE);
@@ -760,30 +774,6 @@ fn instructions(args: &[String]) -> Result<()> {
 /// Default class sizes for `cargo xtask bench memory`.
 const MEMORY_CLASSES: [usize; 2] = [1_000, 10_000];
 
-/// Fills a fresh `dir` with `count` submissions, each a hard link to one of `files` (cycled):
-/// thousands of notebooks without their bytes on disk. Copies where links cannot be made.
-fn write_links(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
-    if dir.exists() {
-        remove_dir(dir)?;
-    }
-    fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
-    for (i, file) in files.iter().cycle().take(count).enumerate() {
-        let name = file.file_name().unwrap_or_default().to_string_lossy();
-        let to = dir.join(format!("{i:05}-{name}"));
-        fs::hard_link(file, &to)
-            .or_else(|_| fs::copy(file, &to).map(drop))
-            .map_err(|e| {
-                Error::new(format!(
-                    "cannot link {} to {}: {e}",
-                    file.display(),
-                    to.display()
-                ))
-            })?;
-    }
-    Ok(())
-}
-
 /// The peak resident memory, in KiB, of `examiner grade` with `args` (run from the project
 /// root, its standard output discarded). Python's `resource` reads it from the kernel's
 /// accounting of the finished child (`getrusage`, which the standard library does not
@@ -822,30 +812,15 @@ fn memory(args: &[String]) -> Result<()> {
     let classes: Vec<usize> = if args.is_empty() {
         MEMORY_CLASSES.to_vec()
     } else {
-        args.iter()
-            .map(|a| {
-                a.parse::<usize>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| Error::new(format!("N must be a positive number, not `{a}`")))
-            })
-            .collect::<Result<_>>()?
+        args.iter().map(|a| positive(a)).collect::<Result<_>>()?
     };
-    setup()?;
-    cargo(
-        "build",
-        &["build", "--release", "--quiet", "--bin", "examiner"],
-        &[],
-    )?;
-    let root = project_root();
-    let examiner = root.join("target/release/examiner");
-    let files = bench_sources(&root)?;
+    let (root, examiner, files) = release_examiner()?;
     let work = root.join("target/bench-memory");
     let cache = work.join("cache");
     let out = work.join("out");
     // Fills the key cache (keys come from the rubrics' locks) before anything is measured.
     let warm = work.join("warm");
-    write_links(&files, files.len(), &warm)?;
+    write_copies(&files, files.len(), &warm)?;
     let warm_arg = warm.to_string_lossy().into_owned();
     peak_rss(
         &examiner,
@@ -856,7 +831,7 @@ fn memory(args: &[String]) -> Result<()> {
     println!("notebooks   peak RSS, no --out   peak RSS, --out   (examiner grade DIR --jobs 2)");
     for n in classes {
         let dir = work.join(format!("{n}"));
-        write_links(&files, n, &dir)?;
+        write_copies(&files, n, &dir)?;
         let dir_arg = dir.to_string_lossy().into_owned();
         let plain = ["--rubric", "rubrics", "--jobs", "2", dir_arg.as_str()];
         let (without, t1) = peak_rss(&examiner, &plain, &cache)?;
