@@ -14,6 +14,8 @@ fn root() -> &'static Path {
 }
 
 /// Runs examiner in `dir` with extra environment, killed after 60 s (a hang is a failure).
+/// Its output is read while it runs, so a run that prints more than a pipe holds does not
+/// wait on the test.
 fn examiner_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_examiner"));
     cmd.args(args)
@@ -30,20 +32,34 @@ fn examiner_env(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Output {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("examiner runs");
+    fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
         if Instant::now() > deadline {
             child.kill().unwrap();
-            let o = child.wait_with_output().unwrap();
+            child.wait().unwrap();
             panic!(
                 "examiner {args:?} hung (killed after 60 s); stderr:\n{}",
-                String::from_utf8_lossy(&o.stderr)
+                String::from_utf8_lossy(&stderr.join().unwrap())
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 
@@ -793,21 +809,11 @@ fn a_class_larger_than_a_chunk_is_written_whole_and_in_order() {
     )
     .unwrap();
     let out = dir.join("out");
-    let rubric = rubric(&dir);
-    // Read while it runs (the details fill more than a pipe holds).
-    let o = common::run_examiner(
-        &[
-            "grade",
-            subs.to_str().unwrap(),
-            "--rubric",
-            rubric.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--details",
-            "--reviews",
-            reviews.to_str().unwrap(),
-        ],
+    let o = grade(
         &dir,
+        &subs,
+        &out,
+        &["--details", "--reviews", reviews.to_str().unwrap()],
     );
     let (stdout, stderr) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
