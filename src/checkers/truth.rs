@@ -131,14 +131,16 @@ fn word_boundary(text: &str, at: usize) -> bool {
     before.is_some_and(is_word) != after.is_some_and(is_word)
 }
 
+/// The byte ranges of the matches of `re` in `text`.
+fn ranges(re: &Regex, text: &str) -> Vec<(usize, usize)> {
+    re.find_iter(text).map(|m| (m.start(), m.end())).collect()
+}
+
 /// The matches of `unicode` in `text`, searched with `ascii` (the same pattern with ASCII
 /// boundaries) when the matches found start and end at Unicode boundaries.
 fn find_all(unicode: &Regex, ascii: &Regex, text: &str) -> Vec<(usize, usize)> {
     if !folds_to_ascii(text) {
-        let found: Vec<(usize, usize)> = ascii
-            .find_iter(text)
-            .map(|m| (m.start(), m.end()))
-            .collect();
+        let found = ranges(ascii, text);
         if found
             .iter()
             .all(|&(s, e)| word_boundary(text, s) && word_boundary(text, e))
@@ -146,10 +148,7 @@ fn find_all(unicode: &Regex, ascii: &Regex, text: &str) -> Vec<(usize, usize)> {
             return found;
         }
     }
-    unicode
-        .find_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect()
+    ranges(unicode, text)
 }
 
 /// What `mask` writes over each byte: the byte itself when it stays. Table bars become
@@ -497,10 +496,7 @@ fn verdict_words(text: &str) -> Vec<(usize, usize)> {
         "ture",
     ];
     if folds_to_ascii(text) {
-        return any_word()
-            .find_iter(text)
-            .map(|m| (m.start(), m.end()))
-            .collect();
+        return ranges(any_word(), text);
     }
     let bytes = text.as_bytes();
     let mut out = Vec::new();
@@ -1925,10 +1921,7 @@ mod tests {
             "naïve correct café wrong",
         ];
         for t in texts {
-            let want: Vec<(usize, usize)> = any_word()
-                .find_iter(t)
-                .map(|m| (m.start(), m.end()))
-                .collect();
+            let want = ranges(any_word(), t);
             assert_eq!(verdict_words(t), want, "{t}");
         }
     }
@@ -2060,10 +2053,7 @@ mod tests {
             "",
         ];
         for t in texts {
-            let want: Vec<(usize, usize)> = template_phrase()
-                .find_iter(t)
-                .map(|m| (m.start(), m.end()))
-                .collect();
+            let want = ranges(template_phrase(), t);
             assert_eq!(
                 find_all(template_phrase(), template_phrase_ascii(), t),
                 want,
