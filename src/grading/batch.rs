@@ -303,17 +303,6 @@ pub fn fingerprint(submission: &Submission) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// Whether `submission` is read as a student's folder.
-fn submission_is_folder(submission: &Submission) -> bool {
-    match std::fs::symlink_metadata(&submission.path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            submission.links == LinkRule::Named && submission.path.is_dir()
-        }
-        Ok(m) => m.is_dir(),
-        Err(_) => false,
-    }
-}
-
 /// Reads the files of `submission` (the file, or a folder's notebook files in name order,
 /// within the size limits and link rules) and hands each one's name and bytes to `each`, in
 /// order (with whether it is one of a folder's files); returns the warnings (files of a
@@ -329,8 +318,13 @@ fn each_file(
         LinkRule::Named => Links::Follow,
         LinkRule::Refuse | LinkRule::WithinFolder => Links::Refuse,
     };
-    std::fs::symlink_metadata(&submission.path).map_err(|e| e.to_string())?;
-    if !submission_is_folder(submission) {
+    let top = std::fs::symlink_metadata(&submission.path).map_err(|e| e.to_string())?;
+    let is_folder = if top.file_type().is_symlink() {
+        top_links == Links::Follow && submission.path.is_dir()
+    } else {
+        top.is_dir()
+    };
+    if !is_folder {
         let bytes =
             notebook::open::read_regular(&submission.path, limits.max_file_bytes, top_links)
                 .map_err(|e| e.to_string())?;

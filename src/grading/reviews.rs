@@ -292,13 +292,7 @@ pub fn open(explicit: Option<&Path>, out: Option<&Path>) -> anyhow::Result<Optio
         let _lock = ReviewLock::acquire(&file).map_err(anyhow::Error::msg)?;
         read(&file)?
     };
-    Ok(Some(Pending {
-        name: file.display().to_string(),
-        file,
-        count: reviews.len(),
-        by_student: by_student(reviews),
-        warnings: Vec::new(),
-    }))
+    Ok(Some(Pending::new(file, reviews)))
 }
 
 /// [`open`], applied to a class graded already.
@@ -326,16 +320,23 @@ pub struct Pending {
     warnings: Vec<String>,
 }
 
-/// `reviews` by student, in file order.
-fn by_student(reviews: Vec<Review>) -> BTreeMap<String, Vec<Review>> {
-    let mut by_student: BTreeMap<String, Vec<Review>> = BTreeMap::new();
-    for r in reviews {
-        by_student.entry(r.student.clone()).or_default().push(r);
-    }
-    by_student
-}
-
 impl Pending {
+    /// The `reviews` read from `file`, none applied yet.
+    fn new(file: PathBuf, reviews: Vec<Review>) -> Pending {
+        let count = reviews.len();
+        let mut by_student: BTreeMap<String, Vec<Review>> = BTreeMap::new();
+        for r in reviews {
+            by_student.entry(r.student.clone()).or_default().push(r);
+        }
+        Pending {
+            name: file.display().to_string(),
+            file,
+            count,
+            by_student,
+            warnings: Vec::new(),
+        }
+    }
+
     /// Applies the reviews of the students in `graded` (each student's once).
     pub fn apply(&mut self, graded: &mut [Graded], rubrics: &[Prepared]) {
         for g in graded.iter_mut() {
@@ -641,13 +642,7 @@ pub fn apply(
     reviews: &[Review],
     file: &str,
 ) -> Vec<String> {
-    let mut pending = Pending {
-        file: PathBuf::from(file),
-        name: file.to_string(),
-        count: reviews.len(),
-        by_student: by_student(reviews.to_vec()),
-        warnings: Vec::new(),
-    };
+    let mut pending = Pending::new(PathBuf::from(file), reviews.to_vec());
     pending.apply(graded, rubrics);
     pending.finish().warnings
 }
