@@ -613,7 +613,9 @@ fn item_analysis() {
     let results = class();
     let analysis = items::analyse(&class_rows(&results));
     insta::assert_snapshot!("items_text", items::text(&analysis));
-    insta::assert_snapshot!("items_markdown", items::markdown(&analysis));
+    let mut markdown = Vec::new();
+    items::write_markdown(&analysis, &mut markdown).unwrap();
+    insta::assert_snapshot!("items_markdown", String::from_utf8(markdown).unwrap());
     insta::assert_json_snapshot!("items_json", analysis);
 
     assert_eq!(analysis.submissions, 6);

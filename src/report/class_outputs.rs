@@ -124,7 +124,7 @@ impl ClassOutputs {
         set.write_with("gradebook.csv", |w| {
             super::gradebook::write(rows, w).map_err(std::io::Error::other)
         })?;
-        set.write("items.md", super::items::markdown(items).as_bytes())?;
+        set.write_with("items.md", |w| super::items::write_markdown(items, w))?;
         set.write_with("items.json", |w| {
             serde_json::to_writer_pretty(&mut *w, items)?;
             w.write_all(b"\n")

@@ -414,25 +414,26 @@ pub fn text(a: &ItemAnalysis) -> String {
 /// At most this many characters of an answer are quoted in the Markdown report.
 const MARKDOWN_ANSWER: usize = 1500;
 
-/// The analysis as a Markdown document: a summary table, then per question its points
-/// histogram, most common wrong answers and identical answers.
-pub fn markdown(a: &ItemAnalysis) -> String {
-    let mut out = String::from("# Item analysis\n\n");
-    let _ = write!(out, "{} submissions graded", a.submissions);
+/// Writes the analysis as a Markdown document to `out`: a summary table, then per question its
+/// points histogram, most common wrong answers and identical answers. It lists every wrong
+/// answer of the class with its students, so it goes to its file as it is made.
+pub fn write_markdown(a: &ItemAnalysis, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"# Item analysis\n\n")?;
+    write!(out, "{} submissions graded", a.submissions)?;
     if a.failed > 0 {
-        let _ = write!(out, "; {} could not be read", a.failed);
+        write!(out, "; {} could not be read", a.failed)?;
     }
-    out.push_str(".\n");
+    out.write_all(b".\n")?;
     if a.items.is_empty() {
-        return out;
+        return Ok(());
     }
-    out.push_str(
-        "\n| Question | Answers | Mean / max | Correct | Partial | Wrong | Missing | Unparseable | Needs review | Ungraded |\n",
-    );
-    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    out.write_all(
+        b"\n| Question | Answers | Mean / max | Correct | Partial | Wrong | Missing | Unparseable | Needs review | Ungraded |\n",
+    )?;
+    out.write_all(b"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")?;
     for item in &a.items {
         let s = &item.statuses;
-        let _ = writeln!(
+        writeln!(
             out,
             "| {} | {} | {} / {} | {} | {} | {} | {} | {} | {} | {} |",
             md(&label(a, item)),
@@ -446,51 +447,53 @@ pub fn markdown(a: &ItemAnalysis) -> String {
             s.unparseable,
             s.needs_review,
             s.ungraded
-        );
+        )?;
     }
     for item in &a.items {
         let mut heading = label(a, item);
         if !item.title.is_empty() && item.title != item.id {
             let _ = write!(heading, ": {}", item.title);
         }
-        let _ = writeln!(out, "\n## {}\n", md(&heading));
+        writeln!(out, "\n## {}\n", md(&heading))?;
         if item.histogram.is_empty() {
-            out.push_str("No answer was scored.\n");
+            out.write_all(b"No answer was scored.\n")?;
         } else {
-            out.push_str("| Points | Students |\n| ---: | ---: |\n");
+            out.write_all(b"| Points | Students |\n| ---: | ---: |\n")?;
             for b in &item.histogram {
-                let _ = writeln!(out, "| {} | {} |", format_points(b.points), b.count);
+                writeln!(out, "| {} | {} |", format_points(b.points), b.count)?;
             }
         }
         if !item.wrong_answers.is_empty() {
-            out.push_str("\nMost common wrong answers:\n\n| Answer | Count | Students |\n| --- | ---: | --- |\n");
+            out.write_all(
+                b"\nMost common wrong answers:\n\n| Answer | Count | Students |\n| --- | ---: | --- |\n",
+            )?;
             for w in &item.wrong_answers {
-                let _ = writeln!(
+                writeln!(
                     out,
                     "| {} | {} | {} |",
                     inline_code(&w.answer).replace('|', "\\|"),
                     w.count,
                     md(&w.students.join(", "))
-                );
+                )?;
             }
         }
         if !item.identical_answers.is_empty() {
-            out.push_str("\nIdentical answers (read once for all these students):\n");
+            out.write_all(b"\nIdentical answers (read once for all these students):\n")?;
             for g in &item.identical_answers {
-                let _ = writeln!(
+                writeln!(
                     out,
                     "\n{} students: {}\n",
                     g.count,
                     md(&g.students.join(", "))
-                );
+                )?;
                 let (shown, more) = truncate(&g.text, MARKDOWN_ANSWER);
                 let ticks = fence(shown);
-                let _ = writeln!(out, "{ticks}text\n{shown}\n{ticks}");
+                writeln!(out, "{ticks}text\n{shown}\n{ticks}")?;
                 if more > 0 {
-                    let _ = writeln!(out, "\n*({more} more characters not shown)*");
+                    writeln!(out, "\n*({more} more characters not shown)*")?;
                 }
             }
         }
     }
-    out
+    Ok(())
 }
