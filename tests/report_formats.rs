@@ -636,6 +636,102 @@ fn item_analysis() {
         .any(|i| i.rubric == "hw4-part4" && i.id == "q1"));
 }
 
+/// The item analysis keeps an answer's text only where a report may show it (src/report/items.rs,
+/// `Gathering`). Its top list of wrong answers must still be the one a plain count of every
+/// answer gives: most common first, equally common ones in the order first seen, answers given
+/// once included when fewer than ten are given more often. The class here has 25 distinct
+/// wrong answers; some are first given after the tenth distinct one and repeated later, and
+/// free-text answers repeat in mixed case and spacing.
+#[test]
+fn item_analysis_top_lists_match_a_plain_count_of_every_answer() {
+    // Student i's answer: twelve distinct ones, two of them (the first, and one first given
+    // after the tenth distinct answer) repeated, then nine more, one of them repeated.
+    let order: Vec<usize> = (0..12).chain([11, 0]).chain(12..21).chain([13]).collect();
+    let pick = |i: usize| format!("answer {}", order[i]);
+    let results: Vec<SubmissionResult> = (0..order.len())
+        .map(|i| {
+            let text = pick(i);
+            let free = if i % 2 == 0 {
+                text.to_uppercase()
+            } else {
+                format!("  {text} ")
+            };
+            submission(
+                &format!("s{i}.ipynb"),
+                "r",
+                vec![
+                    question(
+                        "w",
+                        "",
+                        Status::Wrong,
+                        Some(0.0),
+                        1.0,
+                        answer(&text, Value::Null, 1, 1),
+                        None,
+                        &[],
+                    ),
+                    question(
+                        "f",
+                        "",
+                        Status::Correct,
+                        Some(1.0),
+                        1.0,
+                        answer(&free, Value::Null, 2, 1),
+                        None,
+                        &[],
+                    ),
+                ],
+            )
+        })
+        .collect();
+    let names: Vec<String> = (0..order.len()).map(|i| format!("s{i}")).collect();
+    let rows: Vec<Row> = results
+        .iter()
+        .zip(&names)
+        .map(|(result, student)| Row::Graded { student, result })
+        .collect();
+    let analysis = items::analyse(&rows);
+
+    // The plain count: every distinct answer with its students, first seen first.
+    let mut counted: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let text = pick(i);
+        match counted.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, who)) => who.push(name.clone()),
+            None => counted.push((text, vec![name.clone()])),
+        }
+    }
+    let mut top = counted.clone();
+    top.sort_by_key(|(_, who)| std::cmp::Reverse(who.len()));
+    top.truncate(items::TOP_WRONG);
+    assert!(
+        top.iter().any(|(_, who)| who.len() == 1),
+        "the list must reach answers given once"
+    );
+    let wrong: Vec<(String, Vec<String>)> = analysis.items[0]
+        .wrong_answers
+        .iter()
+        .map(|w| (w.answer.clone(), w.students.clone()))
+        .collect();
+    assert_eq!(wrong, top);
+
+    let mut identical: Vec<(String, Vec<String>)> = counted
+        .into_iter()
+        .filter(|(_, who)| who.len() >= 2)
+        .collect();
+    identical.sort_by_key(|(_, who)| std::cmp::Reverse(who.len()));
+    let found: Vec<(String, Vec<String>)> = analysis.items[1]
+        .identical_answers
+        .iter()
+        .map(|g| (items::normalise(&g.text), g.students.clone()))
+        .collect();
+    assert_eq!(found, identical);
+    // The text shown is one the group's students wrote: the second's.
+    let first = &analysis.items[1].identical_answers[0];
+    let second: usize = first.students[1][1..].parse().unwrap();
+    assert_eq!(first.text, results[second].questions[1].answer.text.trim());
+}
+
 #[test]
 fn normalised_text() {
     assert_eq!(

@@ -2,10 +2,11 @@
 //! of statuses and points, the most common wrong answers (what to write feedback for next
 //! year, or a sign the key is wrong), and groups of identical free-text answers so a grader
 //! reads each distinct answer once. Built as data ([`ItemAnalysis`], serialisable for
-//! `items.json`), then rendered as a terminal table ([`text`]) or Markdown ([`markdown`]).
+//! `items.json`), then rendered as a terminal table ([`text`]) or Markdown ([`write_markdown`]).
 
 use std::collections::HashMap;
 use std::fmt::Write;
+use std::hash::{BuildHasher, RandomState};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -106,7 +107,8 @@ pub struct WrongAnswer {
 /// Students who wrote the same free-text answer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IdenticalAnswers {
-    /// The first of these students' answer, as written.
+    /// The answer as the second of these students wrote it (they differ at most in case and
+    /// spacing; the first writer's text is not kept, see [`Gathering`]).
     pub text: String,
     pub count: usize,
     pub students: Vec<String>,
@@ -128,7 +130,12 @@ pub fn analyse(rows: &[Row<'_>]) -> ItemAnalysis {
 
 /// An item analysis being gathered one submission at a time, so a class's results need not
 /// be held until the end. What it keeps grows with the class only by each student's name
-/// (once), the points given per question, and each distinct wrong or free-text answer.
+/// (once), and per question by each distinct wrong or free-text answer's digest and who gave
+/// it. An answer's text is kept only where a report may show it: a free-text answer once a
+/// second student gives it, a wrong answer once a second student gives it or when it is
+/// among the first [`TOP_WRONG`] distinct wrong answers (the only ones given once that can
+/// make the top list, which keeps equally common answers in the order first seen). A class of
+/// distinct notebooks would otherwise hold every free-text answer of every student.
 #[derive(Debug, Default)]
 pub struct Gathering {
     items: Vec<Builder>,
@@ -137,6 +144,7 @@ pub struct Gathering {
     /// Every graded student, in order: answers name them by their index here.
     students: Vec<String>,
     failed: usize,
+    digester: Digester,
 }
 
 impl Gathering {
@@ -158,7 +166,7 @@ impl Gathering {
                     self.items.len() - 1
                 }
             };
-            self.items[at].add(who, q);
+            self.items[at].add(who, q, &self.digester);
         }
     }
 
@@ -177,15 +185,84 @@ impl Gathering {
     }
 }
 
-/// The hash of a normalised answer, for finding identical ones.
-fn hash_of(norm: &str) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
-    BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(norm)
+/// A 128-bit digest of an answer, by which identical answers are found without keeping their
+/// texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Digest(u64, u64);
+
+/// Two SipHash keys drawn at random for the run: a student cannot craft an answer whose
+/// digest equals another answer's.
+#[derive(Debug, Default)]
+struct Digester(RandomState, RandomState);
+
+impl Digester {
+    fn digest(&self, parts: &[&str]) -> Digest {
+        Digest(self.0.hash_one(parts), self.1.hash_one(parts))
+    }
 }
 
 /// The names of the students at `who` (indices into `students`).
 fn names(who: &[usize], students: &[String]) -> Vec<String> {
     who.iter().map(|&i| students[i].clone()).collect()
+}
+
+/// The distinct answers to one question, first seen first, and who gave each.
+#[derive(Debug)]
+struct Distinct<T> {
+    at: HashMap<Digest, usize>,
+    answers: Vec<Given<T>>,
+    /// The first this many distinct answers keep what is shown of them even when given once.
+    keep_first: usize,
+}
+
+/// One distinct answer.
+#[derive(Debug)]
+struct Given<T> {
+    /// Who gave it, in order (the first student, then any others).
+    students: Vec<usize>,
+    /// What a report shows of it, once [`Distinct::add`]'s rule keeps it.
+    shown: Option<Box<T>>,
+}
+
+impl<T> Distinct<T> {
+    fn new(keep_first: usize) -> Self {
+        Distinct {
+            at: HashMap::new(),
+            answers: Vec::new(),
+            keep_first,
+        }
+    }
+
+    /// Records that `student` gave the answer `digest`; `shown` makes what a report shows of
+    /// it, called when the answer is among the first `keep_first` or given a second time.
+    fn add(&mut self, digest: Digest, student: usize, shown: impl FnOnce() -> T) {
+        let answers = &mut self.answers;
+        let at = *self.at.entry(digest).or_insert_with(|| {
+            answers.push(Given {
+                students: Vec::with_capacity(1),
+                shown: None,
+            });
+            answers.len() - 1
+        });
+        let given = &mut self.answers[at];
+        given.students.push(student);
+        if given.shown.is_none() && (at < self.keep_first || given.students.len() >= 2) {
+            given.shown = Some(Box::new(shown()));
+        }
+    }
+
+    /// The answers given at least `min` times with what is shown of them, most common first
+    /// (equally common ones in the order first seen).
+    fn most_common(self, min: usize) -> Vec<(T, Vec<usize>)> {
+        let mut kept: Vec<(T, Vec<usize>)> = self
+            .answers
+            .into_iter()
+            .filter(|g| g.students.len() >= min)
+            .filter_map(|g| g.shown.map(|shown| (*shown, g.students)))
+            .collect();
+        kept.sort_by_key(|(_, who)| std::cmp::Reverse(who.len()));
+        kept
+    }
 }
 
 /// An item being gathered. Students are kept as indices into [`Gathering`]'s list.
@@ -195,19 +272,17 @@ struct Builder {
     id: String,
     title: String,
     count: usize,
-    points: Vec<f64>,
+    /// How many answers were scored, and their points' sum (added in submission order).
+    scored: usize,
+    points_sum: f64,
+    /// Points awarded -> how many students, in the order first awarded.
+    histogram: Vec<Bin>,
     max_points: f64,
     statuses: StatusCounts,
-    /// (key, shown answer, value, students), first seen first.
-    wrong: Vec<(String, String, Value, Vec<usize>)>,
-    /// The index in `wrong` of each key: a class of thousands would make a search of the list
-    /// per answer quadratic.
-    wrong_at: HashMap<String, usize>,
-    /// (first text, students), first seen first.
-    free: Vec<(String, Vec<usize>)>,
-    /// The indices in `free` of the answers whose normalised text has this hash (the texts
-    /// themselves are compared on a hit).
-    free_at: HashMap<u64, Vec<usize>>,
+    /// Wrong answers, shown as (shown answer, value).
+    wrong: Distinct<(String, Value)>,
+    /// Free-text answers, shown as written.
+    free: Distinct<String>,
 }
 
 impl Builder {
@@ -217,92 +292,86 @@ impl Builder {
             id: q.id.clone(),
             title: q.title.clone(),
             count: 0,
-            points: Vec::new(),
+            scored: 0,
+            // What `Sum` for floats starts from, so that the mean is the one of the points listed.
+            points_sum: -0.0,
+            histogram: Vec::new(),
             max_points: q.max_points,
             statuses: StatusCounts::default(),
-            wrong: Vec::new(),
-            wrong_at: HashMap::new(),
-            free: Vec::new(),
-            free_at: HashMap::new(),
+            wrong: Distinct::new(TOP_WRONG),
+            free: Distinct::new(0),
         }
     }
 
-    fn add(&mut self, student: usize, q: &QuestionResult) {
+    fn add(&mut self, student: usize, q: &QuestionResult, digester: &Digester) {
         self.count += 1;
         self.max_points = self.max_points.max(q.max_points);
         self.statuses.add(q.status);
         if let Some(p) = q.points {
-            self.points.push(p);
-        }
-        let text = q.answer.text.trim();
-        if matches!(q.status, Status::Wrong | Status::Partial) {
-            let (key, shown, value) = if q.answer.value.is_null() {
-                let norm = normalise(text);
-                let key = truncate(&norm, WRONG_KEY_CHARS).0.to_string();
-                (format!("text:{key}"), key, Value::Null)
-            } else {
-                let v = &q.answer.value;
-                (format!("value:{v}"), show_value(v), v.clone())
-            };
-            match self.wrong_at.get(&key) {
-                Some(&at) => self.wrong[at].3.push(student),
-                None => {
-                    self.wrong_at.insert(key.clone(), self.wrong.len());
-                    self.wrong.push((key, shown, value, vec![student]));
-                }
-            }
-        }
-        if q.status != Status::Missing && q.answer.value.is_null() && !text.is_empty() {
-            let norm = normalise(text);
-            let same = self.free_at.entry(hash_of(&norm)).or_default();
-            match same.iter().find(|&&at| normalise(&self.free[at].0) == norm) {
-                Some(&at) => self.free[at].1.push(student),
-                None => {
-                    same.push(self.free.len());
-                    self.free.push((text.to_string(), vec![student]));
-                }
-            }
-        }
-    }
-
-    fn finish(self, students: &[String]) -> Item {
-        let scored = self.points.len();
-        let mean_points = (scored > 0).then(|| self.points.iter().sum::<f64>() / scored as f64);
-        let mut histogram: Vec<Bin> = Vec::new();
-        for &p in &self.points {
-            match histogram.iter_mut().find(|b| b.points == p) {
+            self.scored += 1;
+            self.points_sum += p;
+            match self.histogram.iter_mut().find(|b| b.points == p) {
                 Some(b) => b.count += 1,
-                None => histogram.push(Bin {
+                None => self.histogram.push(Bin {
                     points: p,
                     count: 1,
                 }),
             }
         }
+        let text = q.answer.text.trim();
+        let by_text = q.answer.value.is_null();
+        let free = q.status != Status::Missing && by_text && !text.is_empty();
+        let wrong = matches!(q.status, Status::Wrong | Status::Partial);
+        let norm = ((wrong && by_text) || free).then(|| normalise(text));
+        if wrong {
+            match &norm {
+                Some(norm) => {
+                    let key = truncate(norm, WRONG_KEY_CHARS).0;
+                    let digest = digester.digest(&["text", key]);
+                    self.wrong
+                        .add(digest, student, || (key.to_string(), Value::Null));
+                }
+                None => {
+                    let v = &q.answer.value;
+                    let digest = digester.digest(&["value", &v.to_string()]);
+                    self.wrong
+                        .add(digest, student, || (show_value(v), v.clone()));
+                }
+            }
+        }
+        if let (true, Some(norm)) = (free, &norm) {
+            self.free
+                .add(digester.digest(&[norm]), student, || text.to_string());
+        }
+    }
+
+    fn finish(self, students: &[String]) -> Item {
+        let scored = self.scored;
+        let mean_points = (scored > 0).then(|| self.points_sum / scored as f64);
+        let mut histogram = self.histogram;
         histogram.sort_by(|a, b| a.points.total_cmp(&b.points));
         let mut wrong_answers: Vec<WrongAnswer> = self
             .wrong
+            .most_common(1)
             .into_iter()
-            .map(|(_, answer, value, who)| WrongAnswer {
+            .map(|((answer, value), who)| WrongAnswer {
                 answer,
                 value,
                 count: who.len(),
                 students: names(&who, students),
             })
             .collect();
-        // Stable: equally common answers stay in the order first seen.
-        wrong_answers.sort_by_key(|w| std::cmp::Reverse(w.count));
         wrong_answers.truncate(TOP_WRONG);
-        let mut identical_answers: Vec<IdenticalAnswers> = self
+        let identical_answers: Vec<IdenticalAnswers> = self
             .free
+            .most_common(2)
             .into_iter()
-            .filter(|f| f.1.len() >= 2)
             .map(|(text, who)| IdenticalAnswers {
                 text,
                 count: who.len(),
                 students: names(&who, students),
             })
             .collect();
-        identical_answers.sort_by_key(|g| std::cmp::Reverse(g.count));
         Item {
             rubric: self.rubric,
             id: self.id,
