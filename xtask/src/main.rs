@@ -59,9 +59,10 @@ Commands:
                  two versions of the code
   bench memory [N...]
                  setup, release build, then the peak resident memory of `examiner grade
-                 DIR --jobs 2`, without and with --out, for N copies of the corpus notebooks
-                 (default 1000 and 10000; hard links, so they take no space): whether memory
-                 stays flat as a class grows
+                 DIR --jobs 2`, without and with --out, for N distinct notebooks made from
+                 the corpus notebooks (default 1000 and 10000; each markdown cell signed
+                 differently, so no two are copies): whether memory stays flat as a class
+                 grows
   fuzz [SECS] [TARGET...]
                  coverage-guided fuzzing (libFuzzer through libfuzzer-sys, instrumented like
                  cargo-fuzz, with AddressSanitizer through RUSTC_BOOTSTRAP=1 on the pinned
@@ -807,7 +808,62 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n";
     Ok((kib, started.elapsed().as_secs_f64()))
 }
 
-/// `cargo xtask bench memory [N...]`: peak RSS of grading N copies of the corpus notebooks.
+/// Fills a fresh `dir` with `count` submissions made from `files` (cycled), each one distinct:
+/// every markdown cell gets a closing line of its own (a signature of letters only, so that no
+/// number reader takes it for an answer). A class of byte-identical copies would hide what a
+/// run keeps per distinct answer (its copies are found before grading and their answers
+/// repeat), so the memory benchmark grades distinct notebooks, as a real class is. Python
+/// (which `setup` needs anyway) edits the notebooks' JSON; xtask has no JSON parser.
+fn write_distinct(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
+    const WRITE: &str = r#"
+import json, os, sys
+out, count, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+books = [json.load(open(f, encoding='utf-8')) for f in files]
+def sign(i):
+    s = ''
+    while True:
+        s += chr(97 + i % 26)
+        i //= 26
+        if i == 0:
+            return s
+for i in range(count):
+    k = i % len(files)
+    cells = [c for c in books[k].get('cells', [])
+             if isinstance(c, dict) and c.get('cell_type') == 'markdown']
+    saved = [c.get('source', '') for c in cells]
+    for c, s in zip(cells, saved):
+        text = ''.join(s) if isinstance(s, list) else str(s)
+        c['source'] = text + '\n\nSigned: ' + sign(i) + '.'
+    name = '%05d-%s' % (i, os.path.basename(files[k]))
+    with open(os.path.join(out, name), 'w', encoding='utf-8') as f:
+        json.dump(books[k], f)
+    for c, s in zip(cells, saved):
+        c['source'] = s
+"#;
+    if dir.exists() {
+        remove_dir(dir)?;
+    }
+    fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    let run = Command::new("python3")
+        .args(["-c", WRITE])
+        .arg(dir)
+        .arg(count.to_string())
+        .args(files)
+        .output()
+        .map_err(|e| Error::new(format!("cannot run python3: {e}")))?;
+    if !run.status.success() {
+        return Err(Error::new(format!(
+            "cannot write {count} distinct notebooks to {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&run.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench memory [N...]`: peak RSS of grading N distinct notebooks made from the
+/// corpus notebooks ([`write_distinct`]).
 fn memory(args: &[String]) -> Result<()> {
     let classes: Vec<usize> = if args.is_empty() {
         MEMORY_CLASSES.to_vec()
@@ -831,7 +887,7 @@ fn memory(args: &[String]) -> Result<()> {
     println!("notebooks   peak RSS, no --out   peak RSS, --out   (examiner grade DIR --jobs 2)");
     for n in classes {
         let dir = work.join(format!("{n}"));
-        write_copies(&files, n, &dir)?;
+        write_distinct(&files, n, &dir)?;
         let dir_arg = dir.to_string_lossy().into_owned();
         let plain = ["--rubric", "rubrics", "--jobs", "2", dir_arg.as_str()];
         let (without, t1) = peak_rss(&examiner, &plain, &cache)?;
