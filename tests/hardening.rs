@@ -571,6 +571,14 @@ fn student_text_cannot_drive_the_terminal_or_the_ci_log() {
             }
         }
     }
+    // eve's answer is wrong: its annotation is printed (kept in a scratch file until the
+    // summary is out).
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=") && l.contains("eve.ipynb")),
+        "{stdout}"
+    );
     let csv = std::fs::read_to_string(dir.join("out/gradebook.csv")).unwrap();
     assert!(
         csv.contains("\"' =1+1\"") || csv.contains("' =1+1"),

@@ -2,7 +2,11 @@
 //! parallel ([`crate::grading::batch`]), print the summary and item analysis, and with `--out`
 //! write the gradebook, results, JUnit, item analysis and feedback.
 
-use super::{prepare_rubrics, style, write_raw, write_stdout};
+use std::io::{Seek, Write};
+
+use anyhow::Context;
+
+use super::{copy_raw, prepare_rubrics, style, write_stdout};
 use crate::cli::Threshold;
 use crate::grading::batch::{Graded, Outcome};
 use crate::{exit_codes, report};
@@ -111,7 +115,13 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
         reviews,
         outputs,
         items: report::items::Gathering::default(),
-        annotations: std::env::var_os("GITHUB_ACTIONS").map(|_| String::new()),
+        annotations: match std::env::var_os("GITHUB_ACTIONS") {
+            Some(_) => Some(std::io::BufWriter::new(
+                tempfile::tempfile()
+                    .context("cannot create a scratch file for the GitHub annotations")?,
+            )),
+            None => None,
+        },
         details: args.details.then_some(style),
         names: crate::grading::row::Names::default(),
         full: args.groups.then(Vec::new),
@@ -163,7 +173,9 @@ pub fn run(args: GradeArgs) -> anyhow::Result<i32> {
     write_stdout(&text)?;
 
     if let Some(annotations) = annotations {
-        write_raw(&annotations)?;
+        let mut file = annotations.into_inner().map_err(|e| e.into_error())?;
+        file.seek(std::io::SeekFrom::Start(0))?;
+        copy_raw(file)?;
     }
     let groups = full.map(|full| {
         let cache = crate::reference::cache::Cache::default_dir();
@@ -229,8 +241,9 @@ struct Sinks {
     reviews: Option<crate::grading::reviews::Pending>,
     outputs: Option<report::class_outputs::ClassOutputs>,
     items: report::items::Gathering,
-    /// GitHub workflow commands, printed after the summary (under GitHub Actions only).
-    annotations: Option<String>,
+    /// GitHub workflow commands, printed after the summary (under GitHub Actions only): kept
+    /// in a scratch file until then, since a class has one per wrong answer.
+    annotations: Option<std::io::BufWriter<std::fs::File>>,
     /// `--details`: each submission's result printed as it comes, in this style.
     details: Option<report::terminal::Style>,
     /// The names the score cards share.
@@ -280,7 +293,8 @@ impl Sinks {
         }
         self.items.add(row);
         if let Some(a) = &mut self.annotations {
-            a.push_str(&report::annotations::commands(&[row]));
+            a.write_all(report::annotations::commands(&[row]).as_bytes())
+                .context("cannot write the GitHub annotations to their scratch file")?;
         }
         if let Some(o) = &mut self.outputs {
             o.add(row)?;

@@ -136,12 +136,14 @@ pub(crate) fn write_stdout(text: &str) -> anyhow::Result<()> {
 /// Writes `text` to standard output as it is: only for text examiner made safe itself (the
 /// escaped workflow commands of [`report::annotations`]).
 pub(crate) fn write_raw(text: &str) -> anyhow::Result<()> {
+    copy_raw(text.as_bytes())
+}
+
+/// Copies what `from` reads to standard output as it is, like [`write_raw`].
+pub(crate) fn copy_raw(mut from: impl std::io::Read) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match std::io::copy(&mut from, &mut stdout).and_then(|_| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
