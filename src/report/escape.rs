@@ -21,7 +21,14 @@ pub fn html(s: &str) -> String {
 
 /// `s` on one line: every run of whitespace (newlines included) becomes one space.
 pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// `s` as literal Markdown text on one line: safe in a paragraph, a heading, a list item or
@@ -80,5 +87,19 @@ pub fn truncate(s: &str, max: usize) -> (&str, usize) {
     match s.char_indices().nth(max) {
         Some((at, _)) => (&s[..at], s[at..].chars().count()),
         None => (s, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn one_line_joins_every_run_of_whitespace_with_one_space() {
+        assert_eq!(one_line(""), "");
+        assert_eq!(one_line(" \n\t "), "");
+        assert_eq!(one_line("  a\n\nb \t c  "), "a b c");
+        // Unicode whitespace (no-break and ideographic spaces) counts too.
+        assert_eq!(one_line("x\u{a0}y\u{3000}z"), "x y z");
     }
 }
