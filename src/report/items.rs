@@ -252,7 +252,10 @@ impl<T> Distinct<T> {
     }
 
     /// The answers given at least `min` times with what is shown of them, most common first
-    /// (equally common ones in the order first seen).
+    /// (equally common ones in the order first seen). An answer given once after the first
+    /// `keep_first` has nothing shown and is left out: in that order it comes after every
+    /// answer given more often and after the first `keep_first` answers given once, so it
+    /// cannot rank among the first `keep_first`.
     fn most_common(self, min: usize) -> Vec<(T, Vec<usize>)> {
         let mut kept: Vec<(T, Vec<usize>)> = self
             .answers
