@@ -602,14 +602,18 @@ fn bench_sources(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Fills a fresh `dir` with `count` submissions, each a hard link to one of `files` (cycled):
-/// thousands of notebooks without their bytes on disk. Copies where links cannot be made.
-fn write_copies(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
+/// Makes `dir` an empty folder, removing what was there.
+fn fresh_dir(dir: &Path) -> Result<()> {
     if dir.exists() {
         remove_dir(dir)?;
     }
-    fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    fs::create_dir_all(dir).map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// Fills a fresh `dir` with `count` submissions, each a hard link to one of `files` (cycled):
+/// thousands of notebooks without their bytes on disk. Copies where links cannot be made.
+fn write_copies(files: &[PathBuf], count: usize, dir: &Path) -> Result<()> {
+    fresh_dir(dir)?;
     for (i, file) in files.iter().cycle().take(count).enumerate() {
         let name = file.file_name().unwrap_or_default().to_string_lossy();
         let to = dir.join(format!("{i:05}-{name}"));
@@ -840,11 +844,7 @@ for i in range(count):
     for c, s in zip(cells, saved):
         c['source'] = s
 "#;
-    if dir.exists() {
-        remove_dir(dir)?;
-    }
-    fs::create_dir_all(dir)
-        .map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+    fresh_dir(dir)?;
     let run = Command::new("python3")
         .args(["-c", WRITE])
         .arg(dir)
