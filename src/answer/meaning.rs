@@ -1184,6 +1184,17 @@ impl<'a> Doc<'a> {
 /// one space. Most sentences have single spaces only, and are copied at once.
 fn join_words(raw: &str) -> String {
     let bytes = raw.as_bytes();
+    // Printable ASCII with single spaces between words (most sentences) is its own join:
+    // told by a check of 16 bytes at a time without a branch per byte, where the walk below
+    // looked at each byte (`cargo xtask bench instructions`).
+    let printable = bytes.chunks(16).all(|chunk| {
+        chunk
+            .iter()
+            .fold(true, |ok, b| ok & (b' '..=b'~').contains(b))
+    });
+    if printable && !raw.starts_with(' ') && !raw.ends_with(' ') && !raw.contains("  ") {
+        return raw.to_string();
+    }
     // The length of the character at `k` and whether it is white space (ASCII without
     // decoding; `split_whitespace`'s ASCII spaces are these).
     let at = |k: usize| -> (bool, usize) {
@@ -1743,6 +1754,8 @@ pub fn formula_hits_from(
         let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
         chains.chain(formulas_in(text)).collect()
     };
+    // (The rule's variables once, not once per formula of the answer.)
+    let rule_vars = formula.expr.variables();
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
         if range.start > last_start || out.len() >= limit {
@@ -1751,7 +1764,7 @@ pub fn formula_hits_from(
         if formulas[s]
             .get_or_init(|| read(range))
             .iter()
-            .any(|found| expr_matches(&formula.expr, found))
+            .any(|found| expr_matches_with(&formula.expr, &rule_vars, found))
         {
             out.push(Hit {
                 start: range.start,
@@ -1840,6 +1853,19 @@ fn formulas_in(sentence: &str) -> Vec<Expr> {
 
 /// Whether `found` (or one of its sub-expressions) is `rule` or has it as a factor.
 pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
+    expr_matches_with(rule, &rule.variables(), found)
+}
+
+/// [`expr_matches`], given the rule's variables `rule_vars`.
+///
+/// A factor of the rule shares a variable with it, and a sub-expression's variables are
+/// among its expression's: most formulas of an answer share none with a rule and are told
+/// apart by one walk, where each of their sub-expressions collected its variables and the
+/// rule's (`cargo xtask bench instructions`).
+fn expr_matches_with(rule: &Expr, rule_vars: &BTreeSet<String>, found: &Expr) -> bool {
+    if !mentions_any(found, rule_vars) {
+        return false;
+    }
     let mut stack = vec![found];
     let mut visited = 0;
     while let Some(e) = stack.pop() {
@@ -1847,7 +1873,7 @@ pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
         if visited > 512 {
             return false;
         }
-        if has_factor(e, rule) {
+        if has_factor(e, rule, rule_vars) {
             return true;
         }
         match e {
@@ -1862,14 +1888,37 @@ pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
     false
 }
 
-/// `e = rule × g` where `g` does not depend on the rule's variables, and `g` is exactly 1
-/// when it is a constant (so `lr` is not `2*lr`).
-fn has_factor(e: &Expr, rule: &Expr) -> bool {
-    let rule_vars = rule.variables();
-    let e_vars = e.variables();
-    if rule_vars.is_empty() || !rule_vars.iter().any(|v| e_vars.contains(v)) {
+/// Whether `e` has a variable of `vars` (without collecting its variables).
+fn mentions_any(e: &Expr, vars: &BTreeSet<String>) -> bool {
+    if vars.is_empty() {
         return false;
     }
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Var { name } => {
+                if vars.contains(name) {
+                    return true;
+                }
+            }
+            Expr::Neg { arg } | Expr::Call { arg, .. } => stack.push(arg),
+            Expr::Bin { lhs, rhs, .. } => {
+                stack.push(lhs);
+                stack.push(rhs);
+            }
+            Expr::Num { .. } | Expr::Pi => {}
+        }
+    }
+    false
+}
+
+/// `e = rule × g` where `g` does not depend on the rule's variables, and `g` is exactly 1
+/// when it is a constant (so `lr` is not `2*lr`).
+fn has_factor(e: &Expr, rule: &Expr, rule_vars: &BTreeSet<String>) -> bool {
+    if !mentions_any(e, rule_vars) {
+        return false;
+    }
+    let e_vars = e.variables();
     let all: Vec<String> = rule_vars
         .iter()
         .chain(&e_vars)
@@ -2178,6 +2227,8 @@ mod tests {
             "trail ",
             "\u{85}é\u{a0}x\u{1c}y\u{2003}",
             "\u{3000}",
+            "plain words, one space each (and marks).",
+            "~ ends with a tilde ~",
         ] {
             let doc = Doc {
                 text: raw,

@@ -228,8 +228,16 @@ fn raw_hits(c: &Compiled, doc: &Doc<'_>) -> Vec<Hit> {
             .find_iter(doc.text)
             .take(64)
             .filter_map(|m| {
-                let first = doc.tokens.iter().position(|t| t.end > m.start())?;
-                let last = doc.tokens.iter().rposition(|t| t.start < m.end())?;
+                // The first token ending after the match starts and the last starting before
+                // it ends, found by bisection: tokens are in text order and do not overlap,
+                // so their starts and ends both increase (a scan per match cost the length
+                // of the answer).
+                let first = doc.tokens.partition_point(|t| t.end <= m.start());
+                let last = doc
+                    .tokens
+                    .partition_point(|t| t.start < m.end())
+                    .checked_sub(1)?;
+                doc.tokens.get(first)?;
                 (first <= last).then(|| Hit {
                     start: m.start(),
                     end: m.end(),
