@@ -365,10 +365,6 @@ pub struct Token {
     pub clause: usize,
     /// A negation word (`not`, `doesn't`, `cannot`, ...).
     pub negation: bool,
-    /// A `yes`/`no` that stands alone: first in its sentence or followed by punctuation.
-    pub standalone: bool,
-    /// Followed by punctuation (`Decrease.`, `Transformer:`).
-    pub punct_after: bool,
 }
 
 /// An answer split into words, sentences and clauses.
@@ -784,21 +780,18 @@ fn is(b: u8, class: u8) -> bool {
 }
 
 /// The tokens of a document being split, each finished as it is added.
-struct Sink<'t> {
-    /// The text being split.
-    text: &'t [u8],
+struct Sink {
     tokens: Vec<Token>,
     vocab: Vocab,
     /// Words that start a clause ([`CLAUSE_WORDS`]) met so far.
     clause_words: usize,
 }
 
-impl Sink<'_> {
+impl Sink {
     /// Adds the token of the bytes `span`, the (lower-case) word `word` whose [`word_hash`]
     /// is `hash`, in `sentence` and in clause `clause` as punctuation counts them.
     ///
-    /// Connectives start a clause (the clause counts the connectives up to this token);
-    /// yes/no stand alone at a sentence start or before punctuation.
+    /// Connectives start a clause (the clause counts the connectives up to this token).
     #[inline(always)]
     fn push(
         &mut self,
@@ -815,18 +808,6 @@ impl Sink<'_> {
         if facts.clause_word {
             self.clause_words += 1;
         }
-        let first = self.tokens.last().is_none_or(|t| t.sentence != sentence);
-        // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
-        let rest = self.text.get(span.end..).unwrap_or_default();
-        let skip = rest
-            .iter()
-            .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
-            .count();
-        let rest = &rest[skip..];
-        let punct_after = matches!(
-            rest.first(),
-            Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
-        ) || rest.starts_with("—".as_bytes());
         self.tokens.push(Token {
             start: span.start,
             end: span.end,
@@ -834,9 +815,6 @@ impl Sink<'_> {
             sentence,
             clause: clause + self.clause_words,
             negation,
-            // "No linear classifier..." opens a sentence without being an answer.
-            standalone: punct_after || (first && !negation),
-            punct_after,
         });
     }
 }
@@ -853,7 +831,6 @@ impl<'a> Doc<'a> {
         lexicon.begin();
         let bytes = text.as_bytes();
         let mut sink = Sink {
-            text: bytes,
             // About one token per six bytes of prose: most answers need no regrowth.
             tokens: Vec::with_capacity(text.len() / 6 + 4),
             // Each distinct word once (its stem computed once), shared by its tokens; room
@@ -1111,6 +1088,38 @@ impl<'a> Doc<'a> {
     /// The stem of the word a token is.
     pub fn stem_of(&self, t: &Token) -> &str {
         self.vocab.stem(t.word_id)
+    }
+
+    /// Whether a token is followed by punctuation (`Decrease.`, `Transformer:`), past spaces
+    /// and emphasis marks.
+    ///
+    /// Asked of a few tokens of the answers that have a decision, so worked out on demand:
+    /// splitting worked it out for every token of every answer.
+    pub fn punct_after(&self, t: &Token) -> bool {
+        // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
+        let rest = self.text.as_bytes().get(t.end..).unwrap_or_default();
+        let skip = rest
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
+            .count();
+        let rest = &rest[skip..];
+        matches!(
+            rest.first(),
+            Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
+        ) || rest.starts_with("—".as_bytes())
+    }
+
+    /// Whether token `k` stands alone, as a `yes`/`no` answering the question does: first
+    /// in its sentence (and no negation: "No linear classifier..." opens a sentence without
+    /// being an answer) or followed by punctuation ([`Doc::punct_after`]).
+    pub fn standalone(&self, k: usize) -> bool {
+        let Some(t) = self.tokens.get(k) else {
+            return false;
+        };
+        let first = k
+            .checked_sub(1)
+            .is_none_or(|p| self.tokens[p].sentence != t.sentence);
+        (first && !t.negation) || self.punct_after(t)
     }
 
     /// The sentence a token is in, trimmed of markup, at most 240 characters.

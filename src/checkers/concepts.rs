@@ -515,11 +515,14 @@ fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, Strin
     // A standalone "Yes"/"No" opening a sentence or followed by punctuation, or an option's
     // own name followed by punctuation ("Decrease.", "Transformer:").
     let mut name_stems: Option<Vec<String>> = None;
-    for t in doc.tokens.iter().filter(|t| t.standalone) {
+    // (A word followed by punctuation stands alone: only a yes/no asks for the rest of
+    // [`Doc::standalone`].)
+    for (k, t) in doc.tokens.iter().enumerate() {
         let option = match doc.word(t) {
-            "yes" | "yeah" | "yep" => "yes".to_string(),
-            "no" | "nope" => "no".to_string(),
-            _ if t.punct_after => {
+            "yes" | "yeah" | "yep" if doc.standalone(k) => "yes".to_string(),
+            "no" | "nope" if doc.standalone(k) => "no".to_string(),
+            "yes" | "yeah" | "yep" | "no" | "nope" => continue,
+            _ if doc.punct_after(t) => {
                 // The options' stems, once per answer rather than once per token.
                 let stems = name_stems
                     .get_or_insert_with(|| names.iter().map(|n| meaning::stem(n)).collect());
