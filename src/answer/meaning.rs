@@ -1090,6 +1090,21 @@ impl<'a> Doc<'a> {
         self.vocab.stem(t.word_id)
     }
 
+    /// The number of distinct words of the answer: the `word_id`s of its tokens are below it.
+    pub fn distinct_words(&self) -> u32 {
+        self.vocab.words.len() as u32
+    }
+
+    /// Distinct word `id` (a token's `word_id`), as [`Doc::word`] spells it.
+    pub fn spelling(&self, id: u32) -> &str {
+        self.vocab.word(id)
+    }
+
+    /// The stem of distinct word `id`.
+    pub fn stem_of_word(&self, id: u32) -> &str {
+        self.vocab.stem(id)
+    }
+
     /// Whether a token is followed by punctuation (`Decrease.`, `Transformer:`), past spaces
     /// and emphasis marks.
     ///
