@@ -2140,6 +2140,38 @@ mod tests {
     }
 
     #[test]
+    fn punctuation_after_and_standalone_words() {
+        let doc = Doc::new("No, the rate *decreases*. Yes it does\nno linear model - yes");
+        let read: Vec<(&str, bool, bool)> = doc
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (doc.word(t), doc.punct_after(t), doc.standalone(k)))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                // Before a comma: stands alone.
+                ("no", true, true),
+                ("the", false, false),
+                // Emphasis marks and spaces are passed over.
+                ("rate", false, false),
+                ("decreases", true, true),
+                // First in its sentence.
+                ("yes", false, true),
+                ("it", false, false),
+                // A line break is punctuation (and does not end the sentence).
+                ("does", true, true),
+                ("no", false, false),
+                ("linear", false, false),
+                ("model", true, true),
+                // The end of the text is not punctuation.
+                ("yes", false, false),
+            ]
+        );
+    }
+
+    #[test]
     fn negation_is_read_per_clause() {
         assert_eq!(
             found(
