@@ -365,10 +365,6 @@ pub struct Token {
     pub clause: usize,
     /// A negation word (`not`, `doesn't`, `cannot`, ...).
     pub negation: bool,
-    /// A `yes`/`no` that stands alone: first in its sentence or followed by punctuation.
-    pub standalone: bool,
-    /// Followed by punctuation (`Decrease.`, `Transformer:`).
-    pub punct_after: bool,
 }
 
 /// An answer split into words, sentences and clauses.
@@ -784,21 +780,18 @@ fn is(b: u8, class: u8) -> bool {
 }
 
 /// The tokens of a document being split, each finished as it is added.
-struct Sink<'t> {
-    /// The text being split.
-    text: &'t [u8],
+struct Sink {
     tokens: Vec<Token>,
     vocab: Vocab,
     /// Words that start a clause ([`CLAUSE_WORDS`]) met so far.
     clause_words: usize,
 }
 
-impl Sink<'_> {
+impl Sink {
     /// Adds the token of the bytes `span`, the (lower-case) word `word` whose [`word_hash`]
     /// is `hash`, in `sentence` and in clause `clause` as punctuation counts them.
     ///
-    /// Connectives start a clause (the clause counts the connectives up to this token);
-    /// yes/no stand alone at a sentence start or before punctuation.
+    /// Connectives start a clause (the clause counts the connectives up to this token).
     #[inline(always)]
     fn push(
         &mut self,
@@ -815,18 +808,6 @@ impl Sink<'_> {
         if facts.clause_word {
             self.clause_words += 1;
         }
-        let first = self.tokens.last().is_none_or(|t| t.sentence != sentence);
-        // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
-        let rest = self.text.get(span.end..).unwrap_or_default();
-        let skip = rest
-            .iter()
-            .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
-            .count();
-        let rest = &rest[skip..];
-        let punct_after = matches!(
-            rest.first(),
-            Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
-        ) || rest.starts_with("—".as_bytes());
         self.tokens.push(Token {
             start: span.start,
             end: span.end,
@@ -834,9 +815,6 @@ impl Sink<'_> {
             sentence,
             clause: clause + self.clause_words,
             negation,
-            // "No linear classifier..." opens a sentence without being an answer.
-            standalone: punct_after || (first && !negation),
-            punct_after,
         });
     }
 }
@@ -853,7 +831,6 @@ impl<'a> Doc<'a> {
         lexicon.begin();
         let bytes = text.as_bytes();
         let mut sink = Sink {
-            text: bytes,
             // About one token per six bytes of prose: most answers need no regrowth.
             tokens: Vec::with_capacity(text.len() / 6 + 4),
             // Each distinct word once (its stem computed once), shared by its tokens; room
@@ -1113,6 +1090,53 @@ impl<'a> Doc<'a> {
         self.vocab.stem(t.word_id)
     }
 
+    /// The number of distinct words of the answer: the `word_id`s of its tokens are below it.
+    pub fn distinct_words(&self) -> u32 {
+        self.vocab.words.len() as u32
+    }
+
+    /// Distinct word `id` (a token's `word_id`), as [`Doc::word`] spells it.
+    pub fn spelling(&self, id: u32) -> &str {
+        self.vocab.word(id)
+    }
+
+    /// The stem of distinct word `id`.
+    pub fn stem_of_word(&self, id: u32) -> &str {
+        self.vocab.stem(id)
+    }
+
+    /// Whether a token is followed by punctuation (`Decrease.`, `Transformer:`), past spaces
+    /// and emphasis marks.
+    ///
+    /// Asked of a few tokens of the answers that have a decision, so worked out on demand:
+    /// splitting worked it out for every token of every answer.
+    pub fn punct_after(&self, t: &Token) -> bool {
+        // (Bytes: the marks skipped and looked for are ASCII, but for the dash.)
+        let rest = self.text.as_bytes().get(t.end..).unwrap_or_default();
+        let skip = rest
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'*' | b'_'))
+            .count();
+        let rest = &rest[skip..];
+        matches!(
+            rest.first(),
+            Some(b',' | b'.' | b'!' | b';' | b':' | b'-' | b'\n')
+        ) || rest.starts_with("—".as_bytes())
+    }
+
+    /// Whether token `k` stands alone, as a `yes`/`no` answering the question does: first
+    /// in its sentence (and no negation: "No linear classifier..." opens a sentence without
+    /// being an answer) or followed by punctuation ([`Doc::punct_after`]).
+    pub fn standalone(&self, k: usize) -> bool {
+        let Some(t) = self.tokens.get(k) else {
+            return false;
+        };
+        let first = k
+            .checked_sub(1)
+            .is_none_or(|p| self.tokens[p].sentence != t.sentence);
+        (first && !t.negation) || self.punct_after(t)
+    }
+
     /// The sentence a token is in, trimmed of markup, at most 240 characters.
     pub fn sentence_text(&self, sentence: usize) -> String {
         let Some(r) = self.sentences.get(sentence) else {
@@ -1184,6 +1208,17 @@ impl<'a> Doc<'a> {
 /// one space. Most sentences have single spaces only, and are copied at once.
 fn join_words(raw: &str) -> String {
     let bytes = raw.as_bytes();
+    // Printable ASCII with single spaces between words (most sentences) is its own join:
+    // told by a check of 16 bytes at a time without a branch per byte, where the walk below
+    // looked at each byte (`cargo xtask bench instructions`).
+    let printable = bytes.chunks(16).all(|chunk| {
+        chunk
+            .iter()
+            .fold(true, |ok, b| ok & (b' '..=b'~').contains(b))
+    });
+    if printable && !raw.starts_with(' ') && !raw.ends_with(' ') && !raw.contains("  ") {
+        return raw.to_string();
+    }
     // The length of the character at `k` and whether it is white space (ASCII without
     // decoding; `split_whitespace`'s ASCII spaces are these).
     let at = |k: usize| -> (bool, usize) {
@@ -1743,6 +1778,8 @@ pub fn formula_hits_from(
         let chains = find_expressions(text, None).into_iter().map(|f| f.expr);
         chains.chain(formulas_in(text)).collect()
     };
+    // (The rule's variables once, not once per formula of the answer.)
+    let rule_vars = formula.expr.variables();
     let mut out = Vec::new();
     for (s, range) in doc.sentences.iter().enumerate() {
         if range.start > last_start || out.len() >= limit {
@@ -1751,7 +1788,7 @@ pub fn formula_hits_from(
         if formulas[s]
             .get_or_init(|| read(range))
             .iter()
-            .any(|found| expr_matches(&formula.expr, found))
+            .any(|found| expr_matches_with(&formula.expr, &rule_vars, found))
         {
             out.push(Hit {
                 start: range.start,
@@ -1840,6 +1877,19 @@ fn formulas_in(sentence: &str) -> Vec<Expr> {
 
 /// Whether `found` (or one of its sub-expressions) is `rule` or has it as a factor.
 pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
+    expr_matches_with(rule, &rule.variables(), found)
+}
+
+/// [`expr_matches`], given the rule's variables `rule_vars`.
+///
+/// A factor of the rule shares a variable with it, and a sub-expression's variables are
+/// among its expression's: most formulas of an answer share none with a rule and are told
+/// apart by one walk, where each of their sub-expressions collected its variables and the
+/// rule's (`cargo xtask bench instructions`).
+fn expr_matches_with(rule: &Expr, rule_vars: &BTreeSet<String>, found: &Expr) -> bool {
+    if !mentions_any(found, rule_vars) {
+        return false;
+    }
     let mut stack = vec![found];
     let mut visited = 0;
     while let Some(e) = stack.pop() {
@@ -1847,7 +1897,7 @@ pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
         if visited > 512 {
             return false;
         }
-        if has_factor(e, rule) {
+        if has_factor(e, rule, rule_vars) {
             return true;
         }
         match e {
@@ -1862,14 +1912,37 @@ pub fn expr_matches(rule: &Expr, found: &Expr) -> bool {
     false
 }
 
-/// `e = rule × g` where `g` does not depend on the rule's variables, and `g` is exactly 1
-/// when it is a constant (so `lr` is not `2*lr`).
-fn has_factor(e: &Expr, rule: &Expr) -> bool {
-    let rule_vars = rule.variables();
-    let e_vars = e.variables();
-    if rule_vars.is_empty() || !rule_vars.iter().any(|v| e_vars.contains(v)) {
+/// Whether `e` has a variable of `vars` (without collecting its variables).
+fn mentions_any(e: &Expr, vars: &BTreeSet<String>) -> bool {
+    if vars.is_empty() {
         return false;
     }
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Var { name } => {
+                if vars.contains(name) {
+                    return true;
+                }
+            }
+            Expr::Neg { arg } | Expr::Call { arg, .. } => stack.push(arg),
+            Expr::Bin { lhs, rhs, .. } => {
+                stack.push(lhs);
+                stack.push(rhs);
+            }
+            Expr::Num { .. } | Expr::Pi => {}
+        }
+    }
+    false
+}
+
+/// `e = rule × g` where `g` does not depend on the rule's variables, and `g` is exactly 1
+/// when it is a constant (so `lr` is not `2*lr`).
+fn has_factor(e: &Expr, rule: &Expr, rule_vars: &BTreeSet<String>) -> bool {
+    if !mentions_any(e, rule_vars) {
+        return false;
+    }
+    let e_vars = e.variables();
     let all: Vec<String> = rule_vars
         .iter()
         .chain(&e_vars)
@@ -2067,6 +2140,38 @@ mod tests {
     }
 
     #[test]
+    fn punctuation_after_and_standalone_words() {
+        let doc = Doc::new("No, the rate *decreases*. Yes it does\nno linear model - yes");
+        let read: Vec<(&str, bool, bool)> = doc
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (doc.word(t), doc.punct_after(t), doc.standalone(k)))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                // Before a comma: stands alone.
+                ("no", true, true),
+                ("the", false, false),
+                // Emphasis marks and spaces are passed over.
+                ("rate", false, false),
+                ("decreases", true, true),
+                // First in its sentence.
+                ("yes", false, true),
+                ("it", false, false),
+                // A line break is punctuation (and does not end the sentence).
+                ("does", true, true),
+                ("no", false, false),
+                ("linear", false, false),
+                ("model", true, true),
+                // The end of the text is not punctuation.
+                ("yes", false, false),
+            ]
+        );
+    }
+
+    #[test]
     fn negation_is_read_per_clause() {
         assert_eq!(
             found(
@@ -2178,6 +2283,8 @@ mod tests {
             "trail ",
             "\u{85}é\u{a0}x\u{1c}y\u{2003}",
             "\u{3000}",
+            "plain words, one space each (and marks).",
+            "~ ends with a tilde ~",
         ] {
             let doc = Doc {
                 text: raw,

@@ -143,31 +143,33 @@ pub struct Candidate {
 /// "no" (`= 121? No, ...`). Narrower than the formula reader's list: "not" and "but" are
 /// everyday words in a numeric derivation ("no padding", "but the stride is 2").
 fn retracted(between: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "actually",
-        "instead",
-        "mistake",
-        "mistaken",
-        "oops",
-        "sorry",
-        "wait",
-        "correction",
-        "corrected",
-        "recount",
-        "recounting",
-        "recomputing",
-        "redo",
-        "redoing",
-    ];
+    /// Words that take a value back, matched by length and spelling at once (a comparison
+    /// with each of a list cost every word of the text between two values fourteen).
+    fn takes_back(word: &str) -> bool {
+        matches!(
+            word,
+            "actually"
+                | "instead"
+                | "mistake"
+                | "mistaken"
+                | "oops"
+                | "sorry"
+                | "wait"
+                | "correction"
+                | "corrected"
+                | "recount"
+                | "recounting"
+                | "recomputing"
+                | "redo"
+                | "redoing"
+        )
+    }
     let lower = between.to_lowercase();
     let asked_no = lower
         .split('?')
         .skip(1)
         .any(|after| after.trim_start().starts_with("no"));
-    asked_no
-        || lower
-            .split(|c: char| !c.is_alphabetic())
-            .any(|w| WORDS.contains(&w))
+    asked_no || lower.split(|c: char| !c.is_alphabetic()).any(takes_back)
 }
 
 /// The value a student concludes with; see [`final_value`].
@@ -1248,24 +1250,33 @@ pub fn final_value(text: &str) -> Option<FinalValue> {
     // A keyword conclusion that opens the answer ("The receptive field is 112." before the
     // working) is stated as the answer as much as the last one is: two that disagree are two
     // answers. Keyword phrases in the middle of a derivation are its steps.
+    // (The kind first, then the opening: every candidate looked for the end of its sentence
+    // with a search per mark through the rest of the answer.)
     for &(kind, k) in &cands {
+        if kind != Conclusion::KeywordPhrase {
+            continue;
+        }
         let at = mentions[k].span;
         let opening = t[..sentence_start(t, at.start)].trim().is_empty();
+        if !opening {
+            continue;
+        }
         // A statement, not a step: its sentence holds no other number (`... is the 13=7*2-1`
-        // opens a derivation).
-        let rest = &t[at.end..];
+        // opens a derivation). The sentence ends at the first line break or `. `, `? `, `! `.
+        let rest = &t.as_bytes()[at.end..];
         let sentence_end = at.end
-            + ["\n", ". ", "? ", "! "]
-                .iter()
-                .filter_map(|p| rest.find(p))
-                .min()
+            + (0..rest.len())
+                .find(|&i| {
+                    rest[i] == b'\n'
+                        || (matches!(rest[i], b'.' | b'?' | b'!') && rest.get(i + 1) == Some(&b' '))
+                })
                 .unwrap_or(rest.len());
         let alone_in_sentence = usable
             .iter()
             .filter(|&&m| mentions[m].span.start < sentence_end)
             .count()
             == 1;
-        if kind == Conclusion::KeywordPhrase && opening && alone_in_sentence {
+        if alone_in_sentence {
             others.push((kind, k));
         }
     }

@@ -228,8 +228,16 @@ fn raw_hits(c: &Compiled, doc: &Doc<'_>) -> Vec<Hit> {
             .find_iter(doc.text)
             .take(64)
             .filter_map(|m| {
-                let first = doc.tokens.iter().position(|t| t.end > m.start())?;
-                let last = doc.tokens.iter().rposition(|t| t.start < m.end())?;
+                // The first token ending after the match starts and the last starting before
+                // it ends, found by bisection: tokens are in text order and do not overlap,
+                // so their starts and ends both increase (a scan per match cost the length
+                // of the answer).
+                let first = doc.tokens.partition_point(|t| t.end <= m.start());
+                let last = doc
+                    .tokens
+                    .partition_point(|t| t.start < m.end())
+                    .checked_sub(1)?;
+                doc.tokens.get(first)?;
                 (first <= last).then(|| Hit {
                     start: m.start(),
                     end: m.end(),
@@ -506,29 +514,41 @@ fn all_votes(d: &Decision, doc: &Doc<'_>) -> Vec<(usize, u8, usize, usize, Strin
     }
     // A standalone "Yes"/"No" opening a sentence or followed by punctuation, or an option's
     // own name followed by punctuation ("Decrease.", "Transformer:").
-    let mut name_stems: Option<Vec<String>> = None;
-    for t in doc.tokens.iter().filter(|t| t.standalone) {
-        let option = match doc.word(t) {
-            "yes" | "yeah" | "yep" => "yes".to_string(),
-            "no" | "nope" => "no".to_string(),
-            _ if t.punct_after => {
-                // The options' stems, once per answer rather than once per token.
-                let stems = name_stems
-                    .get_or_insert_with(|| names.iter().map(|n| meaning::stem(n)).collect());
-                let stem = doc.stem_of(t);
-                match names
-                    .iter()
-                    .zip(stems.iter())
-                    .find(|(_, s)| s.as_str() == stem)
-                {
-                    Some((n, _)) => (*n).clone(),
-                    None => continue,
+    //
+    // What each distinct word of the answer would vote (and whether it is a yes/no, which
+    // must stand alone, or an option's name, which must be followed by punctuation), worked
+    // out once per word: most tokens vote nothing and are passed over without looking at
+    // the text around them.
+    let name_stems: Vec<String> = names.iter().map(|n| meaning::stem(n)).collect();
+    let word_votes: Vec<Option<(bool, String)>> = (0..doc.distinct_words())
+        .map(|id| {
+            let (yes_no, option) = match doc.spelling(id) {
+                "yes" | "yeah" | "yep" => (true, "yes".to_string()),
+                "no" | "nope" => (true, "no".to_string()),
+                _ => {
+                    let stem = doc.stem_of_word(id);
+                    let (n, _) = names
+                        .iter()
+                        .zip(&name_stems)
+                        .find(|(_, s)| s.as_str() == stem)?;
+                    (false, (*n).clone())
                 }
-            }
-            _ => continue,
+            };
+            (d.options.contains_key(&option) || d.expect == option).then_some((yes_no, option))
+        })
+        .collect();
+    for (k, t) in doc.tokens.iter().enumerate() {
+        let Some((yes_no, option)) = &word_votes[t.word_id as usize] else {
+            continue;
         };
-        if d.options.contains_key(&option) || d.expect == option {
-            votes.push((t.sentence, 0, t.start, t.end, option));
+        // (A word followed by punctuation stands alone: a yes/no asks for either.)
+        let stands = if *yes_no {
+            doc.standalone(k)
+        } else {
+            doc.punct_after(t)
+        };
+        if stands {
+            votes.push((t.sentence, 0, t.start, t.end, option.clone()));
         }
     }
     votes.sort();
