@@ -237,7 +237,7 @@ impl Stream {
                 if removed {
                     hidden_cells.push((cell.index + 1).to_string());
                 }
-                std::borrow::Cow::Owned(shown)
+                shown
             } else {
                 std::borrow::Cow::Borrowed(cell.source.as_str())
             };
@@ -545,9 +545,21 @@ const PLAIN: [bool; 256] = {
 /// reach `until` bytes, and stops there (the appended text is then incomplete).
 ///
 /// Runs of [`PLAIN`] bytes and single spaces between them (most of every notebook's text)
-/// are copied and lowercased in one step rather than character by character: every line
-/// of every notebook comes through here.
+/// are copied in one step rather than character by character, and lowercased once for the
+/// whole text at the end rather than per run (a run is a dozen bytes on average, and
+/// lowercasing each on its own cost more than copying it): every line of every notebook
+/// comes through here.
 fn normalize_onto(text: &str, out: &mut String, until: Option<usize>) -> Option<usize> {
+    let base = out.len();
+    let stopped = normalize_runs(text, out, until);
+    // Everything written is lowercase but the plain runs, copied as they were. (ASCII
+    // lowercasing leaves the lowercase of other characters alone: their bytes are not ASCII.)
+    out[base..].make_ascii_lowercase();
+    stopped
+}
+
+/// [`normalize_onto`] but for lowercasing the plain runs it copies.
+fn normalize_runs(text: &str, out: &mut String, until: Option<usize>) -> Option<usize> {
     let base = out.len();
     let bytes = text.as_bytes();
     let mut space = true;
@@ -572,7 +584,6 @@ fn normalize_onto(text: &str, out: &mut String, until: Option<usize>) -> Option<
             }
             let written = out.len() - base;
             out.push_str(&text[i..j]);
-            out[base + written..].make_ascii_lowercase();
             if let Some(limit) = until {
                 if written + (j - i) >= limit {
                     // One byte written per byte read: the first byte of the run that reaches
@@ -822,7 +833,13 @@ fn answers_word() -> &'static Regex {
 /// introduces the answers below it and never ends the region that holds them.
 pub fn is_answers_heading(line: &str) -> bool {
     let plain = normalize(line);
-    let words = plain.split_whitespace().count();
+    // Normalised text has single spaces between its words and none at its ends: its words
+    // are counted by its spaces, without splitting it.
+    let words = if plain.is_empty() {
+        0
+    } else {
+        plain.bytes().filter(|&b| b == b' ').count() + 1
+    };
     if !(1..=8).contains(&words) || !answers_word().is_match(&plain) {
         return false;
     }
