@@ -542,13 +542,15 @@ fn question_text(
     first_cut: &OnceCell<usize>,
 ) -> (String, Vec<(usize, usize)>) {
     let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
-    // The lines joined by newlines, written straight into one string.
-    let size = stream.lines[f.start_line.min(from_line)..from_line]
-        .iter()
-        .map(|l| l.text.len() + 1)
-        .sum::<usize>();
+    // The lines joined by newlines, written straight into one string (sized for all of
+    // them and the line the answer begins in, so that it is never grown).
+    let lines = stream
+        .lines
+        .get(f.start_line.min(from_line)..(from_line + 1).min(stream.lines.len()))
+        .unwrap_or_default();
+    let size = lines.iter().map(|l| l.text.len() + 1).sum::<usize>();
     let mut text = String::with_capacity(size);
-    let mut origins = Vec::new();
+    let mut origins = Vec::with_capacity(lines.len());
     let mut push = |piece: &str, origin: (usize, usize)| {
         if !origins.is_empty() {
             text.push('\n');
