@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::notebook::Notebook;
 use crate::rubric::{Question, Rubric};
-use text::{clean, clean_traced, marker_len, LineKind, Stream};
+use text::{clean, clean_traced, marker_len, newlines, LineKind, Stream};
 
 /// How an answer was found; part of the confidence shown to graders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,18 +128,6 @@ impl Extraction {
             None => (self.cells.iter().take(1).copied().collect(), self.line),
         }
     }
-}
-
-/// How many newlines `text` holds: which line of an answer an offset is on. The checkers
-/// locate every part and verdict they report, so the count is written for the compiler to
-/// compare 16 bytes at a time: per chunk of at most 255 bytes, in a `u8` (it cannot
-/// overflow there), where a `usize` count widened every byte and a search per newline
-/// paid a call per line.
-fn newlines(text: &str) -> usize {
-    text.as_bytes()
-        .chunks(255)
-        .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
-        .sum()
 }
 
 impl Extraction {
