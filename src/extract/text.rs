@@ -2,6 +2,7 @@
 //! normalised copy for matching question snippets (case, whitespace, Markdown and HTML markup
 //! ignored), and cleaning of an answer region for people (markers and HTML removed).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -267,7 +268,7 @@ impl Stream {
                 }
                 shown
             } else {
-                std::borrow::Cow::Borrowed(cell.source.as_str())
+                Cow::Borrowed(cell.source.as_str())
             };
             for (i, text) in shown.lines().enumerate() {
                 // Checked per line, not per cell: one cell of millions of blank lines must
@@ -805,30 +806,37 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             let tail = &end[end.len().saturating_sub(5)..];
             tail.eq_ignore_ascii_case(b"</tr>") || tail.eq_ignore_ascii_case(b"</li>")
         };
-        let line = html_tag().replace_all(line, |c: &regex::Captures| {
-            let tag = c[0].to_ascii_lowercase();
-            if tag.starts_with("<br") {
-                "\n".to_string()
-            } else if tag.starts_with("<img") {
+        // Each tag's replacement is borrowed but for an image's (no string per tag), and
+        // its name is compared in place, ignoring ASCII case, rather than lowercased into a
+        // string of its own.
+        let line = html_tag().replace_all(line, |c: &regex::Captures| -> Cow<'static, str> {
+            let tag = c[0].as_bytes();
+            let opens = |name: &str| {
+                tag.get(..name.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(name.as_bytes()))
+            };
+            if opens("<br") {
+                Cow::Borrowed("\n")
+            } else if opens("<img") {
                 // An answer given as a picture is still an answer.
                 let src = img_src()
                     .captures(&c[0])
                     .map_or("", |m| m.get(1).map_or("", |s| s.as_str()));
-                format!("[image: {src}]")
-            } else if tag.starts_with("</td") || tag.starts_with("</th") {
+                Cow::Owned(format!("[image: {src}]"))
+            } else if opens("</td") || opens("</th") {
                 // Table cells stay apart (`<td>conv1</td><td>3</td>` is not `conv13`).
-                " | ".to_string()
-            } else if tag.starts_with("</tr") || tag.starts_with("</li") {
+                Cow::Borrowed(" | ")
+            } else if opens("</tr") || opens("</li") {
                 // One table row or list item per line, as the student laid them out.
-                "\n".to_string()
-            } else if tag.starts_with("<li") {
-                "- ".to_string()
+                Cow::Borrowed("\n")
+            } else if opens("<li") {
+                Cow::Borrowed("- ")
             } else {
-                String::new()
+                Cow::Borrowed("")
             }
         });
         let line = if line.contains('&') {
-            std::borrow::Cow::Owned(line.replace("&nbsp;", " "))
+            Cow::Owned(line.replace("&nbsp;", " "))
         } else {
             line
         };
