@@ -16,6 +16,7 @@
 //! the cell. [`visible`] says whether anything other than whitespace was removed, so the
 //! row can say that hidden text was not graded.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -144,10 +145,11 @@ fn element_end(lower: &str, tag: &str, from: usize) -> usize {
 }
 
 /// `source` as a reader of the rendered cell sees it: hidden HTML removed (newlines kept),
-/// and whether any visible-looking text was removed.
-pub fn visible(source: &str) -> (String, bool) {
+/// and whether any visible-looking text was removed. A cell without a tag is given back
+/// as it is, borrowed (most markdown cells have none, and every one is asked).
+pub fn visible(source: &str) -> (Cow<'_, str>, bool) {
     if !source.contains('<') {
-        return (source.to_string(), false);
+        return (Cow::Borrowed(source), false);
     }
     // Only needed to find where a hidden element ends.
     let mut lower: Option<String> = None;
@@ -181,7 +183,7 @@ pub fn visible(source: &str) -> (String, bool) {
         at = start + 1;
     }
     out.push_str(&source[at..]);
-    (out, any)
+    (Cow::Owned(out), any)
 }
 
 #[cfg(test)]
@@ -268,7 +270,8 @@ mod tests {
             "<br>RF = 4",
             "<span style=\"background-color: white\">4</span>",
         ] {
-            assert_eq!(visible(s), (s.to_string(), false), "{s}");
+            let (text, any) = visible(s);
+            assert_eq!((text.as_ref(), any), (s, false), "{s}");
         }
     }
 }

@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::notebook::Notebook;
 use crate::rubric::{Question, Rubric};
-use text::{clean, clean_traced, marker_len, LineKind, Stream};
+use text::{clean, clean_traced, marker_len, newlines, LineKind, Stream};
 
 /// How an answer was found; part of the confidence shown to graders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -93,8 +93,8 @@ impl Extraction {
         let piece = &self.text[start..end];
         let lead = piece.len() - piece.trim_start().len();
         let kept = piece.trim();
-        let first = self.text[..start + lead].matches('\n').count();
-        let count = kept.matches('\n').count() + 1;
+        let first = newlines(&self.text[..start + lead]);
+        let count = newlines(kept) + 1;
         if self.origins.len() > first {
             let last = (first + count).min(self.origins.len());
             self.origins = self.origins[first..last].to_vec();
@@ -122,9 +122,7 @@ impl Extraction {
         origins: &[(usize, usize)],
         offset: usize,
     ) -> (Vec<usize>, Option<usize>) {
-        let index = text
-            .get(..offset.min(text.len()))
-            .map_or(0, |before| before.matches('\n').count());
+        let index = text.get(..offset.min(text.len())).map_or(0, newlines);
         match origins.get(index) {
             Some(&(cell, line)) => (vec![cell], Some(line)),
             None => (self.cells.iter().take(1).copied().collect(), self.line),
@@ -532,13 +530,15 @@ fn question_text(
     first_cut: &OnceCell<usize>,
 ) -> (String, Vec<(usize, usize)>) {
     let from_line = stream.line_at(f.answer_from).min(stream.lines.len());
-    // The lines joined by newlines, written straight into one string.
-    let size = stream.lines[f.start_line.min(from_line)..from_line]
-        .iter()
-        .map(|l| l.text.len() + 1)
-        .sum::<usize>();
+    // The lines joined by newlines, written straight into one string (sized for all of
+    // them and the line the answer begins in, so that it is never grown).
+    let lines = stream
+        .lines
+        .get(f.start_line.min(from_line)..(from_line + 1).min(stream.lines.len()))
+        .unwrap_or_default();
+    let size = lines.iter().map(|l| l.text.len() + 1).sum::<usize>();
     let mut text = String::with_capacity(size);
-    let mut origins = Vec::new();
+    let mut origins = Vec::with_capacity(lines.len());
     let mut push = |piece: &str, origin: (usize, usize)| {
         if !origins.is_empty() {
             text.push('\n');
@@ -935,6 +935,17 @@ pub fn recognise_in<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newlines_are_counted_past_one_chunk() {
+        assert_eq!(newlines(""), 0);
+        assert_eq!(newlines("no break"), 0);
+        assert_eq!(newlines("a\nb\n"), 2);
+        // 600 lines of two bytes: chunks of 255 bytes split them, and 300 of them would
+        // overflow a one-byte count.
+        assert_eq!(newlines(&"a\n".repeat(600)), 600);
+        assert_eq!(newlines(&"\n".repeat(1_000)), 1_000);
+    }
 
     #[test]
     fn a_sub_part_is_selected_by_position() {

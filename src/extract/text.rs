@@ -2,6 +2,7 @@
 //! normalised copy for matching question snippets (case, whitespace, Markdown and HTML markup
 //! ignored), and cleaning of an answer region for people (markers and HTML removed).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -155,7 +156,8 @@ impl Automaton {
     /// The DFA is stepped here in a plain loop over the bytes (one table look-up each, no
     /// prefilter: none helps for this many patterns), rather than through the crate's
     /// resumable overlapping iterator, which kept its state in memory at every byte of
-    /// every notebook.
+    /// every notebook. The bytes between two special states (a match, or the dead state)
+    /// go through [`to_special`], which only looks the table up.
     fn each_match(&self, haystack: &[u8], mut found: impl FnMut(usize, usize)) {
         use aho_corasick::automaton::Automaton as _;
         let dfa = match self {
@@ -181,18 +183,51 @@ impl Automaton {
         if dfa.is_match(sid) {
             report(sid, 0);
         }
-        for (at, &byte) in haystack.iter().enumerate() {
-            sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
-            if dfa.is_special(sid) {
-                if dfa.is_dead(sid) {
-                    return;
-                }
-                if dfa.is_match(sid) {
-                    report(sid, at + 1);
-                }
+        let mut at = 0;
+        while let (next, Some(step)) = to_special(dfa, sid, &haystack[at..]) {
+            // `next` is special after the byte at `at + step`.
+            sid = next;
+            at += step + 1;
+            if dfa.is_dead(sid) {
+                return;
+            }
+            if dfa.is_match(sid) {
+                report(sid, at);
             }
         }
     }
+}
+
+/// Steps `dfa` from `sid` over `bytes` up to the first byte after which it is in a special
+/// state (a match, or dead): that state and the byte's index, or the state after the last
+/// byte and `None`. No byte past the special one is stepped.
+///
+/// Every byte of every notebook's text goes through here. With nothing but the table
+/// look-up in the loop, the compiler keeps the table's address and bounds in registers
+/// (the reporting in the same loop had them reloaded at every byte), and four bytes a
+/// round pay the loop's own counting once per four look-ups.
+fn to_special(
+    dfa: &aho_corasick::dfa::DFA,
+    mut sid: aho_corasick::automaton::StateID,
+    bytes: &[u8],
+) -> (aho_corasick::automaton::StateID, Option<usize>) {
+    use aho_corasick::automaton::Automaton as _;
+    let (rounds, rest) = bytes.as_chunks::<4>();
+    for (round, four) in rounds.iter().enumerate() {
+        for (k, &byte) in four.iter().enumerate() {
+            sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
+            if dfa.is_special(sid) {
+                return (sid, Some(4 * round + k));
+            }
+        }
+    }
+    for (k, &byte) in rest.iter().enumerate() {
+        sid = dfa.next_state(aho_corasick::Anchored::No, sid, byte);
+        if dfa.is_special(sid) {
+            return (sid, Some(4 * rounds.len() + k));
+        }
+    }
+    (sid, None)
 }
 
 /// Where the snippets of a [`Snippets`] occur in one stream.
@@ -231,9 +266,9 @@ impl Stream {
                 if removed {
                     hidden_cells.push((cell.index + 1).to_string());
                 }
-                std::borrow::Cow::Owned(shown)
+                shown
             } else {
-                std::borrow::Cow::Borrowed(cell.source.as_str())
+                Cow::Borrowed(cell.source.as_str())
             };
             for (i, text) in shown.lines().enumerate() {
                 // Checked per line, not per cell: one cell of millions of blank lines must
@@ -249,7 +284,7 @@ impl Stream {
                     text: text.to_string(),
                 });
             }
-            let total: usize = cell.outputs.iter().map(|o| o.text.lines().count()).sum();
+            let total: usize = cell.outputs.iter().map(|o| line_count(&o.text)).sum();
             let half = MAX_OUTPUT_LINES_PER_CELL / 2;
             let mut n = 0;
             for output in &cell.outputs {
@@ -373,9 +408,9 @@ impl Stream {
             let lines = &mut self.lines[start..end];
             let meaningful = &meaningful[start..end];
             let has_source = lines.iter().any(|l| l.kind == LineKind::Code);
-            // The cell's meaningful lines, as `code_lines` of its joined source gives them.
-            let source: Vec<&String> = meaningful.iter().flatten().collect();
-            let template = has_source && is_template(&source, template_lines);
+            // The cell's meaningful lines are `meaningful`'s `Some`s, as `code_lines` of its
+            // joined source gives them.
+            let template = has_source && is_template(meaningful, template_lines);
             let extended = template
                 && lines
                     .iter()
@@ -466,11 +501,15 @@ fn code_lines(code: &str) -> Vec<String> {
 fn code_line(line: &str) -> Option<String> {
     let code = line.split('#').next().unwrap_or_default();
     let l: String = if code.is_ascii() {
-        // ASCII (nearly all code): the runs between whitespace bytes, copied whole.
-        let mut l = String::with_capacity(code.len());
-        code.split(|c: char| c.is_ascii_whitespace() || c == '\u{0b}')
-            .for_each(|piece| l.push_str(piece));
-        l
+        // ASCII (nearly all code): every byte but whitespace, in one pass over the bytes
+        // (splitting at whitespace decoded every character and copied each piece apart).
+        let mut kept = Vec::with_capacity(code.len());
+        kept.extend(
+            code.bytes()
+                .filter(|&b| !b.is_ascii_whitespace() && b != 0x0b),
+        );
+        // ASCII bytes are always valid UTF-8.
+        String::from_utf8(kept).unwrap_or_default()
     } else {
         code.chars().filter(|c| !c.is_whitespace()).collect()
     };
@@ -478,12 +517,14 @@ fn code_line(line: &str) -> Option<String> {
 }
 
 /// A code cell holds a template snippet when most of the snippet's lines are in it (students
-/// add code around the question's, but rarely rewrite it). `cell` is the cell's meaningful
-/// lines.
-fn is_template(cell: &[&String], templates: &[Vec<String>]) -> bool {
+/// add code around the question's, but rarely rewrite it). `cell` is the meaningful form of
+/// each of the cell's lines (`None` for a line without one), read in place rather than
+/// collected per cell: every code cell of every notebook is asked, once per candidate rubric.
+fn is_template(cell: &[Option<String>], templates: &[Vec<String>]) -> bool {
+    let holds = |l: &String| cell.iter().flatten().any(|c| c == l);
     templates
         .iter()
-        .any(|t| !t.is_empty() && t.iter().filter(|l| cell.contains(l)).count() * 2 >= t.len())
+        .any(|t| !t.is_empty() && t.iter().filter(|l| holds(l)).count() * 2 >= t.len())
 }
 
 /// Lowercase, markup removed, quotes unified, whitespace collapsed: how snippets are
@@ -537,9 +578,21 @@ const PLAIN: [bool; 256] = {
 /// reach `until` bytes, and stops there (the appended text is then incomplete).
 ///
 /// Runs of [`PLAIN`] bytes and single spaces between them (most of every notebook's text)
-/// are copied and lowercased in one step rather than character by character: every line
-/// of every notebook comes through here.
+/// are copied in one step rather than character by character, and lowercased once for the
+/// whole text at the end rather than per run (a run is a dozen bytes on average, and
+/// lowercasing each on its own cost more than copying it): every line of every notebook
+/// comes through here.
 fn normalize_onto(text: &str, out: &mut String, until: Option<usize>) -> Option<usize> {
+    let base = out.len();
+    let stopped = normalize_runs(text, out, until);
+    // Everything written is lowercase but the plain runs, copied as they were. (ASCII
+    // lowercasing leaves the lowercase of other characters alone: their bytes are not ASCII.)
+    out[base..].make_ascii_lowercase();
+    stopped
+}
+
+/// [`normalize_onto`] but for lowercasing the plain runs it copies.
+fn normalize_runs(text: &str, out: &mut String, until: Option<usize>) -> Option<usize> {
     let base = out.len();
     let bytes = text.as_bytes();
     let mut space = true;
@@ -564,7 +617,6 @@ fn normalize_onto(text: &str, out: &mut String, until: Option<usize>) -> Option<
             }
             let written = out.len() - base;
             out.push_str(&text[i..j]);
-            out[base + written..].make_ascii_lowercase();
             if let Some(limit) = until {
                 if written + (j - i) >= limit {
                     // One byte written per byte read: the first byte of the run that reaches
@@ -699,6 +751,24 @@ fn html_tag() -> &'static Regex {
     })
 }
 
+/// How many newlines `text` holds: which line of an answer an offset is on, how many lines
+/// a cell printed. The checkers locate every part and verdict they report, so the count is
+/// written for the compiler to compare 16 bytes at a time: per chunk of at most 255 bytes,
+/// in a `u8` (it cannot overflow there), where a `usize` count widened every byte and a
+/// search per newline paid a call per line.
+pub fn newlines(text: &str) -> usize {
+    text.as_bytes()
+        .chunks(255)
+        .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum()
+}
+
+/// How many lines `text.lines()` gives: one per newline, and a last one unless the text
+/// ends with its newline. Counted without splitting, so a long log is read once.
+fn line_count(text: &str) -> usize {
+    newlines(text) + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
 /// An answer region made readable: answer markers, HTML tags and separator lines removed,
 /// blank lines at both ends dropped.
 pub fn clean(lines: &[&str]) -> String {
@@ -726,13 +796,8 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             Some(n) => &line[n..],
             None => line,
         };
-        let closes_row = {
-            let end = line.trim_end().as_bytes();
-            let tail = &end[end.len().saturating_sub(5)..];
-            tail.eq_ignore_ascii_case(b"</tr>") || tail.eq_ignore_ascii_case(b"</li>")
-        };
         // Every tag opens with `<`: most lines have none, and skip the regex.
-        if !line.contains('<') && !line.contains('&') && !line.contains('\n') {
+        if !has_markup_byte(line) {
             let trimmed = line.trim();
             if trimmed.len() >= 3 && trimmed.chars().all(|c| matches!(c, '=' | '-' | '_' | '*')) {
                 continue;
@@ -740,30 +805,42 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
             push(line, origin);
             continue;
         }
-        let line = html_tag().replace_all(line, |c: &regex::Captures| {
-            let tag = c[0].to_ascii_lowercase();
-            if tag.starts_with("<br") {
-                "\n".to_string()
-            } else if tag.starts_with("<img") {
+        let closes_row = {
+            let end = line.trim_end().as_bytes();
+            let tail = &end[end.len().saturating_sub(5)..];
+            tail.eq_ignore_ascii_case(b"</tr>") || tail.eq_ignore_ascii_case(b"</li>")
+        };
+        // Each tag's replacement is borrowed but for an image's (no string per tag), and
+        // its name is compared in place, ignoring ASCII case, rather than lowercased into a
+        // string of its own.
+        let line = html_tag().replace_all(line, |c: &regex::Captures| -> Cow<'static, str> {
+            let tag = c[0].as_bytes();
+            let opens = |name: &str| {
+                tag.get(..name.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(name.as_bytes()))
+            };
+            if opens("<br") {
+                Cow::Borrowed("\n")
+            } else if opens("<img") {
                 // An answer given as a picture is still an answer.
                 let src = img_src()
                     .captures(&c[0])
                     .map_or("", |m| m.get(1).map_or("", |s| s.as_str()));
-                format!("[image: {src}]")
-            } else if tag.starts_with("</td") || tag.starts_with("</th") {
+                Cow::Owned(format!("[image: {src}]"))
+            } else if opens("</td") || opens("</th") {
                 // Table cells stay apart (`<td>conv1</td><td>3</td>` is not `conv13`).
-                " | ".to_string()
-            } else if tag.starts_with("</tr") || tag.starts_with("</li") {
+                Cow::Borrowed(" | ")
+            } else if opens("</tr") || opens("</li") {
                 // One table row or list item per line, as the student laid them out.
-                "\n".to_string()
-            } else if tag.starts_with("<li") {
-                "- ".to_string()
+                Cow::Borrowed("\n")
+            } else if opens("<li") {
+                Cow::Borrowed("- ")
             } else {
-                String::new()
+                Cow::Borrowed("")
             }
         });
         let line = if line.contains('&') {
-            std::borrow::Cow::Owned(line.replace("&nbsp;", " "))
+            Cow::Owned(line.replace("&nbsp;", " "))
         } else {
             line
         };
@@ -791,6 +868,15 @@ pub fn clean_traced(lines: &[&str], origins: &[(usize, usize)]) -> (String, Vec<
     (text, out[first..=last].iter().map(|&(_, _, o)| o).collect())
 }
 
+/// Whether `line` holds a `<`, a `&` or a newline: what sends a line of an answer region
+/// through the HTML clean-up. Every line of every region is asked; a fold over all of its
+/// bytes (no early exit) compiles to vector compares, where a search per byte read the line
+/// three times.
+fn has_markup_byte(line: &str) -> bool {
+    line.bytes()
+        .fold(false, |any, b| any | matches!(b, b'<' | b'&' | b'\n'))
+}
+
 fn answers_word() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| Regex::new(r"(?i)\b(?:answers|solutions)\b").expect("valid"))
@@ -805,7 +891,13 @@ fn answers_word() -> &'static Regex {
 /// introduces the answers below it and never ends the region that holds them.
 pub fn is_answers_heading(line: &str) -> bool {
     let plain = normalize(line);
-    let words = plain.split_whitespace().count();
+    // Normalised text has single spaces between its words and none at its ends: its words
+    // are counted by its spaces, without splitting it.
+    let words = if plain.is_empty() {
+        0
+    } else {
+        plain.bytes().filter(|&b| b == b' ').count() + 1
+    };
     if !(1..=8).contains(&words) || !answers_word().is_match(&plain) {
         return false;
     }
@@ -966,6 +1058,23 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_counted_as_lines_gives_them() {
+        for (text, lines) in [
+            ("", 0),
+            ("a", 1),
+            ("a\n", 1),
+            ("a\nb", 2),
+            ("\n", 1),
+            ("\n\n", 2),
+            ("epoch 1\r\nepoch 2\r\n", 2),
+            ("x\n\ny", 3),
+        ] {
+            assert_eq!(line_count(text), lines, "{text:?}");
+        }
+        assert_eq!(line_count(&"step\n".repeat(700)), 700);
+    }
+
+    #[test]
     fn code_lines_drop_comments_whitespace_and_imports() {
         assert_eq!(
             code_lines(
@@ -988,12 +1097,20 @@ mod tests {
             .match_kind(aho_corasick::MatchKind::Standard)
             .build(patterns)
             .unwrap();
-        let mut stepped = Vec::new();
-        Automaton::Dfa(Box::new(dfa)).each_match(haystack, |p, s| stepped.push((p, s)));
-        let mut expected = Vec::new();
-        Automaton::Other(crate_search).each_match(haystack, |p, s| expected.push((p, s)));
-        assert!(expected.len() > 20);
-        assert_eq!(stepped, expected);
+        let (dfa, crate_search) = (
+            Automaton::Dfa(Box::new(dfa)),
+            Automaton::Other(crate_search),
+        );
+        // Shifted by up to four bytes, matches end at every place of a round of four.
+        for pad in 0..5 {
+            let haystack = [&b"xxxx"[..pad], haystack].concat();
+            let mut stepped = Vec::new();
+            dfa.each_match(&haystack, |p, s| stepped.push((p, s)));
+            let mut expected = Vec::new();
+            crate_search.each_match(&haystack, |p, s| expected.push((p, s)));
+            assert!(expected.len() > 20);
+            assert_eq!(stepped, expected, "{pad}");
+        }
     }
 
     #[test]

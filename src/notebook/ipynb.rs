@@ -470,11 +470,14 @@ impl<'de> Visitor<'de> for CellsSeed<'_, '_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut cells = Vec::new();
+        // The buffer every cell's source is read into, piece by piece (see `CellSeed`).
+        let mut source = String::new();
         loop {
             let index = cells.len();
             self.budget.current_cell = Some(index);
             let seed = CellSeed {
                 index,
+                source: &mut source,
                 budget: &mut *self.budget,
             };
             let Some(cell) = seq.next_element_seed(seed)? else {
@@ -492,6 +495,10 @@ impl<'de> Visitor<'de> for CellsSeed<'_, '_> {
 /// One cell object.
 struct CellSeed<'a, 'l> {
     index: usize,
+    /// Where the cell's source is read, shared by the cells of a notebook: a source is a
+    /// list of lines, and a string of its own grown line by line was reallocated a few
+    /// times per cell; the cell keeps an exact copy.
+    source: &'a mut String,
     budget: &'a mut Budget<'l>,
 }
 
@@ -513,14 +520,15 @@ impl<'de> Visitor<'de> for CellSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Cell, A::Error> {
         const KEYS: &[&str] = &["cell_type", "source", "outputs", "metadata"];
         let mut kind = CellKind::Raw;
-        let mut source = String::new();
+        let source = self.source;
+        source.clear();
         let mut outputs = Vec::new();
         let mut tags = Vec::new();
         while let Some(key) = map.next_key_seed(Key(KEYS))? {
             match key {
                 Some("cell_type") => kind = map.next_value_seed(CellType)?,
                 Some("source") => map.next_value_seed(Text {
-                    buf: &mut source,
+                    buf: &mut *source,
                     join_with_newline: false,
                     budget: &mut *self.budget,
                 })?,
@@ -538,11 +546,11 @@ impl<'de> Visitor<'de> for CellSeed<'_, '_> {
                 }
             }
         }
-        normalize_newlines(&mut source);
+        normalize_newlines(source);
         Ok(Cell {
             index: self.index,
             kind,
-            source,
+            source: source.as_str().to_owned(),
             outputs,
             tags,
             first_line: 0,
