@@ -1175,6 +1175,59 @@ mod tests {
         fs::write(dir.join("torch/build-version"), b"2.13.0\n").unwrap();
     }
 
+    /// `bench memory`'s class: every notebook distinct, each markdown cell (in either of
+    /// nbformat's source forms) signed with letters of its own, code cells left alone.
+    #[test]
+    fn a_distinct_class_signs_every_markdown_cell_of_every_copy() {
+        let dir = temp_dir("distinct");
+        let a = dir.join("a.ipynb");
+        let b = dir.join("b.ipynb");
+        let cells = |md: &str| {
+            format!(
+                r#"{{"cells": [{{"cell_type": "markdown", "source": {md}}},
+                {{"cell_type": "code", "source": "x = 1", "outputs": []}}],
+                "metadata": {{}}, "nbformat": 4, "nbformat_minor": 5}}"#
+            )
+        };
+        fs::write(&a, cells(r#""The answer is two.""#)).unwrap();
+        fs::write(&b, cells(r#"["Line one\n", "line two"]"#)).unwrap();
+        let class = dir.join("class");
+        write_distinct(&[a.clone(), b.clone()], 30, &class).unwrap();
+        let mut names: Vec<String> = fs::read_dir(&class)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 30);
+        assert_eq!(names[0], "00000-a.ipynb");
+        assert_eq!(names[29], "00029-b.ipynb");
+        let texts: Vec<String> = names
+            .iter()
+            .map(|n| fs::read_to_string(class.join(n)).unwrap())
+            .collect();
+        // Copy 0 is signed `a`, copy 27 `bb` (letters only, least significant first).
+        assert!(
+            texts[0].contains(r"The answer is two.\n\nSigned: a."),
+            "{}",
+            texts[0]
+        );
+        assert!(
+            texts[27].contains(r"Line one\nline two\n\nSigned: bb."),
+            "{}",
+            texts[27]
+        );
+        assert!(texts.iter().all(|t| t.contains(r#""source": "x = 1""#)));
+        for (i, t) in texts.iter().enumerate() {
+            assert!(!texts[..i].contains(t), "copy {i} repeats an earlier one");
+        }
+        // The sources are left as they were.
+        assert_eq!(
+            fs::read_to_string(&a).unwrap(),
+            cells(r#""The answer is two.""#)
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn an_install_missing_any_key_file_is_incomplete() {
         let dir = temp_dir("complete");
