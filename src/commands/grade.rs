@@ -262,17 +262,7 @@ struct Kept {
 impl Kept {
     /// The row of the class-level reports.
     fn row(&self) -> report::row::Row<'_, crate::grading::row::ScoreCard> {
-        match &self.card {
-            Ok(card) => report::row::Row::Graded {
-                student: &self.submission.student,
-                result: card,
-            },
-            Err(error) => report::row::Row::Failed {
-                student: &self.submission.student,
-                submission: self.submission.path.to_str().unwrap_or("?"),
-                error,
-            },
-        }
+        row_of(&self.submission, self.card.as_ref().map_err(String::as_str))
     }
 }
 
@@ -303,10 +293,14 @@ impl Sinks {
             Outcome::Graded(r) => Ok(crate::grading::row::ScoreCard::of(r, &mut self.names)),
             Outcome::Failed { error } => Err(error.clone()),
         };
-        let submission = g.submission.clone();
-        if let Some(full) = &mut self.full {
-            full.push(g);
-        }
+        let submission = match &mut self.full {
+            Some(full) => {
+                let submission = g.submission.clone();
+                full.push(g);
+                submission
+            }
+            None => g.submission,
+        };
         Ok(Kept { submission, card })
     }
 }
@@ -318,14 +312,26 @@ pub(crate) fn report_rows(graded: &[Graded]) -> Vec<report::row::Row<'_>> {
 
 /// One graded submission as the reporters see it.
 fn report_row(g: &Graded) -> report::row::Row<'_> {
-    match &g.outcome {
-        Outcome::Graded(result) => report::row::Row::Graded {
-            student: &g.submission.student,
+    let outcome = match &g.outcome {
+        Outcome::Graded(result) => Ok(result),
+        Outcome::Failed { error } => Err(error.as_str()),
+    };
+    row_of(&g.submission, outcome)
+}
+
+/// The row of `submission`: graded, holding `outcome`'s result, or failed with its error.
+fn row_of<'a, R>(
+    submission: &'a crate::grading::batch::Submission,
+    outcome: Result<&'a R, &'a str>,
+) -> report::row::Row<'a, R> {
+    match outcome {
+        Ok(result) => report::row::Row::Graded {
+            student: &submission.student,
             result,
         },
-        Outcome::Failed { error } => report::row::Row::Failed {
-            student: &g.submission.student,
-            submission: g.submission.path.to_str().unwrap_or("?"),
+        Err(error) => report::row::Row::Failed {
+            student: &submission.student,
+            submission: submission.path.to_str().unwrap_or("?"),
             error,
         },
     }
